@@ -1,0 +1,57 @@
+"""Hypervisor drivers, one package each, found by URI scheme.
+
+Default URI order (``open(None)``): ``$LIBVIRT_DEFAULT_URI``; else the first
+driver in :data:`PROBE_ORDER` whose ``probe()`` finds something to manage on this
+host (Xen when a XenStore answers, then QEMU when a ``qemu-system-*`` is
+installed); else ``test:///default``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Optional
+
+# scheme -> module holding the driver class named DRIVER
+_MODULES: dict[str, str] = {
+    "test": "guiapp.backend.drivers.test",
+    "qemu": "guiapp.backend.drivers.qemu",
+    "kvm": "guiapp.backend.drivers.qemu",
+    "xen": "guiapp.backend.drivers.xen",
+}
+
+PROBE_ORDER = ("xen", "qemu")
+
+FALLBACK_URI = "test:///default"
+
+
+def driver_for_scheme(scheme: str) -> Optional[type]:
+    """The driver class serving ``scheme``, or None when there is none (or it is not installed)."""
+    modname = _MODULES.get(scheme)
+    if modname is None:
+        return None
+    try:
+        module = importlib.import_module(modname)
+    except ModuleNotFoundError as exc:
+        if exc.name and modname.startswith(exc.name):
+            return None  # that driver is not part of this build
+        raise
+    return getattr(module, "DRIVER", None)
+
+
+def known_schemes() -> list[str]:
+    return [s for s in _MODULES if driver_for_scheme(s) is not None]
+
+
+def probe_default_uri() -> str:
+    """The URI ``open(None)`` uses when $LIBVIRT_DEFAULT_URI is not set."""
+    for scheme in PROBE_ORDER:
+        cls = driver_for_scheme(scheme)
+        if cls is None:
+            continue
+        try:
+            uri = cls.probe()
+        except Exception:  # a probe must never make open(None) fail
+            uri = None
+        if uri:
+            return uri
+    return FALLBACK_URI

@@ -1,0 +1,105 @@
+"""The driver model of the seed: one protocol, each driver implements a subset.
+
+A driver is a class with a ``open(uri, read_only)`` class method returning an
+instance bound to one connection.  Every other operation below is optional:
+the API front-end looks the method up by name and, when a driver does not
+have it, reports ``VIR_ERR_NO_SUPPORT`` naming the public function (the seed's
+NULL entry points).  Drivers never check read-only access, closed connections
+or argument types; the front-end does that once for all of them.
+
+Drivers raise :class:`guiapp.backend.errors.DriverError` for every failure.
+Domains are identified to drivers by :class:`DomainRef` (name, 16-byte UUID, id).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, NamedTuple, Optional, Protocol, runtime_checkable
+
+from ..uri import URI
+
+
+class DomainRef(NamedTuple):
+    """What a lookup returns: enough for the front-end to build a virDomain."""
+
+    name: str
+    uuid: bytes  # 16 raw bytes
+    id: int  # -1 when the domain is not running
+
+
+@runtime_checkable
+class Driver(Protocol):
+    """Mandatory part of every driver."""
+
+    #: libvirt's error domain for this driver's errors (VIR_FROM_TEST, VIR_FROM_QEMU, ...).
+    error_domain: ClassVar[int]
+    #: URI schemes this driver serves ("test", "qemu", "xen").
+    schemes: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def open(cls, uri: URI, read_only: bool) -> "Driver":
+        """Connect; raise DriverError(VIR_ERR_NO_CONNECT/OPEN_FAILED, ...) when it cannot serve ``uri``."""
+
+    @classmethod
+    def probe(cls) -> Optional[str]:
+        """The URI this driver would serve by default on this host, or None (for uri=None)."""
+
+    def close(self) -> None: ...
+
+    def get_type(self) -> str: ...
+
+    def get_uri(self) -> str: ...
+
+
+# Optional operations: driver method name -> the public C name used in messages.
+# A driver implements any subset; the signatures are documented here once.
+OPERATIONS: dict[str, str] = {
+    # connection
+    "get_version": "virConnectGetVersion",  # () -> int (major*1e6+minor*1e3+micro)
+    "get_hostname": "virConnectGetHostname",  # () -> str
+    "node_get_info": "virNodeGetInfo",  # () -> [model, memory MiB, cpus, mhz, nodes, sockets, cores, threads]
+    "get_capabilities": "virConnectGetCapabilities",  # () -> str (capabilities XML)
+    "get_max_vcpus": "virConnectGetMaxVcpus",  # (type: str|None) -> int
+    "is_alive": "virConnectIsAlive",  # () -> bool
+    "list_domain_ids": "virConnectListDomains",  # () -> list[int]
+    "num_of_domains": "virConnectNumOfDomains",  # () -> int
+    "list_defined_domains": "virConnectListDefinedDomains",  # () -> list[str]
+    "num_of_defined_domains": "virConnectNumOfDefinedDomains",  # () -> int
+    "list_all_domains": "virConnectListAllDomains",  # (flags) -> list[DomainRef]
+    "lookup_by_name": "virDomainLookupByName",  # (name) -> DomainRef
+    "lookup_by_id": "virDomainLookupByID",  # (id) -> DomainRef
+    "lookup_by_uuid": "virDomainLookupByUUID",  # (uuid bytes) -> DomainRef
+    "domain_create_xml": "virDomainCreateXML",  # (xml, flags) -> DomainRef
+    "domain_define_xml": "virDomainDefineXML",  # (xml, flags) -> DomainRef
+    "domain_restore": "virDomainRestore",  # (path, dxml|None, flags) -> DomainRef
+    "get_all_domain_stats": "virConnectGetAllDomainStats",  # (stats, flags, refs|None) -> list[(DomainRef, dict)]
+    # domain
+    "domain_get_info": "virDomainGetInfo",  # (ref) -> [state, maxmem KiB, mem KiB, vcpus, cputime ns]
+    "domain_get_state": "virDomainGetState",  # (ref, flags) -> [state, reason]
+    "domain_get_os_type": "virDomainGetOSType",  # (ref) -> str
+    "domain_get_xml_desc": "virDomainGetXMLDesc",  # (ref, flags) -> str
+    "domain_create": "virDomainCreate",  # (ref, flags) -> DomainRef (with the new id)
+    "domain_shutdown": "virDomainShutdown",  # (ref, flags) -> None
+    "domain_destroy": "virDomainDestroy",  # (ref, flags) -> None
+    "domain_suspend": "virDomainSuspend",  # (ref) -> None
+    "domain_resume": "virDomainResume",  # (ref) -> None
+    "domain_reboot": "virDomainReboot",  # (ref, flags) -> None
+    "domain_save": "virDomainSave",  # (ref, path, dxml|None, flags) -> None
+    "domain_undefine": "virDomainUndefine",  # (ref, flags) -> None
+    "domain_set_memory": "virDomainSetMemory",  # (ref, KiB, flags) -> None
+    "domain_set_max_memory": "virDomainSetMaxMemory",  # (ref, KiB) -> None
+    "domain_get_max_memory": "virDomainGetMaxMemory",  # (ref) -> int KiB
+    "domain_set_vcpus": "virDomainSetVcpus",  # (ref, n, flags) -> None
+    "domain_get_max_vcpus": "virDomainGetMaxVcpus",  # (ref) -> int
+    "domain_is_active": "virDomainIsActive",  # (ref) -> bool
+    "domain_is_persistent": "virDomainIsPersistent",  # (ref) -> bool
+    "domain_get_autostart": "virDomainGetAutostart",  # (ref) -> bool
+    "domain_set_autostart": "virDomainSetAutostart",  # (ref, bool) -> None
+    # events: callback(ref, event: int, detail: int); returns an id for deregistering
+    "domain_event_register": "virConnectDomainEventRegisterAny",  # (callback) -> int
+    "domain_event_deregister": "virConnectDomainEventDeregisterAny",  # (id) -> None
+}
+
+
+def supported_operations(driver: Any) -> list[str]:
+    """The optional operations ``driver`` implements (for docs, tests and the GUI)."""
+    return [op for op in OPERATIONS if callable(getattr(driver, op, None))]

@@ -1,0 +1,55 @@
+"""Connection URIs (``driver[+transport]://[user@][host][:port]/path[?query]``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from . import constants as C
+from .errors import DriverError
+
+
+@dataclass(frozen=True)
+class URI:
+    """A parsed connection URI."""
+
+    text: str
+    scheme: str  # the driver part: "test", "qemu", "xen"
+    transport: str = ""  # "ssh", "tcp", "unix", ... ("" for local)
+    user: str = ""
+    host: str = ""
+    port: int | None = None
+    path: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        return not self.host and self.transport in ("", "unix")
+
+
+def parse_uri(text: str) -> URI:
+    """Parse ``text``; a malformed URI raises DriverError(VIR_ERR_INVALID_ARG)."""
+    if not isinstance(text, str) or not text.strip():
+        raise DriverError(C.VIR_ERR_INVALID_ARG, "empty connection URI; use e.g. test:///default or qemu:///session")
+    text = text.strip()
+    if "://" not in text and ":" not in text:
+        raise DriverError(C.VIR_ERR_INVALID_ARG,
+                          f"malformed connection URI '{text}': expected driver:///path, e.g. test:///default")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"malformed connection URI '{text}': {exc}") from None
+    scheme, _, transport = parts.scheme.lower().partition("+")
+    if not scheme:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"malformed connection URI '{text}': no driver name before ':'")
+    return URI(
+        text=text,
+        scheme=scheme,
+        transport=transport,
+        user=unquote(parts.username or ""),
+        host=parts.hostname or "",
+        port=port,
+        path=unquote(parts.path),
+        query=dict(parse_qsl(parts.query)),
+    )
