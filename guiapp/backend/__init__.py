@@ -1,0 +1,80 @@
+"""guiapp's driver layer, with libvirt-python's names.
+
+``import guiapp.backend as libvirt`` and a libvirt-python script runs unchanged::
+
+    conn = libvirt.openReadOnly(None)
+    dom0 = conn.lookupByName("Domain-0")
+    print("Domain 0: id %d running %s" % (dom0.ID(), dom0.OSType()))
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from .connection import virConnect
+from .constants import *  # noqa: F401,F403 - the VIR_* constants are part of the API
+from .constants import VIR_ERR_INVALID_ARG, VIR_ERR_NO_CONNECT, VIR_FROM_NONE
+from .domain import virDomain
+from .drivers import driver_for_scheme, known_schemes, probe_default_uri
+from .errors import (
+    DriverError,
+    libvirtError,
+    registerErrorHandler,
+    virGetLastError,
+    virResetLastError,
+)
+from .errors import report as _report
+from .errors import reset_thread_error as _reset
+from .uri import parse_uri
+
+__all__ = [
+    "open", "openReadOnly", "openAuth", "registerErrorHandler", "virGetLastError", "virResetLastError",
+    "libvirtError", "virConnect", "virDomain", "getVersion", "default_uri",
+]
+
+#: guiapp's own version as libvirt encodes versions (major * 1_000_000 + minor * 1000 + release).
+VERSION = 1_000
+
+
+def getVersion(name: Optional[str] = None) -> int:  # noqa: N802
+    return VERSION
+
+
+def default_uri() -> str:
+    """The URI ``open(None)`` connects to: $LIBVIRT_DEFAULT_URI, else a probed driver, else test:///default."""
+    env = os.environ.get("LIBVIRT_DEFAULT_URI", "").strip()
+    return env or probe_default_uri()
+
+
+def _open(name: Optional[str], read_only: bool) -> virConnect:
+    _reset()
+    if name is not None and not isinstance(name, str):
+        raise _report(VIR_ERR_INVALID_ARG, f"the connection URI must be a string or None, not {type(name).__name__}")
+    text = default_uri() if name is None or name == "" else name
+    try:
+        uri = parse_uri(text)
+        cls = driver_for_scheme(uri.scheme)
+        if cls is None:
+            raise DriverError(VIR_ERR_NO_CONNECT,
+                              f"'{text}': no driver for '{uri.scheme}' (available: {', '.join(known_schemes())})")
+        driver = cls.open(uri, read_only)
+    except DriverError as exc:
+        raise _report(exc.code, exc.detail, exc.domain if exc.domain is not None else VIR_FROM_NONE) from None
+    return virConnect(driver, text, read_only)
+
+
+def open(name: Optional[str] = None) -> virConnect:  # noqa: A001 - libvirt-python's name
+    """Open a read-write connection to ``name`` (None: the default URI)."""
+    return _open(name, False)
+
+
+def openReadOnly(name: Optional[str] = None) -> virConnect:  # noqa: N802
+    """Open a read-only connection: every mutating call fails with VIR_ERR_OPERATION_DENIED."""
+    return _open(name, True)
+
+
+def openAuth(uri: Optional[str], auth: object = None, flags: int = 0) -> virConnect:  # noqa: N802
+    """libvirt-python's openAuth; local drivers need no credentials (VIR_CONNECT_RO honoured)."""
+    from .constants import VIR_CONNECT_RO
+    return _open(uri, bool(flags & VIR_CONNECT_RO))

@@ -1,0 +1,325 @@
+"""virConnect: the front-end of the seed's libvirt.c for one connection.
+
+Every public call goes through :meth:`virConnect._invoke`, which does, once for
+all drivers: reset the thread's last error, check the connection is open,
+refuse mutating calls on read-only connections (before looking at the
+arguments), find the driver's entry point (or report ``VIR_ERR_NO_SUPPORT``),
+and turn driver failures into dispatched :class:`libvirtError` s.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional
+
+from . import constants as C
+from . import errors
+from .domain import virDomain
+from .drivers.base import OPERATIONS, DomainRef
+from .errors import DriverError, ErrorSink, libvirtError
+
+_reset = errors.reset_thread_error
+
+
+def _uuid_bytes(value: Any) -> bytes:
+    """Raw 16 bytes from a bytes/bytearray UUID (lookupByUUID takes raw bytes, as libvirt-python)."""
+    if isinstance(value, (bytes, bytearray)) and len(value) == 16:
+        return bytes(value)
+    raise DriverError(C.VIR_ERR_INVALID_ARG, "uuid must be 16 raw bytes; use lookupByUUIDString for text UUIDs")
+
+
+def uuid_from_string(text: Any) -> bytes:
+    """Parse a UUID with or without dashes (as the seed's examples write them)."""
+    if not isinstance(text, str):
+        raise DriverError(C.VIR_ERR_INVALID_ARG, "uuidstr must be a string such as 6695eb01-f6a4-8304-79aa-97f2502e193f")
+    hexdigits = text.strip().replace("-", "")
+    if len(hexdigits) != 32:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"malformed UUID '{text}': expected 32 hex digits, dashes optional")
+    try:
+        return bytes.fromhex(hexdigits)
+    except ValueError:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"malformed UUID '{text}': expected 32 hex digits") from None
+
+
+def _check_flags(flags: Any) -> int:
+    if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"flags must be a non-negative integer, not {flags!r}")
+    return flags
+
+
+def _check_str(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"{what} must be a string, not {type(value).__name__}")
+    return value
+
+
+class virConnect:  # noqa: N801 - libvirt-python's name
+    """A connection to one hypervisor driver on one node."""
+
+    def __init__(self, driver: Any, uri: str, read_only: bool) -> None:
+        self._driver = driver
+        self._uri = uri
+        self._ro = read_only
+        self._closed = False
+        self._errors = ErrorSink()
+        self._close_lock = threading.Lock()
+        self._event_ids: dict[int, int] = {}
+        self._domain_class = virDomain
+
+    # ----------------------------------------------------------------- plumbing
+    def _fail(self, exc: DriverError, default_domain: Optional[int] = None) -> libvirtError:
+        domain = exc.domain if exc.domain is not None else (
+            default_domain if default_domain is not None else self._driver.error_domain)
+        err = errors.error_tuple(exc.code, domain, exc.detail, str2=exc.str2, str3=exc.str3,
+                                 int1=exc.int1, int2=exc.int2)
+        return errors.dispatch(err, self._errors)
+
+    def _invoke(self, op: str, mutating: bool, *args: Any) -> Any:
+        """Call driver operation ``op`` with the checks every driver shares."""
+        _reset()
+        api = OPERATIONS.get(op, op)
+        if self._closed:
+            raise self._fail(DriverError(C.VIR_ERR_INVALID_CONN, api, C.VIR_FROM_DOMAIN))
+        if mutating and self._ro:
+            raise self._fail(DriverError(C.VIR_ERR_OPERATION_DENIED, f"read only access prevents {api}",
+                                         C.VIR_FROM_DOMAIN))
+        fn = getattr(self._driver, op, None)
+        if fn is None:
+            raise self._fail(DriverError(C.VIR_ERR_NO_SUPPORT, f"{api} (driver '{self._driver.get_type()}')"))
+        try:
+            return fn(*args)
+        except DriverError as exc:
+            raise self._fail(exc) from None
+        except libvirtError:
+            raise
+        except Exception as exc:  # a driver bug: still only libvirtError leaves the API
+            raise self._fail(DriverError(C.VIR_ERR_INTERNAL_ERROR, f"{api}: {type(exc).__name__}: {exc}")) from exc
+
+    def _checked(self, mutating: bool, api: str, check: Callable[[], Any]) -> Any:
+        """Run argument checks after the closed/read-only checks, reporting their DriverError."""
+        _reset()
+        if self._closed:
+            raise self._fail(DriverError(C.VIR_ERR_INVALID_CONN, api, C.VIR_FROM_DOMAIN))
+        if mutating and self._ro:
+            raise self._fail(DriverError(C.VIR_ERR_OPERATION_DENIED, f"read only access prevents {api}",
+                                         C.VIR_FROM_DOMAIN))
+        try:
+            return check()
+        except DriverError as exc:
+            raise self._fail(exc, C.VIR_FROM_DOMAIN) from None
+
+    def _dom(self, ref: DomainRef) -> virDomain:
+        return self._domain_class(self, ref)
+
+    # ---------------------------------------------------------- connection info
+    def close(self) -> int:
+        """Close the connection; later calls on it (and its domains) fail with VIR_ERR_INVALID_CONN."""
+        with self._close_lock:
+            if self._closed:
+                return 0
+            self._closed = True
+        try:
+            self._driver.close()
+        except Exception:  # closing must not fail half-way
+            pass
+        return 0
+
+    def __enter__(self) -> "virConnect":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def getType(self) -> str:  # noqa: N802
+        _reset()
+        if self._closed:
+            raise self._fail(DriverError(C.VIR_ERR_INVALID_CONN, "virConnectGetType", C.VIR_FROM_DOMAIN))
+        return self._driver.get_type()
+
+    def getURI(self) -> str:  # noqa: N802
+        _reset()
+        if self._closed:
+            raise self._fail(DriverError(C.VIR_ERR_INVALID_CONN, "virConnectGetURI", C.VIR_FROM_DOMAIN))
+        return self._driver.get_uri()
+
+    def getVersion(self) -> int:  # noqa: N802
+        return self._invoke("get_version", False)
+
+    def getLibVersion(self) -> int:  # noqa: N802
+        from . import getVersion
+        return getVersion()
+
+    def getHostname(self) -> str:  # noqa: N802
+        return self._invoke("get_hostname", False)
+
+    def getInfo(self) -> list:  # noqa: N802
+        """Node info: [model, memory MiB, cpus, mhz, nodes, sockets, cores, threads]."""
+        return self._invoke("node_get_info", False)
+
+    def getCapabilities(self) -> str:  # noqa: N802
+        return self._invoke("get_capabilities", False)
+
+    def getMaxVcpus(self, type: Optional[str] = None) -> int:  # noqa: N802,A002
+        if type is not None and not isinstance(type, str):
+            self._checked(False, "virConnectGetMaxVcpus", lambda: _check_str(type, "type"))
+        return self._invoke("get_max_vcpus", False, type)
+
+    def isReadOnly(self) -> int:  # noqa: N802
+        return 1 if self._ro else 0
+
+    def isAlive(self) -> int:  # noqa: N802
+        if self._closed:
+            return 0
+        fn = getattr(self._driver, "is_alive", None)
+        try:
+            return 1 if fn is None or fn() else 0
+        except Exception:
+            return 0
+
+    def isSecure(self) -> int:  # noqa: N802
+        return 1
+
+    def isEncrypted(self) -> int:  # noqa: N802
+        return 0
+
+    # ------------------------------------------------------------- error model
+    def registerErrorHandler(self, f: Optional[Callable[[Any, tuple], Any]], ctx: Any = None) -> int:  # noqa: N802
+        """This connection's error callback (the seed's virConnSetErrorFunc); None removes it."""
+        self._errors.set_handler(f, ctx)
+        return 1
+
+    virConnSetErrorFunc = registerErrorHandler
+
+    def virConnGetLastError(self) -> Optional[tuple]:  # noqa: N802
+        """The last error reported on this connection, or None."""
+        return self._errors.last
+
+    def virConnResetLastError(self) -> None:  # noqa: N802
+        self._errors.store(None)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------ enumeration
+    def numOfDomains(self) -> int:  # noqa: N802
+        if hasattr(self._driver, "num_of_domains"):
+            return self._invoke("num_of_domains", False)
+        return len(self._invoke("list_domain_ids", False))
+
+    def listDomainsID(self) -> list[int]:  # noqa: N802
+        return self._invoke("list_domain_ids", False)
+
+    def numOfDefinedDomains(self) -> int:  # noqa: N802
+        if hasattr(self._driver, "num_of_defined_domains"):
+            return self._invoke("num_of_defined_domains", False)
+        return len(self._invoke("list_defined_domains", False))
+
+    def listDefinedDomains(self) -> list[str]:  # noqa: N802
+        return self._invoke("list_defined_domains", False)
+
+    def listAllDomains(self, flags: int = 0) -> list[virDomain]:  # noqa: N802
+        self._checked(False, "virConnectListAllDomains", lambda: _check_flags(flags))
+        refs = self._invoke("list_all_domains", False, flags)
+        cls = self._domain_class
+        return [cls(self, ref) for ref in refs]
+
+    # ----------------------------------------------------------------- lookups
+    def lookupByName(self, name: str) -> virDomain:  # noqa: N802
+        if not isinstance(name, str):
+            self._checked(False, "virDomainLookupByName", lambda: _check_str(name, "name"))
+        return self._domain_class(self, self._invoke("lookup_by_name", False, name))
+
+    def lookupByID(self, id: int) -> virDomain:  # noqa: N802,A002
+        def check() -> None:
+            if isinstance(id, bool) or not isinstance(id, int) or id < 0:
+                raise DriverError(C.VIR_ERR_INVALID_ARG, f"domain id must be a non-negative integer, not {id!r}")
+        self._checked(False, "virDomainLookupByID", check)
+        return self._domain_class(self, self._invoke("lookup_by_id", False, id))
+
+    def lookupByUUID(self, uuid: bytes) -> virDomain:  # noqa: N802
+        raw = self._checked(False, "virDomainLookupByUUID", lambda: _uuid_bytes(uuid))
+        return self._domain_class(self, self._invoke("lookup_by_uuid", False, raw))
+
+    def lookupByUUIDString(self, uuidstr: str) -> virDomain:  # noqa: N802
+        raw = self._checked(False, "virDomainLookupByUUIDString", lambda: uuid_from_string(uuidstr))
+        return self._domain_class(self, self._invoke("lookup_by_uuid", False, raw))
+
+    # ---------------------------------------------------------------- creation
+    def createXML(self, xmlDesc: str, flags: int = 0) -> virDomain:  # noqa: N802,N803
+        """Create and start a transient domain from XML."""
+        def check() -> None:
+            _check_str(xmlDesc, "xmlDesc")
+            _check_flags(flags)
+        self._checked(True, "virDomainCreateXML", check)
+        return self._dom(self._invoke("domain_create_xml", True, xmlDesc, flags))
+
+    def createLinux(self, xmlDesc: str, flags: int = 0) -> virDomain:  # noqa: N802,N803
+        """The seed's virDomainCreateLinux: same as createXML."""
+        return self.createXML(xmlDesc, flags)
+
+    def defineXML(self, xml: str) -> virDomain:  # noqa: N802
+        return self.defineXMLFlags(xml, 0)
+
+    def defineXMLFlags(self, xml: str, flags: int = 0) -> virDomain:  # noqa: N802
+        def check() -> None:
+            _check_str(xml, "xml")
+            _check_flags(flags)
+        self._checked(True, "virDomainDefineXML", check)
+        return self._dom(self._invoke("domain_define_xml", True, xml, flags))
+
+    def restore(self, frm: str) -> int:
+        """Restore a domain saved with virDomain.save()."""
+        return self.restoreFlags(frm, None, 0)
+
+    def restoreFlags(self, frm: str, dxml: Optional[str] = None, flags: int = 0) -> int:  # noqa: N802
+        def check() -> None:
+            _check_str(frm, "frm")
+            if not frm:
+                raise DriverError(C.VIR_ERR_INVALID_ARG, "the path of the saved state file is empty")
+            if dxml is not None:
+                _check_str(dxml, "dxml")
+            _check_flags(flags)
+        self._checked(True, "virDomainRestore", check)
+        self._invoke("domain_restore", True, frm, dxml, flags)
+        return 0
+
+    # ------------------------------------------------------------------- stats
+    def getAllDomainStats(self, stats: int = 0, flags: int = 0) -> list[tuple[virDomain, dict]]:  # noqa: N802
+        """Bulk statistics of all domains in one call: [(virDomain, {key: value})]."""
+        self._checked(False, "virConnectGetAllDomainStats", lambda: (_check_flags(stats), _check_flags(flags)))
+        rows = self._invoke("get_all_domain_stats", False, stats, flags, None)
+        cls = self._domain_class
+        return [(cls(self, ref), values) for ref, values in rows]
+
+    def domainListGetStats(self, doms: list[virDomain], stats: int = 0,  # noqa: N802
+                           flags: int = 0) -> list[tuple[virDomain, dict]]:
+        def check() -> list[DomainRef]:
+            _check_flags(stats)
+            _check_flags(flags)
+            for d in doms:
+                if not isinstance(d, virDomain) or d._conn is not self:
+                    raise DriverError(C.VIR_ERR_INVALID_ARG, "every domain must belong to this connection")
+            return [d._ref for d in doms]
+        refs = self._checked(False, "virDomainListGetStats", check)
+        rows = self._invoke("get_all_domain_stats", False, stats, flags, refs)
+        cls = self._domain_class
+        return [(cls(self, ref), values) for ref, values in rows]
+
+    # ------------------------------------------------------------------ events
+    def domainEventRegisterAny(self, dom: Optional[virDomain], eventID: int,  # noqa: N802,N803
+                               cb: Callable[..., Any], opaque: Any = None) -> int:
+        """Lifecycle events: ``cb(conn, dom, event, detail, opaque)`` as libvirt-python calls it."""
+        def check() -> None:
+            if eventID != C.VIR_DOMAIN_EVENT_ID_LIFECYCLE:
+                raise DriverError(C.VIR_ERR_ARGUMENT_UNSUPPORTED,
+                                  f"only VIR_DOMAIN_EVENT_ID_LIFECYCLE events are supported, not {eventID!r}")
+            if not callable(cb):
+                raise DriverError(C.VIR_ERR_INVALID_ARG, "the event callback must be callable")
+        self._checked(False, "virConnectDomainEventRegisterAny", check)
+        want = dom._ref.uuid if dom is not None else None
+
+        def relay(ref: DomainRef, event: int, detail: int) -> None:
+            if want is None or ref.uuid == want:
+                cb(self, self._dom(ref), event, detail, opaque)
+        return self._invoke("domain_event_register", False, relay)
+
+    def domainEventDeregisterAny(self, callbackID: int) -> int:  # noqa: N802,N803
+        self._invoke("domain_event_deregister", False, callbackID)
+        return 0

@@ -1,0 +1,192 @@
+"""virDomain: one domain of a connection, with libvirt-python's method names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+from . import constants as C
+from .drivers.base import DomainRef
+from .errors import DriverError
+
+if TYPE_CHECKING:
+    from .connection import virConnect
+
+
+def _flags(flags: Any) -> None:
+    if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"flags must be a non-negative integer, not {flags!r}")
+
+
+def _positive(value: Any, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"{what} must be a positive integer, not {value!r}")
+
+
+class virDomain:  # noqa: N801 - libvirt-python's name
+    """A handle on a domain; it stays valid while the domain exists in its driver."""
+
+    __slots__ = ("_conn", "_ref")
+
+    def __init__(self, conn: "virConnect", ref: DomainRef) -> None:
+        self._conn = conn
+        self._ref = ref
+
+    def __repr__(self) -> str:
+        return f"<virDomain {self._ref.name} id={self._ref.id}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, virDomain) and other._conn is self._conn and other._ref.uuid == self._ref.uuid
+
+    def __hash__(self) -> int:
+        return hash(self._ref.uuid)
+
+    def connect(self) -> "virConnect":
+        return self._conn
+
+    # ---------------------------------------------------------------- identity
+    def name(self) -> str:
+        return self._ref.name
+
+    def ID(self) -> int:  # noqa: N802
+        """The id at lookup time, updated by create/destroy through this handle (-1 when inactive)."""
+        return self._ref.id
+
+    def UUID(self) -> bytes:  # noqa: N802
+        return self._ref.uuid
+
+    def UUIDString(self) -> str:  # noqa: N802
+        h = self._ref.uuid.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def OSType(self) -> str:  # noqa: N802
+        return self._conn._invoke("domain_get_os_type", False, self._ref)
+
+    # ------------------------------------------------------------------- state
+    def info(self) -> list:
+        """[state, maxMemory KiB, memory KiB, nrVirtCpu, cpuTime ns]."""
+        return self._conn._invoke("domain_get_info", False, self._ref)
+
+    def state(self, flags: int = 0) -> list:
+        """[state, reason]."""
+        if flags:
+            self._conn._checked(False, "virDomainGetState", lambda: _flags(flags))
+        return self._conn._invoke("domain_get_state", False, self._ref, flags)
+
+    def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
+        if flags:
+            self._conn._checked(False, "virDomainGetXMLDesc", lambda: _flags(flags))
+        return self._conn._invoke("domain_get_xml_desc", False, self._ref, flags)
+
+    def isActive(self) -> int:  # noqa: N802
+        return 1 if self._conn._invoke("domain_is_active", False, self._ref) else 0
+
+    def isPersistent(self) -> int:  # noqa: N802
+        return 1 if self._conn._invoke("domain_is_persistent", False, self._ref) else 0
+
+    def autostart(self) -> int:
+        return 1 if self._conn._invoke("domain_get_autostart", False, self._ref) else 0
+
+    def maxMemory(self) -> int:  # noqa: N802
+        return self._conn._invoke("domain_get_max_memory", False, self._ref)
+
+    def maxVcpus(self) -> int:  # noqa: N802
+        return self._conn._invoke("domain_get_max_vcpus", False, self._ref)
+
+    # --------------------------------------------------------------- lifecycle
+    def create(self) -> int:
+        return self.createWithFlags(0)
+
+    def createWithFlags(self, flags: int = 0) -> int:  # noqa: N802
+        self._conn._checked(True, "virDomainCreate", lambda: _flags(flags))
+        ref = self._conn._invoke("domain_create", True, self._ref, flags)
+        if isinstance(ref, DomainRef):
+            self._ref = ref
+        return 0
+
+    def shutdown(self) -> int:
+        return self.shutdownFlags(0)
+
+    def shutdownFlags(self, flags: int = 0) -> int:  # noqa: N802
+        self._conn._checked(True, "virDomainShutdown", lambda: _flags(flags))
+        self._conn._invoke("domain_shutdown", True, self._ref, flags)
+        return 0
+
+    def destroy(self) -> int:
+        return self.destroyFlags(0)
+
+    def destroyFlags(self, flags: int = 0) -> int:  # noqa: N802
+        self._conn._checked(True, "virDomainDestroy", lambda: _flags(flags))
+        self._conn._invoke("domain_destroy", True, self._ref, flags)
+        self._ref = self._ref._replace(id=-1)
+        return 0
+
+    def suspend(self) -> int:
+        self._conn._invoke("domain_suspend", True, self._ref)
+        return 0
+
+    def resume(self) -> int:
+        self._conn._invoke("domain_resume", True, self._ref)
+        return 0
+
+    def reboot(self, flags: int = 0) -> int:
+        self._conn._checked(True, "virDomainReboot", lambda: _flags(flags))
+        self._conn._invoke("domain_reboot", True, self._ref, flags)
+        return 0
+
+    def save(self, to: str) -> int:
+        return self.saveFlags(to, None, 0)
+
+    def saveFlags(self, to: str, dxml: Optional[str] = None, flags: int = 0) -> int:  # noqa: N802
+        def check() -> None:
+            if not isinstance(to, str) or not to:
+                raise DriverError(C.VIR_ERR_INVALID_ARG, "the path to save the domain state to must be a non-empty string")
+            if dxml is not None and not isinstance(dxml, str):
+                raise DriverError(C.VIR_ERR_INVALID_ARG, "dxml must be a string or None")
+            _flags(flags)
+        self._conn._checked(True, "virDomainSave", check)
+        self._conn._invoke("domain_save", True, self._ref, to, dxml, flags)
+        self._ref = self._ref._replace(id=-1)
+        return 0
+
+    def undefine(self) -> int:
+        return self.undefineFlags(0)
+
+    def undefineFlags(self, flags: int = 0) -> int:  # noqa: N802
+        self._conn._checked(True, "virDomainUndefine", lambda: _flags(flags))
+        self._conn._invoke("domain_undefine", True, self._ref, flags)
+        return 0
+
+    # ---------------------------------------------------------------- resources
+    def setMemory(self, memory: int) -> int:  # noqa: N802
+        return self.setMemoryFlags(memory, 0)
+
+    def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
+        """Set the current memory (balloon) in KiB."""
+        def check() -> None:
+            _positive(memory, "memory (KiB)")
+            _flags(flags)
+        self._conn._checked(True, "virDomainSetMemory", check)
+        self._conn._invoke("domain_set_memory", True, self._ref, memory, flags)
+        return 0
+
+    def setMaxMemory(self, memory: int) -> int:  # noqa: N802
+        """Set the maximum memory in KiB."""
+        self._conn._checked(True, "virDomainSetMaxMemory", lambda: _positive(memory, "maximum memory (KiB)"))
+        self._conn._invoke("domain_set_max_memory", True, self._ref, memory)
+        return 0
+
+    def setVcpus(self, nvcpus: int) -> int:  # noqa: N802
+        return self.setVcpusFlags(nvcpus, 0)
+
+    def setVcpusFlags(self, nvcpus: int, flags: int = 0) -> int:  # noqa: N802
+        def check() -> None:
+            _positive(nvcpus, "the number of vCPUs")
+            _flags(flags)
+        self._conn._checked(True, "virDomainSetVcpus", check)
+        self._conn._invoke("domain_set_vcpus", True, self._ref, nvcpus, flags)
+        return 0
+
+    def setAutostart(self, autostart: int) -> int:  # noqa: N802
+        self._conn._checked(True, "virDomainSetAutostart", lambda: None)
+        self._conn._invoke("domain_set_autostart", True, self._ref, bool(autostart))
+        return 0
