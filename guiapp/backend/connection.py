@@ -31,7 +31,8 @@ def _uuid_bytes(value: Any) -> bytes:
 def uuid_from_string(text: Any) -> bytes:
     """Parse a UUID with or without dashes (as the seed's examples write them)."""
     if not isinstance(text, str):
-        raise DriverError(C.VIR_ERR_INVALID_ARG, "uuidstr must be a string such as 6695eb01-f6a4-8304-79aa-97f2502e193f")
+        raise DriverError(C.VIR_ERR_INVALID_ARG,
+                          "uuidstr must be a string such as 6695eb01-f6a4-8304-79aa-97f2502e193f")
     hexdigits = text.strip().replace("-", "")
     if len(hexdigits) != 32:
         raise DriverError(C.VIR_ERR_INVALID_ARG, f"malformed UUID '{text}': expected 32 hex digits, dashes optional")
@@ -124,7 +125,7 @@ class virConnect:  # noqa: N801 - libvirt-python's name
             pass
         return 0
 
-    def __enter__(self) -> "virConnect":
+    def __enter__(self) -> virConnect:
         return self
 
     def __exit__(self, *exc: Any) -> None:

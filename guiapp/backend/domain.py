@@ -27,7 +27,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
 
     __slots__ = ("_conn", "_ref")
 
-    def __init__(self, conn: "virConnect", ref: DomainRef) -> None:
+    def __init__(self, conn: virConnect, ref: DomainRef) -> None:
         self._conn = conn
         self._ref = ref
 
@@ -40,7 +40,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def __hash__(self) -> int:
         return hash(self._ref.uuid)
 
-    def connect(self) -> "virConnect":
+    def connect(self) -> virConnect:
         return self._conn
 
     # ---------------------------------------------------------------- identity
@@ -139,7 +139,8 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def saveFlags(self, to: str, dxml: Optional[str] = None, flags: int = 0) -> int:  # noqa: N802
         def check() -> None:
             if not isinstance(to, str) or not to:
-                raise DriverError(C.VIR_ERR_INVALID_ARG, "the path to save the domain state to must be a non-empty string")
+                raise DriverError(C.VIR_ERR_INVALID_ARG,
+                                  "the path to save the domain state to must be a non-empty string")
             if dxml is not None and not isinstance(dxml, str):
                 raise DriverError(C.VIR_ERR_INVALID_ARG, "dxml must be a string or None")
             _flags(flags)
@@ -158,7 +159,8 @@ class virDomain:  # noqa: N801 - libvirt-python's name
 
     # ---------------------------------------------------------------- resources
     def setMemory(self, memory: int) -> int:  # noqa: N802
-        return self.setMemoryFlags(memory, 0)
+        """Balloon a running domain to ``memory`` KiB (libvirt's virDomainSetMemory: the live domain only)."""
+        return self.setMemoryFlags(memory, C.VIR_DOMAIN_AFFECT_LIVE)
 
     def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
         """Set the current memory (balloon) in KiB."""
@@ -176,7 +178,8 @@ class virDomain:  # noqa: N801 - libvirt-python's name
         return 0
 
     def setVcpus(self, nvcpus: int) -> int:  # noqa: N802
-        return self.setVcpusFlags(nvcpus, 0)
+        """Set the running domain's vCPUs (libvirt's virDomainSetVcpus: the live domain only)."""
+        return self.setVcpusFlags(nvcpus, C.VIR_DOMAIN_AFFECT_LIVE)
 
     def setVcpusFlags(self, nvcpus: int, flags: int = 0) -> int:  # noqa: N802
         def check() -> None:

@@ -146,6 +146,8 @@ def format_message(code: int, detail: str) -> str:
     prefix = _PREFIX.get(code)
     if prefix is None or code == C.VIR_ERR_XML_DETAIL:
         return detail or f"error {code}"
+    if code == C.VIR_ERR_XML_ERROR and detail:
+        return f"XML error: {detail}"
     if not detail:
         return prefix
     if prefix.endswith(" in") or prefix.endswith(" for"):
@@ -160,6 +162,8 @@ def error_tuple(code: int, domain: int, detail: str, *, str2: Optional[str] = No
     prefix = _PREFIX.get(code)
     if prefix is None or code == C.VIR_ERR_XML_DETAIL:
         str1 = "%s"
+    elif code == C.VIR_ERR_XML_ERROR and detail:
+        str1 = "XML error: %s"
     elif prefix.endswith(" in") or prefix.endswith(" for"):
         str1 = prefix + " %s"
     else:

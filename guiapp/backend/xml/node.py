@@ -1,0 +1,233 @@
+"""libvirt's test-driver node files (``test:///path/to/node.xml``) and the default node.
+
+Format (as libvirt's test driver reads it)::
+
+    <node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+      <cpu>
+        <nodes>2</nodes> <sockets>2</sockets> <cores>2</cores> <threads>2</threads>
+        <active>16</active> <mhz>1400</mhz> <model>i686</model>
+      </cpu>
+      <memory>3145728</memory>              <!-- KiB -->
+      <domain file='relative/to/node.xml'/>  <!-- or inline: -->
+      <domain type='test'>
+        ...
+        <test:runstate>5</test:runstate>     <!-- a virDomainState number; 5 = shut off -->
+        <test:transient/>                    <!-- not persistent -->
+      </domain>
+    </node>
+
+Like libvirt: domains start *running* unless ``<test:runstate>`` says
+otherwise, missing ``<cpu>``/``<memory>`` values take the default node's values,
+``<cpu><active>`` defaults to nodes*sockets*cores*threads, and the test
+namespace elements are removed from the domain definition.  Other children
+(``<network>``, ``<pool>``, ...) are ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from lxml import etree
+
+from .. import constants as C  # noqa: N812
+from ..errors import DriverError
+from .domain import DomainDef
+from .safe import check_root, parse_xml
+
+TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
+_RUNSTATE = f"{{{TEST_NS}}}runstate"
+_TRANSIENT = f"{{{TEST_NS}}}transient"
+_HASMANAGEDSAVE = f"{{{TEST_NS}}}hasmanagedsave"
+
+_FROM = C.VIR_FROM_TEST
+
+
+@dataclass
+class NodeDomain:
+    definition: DomainDef
+    state: int = C.VIR_DOMAIN_RUNNING  # a VIR_DOMAIN_* state number
+    transient: bool = False
+    has_managed_save: bool = False
+
+
+@dataclass
+class Node:
+    """The host a test connection pretends to be, and its domains in document order."""
+
+    model: str = "i686"
+    memory_kib: int = 3 * 1024 * 1024
+    cpus: int = 16
+    mhz: int = 1400
+    nodes: int = 2
+    sockets: int = 2
+    cores: int = 2
+    threads: int = 2
+    domains: list[NodeDomain] = field(default_factory=list)
+    path: Optional[str] = None
+
+    def node_info(self) -> list:
+        """``virNodeGetInfo``: [model, memory MiB, cpus, mhz, nodes, sockets, cores, threads]."""
+        return [self.model, self.memory_kib // 1024, self.cpus, self.mhz, self.nodes, self.sockets,
+                self.cores, self.threads]
+
+
+#: The default domain of ``test:///default``, as libvirt's test driver shows it.
+DEFAULT_DOMAIN_XML = """<domain type='test'>
+  <name>test</name>
+  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+  <memory unit='KiB'>8388608</memory>
+  <currentMemory unit='KiB'>2097152</currentMemory>
+  <vcpu placement='static'>2</vcpu>
+  <os>
+    <type arch='i686'>hvm</type>
+    <boot dev='hd'/>
+  </os>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='/guest/diskimage1'/>
+      <target dev='vda' bus='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>
+    </disk>
+    <interface type='network'>
+      <mac address='aa:bb:cc:dd:ee:ff'/>
+      <source network='default'/>
+      <target dev='testnet0'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/>
+    </interface>
+    <memballoon model='virtio'>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>
+    </memballoon>
+  </devices>
+</domain>
+"""
+
+DEFAULT_NODE_XML = (
+    "<node>\n"
+    "  <cpu><nodes>2</nodes><sockets>2</sockets><cores>2</cores><threads>2</threads>"
+    "<active>16</active><mhz>1400</mhz><model>i686</model></cpu>\n"
+    "  <memory>3145728</memory>\n"
+    + DEFAULT_DOMAIN_XML
+    + "</node>\n"
+)
+
+_default_cache: Optional[tuple[Node, list[bytes]]] = None
+
+
+def default_node() -> Node:
+    """A fresh copy of the default node (each ``test:///default`` connection owns its own)."""
+    global _default_cache
+    if _default_cache is None:
+        node = parse_node(DEFAULT_NODE_XML, base_dir=None, what="default node")
+        _default_cache = (node, [])
+    base = _default_cache[0]
+    return Node(model=base.model, memory_kib=base.memory_kib, cpus=base.cpus, mhz=base.mhz, nodes=base.nodes,
+                sockets=base.sockets, cores=base.cores, threads=base.threads,
+                domains=[NodeDomain(d.definition.copy(), d.state, d.transient, d.has_managed_save)
+                         for d in base.domains])
+
+
+def _node_error(detail: str) -> DriverError:
+    return DriverError(C.VIR_ERR_XML_ERROR, detail, _FROM)
+
+
+def _read_file(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(10 * 1024 * 1024 + 1)
+    except OSError as exc:
+        raise _node_error(f"failed to parse xml document '{path}': {exc.strerror or exc} "
+                          f"(the {what} must be a readable file)") from None
+    return data
+
+
+def load_node(path: str) -> Node:
+    """Read a node file; ``<domain file=...>`` paths are relative to its folder."""
+    data = _read_file(path, "node file")
+    return parse_node(data, base_dir=os.path.dirname(os.path.abspath(path)), what=path)
+
+
+def _int_child(cpu: etree._Element, tag: str, default: int) -> int:
+    el = cpu.find(tag)
+    if el is None:
+        return default
+    text = (el.text or "").strip()
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise _node_error(f"invalid node cpu {tag} value '{el.text or ''}': expected a positive integer")
+    return int(text)
+
+
+def parse_node(text: Union[str, bytes], *, base_dir: Optional[str], what: str = "node_definition") -> Node:
+    """Parse a ``<node>`` document.  ``base_dir`` resolves ``<domain file=...>`` (None forbids them)."""
+    root = parse_xml(text, what, domain=_FROM)
+    check_root(root, "node", domain=_FROM)
+    node = Node(path=what if base_dir is not None else None)
+    cpu = root.find("cpu")
+    if cpu is not None:
+        node.nodes = _int_child(cpu, "nodes", node.nodes)
+        node.sockets = _int_child(cpu, "sockets", node.sockets)
+        node.cores = _int_child(cpu, "cores", node.cores)
+        node.threads = _int_child(cpu, "threads", node.threads)
+        node.mhz = _int_child(cpu, "mhz", node.mhz)
+        most = node.nodes * node.sockets * node.cores * node.threads
+        node.cpus = min(_int_child(cpu, "active", most), most)
+        model = cpu.findtext("model")
+        if model is not None and model.strip():
+            node.model = model.strip()[:31]  # libvirt's virNodeInfo.model is 32 bytes
+    mem = root.find("memory")
+    if mem is not None:
+        t = (mem.text or "").strip()
+        if not (t.isascii() and t.isdigit()):
+            raise _node_error(f"invalid node memory value '{mem.text or ''}': expected KiB as an integer")
+        node.memory_kib = int(t)
+    for el in root.iterfind("domain"):
+        node.domains.append(_node_domain(el, base_dir))
+    return node
+
+
+def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
+    ref = el.get("file")
+    if ref is not None:
+        if base_dir is None:
+            raise _node_error(f"<domain file='{ref}'/> is not allowed here")
+        path = ref if os.path.isabs(ref) else os.path.join(base_dir, ref)
+        dom_root = parse_xml(_read_file(path, "domain file"), path, domain=_FROM)
+    else:
+        dom_root = etree.fromstring(etree.tostring(el))  # detach a copy (with its namespace declarations)
+    state = C.VIR_DOMAIN_RUNNING
+    transient = managed = False
+    for child in list(dom_root):
+        tag = child.tag
+        if tag == _RUNSTATE:
+            t = (child.text or "").strip()
+            if not (t.isascii() and t.isdigit()) or not C.VIR_DOMAIN_NOSTATE <= int(t) <= C.VIR_DOMAIN_PMSUSPENDED:
+                raise _node_error(f"runstate '{child.text}' out of range: expected a domain state number "
+                                  f"0-7 (1 running, 3 paused, 5 shut off)")
+            state = int(t)
+        elif tag == _TRANSIENT:
+            transient = True
+        elif tag == _HASMANAGEDSAVE:
+            managed = True
+        else:
+            continue
+        prev = child.getprevious()
+        if prev is not None:
+            prev.tail = child.tail
+        else:
+            dom_root.text = child.tail
+        dom_root.remove(child)
+    etree.cleanup_namespaces(dom_root)
+    definition = DomainDef(dom_root, hypervisor="test")
+    if state == C.VIR_DOMAIN_SHUTOFF and transient:
+        raise _node_error(f"transient domain '{definition.name}' cannot be shut off in a node file "
+                          f"(a transient domain only exists while it runs)")
+    return NodeDomain(definition, state, transient, managed)
+
+
+__all__ = ["Node", "NodeDomain", "TEST_NS", "DEFAULT_DOMAIN_XML", "DEFAULT_NODE_XML", "default_node",
+           "load_node", "parse_node"]

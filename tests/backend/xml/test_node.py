@@ -1,0 +1,187 @@
+"""Test-driver node files: libvirt's format, defaults, runstate, errors."""
+
+import sys
+
+import pytest
+
+from guiapp.backend import constants as C
+from guiapp.backend.errors import DriverError
+from guiapp.backend.xml.node import DEFAULT_DOMAIN_XML, TEST_NS, default_node, load_node, parse_node
+
+NODE = f"""<node xmlns:test='{TEST_NS}'>
+  <cpu>
+    <mhz>6000</mhz>
+    <model>i986</model>
+    <active>50</active>
+    <nodes>4</nodes>
+    <sockets>4</sockets>
+    <cores>4</cores>
+    <threads>2</threads>
+  </cpu>
+  <memory>8192000</memory>
+  <domain file="dom1.xml"/>
+  <domain type='test'>
+    <name>inline</name>
+    <memory>1024</memory>
+    <os><type>hvm</type></os>
+    <test:runstate>5</test:runstate>
+  </domain>
+  <domain type='test'>
+    <name>paused</name>
+    <memory>1024</memory>
+    <os><type>hvm</type></os>
+    <test:runstate>3</test:runstate>
+  </domain>
+  <domain type='test'>
+    <name>run2</name>
+    <memory>1024</memory>
+    <os><type>hvm</type></os>
+  </domain>
+  <domain type='test'>
+    <name>trans</name>
+    <memory>1024</memory>
+    <os><type>hvm</type></os>
+    <test:transient/>
+  </domain>
+</node>
+"""
+
+DOM1 = """<domain type='test'>
+  <name>fromfile</name>
+  <memory>2048</memory>
+  <os><type>hvm</type></os>
+</domain>
+"""
+
+
+@pytest.fixture
+def node_file(tmp_path):
+    (tmp_path / "node.xml").write_text(NODE)
+    (tmp_path / "dom1.xml").write_text(DOM1)
+    return tmp_path / "node.xml"
+
+
+def test_load_node_file(node_file):
+    node = load_node(str(node_file))
+    assert node.node_info() == ["i986", 8000, 50, 6000, 4, 4, 4, 2]
+    got = [(d.definition.name, d.state, d.transient) for d in node.domains]
+    assert got == [("fromfile", C.VIR_DOMAIN_RUNNING, False), ("inline", C.VIR_DOMAIN_SHUTOFF, False),
+                   ("paused", C.VIR_DOMAIN_PAUSED, False), ("run2", C.VIR_DOMAIN_RUNNING, False),
+                   ("trans", C.VIR_DOMAIN_RUNNING, True)]
+    assert node.domains[0].definition.memory_kib == 2048
+
+
+def test_test_namespace_is_removed_from_definitions(node_file):
+    node = load_node(str(node_file))
+    for d in node.domains:
+        out = d.definition.to_xml()
+        assert "runstate" not in out and "transient" not in out and TEST_NS not in out
+
+
+def test_missing_cpu_values_take_defaults():
+    node = parse_node("<node/>", base_dir=None)
+    assert node.node_info() == ["i686", 3072, 16, 1400, 2, 2, 2, 2]
+    node = parse_node("<node><cpu><nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>2</threads></cpu>"
+                      "</node>", base_dir=None)
+    assert node.cpus == 4  # active defaults to the topology's product
+    node = parse_node("<node><cpu><nodes>1</nodes><sockets>1</sockets><cores>1</cores><threads>1</threads>"
+                      "<active>64</active></cpu></node>", base_dir=None)
+    assert node.cpus == 1  # and is clamped to it
+
+
+def test_default_node_is_libvirts():
+    node = default_node()
+    assert node.node_info() == ["i686", 3072, 16, 1400, 2, 2, 2, 2]
+    [d] = node.domains
+    assert d.state == C.VIR_DOMAIN_RUNNING and not d.transient
+    assert d.definition.uuid_str == "6695eb01-f6a4-8304-79aa-97f2502e193f"
+    assert (d.definition.memory_kib, d.definition.current_memory_kib, d.definition.vcpus) == (8388608, 2097152, 2)
+    assert d.definition.interfaces[0].mac == "aa:bb:cc:dd:ee:ff"
+    assert "diskimage1" in DEFAULT_DOMAIN_XML
+
+
+def test_default_node_copies_are_independent():
+    a, b = default_node(), default_node()
+    a.domains[0].definition.memory_kib = 1024
+    assert b.domains[0].definition.memory_kib == 8388608
+    assert default_node().domains[0].definition.memory_kib == 8388608
+
+
+@pytest.mark.parametrize("content,code,text", [
+    ("<node><cpu>", C.VIR_ERR_XML_DETAIL, "Premature end of data"),
+    ("<notnode/>", C.VIR_ERR_XML_ERROR, "expecting root element of 'node', not 'notnode'"),
+    ("<node><cpu><mhz>abc</mhz></cpu></node>", C.VIR_ERR_XML_ERROR, "invalid node cpu mhz value 'abc'"),
+    ("<node><cpu><cores>0</cores></cpu></node>", C.VIR_ERR_XML_ERROR, "invalid node cpu cores value"),
+    ("<node><memory>lots</memory></node>", C.VIR_ERR_XML_ERROR, "invalid node memory value"),
+    ("<node><domain file='missing.xml'/></node>", C.VIR_ERR_XML_ERROR, "failed to parse xml document"),
+    (f"<node xmlns:test='{TEST_NS}'><domain type='test'><name>x</name><memory>1</memory><os><type>hvm</type></os>"
+     "<test:runstate>9</test:runstate></domain></node>", C.VIR_ERR_XML_ERROR, "runstate '9' out of range"),
+    (f"<node xmlns:test='{TEST_NS}'><domain type='test'><name>x</name><memory>1</memory><os><type>hvm</type></os>"
+     "<test:runstate>5</test:runstate><test:transient/></domain></node>", C.VIR_ERR_XML_ERROR, "transient"),
+])
+def test_node_errors(tmp_path, content, code, text):
+    path = tmp_path / "node.xml"
+    path.write_text(content)
+    with pytest.raises(DriverError) as info:
+        load_node(str(path))
+    assert info.value.code == code
+    assert info.value.domain == C.VIR_FROM_TEST
+    assert text in str(info.value)
+    if code == C.VIR_ERR_XML_DETAIL:
+        assert str(info.value).startswith(f"{path}:1: ")
+
+
+def test_missing_node_file(tmp_path):
+    with pytest.raises(DriverError) as info:
+        load_node(str(tmp_path / "none.xml"))
+    assert info.value.code == C.VIR_ERR_XML_ERROR
+    assert "No such file" in str(info.value) and "none.xml" in str(info.value)
+
+
+def test_invalid_domain_in_node_reports_the_domain_error(tmp_path):
+    path = tmp_path / "node.xml"
+    path.write_text("<node><domain type='test'><name>x</name><os><type>hvm</type></os></domain></node>")
+    with pytest.raises(DriverError) as info:
+        load_node(str(path))
+    assert info.value.code == C.VIR_ERR_XML_ERROR and info.value.domain == C.VIR_FROM_DOMAIN
+    assert "memory" in str(info.value)
+
+
+def test_domain_file_with_absolute_path(tmp_path):
+    other = tmp_path / "sub"
+    other.mkdir()
+    (other / "d.xml").write_text(DOM1)
+    (tmp_path / "node.xml").write_text(f"<node><domain file='{other / 'd.xml'}'/></node>")
+    assert load_node(str(tmp_path / "node.xml")).domains[0].definition.name == "fromfile"
+
+
+def test_domain_files_not_allowed_without_base_dir():
+    with pytest.raises(DriverError):
+        parse_node("<node><domain file='x.xml'/></node>", base_dir=None)
+
+
+def _real_libvirt():
+    sys.path.append("/usr/lib/python3/dist-packages")
+    try:
+        import libvirt
+    except ImportError:
+        return None
+    finally:
+        sys.path.remove("/usr/lib/python3/dist-packages")
+    return libvirt
+
+
+def test_same_as_real_libvirt(node_file):
+    libvirt = _real_libvirt()
+    if libvirt is None:
+        pytest.skip("python3-libvirt not installed")
+    libvirt.registerErrorHandler(lambda ctx, err: None, None)
+    conn = libvirt.open(f"test://{node_file}")
+    try:
+        node = load_node(str(node_file))
+        assert conn.getInfo() == node.node_info()
+        real = {d.name(): (d.state()[0], bool(d.isPersistent())) for d in conn.listAllDomains()}
+        ours = {d.definition.name: (d.state, not d.transient) for d in node.domains}
+        assert real == ours
+    finally:
+        conn.close()
