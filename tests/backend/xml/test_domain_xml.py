@@ -1,7 +1,6 @@
 """The domain XML model: the seed's four examples, the six network modes, today's libvirt XML, errors."""
 
 import re
-import time
 import uuid as uuidlib
 from pathlib import Path
 

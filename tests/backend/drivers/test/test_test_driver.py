@@ -4,7 +4,6 @@ import os
 import socket
 import struct
 import threading
-import time
 
 import pytest
 from lxml import etree
