@@ -26,11 +26,12 @@ from .errors import (
 )
 from .errors import report as _report
 from .errors import reset_thread_error as _reset
+from .network import virNetwork
 from .uri import parse_uri
 
 __all__ = [
     "open", "openReadOnly", "openAuth", "registerErrorHandler", "virGetLastError", "virResetLastError",
-    "libvirtError", "virConnect", "virDomain", "getVersion", "default_uri",
+    "libvirtError", "virConnect", "virDomain", "virNetwork", "getVersion", "default_uri",
 ]
 
 #: guiapp's own version as libvirt encodes versions (major * 1_000_000 + minor * 1000 + release).

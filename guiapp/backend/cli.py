@@ -10,6 +10,7 @@ libvirt-python (which is how its layout is checked against the real virsh).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import sys
@@ -109,7 +110,7 @@ class Command:
 
 
 GROUPS = (("domain", "Domain Management"), ("monitor", "Domain Monitoring"),
-          ("host", "Host and Hypervisor"), ("virsh", "Virsh itself"))
+          ("host", "Host and Hypervisor"), ("network", "Networking"), ("virsh", "Virsh itself"))
 
 
 def _dom_opt(help_text: str = "domain name, id or uuid") -> Opt:
@@ -836,10 +837,17 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+@functools.cache
+def all_commands() -> tuple[Command, ...]:
+    """The domain/host commands above plus the network ones of cli_net."""
+    from . import cli_net
+    return COMMANDS + tuple(cli_net.cli_commands())
+
+
 def command_table() -> dict[str, Command]:
     """Command name (and alias) -> Command."""
     table: dict[str, Command] = {}
-    for cmd in COMMANDS:
+    for cmd in all_commands():
         table[cmd.name] = cmd
         for alias in cmd.aliases:
             table[alias] = cmd
@@ -898,7 +906,7 @@ def build_parser(commands: dict[str, Command]) -> _Parser:
     parser.add_argument("-h", "--help", dest="show_help", action="store_true")
     parser.add_argument("-v", "--version", dest="show_version", action="store_true")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for cmd in COMMANDS:
+    for cmd in all_commands():
         p = sub.add_parser(cmd.name, aliases=list(cmd.aliases), add_help=False, allow_abbrev=False)
         p.command = cmd
         p.set_defaults(_cmd=cmd)

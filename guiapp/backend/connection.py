@@ -17,6 +17,7 @@ from . import errors
 from .domain import virDomain
 from .drivers.base import OPERATIONS, DomainRef
 from .errors import DriverError, ErrorSink, libvirtError
+from .network import virNetwork
 
 _reset = errors.reset_thread_error
 
@@ -302,6 +303,58 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         rows = self._invoke("get_all_domain_stats", False, stats, flags, refs)
         cls = self._domain_class
         return [(cls(self, ref), values) for ref, values in rows]
+
+    # ---------------------------------------------------------- virtual networks
+    def numOfNetworks(self) -> int:  # noqa: N802
+        return self._invoke("num_of_networks", False)
+
+    def listNetworks(self) -> list[str]:  # noqa: N802
+        """Names of the active networks."""
+        return self._invoke("list_networks", False)
+
+    def numOfDefinedNetworks(self) -> int:  # noqa: N802
+        return self._invoke("num_of_defined_networks", False)
+
+    def listDefinedNetworks(self) -> list[str]:  # noqa: N802
+        """Names of the inactive (defined) networks."""
+        return self._invoke("list_defined_networks", False)
+
+    def listAllNetworks(self, flags: int = 0) -> list[virNetwork]:  # noqa: N802
+        """Networks filtered by VIR_CONNECT_LIST_NETWORKS_* flags (0: all)."""
+        self._checked(False, "virConnectListAllNetworks", lambda: _check_flags(flags))
+        return [virNetwork(self, ref) for ref in self._invoke("list_all_networks", False, flags)]
+
+    def networkLookupByName(self, name: str) -> virNetwork:  # noqa: N802
+        if not isinstance(name, str):
+            self._checked(False, "virNetworkLookupByName", lambda: _check_str(name, "name"))
+        return virNetwork(self, self._invoke("network_lookup_by_name", False, name))
+
+    def networkLookupByUUID(self, uuid: bytes) -> virNetwork:  # noqa: N802
+        raw = self._checked(False, "virNetworkLookupByUUID", lambda: _uuid_bytes(uuid))
+        return virNetwork(self, self._invoke("network_lookup_by_uuid", False, raw))
+
+    def networkLookupByUUIDString(self, uuidstr: str) -> virNetwork:  # noqa: N802
+        raw = self._checked(False, "virNetworkLookupByUUIDString", lambda: uuid_from_string(uuidstr))
+        return virNetwork(self, self._invoke("network_lookup_by_uuid", False, raw))
+
+    def networkCreateXML(self, xmlDesc: str, flags: int = 0) -> virNetwork:  # noqa: N802,N803
+        """Create and start a transient network from XML."""
+        def check() -> None:
+            _check_str(xmlDesc, "xmlDesc")
+            _check_flags(flags)
+        self._checked(True, "virNetworkCreateXML", check)
+        return virNetwork(self, self._invoke("network_create_xml", True, xmlDesc, flags))
+
+    def networkDefineXML(self, xml: str) -> virNetwork:  # noqa: N802
+        """Define (but do not start) a persistent network from XML."""
+        return self.networkDefineXMLFlags(xml, 0)
+
+    def networkDefineXMLFlags(self, xml: str, flags: int = 0) -> virNetwork:  # noqa: N802
+        def check() -> None:
+            _check_str(xml, "xml")
+            _check_flags(flags)
+        self._checked(True, "virNetworkDefineXML", check)
+        return virNetwork(self, self._invoke("network_define_xml", True, xml, flags))
 
     # ------------------------------------------------------------------ events
     def domainEventRegisterAny(self, dom: Optional[virDomain], eventID: int,  # noqa: N802,N803

@@ -26,6 +26,13 @@ class DomainRef(NamedTuple):
     id: int  # -1 when the domain is not running
 
 
+class NetworkRef(NamedTuple):
+    """What a network lookup returns: enough for the front-end to build a virNetwork."""
+
+    name: str
+    uuid: bytes  # 16 raw bytes
+
+
 @runtime_checkable
 class Driver(Protocol):
     """Mandatory part of every driver."""
@@ -36,7 +43,7 @@ class Driver(Protocol):
     schemes: ClassVar[tuple[str, ...]]
 
     @classmethod
-    def open(cls, uri: URI, read_only: bool) -> "Driver":
+    def open(cls, uri: URI, read_only: bool) -> Driver:
         """Connect; raise DriverError(VIR_ERR_NO_CONNECT/OPEN_FAILED, ...) when it cannot serve ``uri``."""
 
     @classmethod
@@ -97,6 +104,26 @@ OPERATIONS: dict[str, str] = {
     # events: callback(ref, event: int, detail: int); returns an id for deregistering
     "domain_event_register": "virConnectDomainEventRegisterAny",  # (callback) -> int
     "domain_event_deregister": "virConnectDomainEventDeregisterAny",  # (id) -> None
+    # virtual networks (guiapp.backend.hostnet.ops.NetworkOpsMixin implements them all)
+    "list_networks": "virConnectListNetworks",  # () -> list[str] (active)
+    "num_of_networks": "virConnectNumOfNetworks",  # () -> int
+    "list_defined_networks": "virConnectListDefinedNetworks",  # () -> list[str] (inactive)
+    "num_of_defined_networks": "virConnectNumOfDefinedNetworks",  # () -> int
+    "list_all_networks": "virConnectListAllNetworks",  # (flags) -> list[NetworkRef]
+    "network_lookup_by_name": "virNetworkLookupByName",  # (name) -> NetworkRef
+    "network_lookup_by_uuid": "virNetworkLookupByUUID",  # (uuid bytes) -> NetworkRef
+    "network_create_xml": "virNetworkCreateXML",  # (xml, flags) -> NetworkRef
+    "network_define_xml": "virNetworkDefineXML",  # (xml, flags) -> NetworkRef
+    "network_create": "virNetworkCreate",  # (ref) -> None
+    "network_destroy": "virNetworkDestroy",  # (ref) -> None
+    "network_undefine": "virNetworkUndefine",  # (ref) -> None
+    "network_get_xml_desc": "virNetworkGetXMLDesc",  # (ref, flags) -> str
+    "network_get_bridge_name": "virNetworkGetBridgeName",  # (ref) -> str
+    "network_get_autostart": "virNetworkGetAutostart",  # (ref) -> bool
+    "network_set_autostart": "virNetworkSetAutostart",  # (ref, bool) -> None
+    "network_is_active": "virNetworkIsActive",  # (ref) -> bool
+    "network_is_persistent": "virNetworkIsPersistent",  # (ref) -> bool
+    "network_get_dhcp_leases": "virNetworkGetDHCPLeases",  # (ref, mac|None, flags) -> list[dict]
 }
 
 

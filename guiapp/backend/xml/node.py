@@ -19,8 +19,10 @@ Format (as libvirt's test driver reads it)::
 Like libvirt: domains start *running* unless ``<test:runstate>`` says
 otherwise, missing ``<cpu>``/``<memory>`` values take the default node's values,
 ``<cpu><active>`` defaults to nodes*sockets*cores*threads, and the test
-namespace elements are removed from the domain definition.  Other children
-(``<network>``, ``<pool>``, ...) are ignored.
+namespace elements are removed from the domain definition.  ``<network>``
+children (inline or ``file=``) are the node's virtual networks, active at open;
+the default node has libvirt's ``default`` network.  Other children
+(``<pool>``, ...) are ignored.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from lxml import etree
 from .. import constants as C  # noqa: N812
 from ..errors import DriverError
 from .domain import DomainDef
+from .network import TEST_DEFAULT_NETWORK_XML, NetworkDef, network_from_element
 from .safe import check_root, parse_xml
 
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
@@ -66,6 +69,7 @@ class Node:
     threads: int = 2
     domains: list[NodeDomain] = field(default_factory=list)
     path: Optional[str] = None
+    networks: list[NetworkDef] = field(default_factory=list)
 
     def node_info(self) -> list:
         """``virNodeGetInfo``: [model, memory MiB, cpus, mhz, nodes, sockets, cores, threads]."""
@@ -113,6 +117,7 @@ DEFAULT_NODE_XML = (
     "<active>16</active><mhz>1400</mhz><model>i686</model></cpu>\n"
     "  <memory>3145728</memory>\n"
     + DEFAULT_DOMAIN_XML
+    + TEST_DEFAULT_NETWORK_XML
     + "</node>\n"
 )
 
@@ -129,7 +134,8 @@ def default_node() -> Node:
     return Node(model=base.model, memory_kib=base.memory_kib, cpus=base.cpus, mhz=base.mhz, nodes=base.nodes,
                 sockets=base.sockets, cores=base.cores, threads=base.threads,
                 domains=[NodeDomain(d.definition.copy(), d.state, d.transient, d.has_managed_save)
-                         for d in base.domains])
+                         for d in base.domains],
+                networks=[n.copy() for n in base.networks])
 
 
 def _node_error(detail: str) -> DriverError:
@@ -187,7 +193,19 @@ def parse_node(text: Union[str, bytes], *, base_dir: Optional[str], what: str = 
         node.memory_kib = int(t)
     for el in root.iterfind("domain"):
         node.domains.append(_node_domain(el, base_dir))
+    for el in root.iterfind("network"):
+        node.networks.append(_node_network(el, base_dir))
     return node
+
+
+def _node_network(el: etree._Element, base_dir: Optional[str]) -> NetworkDef:
+    ref = el.get("file")
+    if ref is None:
+        return network_from_element(el)
+    if base_dir is None:
+        raise _node_error(f"<network file='{ref}'/> is not allowed here")
+    path = ref if os.path.isabs(ref) else os.path.join(base_dir, ref)
+    return NetworkDef(parse_xml(_read_file(path, "network file"), path, domain=_FROM))
 
 
 def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:

@@ -29,6 +29,8 @@ from typing import Any, ClassVar, Optional
 
 from ... import constants as C  # noqa: N812
 from ...errors import DriverError
+from ...hostnet.ops import NetworkOpsMixin
+from ...hostnet.table import NetworkTable
 from ...uri import URI
 from ...xml.capabilities import Capabilities, Guest, GuestDomain, Host, HostCPU
 from ...xml.domain import DomainDef, format_uuid, parse_domain
@@ -190,8 +192,12 @@ def _host_name() -> str:
         return "localhost"
 
 
-class TestDriver:
-    """libvirt's ``test`` driver: a fake hypervisor kept in memory, one private node per connection."""
+class TestDriver(NetworkOpsMixin):
+    """libvirt's ``test`` driver: a fake hypervisor kept in memory, one private node per connection.
+
+    Virtual networks are kept in a :class:`NetworkTable` (no host side): the node's
+    networks start active; DHCP leases are made up for running guests' interfaces.
+    """
 
     __test__ = False  # not a pytest test class
 
@@ -232,6 +238,24 @@ class TestDriver:
                     dom.since = None
             else:
                 dom.reason = C.VIR_DOMAIN_SHUTOFF_UNKNOWN
+        self._networks = NetworkTable(users=self._network_users, guest_nics=self._network_nics)
+        seen: set[object] = set()
+        for net in node.networks:
+            if net.name in seen or net.uuid in seen:
+                raise DriverError(C.VIR_ERR_OPERATION_FAILED,
+                                  f"network '{net.name}' is defined twice in the node file", _FROM_TEST)
+            seen.update((net.name, net.uuid))
+            self._networks.add_loaded(net, net.copy())
+
+    def _network_nics(self, network: str) -> list[tuple[str, str]]:
+        """(mac, guest name) of every interface of a running guest on ``network``."""
+        with self._lock:
+            return [(nic.mac, dom.name) for dom in self._by_id.values()
+                    for nic in dom.live.interfaces  # type: ignore[union-attr]
+                    if nic.type == "network" and nic.network == network]
+
+    def _network_users(self, network: str) -> list[str]:
+        return sorted({guest for _, guest in self._network_nics(network)})
 
     @classmethod
     def open(cls, uri: URI, read_only: bool = False) -> TestDriver:

@@ -1,0 +1,99 @@
+"""virNetwork: one virtual network of a connection, with libvirt-python's method names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+from . import constants as C
+from .drivers.base import NetworkRef
+from .errors import DriverError
+
+if TYPE_CHECKING:
+    from .connection import virConnect
+
+
+def _flags(flags: Any) -> None:
+    if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"flags must be a non-negative integer, not {flags!r}")
+
+
+class virNetwork:  # noqa: N801 - libvirt-python's name
+    """A handle on a virtual network; valid while the network exists in its driver."""
+
+    __slots__ = ("_conn", "_ref")
+
+    def __init__(self, conn: virConnect, ref: NetworkRef) -> None:
+        self._conn = conn
+        self._ref = ref
+
+    def __repr__(self) -> str:
+        return f"<virNetwork {self._ref.name}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, virNetwork) and other._conn is self._conn and other._ref.uuid == self._ref.uuid
+
+    def __hash__(self) -> int:
+        return hash(self._ref.uuid)
+
+    def connect(self) -> virConnect:
+        return self._conn
+
+    # ---------------------------------------------------------------- identity
+    def name(self) -> str:
+        return self._ref.name
+
+    def UUID(self) -> bytes:  # noqa: N802
+        return self._ref.uuid
+
+    def UUIDString(self) -> str:  # noqa: N802
+        h = self._ref.uuid.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    # ------------------------------------------------------------------- state
+    def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
+        """The network's XML; ``VIR_NETWORK_XML_INACTIVE`` gives the persistent definition."""
+        if flags:
+            self._conn._checked(False, "virNetworkGetXMLDesc", lambda: _flags(flags))
+        return self._conn._invoke("network_get_xml_desc", False, self._ref, flags)
+
+    def bridgeName(self) -> str:  # noqa: N802
+        return self._conn._invoke("network_get_bridge_name", False, self._ref)
+
+    def isActive(self) -> int:  # noqa: N802
+        return 1 if self._conn._invoke("network_is_active", False, self._ref) else 0
+
+    def isPersistent(self) -> int:  # noqa: N802
+        return 1 if self._conn._invoke("network_is_persistent", False, self._ref) else 0
+
+    def autostart(self) -> int:
+        return 1 if self._conn._invoke("network_get_autostart", False, self._ref) else 0
+
+    def setAutostart(self, autostart: int) -> int:  # noqa: N802
+        self._conn._checked(True, "virNetworkSetAutostart", lambda: None)
+        self._conn._invoke("network_set_autostart", True, self._ref, bool(autostart))
+        return 0
+
+    def DHCPLeases(self, mac: Optional[str] = None, flags: int = 0) -> list[dict[str, Any]]:  # noqa: N802
+        """Leases as dicts: iface, expirytime, type, mac, iaid, ipaddr, prefix, hostname, clientid."""
+        def check() -> None:
+            if mac is not None and not isinstance(mac, str):
+                raise DriverError(C.VIR_ERR_INVALID_ARG, f"mac must be a string or None, not {type(mac).__name__}")
+            _flags(flags)
+        self._conn._checked(False, "virNetworkGetDHCPLeases", check)
+        return self._conn._invoke("network_get_dhcp_leases", False, self._ref, mac, flags)
+
+    # --------------------------------------------------------------- lifecycle
+    def create(self) -> int:
+        """Start the (defined, inactive) network."""
+        self._conn._invoke("network_create", True, self._ref)
+        return 0
+
+    def destroy(self) -> int:
+        """Stop the network (a transient one disappears)."""
+        self._conn._invoke("network_destroy", True, self._ref)
+        return 0
+
+    def undefine(self) -> int:
+        """Remove the persistent definition of an inactive network."""
+        self._conn._invoke("network_undefine", True, self._ref)
+        return 0

@@ -1,0 +1,509 @@
+"""The virtual network XML model (libvirt's ``<network>`` format).
+
+:func:`parse_network` parses (safely), validates and normalizes a document and
+returns a :class:`NetworkDef`.  As for domains, the lxml tree is the source of
+truth: elements and attributes the model does not know (``<dns>``, ``<mtu>``,
+``<portgroup>``, ...) are kept, so a document round-trips.
+
+Understood (and checked)::
+
+    <network>
+      <name>default</name>
+      <uuid>...</uuid>                                  <!-- generated when missing -->
+      <forward mode='nat|route|open' dev='eth0'/>      <!-- absent: isolated -->
+      <bridge name='virbr0' stp='on' delay='0'/>       <!-- name chosen by the driver when missing -->
+      <mac address='52:54:00:..'/>
+      <domain name='example.org' localOnly='yes'/>
+      <ip address='192.168.122.1' netmask='255.255.255.0'>   <!-- or prefix='24'; family='ipv6' -->
+        <dhcp>
+          <range start='192.168.122.2' end='192.168.122.254'/>
+          <host mac='52:54:00:00:00:01' name='g1' ip='192.168.122.5'/>
+        </dhcp>
+      </ip>
+    </network>
+
+Normalization (as libvirt's test driver shows it): a missing ``<uuid>`` is
+generated, ``<forward/>`` without a mode means ``nat``, ``<forward dev>`` gets
+its ``<interface dev>`` child, ``<bridge>`` gets ``stp='on' delay='0'``, the
+top-level children are put in libvirt's order and the document is re-indented.
+
+Errors are :class:`DriverError` in error domain ``VIR_FROM_NETWORK``:
+``VIR_ERR_XML_ERROR`` for malformed values, ``VIR_ERR_NO_NAME`` for a missing
+name, ``VIR_ERR_CONFIG_UNSUPPORTED`` for consistent but unusable settings
+(a DHCP range outside its subnet, an unsupported forward mode).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import uuid as _uuid
+from copy import deepcopy
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from lxml import etree
+
+from .. import constants as C  # noqa: N812
+from ..errors import DriverError
+from .domain import format_uuid, parse_mac
+from .safe import check_root, parse_xml
+
+_FROM = C.VIR_FROM_NETWORK
+
+#: Forward modes this project can set up; the others are libvirt's but need hardware or macvtap.
+SUPPORTED_FORWARD_MODES = ("nat", "route", "open")
+KNOWN_FORWARD_MODES = SUPPORTED_FORWARD_MODES + ("bridge", "private", "vepa", "passthrough", "hostdev")
+
+#: libvirt's order of the top-level children of ``<network>``.
+_ORDER = ("name", "uuid", "metadata", "forward", "bridge", "mtu", "mac", "domain", "dns", "ip", "route")
+
+_IFNAMSIZ = 16  # kernel interface names: at most 15 characters
+_IFNAME_RE = re.compile(r"[^\s/:%]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+
+def _xml_error(detail: str) -> DriverError:
+    return DriverError(C.VIR_ERR_XML_ERROR, detail, _FROM)
+
+
+def _unsupported(detail: str) -> DriverError:
+    return DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, detail, _FROM)
+
+
+def check_ifname(name: str, what: str) -> str:
+    """A valid kernel interface name (1-15 characters, no spaces, '/', ':' or '%')."""
+    if not name or len(name) >= _IFNAMSIZ or not _IFNAME_RE.fullmatch(name) or name in (".", ".."):
+        raise _xml_error(f"invalid {what} '{name}': an interface name has 1-15 characters without "
+                         f"spaces, '/', ':' or '%' (e.g. virbr1)")
+    return name
+
+
+@dataclass
+class DhcpHost:
+    """A static DHCP host: ``<host mac name ip/>``."""
+
+    mac: Optional[str]
+    name: Optional[str]
+    ip: Optional[IPAddress]
+
+
+@dataclass
+class IPDef:
+    """One ``<ip>`` of a network: the host's address on the bridge, its subnet and DHCP settings."""
+
+    address: IPAddress
+    prefix: int
+    ranges: list[tuple[IPAddress, IPAddress]] = field(default_factory=list)
+    hosts: list[DhcpHost] = field(default_factory=list)
+
+    @property
+    def family(self) -> str:
+        return "ipv6" if self.address.version == 6 else "ipv4"
+
+    @functools.cached_property
+    def network(self) -> IPNetwork:
+        return ipaddress.ip_network(f"{self.address}/{self.prefix}", strict=False)
+
+    @functools.cached_property
+    def span(self) -> tuple[int, int, int]:
+        """(IP version, first, last address as integers) of the subnet, for fast overlap checks."""
+        net = self.network
+        return net.version, int(net.network_address), int(net.broadcast_address)
+
+    @property
+    def interface(self) -> str:
+        """``address/prefix`` as ``ip addr add`` takes it."""
+        return f"{self.address}/{self.prefix}"
+
+    @property
+    def has_dhcp(self) -> bool:
+        return bool(self.ranges or self.hosts)
+
+
+def _default_prefix(addr: IPAddress) -> int:
+    """The prefix libvirt assumes without netmask/prefix: classful for IPv4 (A /8, B /16, C /24), /64 for IPv6."""
+    if addr.version == 6:
+        return 64
+    first = int(addr) >> 24
+    return 8 if first < 128 else 16 if first < 192 else 24
+
+
+def _mac(text: Optional[str]) -> str:
+    """parse_mac with the error reported in the network error domain."""
+    try:
+        return parse_mac(text)
+    except DriverError as exc:
+        raise _xml_error(exc.detail) from None
+
+
+def _parse_ip_text(text: Optional[str], what: str, net_name: str) -> IPAddress:
+    try:
+        return ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        raise _xml_error(f"Invalid {what} '{text}' in network '{net_name}': expected an IP address "
+                         f"such as 192.168.122.1") from None
+
+
+class NetworkDef:
+    """A parsed, validated network definition.  See the module docstring."""
+
+    __slots__ = ("root", "name", "uuid", "forward_mode", "forward_dev", "bridge", "stp", "delay", "mac",
+                 "domain_name", "ips")
+
+    def __init__(self, root: etree._Element) -> None:
+        """Wrap ``root`` (validated and normalized in place).  Prefer :func:`parse_network`."""
+        self.root = root
+        self._load()
+
+    # -- loading ---------------------------------------------------------------
+
+    def _load(self) -> None:
+        root = self.root
+        check_root(root, "network", domain=_FROM)
+        els: dict[str, etree._Element] = {}
+        for child in root:
+            if isinstance(child.tag, str) and child.tag in ("name", "uuid", "forward", "bridge", "mac", "domain"):
+                if child.tag in els:
+                    raise _xml_error(f"the network has more than one <{child.tag}> element: keep only one")
+                els[child.tag] = child
+
+        name_el = els.get("name")
+        name = (name_el.text or "").strip() if name_el is not None else ""
+        if not name:
+            raise DriverError(C.VIR_ERR_NO_NAME, "the network needs a non-empty <name> (e.g. <name>default</name>)",
+                              _FROM)
+        if "/" in name:
+            raise _xml_error(f"name {name} cannot contain '/': choose a network name without slashes")
+        if _CONTROL.search(name):
+            raise _xml_error(f"network name {name!r} cannot contain control characters")
+        if name_el.text != name:
+            name_el.text = name
+        self.name = name
+
+        uuid_el = els.get("uuid")
+        if uuid_el is None:
+            self.uuid = _uuid.uuid4().bytes
+            uuid_el = etree.SubElement(root, "uuid")
+        else:
+            hexs = (uuid_el.text or "").strip().replace("-", "").replace(" ", "")
+            try:
+                if len(hexs) != 32:
+                    raise ValueError
+                self.uuid = bytes.fromhex(hexs)
+            except ValueError:
+                raise _xml_error(f"malformed uuid element: '{uuid_el.text}' (expected 32 hex digits, dashes "
+                                 f"optional, e.g. dd8fe884-6c02-601e-7551-cca97df1c5df)") from None
+        uuid_el.text = format_uuid(self.uuid)
+
+        self._load_forward(els.get("forward"))
+        self._load_bridge(els.get("bridge"))
+
+        mac_el = els.get("mac")
+        self.mac = None
+        if mac_el is not None:
+            mac = _mac(mac_el.get("address"))
+            mac_el.set("address", mac)
+            self.mac = mac
+
+        dom_el = els.get("domain")
+        self.domain_name = None
+        if dom_el is not None:
+            dname = (dom_el.get("name") or "").strip()
+            if not dname or _CONTROL.search(dname) or " " in dname:
+                raise _xml_error(f"invalid <domain name='{dom_el.get('name')}'/> in network '{name}': "
+                                 f"expected a DNS domain such as example.org")
+            self.domain_name = dname
+
+        self.ips = [self._load_ip(el) for el in root.iterfind("ip")]
+        self._check_ips()
+
+        # libvirt's order for the known children; unknown ones keep their relative order at the end
+        children = [c for c in root if isinstance(c.tag, str)]
+        rank = {tag: i for i, tag in enumerate(_ORDER)}
+        children.sort(key=lambda c: rank.get(c.tag, len(_ORDER)))
+        for c in list(root):
+            root.remove(c)
+        root.text = None
+        for c in children:
+            c.tail = None
+            root.append(c)
+        etree.indent(root, space="  ")
+
+    def _load_forward(self, fwd: Optional[etree._Element]) -> None:
+        self.forward_mode = None
+        self.forward_dev = None
+        if fwd is None:
+            return
+        mode = fwd.get("mode") or "nat"
+        if mode not in KNOWN_FORWARD_MODES:
+            raise _unsupported(f"unknown forwarding type '{mode}' in network '{self.name}': use nat, route or "
+                               f"open (or leave out <forward> for an isolated network)")
+        if mode not in SUPPORTED_FORWARD_MODES:
+            raise _unsupported(f"forward mode '{mode}' of network '{self.name}' is not supported here: use nat, "
+                               f"route or open (or type='bridge' interfaces on a host bridge)")
+        dev = fwd.get("dev")
+        iface = fwd.find("interface")
+        if dev is None and iface is not None:
+            dev = iface.get("dev")
+        if dev is not None:
+            check_ifname(dev, f"forward dev of network '{self.name}'")
+            if iface is None:
+                iface = etree.SubElement(fwd, "interface")
+                iface.set("dev", dev)
+            elif iface.get("dev") != dev:
+                raise _xml_error(f"forward dev '{dev}' and <interface dev='{iface.get('dev')}'/> of network "
+                                 f"'{self.name}' differ: give the device once")
+        # libvirt writes dev before mode
+        others = [(k, v) for k, v in fwd.attrib.items() if k not in ("dev", "mode")]
+        fwd.attrib.clear()
+        if dev is not None:
+            fwd.set("dev", dev)
+        fwd.set("mode", mode)
+        for k, v in others:
+            fwd.set(k, v)
+        self.forward_mode = mode
+        self.forward_dev = dev
+
+    def _load_bridge(self, br: Optional[etree._Element]) -> None:
+        self.bridge = None
+        self.stp = True
+        self.delay = 0
+        if br is None:
+            return
+        name = br.get("name")
+        if name is not None:
+            if "%d" in name:  # libvirt's template: the driver picks the number
+                check_ifname(name.replace("%d", "0"), f"bridge name template of network '{self.name}'")
+            else:
+                check_ifname(name, f"bridge name of network '{self.name}'")
+        stp = br.get("stp", "on")
+        if stp not in ("on", "off"):
+            raise _xml_error(f"invalid stp '{stp}' in the bridge of network '{self.name}': expected 'on' or 'off'")
+        delay_text = br.get("delay", "0")
+        if not (delay_text.isascii() and delay_text.isdigit()) or int(delay_text) > 300:
+            raise _xml_error(f"invalid delay '{delay_text}' in the bridge of network '{self.name}': expected "
+                             f"seconds 0-300")
+        others = [(k, v) for k, v in br.attrib.items() if k not in ("name", "stp", "delay")]
+        br.attrib.clear()
+        if name is not None:
+            br.set("name", name)
+        br.set("stp", stp)
+        br.set("delay", str(int(delay_text)))
+        for k, v in others:
+            br.set(k, v)
+        self.bridge = name
+        self.stp = stp == "on"
+        self.delay = int(delay_text)
+
+    def _load_ip(self, el: etree._Element) -> IPDef:
+        net = self.name
+        family = el.get("family")
+        if family not in (None, "ipv4", "ipv6"):
+            raise _xml_error(f"invalid family '{family}' of an <ip> in network '{net}': expected ipv4 or ipv6")
+        addr = _parse_ip_text(el.get("address"), "address", net)
+        if family is not None and addr.version != (6 if family == "ipv6" else 4):
+            raise _xml_error(f"address '{addr}' in network '{net}' is not an {family} address")
+        netmask, prefix_text = el.get("netmask"), el.get("prefix")
+        maxlen = addr.max_prefixlen
+        if netmask is not None and prefix_text is not None:
+            raise _xml_error(f"Network '{net}' IP address cannot have both a prefix and a netmask")
+        if netmask is not None:
+            if addr.version == 6:
+                raise _xml_error(f"netmask not allowed for the IPv6 address '{addr}' in network '{net}': "
+                                 f"use prefix='64'")
+            try:
+                prefix = ipaddress.ip_network(f"0.0.0.0/{netmask}").prefixlen
+            except ValueError:
+                raise _xml_error(f"Invalid netmask '{netmask}' in network '{net}': expected contiguous "
+                                 f"ones such as 255.255.255.0") from None
+        elif prefix_text is not None:
+            if not (prefix_text.isascii() and prefix_text.isdigit()) or not 0 < int(prefix_text) <= maxlen:
+                raise _xml_error(f"Invalid prefix '{prefix_text}' in network '{net}': expected 1-{maxlen}")
+            prefix = int(prefix_text)
+        else:
+            prefix = _default_prefix(addr)  # libvirt's default: the address class (IPv6: 64)
+        ip = IPDef(addr, prefix)
+        subnet = ip.network
+        if addr.version == 4 and prefix < 31 and addr in (subnet.network_address, subnet.broadcast_address):
+            raise _xml_error(f"address '{addr}' of network '{net}' is the network or broadcast address of "
+                             f"{subnet}: use a host address such as {next(subnet.hosts())}")
+        dhcp = el.find("dhcp")
+        if dhcp is not None:
+            for r in dhcp.iterfind("range"):
+                start = _parse_ip_text(r.get("start"), "dhcp range start", net)
+                end = _parse_ip_text(r.get("end"), "dhcp range end", net)
+                if start not in subnet or end not in subnet:
+                    raise _unsupported(f"range {start} - {end} is not entirely within network {subnet} of "
+                                       f"network '{net}': use addresses of {subnet}")
+                if int(start) > int(end):
+                    raise _unsupported(f"range {start} - {end} is reversed in network '{net}': put the lower "
+                                       f"address first")
+                if int(start) <= int(addr) <= int(end):
+                    raise _unsupported(f"range {start} - {end} of network '{net}' contains the network's own "
+                                       f"address {addr}: leave it out of the range")
+                ip.ranges.append((start, end))
+            for h in dhcp.iterfind("host"):
+                mac = h.get("mac")
+                if mac is not None:
+                    mac = _mac(mac)
+                    h.set("mac", mac)
+                hname = h.get("name")
+                hip = h.get("ip")
+                if mac is None and hname is None:
+                    raise _xml_error(f"static host definition in IPv{addr.version} network '{net}' must have "
+                                     f"mac or name attribute specified")
+                host_ip = _parse_ip_text(hip, "dhcp host ip", net) if hip is not None else None
+                if host_ip is not None and host_ip not in subnet:
+                    raise _unsupported(f"dhcp host ip '{host_ip}' of network '{net}' is outside its subnet "
+                                       f"{subnet}")
+                ip.hosts.append(DhcpHost(mac, hname, host_ip))
+            if addr.version == 6 and ip.has_dhcp:
+                raise _unsupported(f"DHCP on the IPv6 address {addr} of network '{net}' is not supported: "
+                                   f"use router advertisements (no <dhcp>) or an IPv4 address")
+        return ip
+
+    def _check_ips(self) -> None:
+        dhcp4 = [ip for ip in self.ips if ip.family == "ipv4" and ip.has_dhcp]
+        if len(dhcp4) > 1:
+            raise _unsupported(f"Multiple IPv4 dhcp sections found in network '{self.name}' -- dhcp is "
+                               f"supported only for a single IPv4 address on each network")
+        nets = [ip.network for ip in self.ips]
+        for i, a in enumerate(nets):
+            for b in nets[i + 1:]:
+                if a.version == b.version and a.overlaps(b):
+                    raise _unsupported(f"the <ip> subnets {a} and {b} of network '{self.name}' overlap")
+
+    # -- accessors -------------------------------------------------------------
+
+    @property
+    def uuid_str(self) -> str:
+        return format_uuid(self.uuid)
+
+    @property
+    def isolated(self) -> bool:
+        return self.forward_mode is None
+
+    @property
+    def ipv4(self) -> Optional[IPDef]:
+        """The IPv4 ``<ip>`` carrying DHCP, else the first IPv4 one."""
+        v4 = [ip for ip in self.ips if ip.family == "ipv4"]
+        for ip in v4:
+            if ip.has_dhcp:
+                return ip
+        return v4[0] if v4 else None
+
+    def subnets(self) -> list[IPNetwork]:
+        return [ip.network for ip in self.ips]
+
+    def set_bridge(self, name: str) -> None:
+        """Give the network its bridge (the driver does so when the XML named none or a template)."""
+        check_ifname(name, f"bridge name of network '{self.name}'")
+        br = self.root.find("bridge")
+        if br is None:
+            br = etree.Element("bridge")
+            anchor = self.root.find("forward")
+            if anchor is None:
+                anchor = self.root.find("uuid")
+            anchor.addnext(br)
+            br.set("name", name)
+            br.set("stp", "on")
+            br.set("delay", "0")
+        else:
+            others = [(k, v) for k, v in br.attrib.items() if k != "name"]
+            br.attrib.clear()
+            br.set("name", name)
+            for k, v in others:
+                br.set(k, v)
+        etree.indent(self.root, space="  ")
+        self.bridge = name
+
+    def to_xml(self) -> str:
+        """The document as libvirt writes it (single-quoted attributes), ending with a newline."""
+        return to_libvirt_text(self.root) + "\n"
+
+    def copy(self) -> NetworkDef:
+        return NetworkDef(deepcopy(self.root))
+
+    def __repr__(self) -> str:
+        return f"<NetworkDef {self.name!r} {self.uuid_str} forward={self.forward_mode} bridge={self.bridge}>"
+
+
+_ESCAPE_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ESCAPE_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&apos;", "\n": "&#10;",
+                              "\r": "&#13;", "\t": "&#9;"})
+
+
+def to_libvirt_text(root: etree._Element) -> str:
+    """Serialize like libvirt (``<a b='c'/>``); documents with namespaces are left to lxml."""
+    if any(isinstance(el.tag, str) and (el.tag.startswith("{") or el.nsmap) for el in root.iter()):
+        return etree.tostring(root, encoding="unicode", with_tail=False)
+    out: list[str] = []
+
+    def emit(el: etree._Element) -> None:
+        if not isinstance(el.tag, str):  # comment or processing instruction
+            out.append(etree.tostring(el, encoding="unicode", with_tail=False))
+        else:
+            out.append("<" + el.tag)
+            for k, v in el.attrib.items():
+                out.append(f" {k}='{v.translate(_ESCAPE_ATTR)}'")
+            if el.text is None and not len(el):
+                out.append("/>")
+            else:
+                out.append(">")
+                if el.text:
+                    out.append(el.text.translate(_ESCAPE_TEXT))
+                for child in el:
+                    emit(child)
+                out.append(f"</{el.tag}>")
+        if el is not root and el.tail:
+            out.append(el.tail.translate(_ESCAPE_TEXT))
+
+    emit(root)
+    return "".join(out)
+
+
+def parse_network(xml: Union[str, bytes]) -> NetworkDef:
+    """Parse, validate and normalize a ``<network>`` document.  Raises DriverError."""
+    root = parse_xml(xml, "network_definition", domain=_FROM)
+    return NetworkDef(root)
+
+
+def network_from_element(element: etree._Element) -> NetworkDef:
+    """A NetworkDef from an element of another document (copied, e.g. a node file's ``<network>``)."""
+    return NetworkDef(deepcopy(element))
+
+
+#: libvirt's test driver default network (``test:///default``), as it shows it.
+TEST_DEFAULT_NETWORK_XML = """<network>
+  <name>default</name>
+  <uuid>dd8fe884-6c02-601e-7551-cca97df1c5df</uuid>
+  <forward mode='nat'/>
+  <bridge name='virbr0' stp='on' delay='0'/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.122.2' end='192.168.122.254'/>
+    </dhcp>
+  </ip>
+</network>
+"""
+
+#: The ``default`` network a ``qemu:///system`` host gets out of the box: the seed's 192.168.22.0/24, NAT.
+HOST_DEFAULT_NETWORK_XML = """<network>
+  <name>default</name>
+  <forward mode='nat'/>
+  <bridge name='virbr0' stp='on' delay='0'/>
+  <ip address='192.168.22.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.22.2' end='192.168.22.254'/>
+    </dhcp>
+  </ip>
+</network>
+"""
+
+__all__ = ["NetworkDef", "IPDef", "DhcpHost", "parse_network", "network_from_element", "check_ifname",
+           "SUPPORTED_FORWARD_MODES", "TEST_DEFAULT_NETWORK_XML", "HOST_DEFAULT_NETWORK_XML"]
