@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Desktop manager numbers under Xvfb, on test-driver node files of 1 and 500 domains (half running).
+
+For each size, ``--runs`` fresh processes of ``python -m guiapp --connect test:///node.xml``:
+
+* time from process start until the domain list is first painted (and until the domains are listed);
+* RSS 5 s after the window is shown;
+* CPU used over ``--cpu-seconds`` of polling at the default interval (1 s), in % of one core;
+* longest UI-thread stall during polling (a 4 ms precise timer inside the app; separate runs,
+  as the probe itself costs CPU): the wall-clock gap between its ticks (includes the OS running
+  other processes: noisy on a loaded machine) and the UI thread's own CPU time between them
+  (the application's share: what it blocks the UI for itself).
+
+Prints a table of medians.  Needs Xvfb (apt-get install xvfb libxcb-icccm4 libxcb-keysyms1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from guiapp.models.demo import write_node  # noqa: E402
+
+GOALS = {1: (0.35, 90), 500: (0.6, 110)}
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def start_xvfb() -> tuple[subprocess.Popen, str]:
+    if shutil.which("Xvfb") is None:
+        sys.exit("Xvfb not found: apt-get install xvfb libxcb-icccm4 libxcb-keysyms1")
+    for n in range(90, 140):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if Path(f"/tmp/.X11-unix/X{n}").exists():
+                    return proc, f":{n}"
+                time.sleep(0.05)
+            proc.kill()
+    sys.exit("could not start Xvfb")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> Optional[str]:
+    end = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < end:
+        line = proc.stdout.readline()
+        if not line:
+            return None
+        if line.startswith(prefix):
+            return line
+    return None
+
+
+def one_run(display: str, uri: str, settings: Path, cpu_s: float, stall: bool) -> dict:
+    env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", GUIAPP_BENCH="1", PYTHONPATH=str(ROOT))
+    env.pop("LIBVIRT_DEFAULT_URI", None)
+    if stall:
+        env["GUIAPP_STALL_PROBE"] = "1"
+        env["GUIAPP_EXIT_AFTER"] = str(3 + cpu_s)
+    if settings.exists():
+        settings.unlink()
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "guiapp", "--settings", str(settings), "--connect", uri],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out: dict = {}
+    try:
+        shown = read_line(proc, "shown ", 30)
+        if shown is None:
+            raise RuntimeError("the window never showed")
+        out["to_window"] = float(shown.split()[1]) - t0
+        listed = read_line(proc, "listed ", 30)
+        if listed is not None:
+            out["to_listed"] = float(listed.split()[1]) - t0
+            out["listed"] = int(listed.split()[2])
+        if stall:
+            report = read_line(proc, "{", 60 + cpu_s)
+            out.update(json.loads(report) if report else {})
+            proc.wait(30)
+            return out
+        shown_at = float(shown.split()[1])
+        time.sleep(max(0.0, shown_at + 5 - time.monotonic()))
+        out["rss"] = rss_mib(proc.pid)
+        if cpu_s:
+            c0, w0 = cpu_seconds(proc.pid), time.monotonic()
+            time.sleep(cpu_s)
+            out["cpu"] = 100 * (cpu_seconds(proc.pid) - c0) / (time.monotonic() - w0)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return out
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1,500")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--cpu-seconds", type=float, default=30.0)
+    ap.add_argument("--stall-seconds", type=float, default=10.0)
+    args = ap.parse_args()
+    xvfb, display = start_xvfb()
+    tmp = Path(tempfile.mkdtemp(prefix="guiapp-bench-"))
+    rows = []
+    try:
+        for n in (int(s) for s in args.sizes.split(",")):
+            uri = write_node(tmp / f"node{n}.xml", n, running=0.5)
+            runs = [one_run(display, uri, tmp / "s.ini", args.cpu_seconds, False) for _ in range(args.runs)]
+            stalls = [one_run(display, uri, tmp / "s.ini", args.stall_seconds, True) for _ in range(max(1, args.runs))]
+            rows.append((n, runs, stalls))
+            print(f"# {n} domains: {runs} {stalls}", file=sys.stderr)
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"{'domains':>7} | {'to window s':>11} | {'to listed s':>11} | {'RSS MiB @5s':>11} | "
+          f"{'CPU % 1 s poll':>14} | {'max UI gap ms':>13} | {'max UI busy ms':>14} | goals (window s, MiB)")
+    print("-" * 124)
+    for n, runs, stalls in rows:
+        goal = GOALS.get(n, ("-", "-"))
+        print(f"{n:>7} | {med([r['to_window'] for r in runs]):>11.3f} | "
+              f"{med([r['to_listed'] for r in runs if 'to_listed' in r]):>11.3f} | "
+              f"{med([r['rss'] for r in runs]):>11.1f} | {med([r['cpu'] for r in runs if 'cpu' in r]):>14.2f} | "
+              f"{med([s.get('max_stall_ms', float('nan')) for s in stalls]):>13.1f} | "
+              f"{med([s.get('max_busy_ms', float('nan')) for s in stalls]):>14.1f} | "
+              f"<= {goal[0]} s, <= {goal[1]} MiB, CPU <= 1 % at 500, stall <= 16 ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

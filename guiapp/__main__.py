@@ -1,0 +1,5 @@
+"""``python -m guiapp``: the desktop manager."""
+
+from guiapp.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,289 @@
+"""The job runner: every driver call runs on a QThreadPool; results and errors come back as signals.
+
+A :class:`Job` is a QObject living on the UI thread; its ``run`` callable executes on a
+pool thread and may report progress through the :class:`JobContext` it receives.
+``finished(result)`` or ``failed(exc)`` is delivered on the UI thread (queued).
+
+:func:`install_ui_thread_guard` is the debug check required by the design: it wraps the
+backend's driver entry points and records (and logs) any call made on the UI thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, Optional
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+log = logging.getLogger(__name__)
+
+
+class JobState(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class JobContext:
+    """Handed to a job's function on the pool thread: progress reporting."""
+
+    __slots__ = ("_job",)
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+
+    def progress(self, percent: int, text: str = "") -> None:
+        """Report progress (0-100, or -1 for 'busy'); delivered to the UI thread."""
+        self._job.progressed.emit(int(percent), text)
+
+
+class Job(QObject):
+    """One unit of work for the pool; signals are delivered on the UI thread."""
+
+    started = Signal()
+    progressed = Signal(int, str)
+    finished = Signal(object)
+    failed = Signal(object)
+    done = Signal()  # after finished or failed
+
+    _ids = itertools.count(1)
+
+    def __init__(self, title: str, fn: Callable[..., Any], *, uri: str = "", operation: str = "",
+                 long: bool = False, takes_context: bool = False) -> None:
+        super().__init__()
+        self.id = next(self._ids)
+        self.title = title
+        self.fn = fn
+        self.uri = uri
+        self.operation = operation or title
+        self.long = long
+        self.takes_context = takes_context
+        self.state = JobState.QUEUED
+        self.percent = -1
+        self.progress_text = ""
+        self.result: Any = None
+        self.error: Optional[BaseException] = None
+        self.created = time.monotonic()
+        self.ended: Optional[float] = None
+        self.started.connect(self._on_started)
+        self.progressed.connect(self._on_progress)
+        self.finished.connect(self._on_finished)
+        self.failed.connect(self._on_failed)
+
+    # slots on the UI thread keep the bookkeeping single-threaded
+    def _on_started(self) -> None:
+        self.state = JobState.RUNNING
+
+    def _on_progress(self, percent: int, text: str) -> None:
+        self.percent = percent
+        self.progress_text = text
+
+    def _on_finished(self, result: Any) -> None:
+        self.state = JobState.DONE
+        self.percent = 100
+        self.result = result
+        self.ended = time.monotonic()
+        self.done.emit()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self.state = JobState.FAILED
+        self.error = exc
+        self.ended = time.monotonic()
+        self.done.emit()
+
+
+class _Runnable(QRunnable):
+    """Runs one Job; nothing escapes run() (pytest-qt fails tests on exceptions there)."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__()
+        self.job = job
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        job = self.job
+        try:
+            if job.long:
+                job.started.emit()  # only the jobs panel shows it; polls skip the round trip
+            if job.takes_context:
+                result = job.fn(JobContext(job))
+            else:
+                result = job.fn()
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the UI as a signal
+            try:
+                exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+            job.failed.emit(exc)
+        else:
+            job.finished.emit(result)
+        finally:
+            self.job = None  # type: ignore[assignment]
+
+
+class Relay(QObject):
+    """Result/error signals shared by many light tasks (polls): no Job object per call."""
+
+    result = Signal(object, object)  # tag, value
+    error = Signal(object, object)  # tag, exception
+
+
+class _LightRunnable(QRunnable):
+    __slots__ = ("fn", "relay", "tag")
+
+    def __init__(self, fn: Callable[[], Any], relay: Relay, tag: Any) -> None:
+        super().__init__()
+        self.fn, self.relay, self.tag = fn, relay, tag
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        try:
+            value = self.fn()
+        except BaseException as exc:  # noqa: BLE001 - delivered to the UI thread as a signal
+            self.relay.error.emit(self.tag, exc)
+        else:
+            self.relay.result.emit(self.tag, value)
+        finally:
+            self.fn = self.relay = None  # type: ignore[assignment]
+
+
+class JobRunner(QObject):
+    """Submits jobs to a QThreadPool and keeps the list of long jobs for the jobs panel."""
+
+    job_added = Signal(object)  # a long job was queued (jobs panel)
+    job_changed = Signal(object)  # a long job started, progressed or ended
+    job_submitted = Signal(object)  # every job, long or not (debugging, tests)
+
+    def __init__(self, max_threads: int = 8, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        self.pool.setExpiryTimeout(30_000)
+        self._active: dict[int, Job] = {}
+        self.history: list[Job] = []  # long jobs, shown in the jobs panel
+        self.history_limit = 200
+
+    def submit(self, title: str, fn: Callable[..., Any], *,
+               on_result: Optional[Callable[[Any], Any]] = None,
+               on_error: Optional[Callable[[BaseException], Any]] = None,
+               uri: str = "", operation: str = "", long: bool = False, takes_context: bool = False) -> Job:
+        """Queue ``fn`` on the pool; callbacks run on the UI thread."""
+        job = Job(title, fn, uri=uri, operation=operation, long=long, takes_context=takes_context)
+        if on_result is not None:
+            job.finished.connect(on_result)
+        if on_error is not None:
+            job.failed.connect(on_error)
+        self._active[job.id] = job
+        job.done.connect(lambda j=job: self._retire(j))
+        if long:
+            job.started.connect(lambda j=job: self.job_changed.emit(j))
+            job.progressed.connect(lambda *_a, j=job: self.job_changed.emit(j))
+            self.history.append(job)
+            if len(self.history) > self.history_limit:
+                del self.history[: len(self.history) - self.history_limit]
+            self.job_added.emit(job)
+        self.job_submitted.emit(job)
+        self.pool.start(_Runnable(job))
+        return job
+
+    def start_light(self, fn: Callable[[], Any], relay: Relay, tag: Any) -> None:
+        """Run a frequent small task (a poll tick) on the same pool, reporting through ``relay``."""
+        self.pool.start(_LightRunnable(fn, relay, tag))
+
+    def _retire(self, job: Job) -> None:
+        self._active.pop(job.id, None)
+        if job.long:
+            self.job_changed.emit(job)
+
+    @property
+    def active_count(self) -> int:
+        return len(self._active)
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until the pool is idle (tests, shutdown); queued signals still need the event loop."""
+        return self.pool.waitForDone(msecs)
+
+
+# ----------------------------------------------------------------------------- UI-thread guard
+class UIThreadViolation:
+    """One driver call made on the UI thread."""
+
+    __slots__ = ("api", "stack")
+
+    def __init__(self, api: str, stack: str) -> None:
+        self.api = api
+        self.stack = stack
+
+    def __repr__(self) -> str:
+        return f"<driver call {self.api} on the UI thread>"
+
+
+_guard_lock = threading.Lock()
+_guard: dict[str, Any] = {"installed": False, "thread": None, "violations": [], "raise": False}
+
+
+def ui_thread_violations() -> list[UIThreadViolation]:
+    """Driver calls seen on the UI thread since the guard was installed (or last cleared)."""
+    return list(_guard["violations"])
+
+
+def clear_ui_thread_violations() -> None:
+    _guard["violations"].clear()
+
+
+def install_ui_thread_guard(*, raise_error: bool = False) -> None:
+    """Report every driver call made on the calling (UI) thread: logged, recorded, optionally raised.
+
+    Wraps the backend's dispatch point (``virConnect._invoke``, which every connection and domain
+    method reaching the driver goes through) plus the few methods that call the driver directly.
+    """
+    from guiapp.backend.connection import virConnect
+    from guiapp.backend.drivers.base import OPERATIONS
+
+    with _guard_lock:
+        _guard["thread"] = threading.get_ident()
+        _guard["raise"] = raise_error
+        if _guard["installed"]:
+            return
+        _guard["installed"] = True
+
+        def wrap(name: str, api_of: Callable[[tuple], str]) -> None:
+            original = getattr(virConnect, name)
+
+            def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+                if threading.get_ident() == _guard["thread"]:
+                    api = api_of(args)
+                    stack = "".join(traceback.format_stack(limit=12)[:-1])
+                    _guard["violations"].append(UIThreadViolation(api, stack))
+                    log.warning("driver call %s on the UI thread\n%s", api, stack)
+                    if _guard["raise"]:
+                        raise AssertionError(f"driver call {api} on the UI thread")
+                return original(self, *args, **kwargs)
+
+            guarded.__wrapped__ = original  # type: ignore[attr-defined]
+            setattr(virConnect, name, guarded)
+
+        wrap("_invoke", lambda a: OPERATIONS.get(a[0], str(a[0])) if a else "?")
+        for method in ("getType", "getURI", "close", "isAlive"):
+            wrap(method, lambda _a, m=method: m)
+
+
+def uninstall_ui_thread_guard() -> None:
+    from guiapp.backend.connection import virConnect
+
+    with _guard_lock:
+        if not _guard["installed"]:
+            return
+        for name in ("_invoke", "getType", "getURI", "close", "isAlive"):
+            fn = getattr(virConnect, name)
+            original = getattr(fn, "__wrapped__", None)
+            if original is not None:
+                setattr(virConnect, name, original)
+        _guard["installed"] = False

@@ -1,0 +1,302 @@
+"""Connections: opened off the UI thread, polled one poller each, remembered in QSettings.
+
+Each connection has its own QTimer on the UI thread and at most one poll job in the pool
+at a time, so a slow host skips its own ticks and never delays another. Lifecycle events
+(``domainEventRegisterAny``), where the driver gives them, update a row's state at once and
+trigger an early poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+
+from ..jobs import JobRunner, Relay
+from .api import error_code, is_connection_lost, libvirt
+from .domains import ConnectionNode, DomainTreeModel
+from .stats import PollResult, StatsSampler
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URI = "test:///default"
+DEFAULT_INTERVAL_MS = 1000
+SETTINGS_URIS = "connections/uris"
+SETTINGS_INTERVAL = "preferences/poll_interval_ms"
+
+# lifecycle event number -> the state a row takes at once (None: only re-poll)
+_EVENT_STATE = {0: None, 1: None, 2: 1, 3: 3, 4: 1, 5: 5, 6: 4, 7: 7, 8: 6}
+
+
+def settings_list(value: Any) -> list[str]:
+    """QSettings returns a str for one-element lists (INI) and None when missing."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+class _EventRelay(QObject):
+    """Lives on the UI thread; driver callbacks emit from whatever thread they run on."""
+
+    event = Signal(str, object, int, int, int)  # uri, uuid bytes, event, detail, domain id (-1 if inactive)
+
+
+class Connection:
+    """One connection's state on the UI thread."""
+
+    def __init__(self, uri: str, read_only: bool) -> None:
+        self.uri = uri
+        self.read_only = read_only
+        self.conn: Any = None
+        self.sampler = StatsSampler(uri)
+        self.timer: Optional[QTimer] = None
+        self.busy = False
+        self.repoll = False
+        self.event_id: Optional[int] = None
+        self.generation = 0  # bumped at every (re)open; stale job results are dropped
+        self.last_poll: Optional[PollResult] = None
+        self.poll_failures = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.conn is not None
+
+
+class ConnectionManager(QObject):
+    """Opens, polls, retries and forgets connections; feeds :class:`DomainTreeModel`."""
+
+    connected = Signal(str)
+    open_failed = Signal(str, object)  # uri, exception
+    poll_failed = Signal(str, object)  # uri, exception (goes to the status area, not a dialog)
+    polled = Signal(str, object)  # uri, PollResult
+    removed = Signal(str)
+
+    def __init__(self, runner: JobRunner, model: DomainTreeModel, settings: Optional[QSettings] = None,
+                 interval_ms: int = DEFAULT_INTERVAL_MS, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.model = model
+        self.settings = settings
+        self.interval_ms = interval_ms
+        self.connections: dict[str, Connection] = {}
+        self._relay = _EventRelay(self)
+        self._relay.event.connect(self._on_event)
+        self._poll_relay = Relay(self)  # one QObject for every poll tick's result (no Job per tick)
+        self._poll_relay.result.connect(self._poll_result)
+        self._poll_relay.error.connect(self._poll_failure)
+
+    # --------------------------------------------------------------- settings
+    def saved_uris(self) -> list[str]:
+        if self.settings is None:
+            return []
+        return settings_list(self.settings.value(SETTINGS_URIS))
+
+    def _save(self) -> None:
+        if self.settings is not None:
+            self.settings.setValue(SETTINGS_URIS, list(self.connections))
+            self.settings.sync()
+
+    # ----------------------------------------------------------------- public
+    def add(self, uri: str, *, read_only: bool = False, remember: bool = True) -> Connection:
+        """Add a connection row and open it on the pool (no-op if present; retries if failed)."""
+        uri = uri.strip()
+        entry = self.connections.get(uri)
+        if entry is not None:
+            if not entry.is_open:
+                self.retry(uri)
+            return entry
+        entry = self.connections[uri] = Connection(uri, read_only)
+        node = self.model.add_connection(uri)
+        node.read_only = read_only
+        if remember:
+            self._save()
+        self._open(entry)
+        return entry
+
+    def remove(self, uri: str) -> None:
+        entry = self.connections.pop(uri, None)
+        if entry is None:
+            return
+        self._stop(entry)
+        self.model.remove_connection(uri)
+        self._save()
+        self._close_async(entry)
+        self.removed.emit(uri)
+
+    def retry(self, uri: str) -> None:
+        entry = self.connections.get(uri)
+        if entry is None or entry.is_open:
+            return
+        self._open(entry)
+
+    def conn(self, uri: str) -> Any:
+        entry = self.connections.get(uri)
+        return None if entry is None else entry.conn
+
+    def set_interval(self, ms: int) -> None:
+        self.interval_ms = max(100, int(ms))
+        for entry in self.connections.values():
+            if entry.timer is not None:
+                entry.timer.setInterval(self.interval_ms)
+
+    def poll_now(self, uri: str) -> None:
+        """Poll as soon as possible (coalesced with a poll already running)."""
+        entry = self.connections.get(uri)
+        if entry is None or not entry.is_open:
+            return
+        if entry.busy:
+            entry.repoll = True
+        else:
+            self._poll(entry)
+
+    def history(self, uri: str, uuid: bytes) -> Any:
+        entry = self.connections.get(uri)
+        return None if entry is None else entry.sampler.history(uuid)
+
+    def shutdown(self, wait_ms: int = 3000) -> None:
+        """Stop polling and close every connection on the pool, waiting a little for them."""
+        for entry in self.connections.values():
+            self._stop(entry)
+            self._close_async(entry)
+        self.runner.wait(wait_ms)
+
+    # --------------------------------------------------------------- opening
+    def _open(self, entry: Connection) -> None:
+        entry.generation += 1
+        gen = entry.generation
+        uri, read_only, relay = entry.uri, entry.read_only, self._relay
+        self.model.set_connection_status(uri, ConnectionNode.CONNECTING)
+
+        def work() -> tuple[Any, Optional[int]]:
+            conn = libvirt.openReadOnly(uri) if read_only else libvirt.open(uri)
+            event_id = None
+            try:
+                def on_event(_conn: Any, dom: Any, event: int, detail: int, _opaque: Any) -> None:
+                    relay.event.emit(uri, dom.UUID(), event, detail, dom.ID())
+                event_id = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_event, None)
+            except libvirt.libvirtError:
+                event_id = None  # no events from this driver: polling alone
+            return conn, event_id
+
+        self.runner.submit(f"Connect to {uri}", work, uri=uri, operation="virConnectOpen",
+                           on_result=lambda res: self._opened(uri, gen, res),
+                           on_error=lambda exc: self._open_error(uri, gen, exc))
+
+    def _opened(self, uri: str, gen: int, res: tuple[Any, Optional[int]]) -> None:
+        entry = self.connections.get(uri)
+        conn, event_id = res
+        if entry is None or entry.generation != gen:
+            self.runner.submit(f"Close {uri}", conn.close, uri=uri)
+            return
+        entry.conn, entry.event_id = conn, event_id
+        entry.sampler.forget()
+        entry.poll_failures = 0
+        self.model.set_connection_status(uri, ConnectionNode.CONNECTED)
+        if entry.timer is None:
+            entry.timer = QTimer(self)
+            entry.timer.timeout.connect(lambda e=entry: self._tick(e))
+        entry.timer.start(self.interval_ms)
+        self.connected.emit(uri)
+        self._poll(entry)
+
+    def _open_error(self, uri: str, gen: int, exc: BaseException) -> None:
+        entry = self.connections.get(uri)
+        if entry is None or entry.generation != gen:
+            return
+        self.model.set_connection_status(uri, ConnectionNode.FAILED, str(exc))
+        self.open_failed.emit(uri, exc)
+
+    def _stop(self, entry: Connection) -> None:
+        entry.generation += 1
+        if entry.timer is not None:
+            entry.timer.stop()
+
+    def _close_async(self, entry: Connection) -> None:
+        conn, event_id = entry.conn, entry.event_id
+        entry.conn = None
+        if conn is None:
+            return
+
+        def work() -> None:
+            if event_id is not None:
+                try:
+                    conn.domainEventDeregisterAny(event_id)
+                except Exception:
+                    pass
+            conn.close()
+        self.runner.submit(f"Close {entry.uri}", work, uri=entry.uri, operation="virConnectClose")
+
+    # ---------------------------------------------------------------- polling
+    def _tick(self, entry: Connection) -> None:
+        if entry.busy:
+            return  # this host is slow: skip its tick, others are not affected
+        self._poll(entry)
+
+    def _poll(self, entry: Connection) -> None:
+        conn, sampler, gen = entry.conn, entry.sampler, entry.generation
+        if conn is None:
+            return
+        entry.busy = True
+
+        def work() -> PollResult:
+            try:
+                return sampler.sample(conn)
+            except Exception as exc:
+                try:
+                    alive = bool(conn.isAlive())
+                except Exception:
+                    alive = False
+                exc.guiapp_alive = alive  # type: ignore[attr-defined]
+                raise
+
+        self.runner.start_light(work, self._poll_relay, (entry, gen))
+
+    def _poll_result(self, tag: tuple[Connection, int], result: PollResult) -> None:
+        self._polled(*tag, result)
+
+    def _poll_failure(self, tag: tuple[Connection, int], exc: BaseException) -> None:
+        self._poll_error(*tag, exc)
+
+    def _polled(self, entry: Connection, gen: int, result: PollResult) -> None:
+        entry.busy = False
+        if entry.generation != gen or self.connections.get(entry.uri) is not entry:
+            return
+        if entry.poll_failures:
+            entry.poll_failures = 0
+            self.model.set_connection_status(entry.uri, ConnectionNode.CONNECTED)
+        self.model.apply(result)
+        entry.last_poll = result
+        self.polled.emit(entry.uri, result)
+        if entry.repoll:
+            entry.repoll = False
+            self._poll(entry)
+
+    def _poll_error(self, entry: Connection, gen: int, exc: BaseException) -> None:
+        entry.busy = False
+        if entry.generation != gen or self.connections.get(entry.uri) is not entry:
+            return
+        entry.poll_failures += 1
+        alive = getattr(exc, "guiapp_alive", True)
+        if not alive or is_connection_lost(exc):
+            self._stop(entry)
+            self._close_async(entry)
+            entry.sampler.forget()
+            self.model.clear_domains(entry.uri)
+            self.model.set_connection_status(entry.uri, ConnectionNode.DISCONNECTED, str(exc))
+        else:
+            self.model.set_connection_status(entry.uri, ConnectionNode.ERROR, str(exc))
+        log.info("poll of %s failed (code %s): %s", entry.uri, error_code(exc), exc)
+        self.poll_failed.emit(entry.uri, exc)
+
+    # ----------------------------------------------------------------- events
+    def _on_event(self, uri: str, uuid: bytes, event: int, detail: int, dom_id: int) -> None:
+        state = _EVENT_STATE.get(event)
+        if state is not None:
+            self.model.set_domain_state(uri, uuid, state, dom_id)
+        entry = self.connections.get(uri)
+        if entry is not None:
+            entry.sampler.invalidate(uuid)  # the next tick is authoritative, even if this event was stale
+        self.poll_now(uri)

@@ -1,0 +1,408 @@
+"""The domain list: connections with their domains, as a Qt item model.
+
+Top-level rows are connections; their children are domains. A row is found by UUID
+in O(1) (a dict per connection). A poll tick is applied with :meth:`DomainTreeModel.apply`,
+which replaces the changed rows and emits one ``dataChanged`` spanning them per connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QRegularExpression, QSortFilterProxyModel, Qt
+
+from .api import ACTIVE_STATES, STATE_NOSTATE, STATE_SHUTOFF, state_name
+from .stats import DomainRow, PollResult
+
+COL_NAME, COL_ID, COL_CPU, COL_MEM, COL_DISK, COL_NET = range(6)
+COLUMNS = ("Name", "ID", "CPU", "Memory", "Disk I/O", "Network I/O")
+COLUMN_TIPS = (
+    "Domain name and state",
+    "Hypervisor domain ID (– when not running)",
+    "CPU usage of the guest's vCPUs",
+    "Current memory (balloon) of the guest",
+    "Disk read + write rate",
+    "Network receive + transmit rate",
+)
+SPARK_COLUMNS = {COL_CPU: "cpu", COL_DISK: "disk", COL_NET: "net"}
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+FILTER_ROLE = Qt.ItemDataRole.UserRole + 2
+SPARK_ROLE = Qt.ItemDataRole.UserRole + 3
+ROW_ROLE = Qt.ItemDataRole.UserRole + 4  # the DomainRow, or the ConnectionNode for connection rows
+KIND_ROLE = Qt.ItemDataRole.UserRole + 5  # "connection" | "domain"
+STATE_ROLE = Qt.ItemDataRole.UserRole + 6
+
+CONNECTION_MARKER = "connection-row-7f3a"  # the filter text of connection rows (always shown)
+
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_DECORATION = Qt.ItemDataRole.DecorationRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def format_rate(bps: Optional[float]) -> str:
+    if bps is None:
+        return "–"
+    return format_bytes(bps) + "/s"
+
+
+def cell_text(row: DomainRow, col: int) -> str:
+    """What a domain row shows in a column (the model and the fast delegate share it)."""
+    if col == COL_NAME:
+        return row.name
+    if col == COL_ID:
+        return str(row.id) if row.id >= 0 else "–"
+    if col == COL_CPU:
+        return "–" if row.cpu is None or row.state not in ACTIVE_STATES else f"{row.cpu:.0f} %"
+    if col == COL_MEM:
+        return format_bytes(row.mem_kib * 1024) if row.mem_kib else "–"
+    if col == COL_DISK:
+        return format_rate(row.disk_bps)
+    return format_rate(row.net_bps)
+
+
+class ConnectionNode:
+    """A connection row: its URI, status and domain rows."""
+
+    __slots__ = ("uri", "status", "error", "rows", "index", "read_only")
+
+    CONNECTING, CONNECTED, FAILED, DISCONNECTED, ERROR = "connecting", "connected", "failed", "disconnected", "error"
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.status = self.CONNECTING
+        self.error = ""
+        self.read_only = False
+        self.rows: list[DomainRow] = []
+        self.index: dict[bytes, int] = {}
+
+    def label(self) -> str:
+        n = len(self.rows)
+        if self.status == self.CONNECTED:
+            return f"{self.uri}  ({n} domain{'s' if n != 1 else ''})"
+        if self.status == self.CONNECTING:
+            return f"{self.uri}  (connecting…)"
+        if self.status == self.ERROR:
+            return f"{self.uri}  (polling failed: {self.error})"
+        return f"{self.uri}  ({self.status} — F5 or right-click › Retry — {self.error})"
+
+
+class DomainTreeModel(QAbstractItemModel):
+    """Connections (top level) with their domains (children)."""
+
+    def __init__(self, parent: Any = None, icons: Any = None) -> None:
+        super().__init__(parent)
+        self.connections: list[ConnectionNode] = []
+        self._by_uri: dict[str, int] = {}
+        self._icons = icons  # callable(state:int) -> QIcon, or None
+
+    def set_icon_provider(self, icons: Any) -> None:
+        self._icons = icons
+
+    # ------------------------------------------------------------------ structure
+    def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if parent.isValid():
+            if parent.internalPointer() is not None:
+                return QModelIndex()
+            node = self.connections[parent.row()]
+            if 0 <= row < len(node.rows):
+                return self.createIndex(row, column, node)
+            return QModelIndex()
+        if 0 <= row < len(self.connections):
+            return self.createIndex(row, column)
+        return QModelIndex()
+
+    def parent(self, index: QModelIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if not index.isValid():
+            return QModelIndex()
+        node = index.internalPointer()
+        if node is None:
+            return QModelIndex()
+        return self.createIndex(self._by_uri[node.uri], 0)
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        if not parent.isValid():
+            return len(self.connections)
+        if parent.internalPointer() is None and parent.column() == 0:
+            return len(self.connections[parent.row()].rows)
+        return 0
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return len(COLUMNS)
+
+    def hasChildren(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        if not parent.isValid():
+            return bool(self.connections)
+        return parent.internalPointer() is None and parent.column() == 0 and bool(self.connections[parent.row()].rows)
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if orientation == Qt.Orientation.Horizontal:
+            if role == _DISPLAY:
+                return COLUMNS[section]
+            if role == _TOOLTIP:
+                return COLUMN_TIPS[section]
+        return None
+
+    # ----------------------------------------------------------------------- data
+    def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:
+        node = index.internalPointer()
+        if node is None:
+            return self._connection_data(self.connections[index.row()], index.column(), role)
+        row = node.rows[index.row()]
+        col = index.column()
+        if role == _DISPLAY:
+            return cell_text(row, col)
+        if role == SPARK_ROLE:
+            metric = SPARK_COLUMNS.get(col)
+            return row.spark(metric) if metric else None
+        if role == _DECORATION:
+            if col == COL_NAME and self._icons is not None:
+                return self._icons(row.state)
+            return None
+        if role == SORT_ROLE:
+            if col == COL_NAME:
+                return row.name.lower()
+            if col == COL_ID:
+                return row.id
+            if col == COL_CPU:
+                return row.cpu if row.cpu is not None else -1.0
+            if col == COL_MEM:
+                return row.mem_kib
+            if col == COL_DISK:
+                return row.disk_bps if row.disk_bps is not None else -1.0
+            return row.net_bps if row.net_bps is not None else -1.0
+        if role == _ALIGN:
+            return _RIGHT if col != COL_NAME else None
+        if role == FILTER_ROLE:
+            return f"{row.name}\n{row.uuid_str}\n{state_name(row.state)}"
+        if role == _TOOLTIP:
+            if col == COL_NAME:
+                return f"{row.name} — {state_name(row.state)}\nUUID {row.uuid_str}\n{node.uri}"
+            return None
+        if role == ROW_ROLE:
+            return row
+        if role == KIND_ROLE:
+            return "domain"
+        if role == STATE_ROLE:
+            return row.state
+        return None
+
+    def _connection_data(self, node: ConnectionNode, col: int, role: int) -> Any:
+        if role == _DISPLAY:
+            return node.label() if col == COL_NAME else None
+        if role == _TOOLTIP:
+            text = f"{node.uri}\nstatus: {node.status}"
+            if node.error:
+                text += f"\n{node.error}"
+            if node.status in (node.FAILED, node.DISCONNECTED):
+                text += "\nRight-click › Retry, or select it and press F5"
+            return text
+        if role == SORT_ROLE:
+            return self._by_uri.get(node.uri, 0)  # connections keep the order they were added in
+        if role == FILTER_ROLE:
+            return CONNECTION_MARKER
+        if role == ROW_ROLE:
+            return node
+        if role == KIND_ROLE:
+            return "connection"
+        if role == _DECORATION and col == COL_NAME and self._icons is not None:
+            return self._icons(node.status)
+        return None
+
+    # ------------------------------------------------------------------- lookups
+    def connection(self, uri: str) -> Optional[ConnectionNode]:
+        i = self._by_uri.get(uri)
+        return None if i is None else self.connections[i]
+
+    def connection_index(self, uri: str) -> QModelIndex:
+        i = self._by_uri.get(uri)
+        return QModelIndex() if i is None else self.createIndex(i, 0)
+
+    def domain_index(self, uri: str, uuid: bytes, column: int = 0) -> QModelIndex:
+        """O(1): the index of a domain row by connection and UUID."""
+        i = self._by_uri.get(uri)
+        if i is None:
+            return QModelIndex()
+        node = self.connections[i]
+        r = node.index.get(uuid)
+        return QModelIndex() if r is None else self.createIndex(r, column, node)
+
+    def domain_row(self, uri: str, uuid: bytes) -> Optional[DomainRow]:
+        node = self.connection(uri)
+        if node is None:
+            return None
+        r = node.index.get(uuid)
+        return None if r is None else node.rows[r]
+
+    def domain_count(self) -> int:
+        return sum(len(n.rows) for n in self.connections)
+
+    # ------------------------------------------------------------------ changes
+    def add_connection(self, uri: str) -> ConnectionNode:
+        node = self.connection(uri)
+        if node is not None:
+            return node
+        n = len(self.connections)
+        self.beginInsertRows(QModelIndex(), n, n)
+        node = ConnectionNode(uri)
+        self.connections.append(node)
+        self._by_uri[uri] = n
+        self.endInsertRows()
+        return node
+
+    def remove_connection(self, uri: str) -> None:
+        i = self._by_uri.get(uri)
+        if i is None:
+            return
+        self.beginRemoveRows(QModelIndex(), i, i)
+        del self.connections[i]
+        self._by_uri = {node.uri: k for k, node in enumerate(self.connections)}
+        self.endRemoveRows()
+
+    def set_connection_status(self, uri: str, status: str, error: str = "") -> None:
+        i = self._by_uri.get(uri)
+        if i is None:
+            return
+        node = self.connections[i]
+        if node.status == status and node.error == error:
+            return
+        node.status, node.error = status, error
+        idx = self.createIndex(i, 0)
+        self.dataChanged.emit(idx, self.createIndex(i, len(COLUMNS) - 1))
+
+    def clear_domains(self, uri: str) -> None:
+        i = self._by_uri.get(uri)
+        if i is None:
+            return
+        node = self.connections[i]
+        if node.rows:
+            self.beginRemoveRows(self.createIndex(i, 0), 0, len(node.rows) - 1)
+            node.rows.clear()
+            node.index.clear()
+            self.endRemoveRows()
+
+    def apply(self, result: PollResult) -> None:
+        """Apply one poll tick: removals, then updates (one dataChanged), then appended rows."""
+        ci = self._by_uri.get(result.uri)
+        if ci is None:
+            return
+        node = self.connections[ci]
+        parent = self.createIndex(ci, 0)
+        if result.removed:
+            self._remove_rows(node, parent, result.removed)
+        rows, index = node.rows, node.index
+        lo, hi = len(rows), -1
+        first_col = COL_CPU  # CPU, memory, disk and network change on every tick of a running domain
+        new: list[DomainRow] = []
+        for drow in result.changed:
+            r = index.get(drow.uuid)
+            if r is None:
+                new.append(drow)
+                continue
+            old = rows[r]
+            rows[r] = drow
+            if first_col > COL_NAME:
+                if old.state != drow.state or old.name != drow.name:
+                    first_col = COL_NAME  # the icon or the name changed (may re-sort by name)
+                elif first_col > COL_ID and old.id != drow.id:
+                    first_col = COL_ID
+            if r < lo:
+                lo = r
+            if r > hi:
+                hi = r
+        if hi >= 0:
+            self.dataChanged.emit(self.createIndex(lo, first_col, node),
+                                  self.createIndex(hi, len(COLUMNS) - 1, node))
+        if new:
+            first = len(rows)
+            count_before = first
+            self.beginInsertRows(parent, first, first + len(new) - 1)
+            for k, drow in enumerate(new):
+                rows.append(drow)
+                index[drow.uuid] = first + k
+            self.endInsertRows()
+            if count_before == 0 or len(rows) != count_before:
+                # the connection row shows the domain count
+                self.dataChanged.emit(parent, parent)
+        elif result.removed:
+            self.dataChanged.emit(parent, parent)
+
+    def _remove_rows(self, node: ConnectionNode, parent: QModelIndex, uuids: list[bytes]) -> None:
+        positions = sorted((node.index[u] for u in uuids if u in node.index), reverse=True)
+        if not positions:
+            return
+        # remove contiguous runs, highest first, so earlier positions stay valid
+        run_end = positions[0]
+        run_start = run_end
+        for p in positions[1:] + [None]:
+            if p is not None and p == run_start - 1:
+                run_start = p
+                continue
+            self.beginRemoveRows(parent, run_start, run_end)
+            del node.rows[run_start:run_end + 1]
+            self.endRemoveRows()
+            if p is not None:
+                run_end = run_start = p
+        node.index = {row.uuid: k for k, row in enumerate(node.rows)}
+
+    def set_domain_state(self, uri: str, uuid: bytes, state: int, dom_id: Optional[int] = None) -> bool:
+        """Apply a lifecycle event at once (the next tick brings the rest)."""
+        node = self.connection(uri)
+        if node is None:
+            return False
+        r = node.index.get(uuid)
+        if r is None:
+            return False
+        old = node.rows[r]
+        new_id = -1 if state in (STATE_SHUTOFF, STATE_NOSTATE) else (old.id if dom_id is None else dom_id)
+        if old.state == state and old.id == new_id:
+            return True
+        fields = {f: getattr(old, f) for f in old.__slots__}
+        fields["state"] = state
+        fields["id"] = new_id
+        if state in (STATE_SHUTOFF, STATE_NOSTATE):
+            fields["cpu"] = 0.0
+        node.rows[r] = DomainRow(**fields)
+        self.dataChanged.emit(self.createIndex(r, 0, node), self.createIndex(r, len(COLUMNS) - 1, node))
+        return True
+
+
+class DomainFilterProxy(QSortFilterProxyModel):
+    """Sorting by every column and a substring filter over name, UUID and state."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setFilterRole(FILTER_ROLE)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setRecursiveFilteringEnabled(True)
+        self.setDynamicSortFilter(True)
+
+    def set_filter_text(self, text: str) -> None:
+        """Substring filter; connection rows always match (their filter text is a marker the pattern accepts).
+
+        Done with a pattern rather than a Python ``filterAcceptsRow`` so that a poll tick's
+        dataChanged costs no Python call per changed row.
+        """
+        text = text.strip()
+        if not text:
+            self.setFilterRegularExpression(QRegularExpression())
+            return
+        pattern = f"{QRegularExpression.escape(text)}|^{CONNECTION_MARKER}$"
+        self.setFilterRegularExpression(
+            QRegularExpression(pattern, QRegularExpression.PatternOption.CaseInsensitiveOption))

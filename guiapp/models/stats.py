@@ -1,0 +1,247 @@
+"""Turning one bulk stats call into rows for the domain list, on the poller's thread.
+
+:class:`StatsSampler` keeps, per connection, the previous counters of every domain and a
+short history per metric. Each :meth:`StatsSampler.sample` makes one
+``getAllDomainStats()`` call (falling back to ``listAllDomains`` + ``info()`` for
+drivers without it) and returns a :class:`PollResult` holding only the rows whose
+displayed values changed, so the UI thread does no per-row work on quiet ticks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .api import ACTIVE_STATES, STATE_NOSTATE, error_code, libvirt
+
+HISTORY = 180  # samples kept per metric (3 minutes at the default interval)
+SPARK_POINTS = 20  # samples drawn by the list's sparklines
+
+
+@dataclass(slots=True)
+class DomainRow:
+    """What the list shows for one domain; replaced (never mutated) when it changes."""
+
+    uuid: bytes
+    uuid_str: str
+    name: str
+    id: int
+    state: int
+    cpu: Optional[float]  # percent of the guest's vCPUs, None when unknown
+    mem_kib: int
+    maxmem_kib: int
+    vcpus: int
+    disk_bps: Optional[float]  # read + write bytes/s
+    net_bps: Optional[float]  # rx + tx bytes/s
+    hist: Optional[History] = None  # the sampler's history (sparklines read its tail when painted)
+
+    def tail(self, metric: str) -> list:
+        """The last SPARK_POINTS raw samples of ``metric`` (list(deque) is atomic: safe while polling)."""
+        if self.hist is None:
+            return []
+        return list(getattr(self.hist, metric))[-SPARK_POINTS:]
+
+    def spark(self, metric: str) -> tuple:
+        """0..1 values of the last SPARK_POINTS samples of ``metric`` ('cpu', 'disk' or 'net')."""
+        if self.hist is None:
+            return ()
+        return spark(getattr(self.hist, metric), 100.0 if metric == "cpu" else None)
+
+
+@dataclass(slots=True)
+class PollResult:
+    """One tick: rows that changed (or appeared), UUIDs that disappeared, and timing."""
+
+    uri: str
+    changed: list[DomainRow] = field(default_factory=list)
+    removed: list[bytes] = field(default_factory=list)
+    total: int = 0
+    elapsed: float = 0.0
+    full: bool = False  # first tick: every row
+
+
+@dataclass(slots=True)
+class History:
+    """Recent samples of one domain's metrics, for the details window's graphs."""
+
+    cpu: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    mem: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    disk: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    net: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
+    count: int = 0  # samples appended so far (painters use it to extend a sparkline by one point)
+
+
+class _Track:
+    __slots__ = ("cpu_time", "disk_bytes", "net_bytes", "at", "hist", "last_key", "last_sample", "same", "spark_flat",
+                 "uuid_str", "counts", "disk_keys", "net_keys")
+
+    def __init__(self) -> None:
+        self.cpu_time: Optional[int] = None
+        self.disk_bytes: Optional[int] = None
+        self.net_bytes: Optional[int] = None
+        self.at = 0.0
+        self.hist = History()
+        self.last_key: Optional[tuple] = None
+        self.last_sample: Optional[tuple] = None
+        self.same = 0  # consecutive ticks with the same (cpu, disk, net) sample
+        self.spark_flat = True
+        self.uuid_str = ""
+        self.counts: Optional[tuple] = None  # (block.count, net.count) the key lists were built for
+        self.disk_keys: tuple[str, ...] = ()
+        self.net_keys: tuple[str, ...] = ()
+
+
+def _uuid_str(raw: bytes) -> str:
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _counter_keys(prefix: str, n: Optional[int], fields: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{prefix}.{i}.{f}" for i in range(n or 0) for f in fields)
+
+
+def _sum(stats: dict, keys: tuple[str, ...], present: bool) -> Optional[int]:
+    if not present:
+        return None
+    total = 0
+    get = stats.get
+    for k in keys:
+        v = get(k)
+        if v is not None:
+            total += v
+    return total
+
+
+def _rate(prev: Optional[int], now: Optional[int], dt: float) -> Optional[float]:
+    if now is None:
+        return None
+    if prev is None or dt <= 0 or now < prev:
+        return 0.0
+    return (now - prev) / dt
+
+
+def spark(values: deque, scale: Optional[float]) -> tuple:
+    """The last SPARK_POINTS values scaled to 0..1 (by ``scale``, or by their maximum)."""
+    tail = list(values)[-SPARK_POINTS:]  # list(deque) is atomic under the GIL: safe while the poller appends
+    if not tail:
+        return ()
+    top = scale if scale is not None else max(tail)
+    if not top:
+        return (0.0,) * len(tail)
+    k = 1.0 / top
+    return tuple(v * k if v < top else 1.0 for v in tail)
+
+
+class StatsSampler:
+    """Per-connection sampler; call :meth:`sample` from one pool thread at a time."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self._tracks: dict[bytes, _Track] = {}
+        self._bulk = True
+        self._first = True
+
+    def history(self, uuid: bytes) -> Optional[History]:
+        """The metric history of one domain (read from the UI thread; deques are append-only)."""
+        t = self._tracks.get(uuid)
+        return None if t is None else t.hist
+
+    def _fetch(self, conn: Any) -> list[tuple[Any, dict]]:
+        if self._bulk:
+            try:
+                return conn.getAllDomainStats()
+            except libvirt.libvirtError as exc:
+                if error_code(exc) != getattr(libvirt, "VIR_ERR_NO_SUPPORT", 3):
+                    raise
+                self._bulk = False
+        rows = []
+        for dom in conn.listAllDomains(0):
+            state, maxmem, mem, vcpus, cputime = dom.info()
+            rows.append((dom, {"state.state": state, "balloon.current": mem, "balloon.maximum": maxmem,
+                               "vcpu.current": vcpus, "cpu.time": cputime if state in ACTIVE_STATES else None}))
+        return rows
+
+    def sample(self, conn: Any, now: Optional[float] = None) -> PollResult:
+        """One tick: one bulk stats call, then the rows whose values changed."""
+        t0 = time.perf_counter()
+        rows = self._fetch(conn)
+        now = time.monotonic() if now is None else now
+        result = PollResult(self.uri, full=self._first)
+        tracks = self._tracks
+        seen = set()
+        for dom, st in rows:
+            uuid = dom.UUID()
+            seen.add(uuid)
+            track = tracks.get(uuid)
+            if track is None:
+                track = tracks[uuid] = _Track()
+                track.uuid_str = _uuid_str(uuid)
+            state = st.get("state.state", STATE_NOSTATE)
+            active = state in ACTIVE_STATES
+            last_key = track.last_key
+            if not active and last_key is not None and last_key[2] == state and track.spark_flat:
+                continue  # a quiet inactive domain: nothing to compute, nothing to show
+            dt = now - track.at if track.at else 0.0
+            cpu_time = st.get("cpu.time")
+            vcpus = st.get("vcpu.current") or st.get("vcpu.maximum") or 1
+            cpu: Optional[float]
+            if cpu_time is None or not active:
+                cpu = 0.0 if not active else None
+            elif track.cpu_time is None or dt <= 0 or cpu_time < track.cpu_time:
+                cpu = 0.0
+            else:
+                cpu = min(100.0, (cpu_time - track.cpu_time) / (dt * 1e9 * vcpus) * 100.0)
+            nblock, nnet = st.get("block.count"), st.get("net.count")
+            if track.counts != (nblock, nnet):
+                track.counts = (nblock, nnet)
+                track.disk_keys = _counter_keys("block", nblock, ("rd.bytes", "wr.bytes"))
+                track.net_keys = _counter_keys("net", nnet, ("rx.bytes", "tx.bytes"))
+            disk = _sum(st, track.disk_keys, nblock is not None)
+            net = _sum(st, track.net_keys, nnet is not None)
+            disk_bps = _rate(track.disk_bytes, disk, dt) if active else (0.0 if disk is not None else None)
+            net_bps = _rate(track.net_bytes, net, dt) if active else (0.0 if net is not None else None)
+            track.cpu_time, track.disk_bytes, track.net_bytes, track.at = cpu_time, disk, net, now
+            mem = st.get("balloon.current") or st.get("balloon.maximum") or 0
+            h = track.hist
+            h.cpu.append(cpu or 0.0)
+            h.mem.append(mem if active else 0)
+            h.disk.append(disk_bps or 0.0)
+            h.net.append(net_bps or 0.0)
+            h.count += 1
+            sample = (cpu or 0.0, disk_bps or 0.0, net_bps or 0.0)
+            track.same = track.same + 1 if sample == track.last_sample else 0
+            track.last_sample = sample
+            # a sparkline keeps moving until its last SPARK_POINTS samples are all equal
+            flat = track.same >= min(len(h.cpu), SPARK_POINTS) - 1
+            row_key = (dom.name(), dom.ID() if active else -1, state, None if cpu is None else round(cpu, 1), mem,
+                       st.get("balloon.maximum") or mem, vcpus,
+                       None if disk_bps is None else round(disk_bps), None if net_bps is None else round(net_bps))
+            if row_key == last_key and flat and track.spark_flat:
+                continue
+            track.last_key = row_key
+            track.spark_flat = flat
+            result.changed.append(DomainRow(
+                uuid=uuid, uuid_str=track.uuid_str, name=row_key[0], id=row_key[1], state=state, cpu=cpu,
+                mem_kib=mem, maxmem_kib=row_key[5], vcpus=vcpus, disk_bps=disk_bps, net_bps=net_bps, hist=h))
+        if len(seen) != len(tracks):
+            for uuid in [u for u in tracks if u not in seen]:
+                del tracks[uuid]
+                result.removed.append(uuid)
+        result.total = len(rows)
+        result.elapsed = time.perf_counter() - t0
+        self._first = False
+        return result
+
+    def invalidate(self, uuid: bytes) -> None:
+        """Send this domain's row on the next tick even if unchanged (after an event touched the model)."""
+        t = self._tracks.get(uuid)
+        if t is not None:
+            t.last_key = None
+
+    def forget(self) -> None:
+        """Drop all tracked state (after a reconnect the next tick is a full one)."""
+        self._tracks.clear()
+        self._first = True
+

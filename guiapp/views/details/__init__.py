@@ -1,0 +1,5 @@
+"""The details window of one domain."""
+
+from .window import DetailsWindow
+
+__all__ = ["DetailsWindow"]

@@ -1,0 +1,477 @@
+"""The details window of one domain: overview, performance, CPUs and memory, boot, devices, XML."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...models.api import ACTIVE_STATES, error_code, libvirt, state_name
+from ...models.domains import format_bytes, format_rate
+from ..icons import app_icon
+from .graphs import GraphWidget
+from .xml_tab import XmlTab
+
+if TYPE_CHECKING:
+    from ..main_window.window import MainWindow
+
+BOOT_DEVICES = (("hd", "Hard disk"), ("cdrom", "CD-ROM"), ("network", "Network (PXE)"), ("fd", "Floppy"))
+_XML_INACTIVE = getattr(libvirt, "VIR_DOMAIN_XML_INACTIVE", 2)
+
+
+def _fallback_codes() -> set[int]:
+    names = ("VIR_ERR_NO_SUPPORT", "VIR_ERR_OPERATION_INVALID", "VIR_ERR_ARGUMENT_UNSUPPORTED",
+             "VIR_ERR_OPERATION_UNSUPPORTED", "VIR_ERR_CONFIG_UNSUPPORTED")
+    return {getattr(libvirt, n) for n in names if hasattr(libvirt, n)}
+
+
+def _selectable(label: QLabel) -> QLabel:
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class DetailsWindow(QWidget):
+    """Loads the definition on the pool; every change goes through the job runner."""
+
+    def __init__(self, main: MainWindow, uri: str, uuid: bytes) -> None:
+        super().__init__(None, Qt.WindowType.Window)
+        self.main = main
+        self.uri = uri
+        self.uuid = uuid
+        self.setObjectName("detailsWindow")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setWindowIcon(app_icon())
+        self.definition: Any = None  # DomainDef of the inactive definition
+        self.live_xml = ""
+        self.hv_type = ""
+        self.autostart: Optional[bool] = None
+        self.loaded = False
+        row = main.model.domain_row(uri, uuid)
+        self.name = row.name if row else uuid.hex()
+        self.setWindowTitle(f"{self.name} — details")
+        self.resize(760, 560)
+        layout = QVBoxLayout(self)
+        self.status = QLabel("Loading…")
+        self.status.setObjectName("detailsStatus")
+        self.status.setWordWrap(True)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("detailsTabs")
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.status)
+        self._build_overview()
+        self._build_performance()
+        self._build_resources()
+        self._build_boot()
+        self._build_devices()
+        self.xml_tab = XmlTab(self, hypervisor=lambda: self.definition.type if self.definition else None)
+        self.xml_tab.apply_requested.connect(self.apply_xml)
+        self.tabs.addTab(self.xml_tab, "&XML")
+        QShortcut(QKeySequence("Ctrl+W"), self, self.close)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
+        main.manager.polled.connect(self._on_polled)
+        self.reload()
+
+    # ------------------------------------------------------------------- tabs
+    def _build_overview(self) -> None:
+        w = QWidget()
+        form = QFormLayout(w)
+        self.ov: dict[str, QLabel] = {}
+        for key, label in (("name", "Name"), ("uuid", "UUID"), ("state", "State"), ("hypervisor", "Hypervisor"),
+                           ("arch", "Architecture"), ("emulator", "Emulator"), ("os_type", "OS type"),
+                           ("memory", "Memory"), ("vcpus", "vCPUs"), ("uri", "Connection")):
+            lab = _selectable(QLabel("–"))
+            lab.setObjectName(f"overview_{key}")
+            self.ov[key] = lab
+            form.addRow(f"{label}:", lab)
+        self.ov["uri"].setText(self.uri)
+        self.ov["uuid"].setText(_uuid_text(self.uuid))
+        self.tabs.addTab(w, "&Overview")
+
+    def _build_performance(self) -> None:
+        w = QWidget()
+        grid = QGridLayout(w)
+        self.graph_cpu = GraphWidget("CPU", "#3f8fd2", lambda v: f"{v:.0f} %", scale=100.0)
+        self.graph_mem = GraphWidget("Memory", "#5fb35f", lambda v: format_bytes(v * 1024))
+        self.graph_disk = GraphWidget("Disk I/O", "#d9822b", format_rate)
+        self.graph_net = GraphWidget("Network I/O", "#8e5ac8", format_rate)
+        for i, g in enumerate((self.graph_cpu, self.graph_mem, self.graph_disk, self.graph_net)):
+            grid.addWidget(g, i // 2, i % 2)
+        self.tabs.addTab(w, "&Performance")
+
+    def _build_resources(self) -> None:
+        w = QWidget()
+        form = QFormLayout(w)
+        self.vcpus = QSpinBox()
+        self.vcpus.setObjectName("vcpusSpin")
+        self.vcpus.setRange(1, 4096)
+        self.memory = QSpinBox()
+        self.memory.setObjectName("memorySpin")
+        self.memory.setRange(1, 16 * 1024 * 1024)
+        self.memory.setSuffix(" MiB")
+        self.max_memory = QSpinBox()
+        self.max_memory.setObjectName("maxMemorySpin")
+        self.max_memory.setRange(1, 16 * 1024 * 1024)
+        self.max_memory.setSuffix(" MiB")
+        form.addRow("&vCPUs:", self.vcpus)
+        form.addRow("Current &memory:", self.memory)
+        form.addRow("Ma&ximum memory:", self.max_memory)
+        self.resources_note = _selectable(QLabel(""))
+        self.resources_note.setObjectName("resourcesNote")
+        self.resources_note.setWordWrap(True)
+        form.addRow(self.resources_note)
+        self.resources_apply = QPushButton("&Apply")
+        self.resources_apply.setObjectName("resourcesApply")
+        self.resources_apply.setToolTip("Change them live where the driver allows it, else in the definition")
+        self.resources_apply.clicked.connect(self.apply_resources)
+        for spin in (self.vcpus, self.memory, self.max_memory):
+            spin.setMaximumWidth(180)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.resources_apply)
+        form.addRow(buttons)
+        self.tabs.addTab(w, "CPUs && &Memory")
+
+    def _build_boot(self) -> None:
+        w = QWidget()
+        layout = QVBoxLayout(w)
+        self.autostart_box = QCheckBox("Start this domain when the host boots (&autostart)")
+        self.autostart_box.setObjectName("autostartBox")
+        layout.addWidget(self.autostart_box)
+        layout.addWidget(QLabel("Boot order (checked devices, top first):"))
+        row = QHBoxLayout()
+        self.boot_list = QListWidget()
+        self.boot_list.setObjectName("bootList")
+        self.boot_list.setMaximumHeight(110)
+        row.addWidget(self.boot_list)
+        col = QVBoxLayout()
+        up = QPushButton("&Up")
+        up.clicked.connect(lambda: self._move_boot(-1))
+        down = QPushButton("Do&wn")
+        down.clicked.connect(lambda: self._move_boot(1))
+        col.addWidget(up)
+        col.addWidget(down)
+        col.addStretch(1)
+        row.addLayout(col)
+        layout.addLayout(row)
+        form = QFormLayout()
+        self.kernel = QLineEdit()
+        self.kernel.setObjectName("kernelEdit")
+        self.kernel.setPlaceholderText("none: boot from the devices above")
+        self.initrd = QLineEdit()
+        self.cmdline = QLineEdit()
+        form.addRow("&Kernel:", self.kernel)
+        form.addRow("&Initrd:", self.initrd)
+        form.addRow("Kernel &arguments:", self.cmdline)
+        layout.addLayout(form)
+        self.boot_note = _selectable(QLabel(""))
+        self.boot_note.setWordWrap(True)
+        layout.addWidget(self.boot_note)
+        self.boot_apply = QPushButton("A&pply")
+        self.boot_apply.setObjectName("bootApply")
+        self.boot_apply.clicked.connect(self.apply_boot)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.boot_apply)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        self.tabs.addTab(w, "&Boot")
+
+    def _build_devices(self) -> None:
+        self.devices = QTreeWidget()
+        self.devices.setObjectName("devicesTree")
+        self.devices.setHeaderLabels(["Device", "Details"])
+        self.devices.setColumnWidth(0, 200)
+        self.devices.setRootIsDecorated(False)
+        self.tabs.addTab(self.devices, "&Devices")
+
+    def _move_boot(self, delta: int) -> None:
+        r = self.boot_list.currentRow()
+        if r < 0 or not 0 <= r + delta < self.boot_list.count():
+            return
+        item = self.boot_list.takeItem(r)
+        self.boot_list.insertItem(r + delta, item)
+        self.boot_list.setCurrentRow(r + delta)
+
+    # ---------------------------------------------------------------- loading
+    def _conn(self) -> Any:
+        return self.main.manager.conn(self.uri)
+
+    def reload(self) -> None:
+        conn = self._conn()
+        if conn is None:
+            self.status.setText("The connection is not open.")
+            return
+        uuid = self.uuid
+
+        def work() -> tuple[str, str, Optional[bool], str]:
+            dom = conn.lookupByUUID(uuid)
+            live = dom.XMLDesc(0)
+            try:
+                inactive = dom.XMLDesc(_XML_INACTIVE)
+            except libvirt.libvirtError:
+                inactive = live
+            try:
+                auto: Optional[bool] = bool(dom.autostart())
+            except libvirt.libvirtError:
+                auto = None
+            return live, inactive, auto, conn.getType()
+
+        self.main.runner.submit(f"Load {self.name}", work, uri=self.uri, operation="virDomainGetXMLDesc",
+                                on_result=self._loaded, on_error=self._load_failed)
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self.status.setText(f"Could not read the definition: {exc}")
+        self.main.show_error(exc, operation=f"virDomainGetXMLDesc ('{self.name}')", uri=self.uri)
+
+    def _loaded(self, res: tuple[str, str, Optional[bool], str]) -> None:
+        from guiapp.backend.xml.domain import parse_domain
+
+        live, inactive, auto, hv = res
+        self.live_xml, self.autostart, self.hv_type = live, auto, hv
+        try:
+            self.definition = parse_domain(inactive)
+            live_def = parse_domain(live)
+        except Exception as exc:
+            self.status.setText(f"The driver returned a definition the XML model refuses: {exc}")
+            self.xml_tab.set_original(inactive)
+            return
+        self.loaded = True
+        self.status.setText("")
+        d = self.definition
+        self.name = d.name
+        self.setWindowTitle(f"{d.name} — details")
+        self.ov["name"].setText(d.name)
+        self.ov["hypervisor"].setText(f"{hv} (domain type {d.type})")
+        self.ov["arch"].setText(d.arch or "–")
+        self.ov["emulator"].setText(d.emulator or "–")
+        self.ov["os_type"].setText(d.os_type)
+        self.ov["memory"].setText(f"{format_bytes(d.current_memory_kib * 1024)} of "
+                                  f"{format_bytes(d.memory_kib * 1024)}")
+        self.ov["vcpus"].setText(str(d.vcpus))
+        self.vcpus.setValue(live_def.vcpus)
+        self.memory.setValue(max(1, live_def.current_memory_kib // 1024))
+        self.max_memory.setValue(max(1, d.memory_kib // 1024))
+        self.graph_mem.scale = float(live_def.memory_kib)
+        self._fill_boot(d, auto)
+        self._fill_devices(live_def)
+        self.xml_tab.set_original(inactive, keep_edits=True)
+        self._update_state()
+        entry = self.main.manager.connections.get(self.uri)
+        if entry is not None and entry.read_only:
+            tip = "Read-only connection: changes are not possible"
+            for button in (self.resources_apply, self.boot_apply, self.xml_tab.apply_button):
+                button.setEnabled(False)
+                button.setToolTip(tip)
+            self.xml_tab.editor.setReadOnly(True)
+            self.status.setText(tip)
+
+    def _fill_boot(self, d: Any, auto: Optional[bool]) -> None:
+        self.autostart_box.setEnabled(auto is not None)
+        self.autostart_box.setToolTip("" if auto is not None else "This driver does not report autostart")
+        self.autostart_box.setChecked(bool(auto))
+        self.boot_list.clear()
+        order = list(d.boot_devs) + [dev for dev, _l in BOOT_DEVICES if dev not in d.boot_devs]
+        labels = dict(BOOT_DEVICES)
+        for dev in order:
+            item = QListWidgetItem(labels.get(dev, dev))
+            item.setData(Qt.ItemDataRole.UserRole, dev)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if dev in d.boot_devs else Qt.CheckState.Unchecked)
+            self.boot_list.addItem(item)
+        self.kernel.setText(d.kernel or "")
+        self.initrd.setText(d.initrd or "")
+        self.cmdline.setText(d.cmdline or "")
+
+    def _fill_devices(self, d: Any) -> None:
+        self.devices.clear()
+
+        def add(kind: str, label: str, details: str) -> None:
+            QTreeWidgetItem(self.devices, [f"{kind}: {label}", details])
+
+        for disk in d.disks:
+            add(disk.device.capitalize() if disk.device else "Disk", disk.target or "?",
+                f"{disk.type} {disk.source or '(no source)'}" + (f", bus {disk.bus}" if disk.bus else "")
+                + (", read-only" if disk.readonly else ""))
+        for nic in d.interfaces:
+            src = nic.network or nic.bridge or (f"{nic.source_address}:{nic.source_port}" if nic.source_address else "")
+            add("NIC", nic.mac or "?", f"{nic.type} {src}".strip() + (f", model {nic.model}" if nic.model else ""))
+        for g in d.graphics:
+            port = "auto" if g.port in (None, -1) else str(g.port)
+            add("Graphics", g.type, f"port {port}" + (f", listen {g.listen}" if g.listen else ""))
+        for c in d.consoles:
+            add("Console", c.type, getattr(c, "path", None) or "")
+        for s in d.serials:
+            add("Serial", s.type, getattr(s, "path", None) or "")
+        if self.devices.topLevelItemCount() == 0:
+            QTreeWidgetItem(self.devices, ["(no devices)", ""])
+
+    def _update_state(self) -> None:
+        row = self.main.model.domain_row(self.uri, self.uuid)
+        self.ov["state"].setText(state_name(row.state) if row else "not listed")
+
+    def _on_polled(self, uri: str, _result: Any) -> None:
+        if uri != self.uri:
+            return
+        self._update_state()
+        h = self.main.manager.history(self.uri, self.uuid)
+        if h is not None and self.tabs.currentIndex() == 1:
+            self.graph_cpu.set_values(h.cpu)
+            self.graph_mem.set_values(h.mem)
+            self.graph_disk.set_values(h.disk)
+            self.graph_net.set_values(h.net)
+
+    # --------------------------------------------------------------- changes
+    def _is_active(self) -> bool:
+        row = self.main.model.domain_row(self.uri, self.uuid)
+        return row is not None and row.state in ACTIVE_STATES
+
+    def _define(self, xml: str, done_text: str, note: Optional[QLabel] = None) -> None:
+        conn = self._conn()
+        if conn is None:
+            return
+
+        def ok(_r: Any) -> None:
+            if note is not None:
+                note.setText(done_text)
+            self.xml_tab.set_original("")  # force the reload to replace the editor text
+            self.reload()
+            self.main.manager.poll_now(self.uri)
+
+        def failed(exc: BaseException) -> None:
+            if note is not None:
+                note.setText(f"Not applied: {exc}")
+            self.xml_tab.show_apply_error(str(exc))
+            self.main.show_error(exc, operation=f"virDomainDefineXML ('{self.name}')", uri=self.uri)
+
+        self.main.runner.submit(f"Define {self.name}", lambda: conn.defineXML(xml), uri=self.uri,
+                                operation="virDomainDefineXML", on_result=ok, on_error=failed)
+
+    def apply_xml(self, text: str) -> None:
+        self._define(text, "Applied.")
+
+    def apply_resources(self) -> None:
+        if self.definition is None:
+            return
+        vcpus, mem_kib, max_kib = self.vcpus.value(), self.memory.value() * 1024, self.max_memory.value() * 1024
+        if mem_kib > max_kib:
+            self.resources_note.setText("Current memory cannot exceed the maximum memory: lower it or raise the "
+                                        "maximum.")
+            return
+        conn, uuid, fallback = self._conn(), self.uuid, _fallback_codes()
+        definition = self.definition.copy()
+        active = self._is_active()
+        max_changed = max_kib != definition.memory_kib
+
+        def work() -> str:
+            dom = conn.lookupByUUID(uuid)
+            if active and not max_changed:
+                try:
+                    dom.setVcpus(vcpus)
+                    dom.setMemory(mem_kib)
+                    return "live"
+                except libvirt.libvirtError as exc:
+                    if error_code(exc) not in fallback:
+                        raise
+            definition.memory_kib = max_kib
+            definition.current_memory_kib = mem_kib
+            definition.vcpus = vcpus
+            conn.defineXML(definition.to_xml(inactive=True, secure=False))
+            return "definition" if not active else "definition-only"
+
+        def ok(how: str) -> None:
+            self.resources_note.setText({
+                "live": "Changed on the running domain.",
+                "definition": "Saved in the definition.",
+                "definition-only": "This driver cannot change them while the domain runs: saved in the definition; "
+                                   "they take effect at the next start.",
+            }[how])
+            self.xml_tab.set_original("")
+            self.reload()
+            self.main.manager.poll_now(self.uri)
+
+        def failed(exc: BaseException) -> None:
+            self.resources_note.setText(f"Not applied: {exc}")
+            self.main.show_error(exc, operation=f"virDomainSetVcpus/SetMemory ('{self.name}')", uri=self.uri)
+
+        self.main.runner.submit(f"Resources of {self.name}", work, uri=self.uri, operation="virDomainSetMemory",
+                                on_result=ok, on_error=failed)
+
+    def boot_order(self) -> list[str]:
+        out = []
+        for i in range(self.boot_list.count()):
+            item = self.boot_list.item(i)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(item.data(Qt.ItemDataRole.UserRole))
+        return out
+
+    def apply_boot(self) -> None:
+        if self.definition is None:
+            return
+        from lxml import etree
+
+        d = self.definition.copy()
+        os_el = d.root.find("os")
+        for b in os_el.findall("boot"):
+            os_el.remove(b)
+        for tag, value in (("kernel", self.kernel.text()), ("initrd", self.initrd.text()),
+                           ("cmdline", self.cmdline.text())):
+            el = os_el.find(tag)
+            if value.strip():
+                if el is None:
+                    el = etree.SubElement(os_el, tag)
+                el.text = value.strip()
+            elif el is not None:
+                os_el.remove(el)
+        for dev in self.boot_order():
+            etree.SubElement(os_el, "boot", dev=dev)
+        d.refresh()
+        xml = d.to_xml(inactive=True, secure=False)
+        want_auto = self.autostart_box.isChecked() if self.autostart_box.isEnabled() else None
+        conn, uuid, changed_auto = self._conn(), self.uuid, want_auto is not None and want_auto != self.autostart
+
+        def work() -> None:
+            conn.defineXML(xml)
+            if changed_auto:
+                conn.lookupByUUID(uuid).setAutostart(1 if want_auto else 0)
+
+        def ok(_r: Any) -> None:
+            self.boot_note.setText("Saved in the definition; boot options take effect at the next start.")
+            self.xml_tab.set_original("")
+            self.reload()
+
+        def failed(exc: BaseException) -> None:
+            self.boot_note.setText(f"Not applied: {exc}")
+            self.main.show_error(exc, operation=f"virDomainDefineXML ('{self.name}')", uri=self.uri)
+
+        self.main.runner.submit(f"Boot options of {self.name}", work, uri=self.uri, operation="virDomainDefineXML",
+                                on_result=ok, on_error=failed)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        try:
+            self.main.manager.polled.disconnect(self._on_polled)
+        except (RuntimeError, TypeError):
+            pass
+        super().closeEvent(event)
+
+
+def _uuid_text(raw: bytes) -> str:
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

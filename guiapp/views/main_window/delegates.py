@@ -1,0 +1,227 @@
+"""Painting domain rows cheaply: a delegate drawing sparklines as 1 px polylines, one Python call per row.
+
+The default item painting asks the model for about ten roles per cell (through the proxy, each
+a Python ``index()`` and ``data()`` call) and runs the style's item machinery; at one repaint per
+second of every visible row that dominated the idle CPU. :class:`DomainTreeView` overrides
+``drawRow`` for domain rows: it fetches the row object once and draws icon, texts and sparklines
+itself, with the column geometry computed once per paint event and texts kept as QStaticText.
+Connection rows keep Qt's painting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF, QStaticText
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTreeView
+
+from ...models.domains import COL_NAME, COLUMNS, ROW_ROLE, SPARK_COLUMNS, cell_text
+from ...models.stats import SPARK_POINTS, DomainRow
+from ..icons import state_icon
+
+_CACHE_LIMIT = 4096
+_TEXT_W = 82  # the right part of a sparkline cell is its text's
+
+
+class DomainDelegate(QStyledItemDelegate):
+    """The domain list's delegate: icon, texts and sparklines of domain cells; caches polygons and texts.
+
+    :meth:`paint` serves any view cell by cell; :class:`DomainTreeView` calls :meth:`cell` directly
+    for a whole row at a time. Connection rows get the standard painting.
+    """
+
+    def __init__(self, parent: Any = None, color: str = "#3f8fd2") -> None:
+        super().__init__(parent)
+        self.pen = QPen(QColor(color))
+        self.pen.setWidth(1)  # 1 px: wider pens are several times slower (FACTS.md)
+        self.selected_pen = QPen(QColor("#ffffff"))
+        self.selected_pen.setWidth(1)
+        self._polys: dict[tuple[int, int], tuple] = {}
+        self._texts: dict[str, tuple[QStaticText, int]] = {}
+
+    def polygon(self, row: DomainRow, col: int, metric: str, x: int, y: int, w: int, h: int) -> Optional[QPolygonF]:
+        """The sparkline in viewport coordinates.
+
+        Cached per domain history and geometry; one new sample at an unchanged scale shifts the
+        previous polyline by a step and appends a point instead of rebuilding it.
+        """
+        hist = row.hist
+        if hist is None:
+            return None
+        count = hist.count
+        key = (id(hist), col)
+        hit = self._polys.get(key)
+        geometry = (x, y, w, h)
+        if hit is not None and hit[0] is hist and hit[2] == geometry:
+            if hit[1] == count:
+                return hit[5]
+            if count == hit[1] + 1 and hit[4] == SPARK_POINTS:
+                dq = getattr(hist, metric)
+                top = 100.0 if metric == "cpu" else max(list(dq)[-SPARK_POINTS:])
+                if top == hit[3] and top:
+                    v = dq[-1]
+                    poly = QPolygonF(hit[5])
+                    poly.remove(0)
+                    poly.translate(-w / (SPARK_POINTS - 1), 0.0)
+                    poly.append(QPointF(x + w, y + h - (v if v < top else top) * (h / top)))
+                    self._polys[key] = (hist, count, geometry, top, SPARK_POINTS, poly)
+                    return poly
+        values = row.tail(metric)
+        n = len(values)
+        if n < 2:
+            return None
+        top = 100.0 if metric == "cpu" else max(values)
+        k = h / top if top else 0.0
+        step = w / (n - 1)
+        bottom = y + h
+        poly = QPolygonF([QPointF(x + i * step, bottom - (v if v < top else top) * k) for i, v in enumerate(values)])
+        if len(self._polys) >= _CACHE_LIMIT:
+            self._polys.clear()
+        self._polys[key] = (hist, count, geometry, top, n, poly)
+        return poly
+
+    def text(self, s: str, fm: Any) -> tuple[QStaticText, int]:
+        """A laid-out text and its width (numbers recur a lot from tick to tick)."""
+        hit = self._texts.get(s)
+        if hit is None:
+            if len(self._texts) >= _CACHE_LIMIT:
+                self._texts.clear()
+            st = QStaticText(s)
+            st.setTextFormat(Qt.TextFormat.PlainText)
+            hit = self._texts[s] = (st, fm.horizontalAdvance(s))
+        return hit
+
+    def cell(self, painter: QPainter, x: int, y: int, w: int, h: int, row: DomainRow, col: int, selected: bool,
+             fm: Any, text_y: int) -> None:
+        if col == COL_NAME:
+            size = min(16, h - 2)
+            state_icon(row.state).paint(painter, QRect(x + 3, y + (h - size) // 2, size, size))
+            avail = w - size - 11
+            st, tw = self.text(row.name, fm)
+            if tw > avail:
+                st, tw = self.text(fm.elidedText(row.name, Qt.TextElideMode.ElideRight, avail), fm)
+            painter.drawStaticText(x + size + 8, text_y, st)
+            return
+        st, tw = self.text(cell_text(row, col), fm)
+        painter.drawStaticText(x + w - 4 - tw, text_y, st)
+        metric = SPARK_COLUMNS.get(col)
+        if metric is None:
+            return
+        sw = w - _TEXT_W - 8
+        sh = h - 8
+        if sw < 10 or sh < 4:
+            return
+        poly = self.polygon(row, col, metric, x + 4, y + 4, sw, sh)
+        if poly is None:
+            return
+        pen = painter.pen()
+        painter.setPen(self.selected_pen if selected else self.pen)
+        painter.drawPolyline(poly)
+        painter.setPen(pen)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        row = index.data(ROW_ROLE)
+        if not isinstance(row, DomainRow):
+            super().paint(painter, option, index)
+            return
+        rect = option.rect
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        if selected:
+            painter.fillRect(rect, option.palette.highlight())
+            painter.setPen(option.palette.highlightedText().color())
+        else:
+            painter.setPen(option.palette.text().color())
+        fm = option.fontMetrics
+        self.cell(painter, rect.x(), rect.y(), rect.width(), rect.height(), row, index.column(), selected, fm,
+                  rect.y() + (rect.height() - fm.height()) // 2)
+        painter.restore()
+
+
+class DomainTreeView(QTreeView):
+    """The domain list's view: domain rows painted by its :class:`DomainDelegate` in one call per row."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.row_painter = DomainDelegate(self)
+        self.setItemDelegate(self.row_painter)
+        self._columns: list[tuple[int, int, int]] = []  # (column, x, width) to paint in this paint event
+        self._width = 0
+        self._alternate = True
+        self._focus_index: Optional[QModelIndex] = None
+        self._selection: Any = None
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        exposed = event.rect()
+        left, right = exposed.left(), exposed.right()
+        header = self.header()
+        indent = self.indentation()
+        cols = []
+        for col in range(len(COLUMNS)):
+            if header.isSectionHidden(col):
+                continue
+            x = header.sectionViewportPosition(col)
+            w = header.sectionSize(col)
+            if x + w < left or x > right:
+                continue  # outside what this paint event repaints
+            if col == COL_NAME and header.visualIndex(col) == 0:
+                x, w = x + indent, w - indent
+            cols.append((col, x, w))
+        self._columns = cols
+        self._width = self.viewport().width()
+        self._alternate = self.alternatingRowColors()
+        self._focus_index = self.currentIndex() if self.hasFocus() else None
+        self._selection = self.selectionModel()
+        super().paintEvent(event)
+
+    def dataChanged(self, top_left: QModelIndex | QPersistentModelIndex,
+                    bottom_right: QModelIndex | QPersistentModelIndex, roles: Sequence[int] = ()) -> None:
+        """Repaint only the changed columns of domain rows (Qt repaints the whole viewport for a range)."""
+        if top_left.parent().isValid() and top_left.column() > 0:
+            header = self.header()
+            x0, x1 = 1 << 30, -1
+            for col in range(top_left.column(), bottom_right.column() + 1):
+                if header.isSectionHidden(col):
+                    continue
+                pos = header.sectionViewportPosition(col)
+                x0, x1 = min(x0, pos), max(x1, pos + header.sectionSize(col))
+            if x1 > x0:
+                self.viewport().update(QRect(x0, 0, x1 - x0, self.viewport().height()))
+            return
+        super().dataChanged(top_left, bottom_right, roles)
+
+    def drawRow(self, painter: QPainter, option: QStyleOptionViewItem,
+                index: QModelIndex | QPersistentModelIndex) -> None:
+        proxy = self.model()
+        sidx = proxy.mapToSource(index) if isinstance(proxy, QSortFilterProxyModel) else index
+        node = sidx.internalPointer()
+        if node is None:
+            super().drawRow(painter, option, index)  # connection rows: Qt's painting
+            return
+        row = node.rows[sidx.row()]
+        rect = option.rect
+        y, h = rect.y(), rect.height()
+        width = self._width
+        palette = option.palette
+        selected = self._selection.isSelected(index)
+        if selected:
+            painter.fillRect(0, y, width, h, palette.highlight())
+            painter.setPen(palette.highlightedText().color())
+        else:
+            if index.row() & 1 and self._alternate:
+                painter.fillRect(0, y, width, h, palette.alternateBase())
+            painter.setPen(palette.text().color())
+        fm = option.fontMetrics
+        text_y = y + (h - fm.height()) // 2
+        cell = self.row_painter.cell
+        for col, x, w in self._columns:
+            cell(painter, x, y, w, h, row, col, selected, fm, text_y)
+        if self._focus_index is not None and self._focus_index == index:
+            pen = painter.pen()
+            painter.setPen(QPen(palette.highlight().color() if not selected else palette.highlightedText().color(),
+                                1, Qt.PenStyle.DotLine))
+            painter.drawRect(QRect(0, y, width - 1, h - 1))
+            painter.setPen(pen)

@@ -1,0 +1,79 @@
+"""Confirmation before deleting domains: names them and the disk files that may be removed too."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class DeleteDialog(QDialog):
+    """Lists the domains and their disks; emits ``confirmed(paths_to_remove)``."""
+
+    confirmed = Signal(list)
+
+    def __init__(self, names: list[str], disks: dict[str, list[str]], active: list[str],
+                 parent: Optional[QWidget] = None, local: bool = True) -> None:
+        super().__init__(parent)
+        self.setObjectName("deleteDialog")
+        self.setWindowTitle("Delete " + (f"'{names[0]}'" if len(names) == 1 else f"{len(names)} domains"))
+        layout = QVBoxLayout(self)
+        text = "Delete the definition of " + ", ".join(f"'{n}'" for n in names) + "?"
+        if active:
+            text += "\n\nRunning domains are forced off first: " + ", ".join(f"'{n}'" for n in active) + "."
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(label)
+        self.remove_disks = QCheckBox("Also &remove these disk files:")
+        self.remove_disks.setObjectName("removeDisks")
+        self.files = QListWidget()
+        self.files.setObjectName("diskFiles")
+        all_paths = [p for n in names for p in disks.get(n, [])]
+        for name in names:
+            for path in disks.get(name, []):
+                item = QListWidgetItem(f"{path}   ({name})")
+                item.setData(Qt.ItemDataRole.UserRole, path)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked)
+                self.files.addItem(item)
+        if not all_paths:
+            self.remove_disks.setEnabled(False)
+            self.remove_disks.setToolTip("These domains list no disk files")
+        elif not local:
+            self.remove_disks.setEnabled(False)
+            self.remove_disks.setToolTip("Disk files can only be removed on local connections")
+        self.files.setEnabled(False)
+        self.remove_disks.toggled.connect(self.files.setEnabled)
+        layout.addWidget(self.remove_disks)
+        layout.addWidget(self.files)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.delete_button = buttons.addButton("&Delete", QDialogButtonBox.ButtonRole.DestructiveRole)
+        self.delete_button.setObjectName("deleteButton")
+        self.delete_button.clicked.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def chosen_paths(self) -> list[str]:
+        if not self.remove_disks.isChecked():
+            return []
+        out = []
+        for i in range(self.files.count()):
+            item = self.files.item(i)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(item.data(Qt.ItemDataRole.UserRole))
+        return out
+
+    def _accept(self) -> None:
+        self.confirmed.emit(self.chosen_paths())
+        self.accept()

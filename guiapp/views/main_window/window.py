@@ -1,0 +1,703 @@
+"""The main window: connections and their domains, actions, filter, jobs panel and status area."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import Any, Optional
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...jobs import Job, JobRunner, JobState
+from ...models.api import ACTIVE_STATES
+from ...models.connections import ConnectionManager
+from ...models.domains import (
+    COL_CPU,
+    COL_DISK,
+    COL_ID,
+    COL_MEM,
+    COL_NAME,
+    COL_NET,
+    COLUMNS,
+    KIND_ROLE,
+    ROW_ROLE,
+    ConnectionNode,
+    DomainFilterProxy,
+    DomainTreeModel,
+)
+from ...models.stats import DomainRow
+from ..errors import ErrorDialog, show_error
+from ..icons import app_icon, icon, state_icon
+from ..preferences import PreferencesDialog, poll_interval_ms
+from .actions import OPS, DomainActions, disk_files, has_vnc_graphics, remove_files
+from .add_connection import AddConnectionDialog
+from .delegates import DomainTreeView
+from .delete_dialog import DeleteDialog
+from .jobs_panel import JobsView
+
+log = logging.getLogger(__name__)
+
+Selected = list[tuple[str, DomainRow]]
+
+
+def _is_local(uri: str) -> bool:
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return False
+    return not parts.hostname and "+" not in parts.scheme.replace("+unix", "")
+
+
+class MainWindow(QMainWindow):
+    """The manager's main window; owns the job runner, the domain model and the connections."""
+
+    def __init__(self, settings: Optional[QSettings] = None, runner: Optional[JobRunner] = None,
+                 parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("guiapp — Virtual Machine Manager")
+        self.setWindowIcon(app_icon())
+        self.settings = settings
+        self.runner = runner or JobRunner(parent=self)
+        self.model = DomainTreeModel(self, icons=state_icon)
+        self.proxy = DomainFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.manager = ConnectionManager(self.runner, self.model, settings, poll_interval_ms(settings), self)
+        self.details_windows: dict[tuple[str, bytes], Any] = {}
+        self.error_dialogs: list[ErrorDialog] = []
+        self.poll_errors: dict[str, str] = {}
+        # hooks (tests replace them): where to save, which file to restore
+        self.ask_save_dir: Callable[[], Optional[str]] = self._ask_save_dir
+        self.ask_restore_file: Callable[[str], Optional[str]] = self._ask_restore_file
+        self._build_view()
+        self.domain_actions = DomainActions(self)
+        self.domain_actions.triggered.connect(self.run_action)
+        self._build_actions()
+        self._build_menus_and_toolbar()
+        self._build_status_and_jobs()
+        self.manager.poll_failed.connect(self._on_poll_failed)
+        self.manager.polled.connect(self._on_polled)
+        self.manager.open_failed.connect(self._on_open_failed)
+        self.model.dataChanged.connect(self._on_model_data_changed)
+        self.model.rowsRemoved.connect(lambda *_: self._selection_changed())
+        self._vnc_probe: Optional[tuple[str, bytes]] = None
+        self._has_vnc: dict[tuple[str, bytes], bool] = {}
+        self._counted = -1
+        self._restore_window_state()
+
+    # ------------------------------------------------------------------- build
+    def _build_view(self) -> None:
+        view = self.view = DomainTreeView(self)
+        view.setObjectName("domainView")
+        view.setModel(self.proxy)
+        view.setUniformRowHeights(True)
+        view.setAlternatingRowColors(True)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSortingEnabled(True)
+        view.sortByColumn(COL_NAME, Qt.SortOrder.AscendingOrder)
+        view.setAllColumnsShowFocus(True)
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(self._context_menu)
+        view.activated.connect(self._activated)
+        header = view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
+        header.setToolTip("Click to sort; right-click to show or hide columns")
+        widths = {COL_NAME: 260, COL_ID: 50, COL_CPU: 130, COL_MEM: 90, COL_DISK: 130, COL_NET: 130}
+        for col, w in widths.items():
+            header.resizeSection(col, w)
+        self.proxy.rowsInserted.connect(self._rows_inserted)
+        self.proxy.layoutChanged.connect(self._respan)
+        self.proxy.rowsRemoved.connect(lambda parent, *_: None if parent.isValid() else self._respan())
+        view.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+        central = QWidget(self)
+        box = QVBoxLayout(central)
+        box.setContentsMargins(4, 4, 4, 0)
+        box.setSpacing(4)
+        self.filter_bar = QHBoxLayout()
+        box.addLayout(self.filter_bar)
+        box.addWidget(view)
+        self.setCentralWidget(central)
+
+    def _build_actions(self) -> None:
+        def act(name: str, text: str, slot: Callable[[], Any], shortcut: str = "", tip: str = "") -> QAction:
+            a = QAction(text, self)
+            a.setObjectName(name)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            if tip:
+                a.setToolTip(tip)
+                a.setStatusTip(tip)
+            a.triggered.connect(lambda _checked=False: slot())
+            return a
+
+        self.act_add = act("action_add_connection", "&Add Connection…", self.open_add_connection, "Ctrl+Shift+N",
+                           "Connect to a local or remote hypervisor")
+        self.act_add.setIcon(icon("action-add"))
+        self.act_retry = act("action_retry", "&Retry Connection", self.retry_selected_connection, "F5",
+                             "Reconnect the selected connection (failed or dropped)")
+        self.act_remove_conn = act("action_remove_connection", "Remove C&onnection", self.remove_selected_connection,
+                                   "", "Close the selected connection and forget it")
+        self.act_new_vm = act("action_new_vm", "&New Virtual Machine…", self.open_new_vm_wizard, "Ctrl+N",
+                              "Create a guest: Xen PV/HVM, KVM or QEMU, with any network mode")
+        self.act_new_vm.setIcon(icon("action-add"))
+        self.act_restore = act("action_restore", "R&estore Saved Domain…", self.restore_domain, "Ctrl+Shift+O",
+                               "Restore a domain from a file written by Save")
+        self.act_prefs = act("action_preferences", "&Preferences…", self.open_preferences, "Ctrl+,",
+                             "Polling interval")
+        self.act_quit = act("action_quit", "&Quit", self.close, "Ctrl+Q")
+        self.act_filter = act("action_filter", "&Filter", self._focus_filter, "Ctrl+F",
+                              "Filter the list by name, UUID or state")
+        self.act_about = act("action_about", "&About", self._about)
+        self.addAction(self.act_filter)
+
+    def _build_menus_and_toolbar(self) -> None:
+        a = self.domain_actions.actions
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        for x in (self.act_new_vm, self.act_add, self.act_restore, None, self.act_prefs, None, self.act_quit):
+            file_menu.addSeparator() if x is None else file_menu.addAction(x)
+        dom_menu = mb.addMenu("&Domain")
+        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "save", "delete", None,
+                    "details", "console"):
+            dom_menu.addSeparator() if key is None else dom_menu.addAction(a[key])
+        conn_menu = mb.addMenu("&Connection")
+        for x in (self.act_add, self.act_retry, self.act_remove_conn):
+            conn_menu.addAction(x)
+        self.view_menu = mb.addMenu("&View")
+        self.view_menu.addAction(self.act_filter)
+        self.columns_menu = self.view_menu.addMenu("&Columns")
+        self._column_actions: dict[int, QAction] = {}
+        for col in range(1, len(COLUMNS)):
+            ca = QAction(COLUMNS[col], self)
+            ca.setCheckable(True)
+            ca.setChecked(True)
+            ca.toggled.connect(lambda on, c=col: self.view.setColumnHidden(c, not on))
+            self.columns_menu.addAction(ca)
+            self._column_actions[col] = ca
+        mb.setToolTip("")
+        help_menu = mb.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+        tb = self.toolbar = self.addToolBar("Main")
+        tb.setObjectName("mainToolbar")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        tb.addAction(self.act_new_vm)
+        tb.addAction(self.act_add)
+        tb.addSeparator()
+        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", "save", "delete", "details",
+                    "console"):
+            tb.addAction(a[key])
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("filterEdit")
+        self.filter_edit.setPlaceholderText("Filter: name, UUID or state (Ctrl+F)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setToolTip("Show only domains whose name, UUID or state contains this text")
+        self.filter_edit.setMinimumWidth(320)
+        self.filter_edit.setMaximumWidth(480)
+        self.filter_edit.textChanged.connect(self.set_filter)
+        self.filter_edit.returnPressed.connect(lambda: self.view.setFocus())
+        self.filter_bar.addWidget(self.filter_edit)
+        self.filter_bar.addStretch(1)
+        self.setTabOrder(self.filter_edit, self.view)
+
+    def _build_status_and_jobs(self) -> None:
+        sb = self.statusBar()
+        self.poll_status = QLabel("")
+        self.poll_status.setObjectName("pollStatus")
+        self.poll_status.setStyleSheet("color: #b00020")
+        self.poll_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        sb.addWidget(self.poll_status, 1)
+        self.jobs_progress = QProgressBar()
+        self.jobs_progress.setObjectName("jobsProgress")
+        self.jobs_progress.setMaximumWidth(160)
+        self.jobs_progress.setRange(0, 0)
+        self.jobs_progress.setFormat("")
+        self.jobs_progress.hide()
+        sb.addPermanentWidget(self.jobs_progress)
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("countLabel")
+        sb.addPermanentWidget(self.count_label)
+        dock = self.jobs_dock = QDockWidget("Jobs", self)
+        dock.setObjectName("jobsDock")
+        self.jobs_view = JobsView(self.runner, dock)
+        dock.setWidget(self.jobs_view)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.resizeDocks([dock], [150], Qt.Orientation.Vertical)
+        dock.hide()
+        toggle = dock.toggleViewAction()
+        toggle.setText("&Jobs Panel")
+        toggle.setShortcut(QKeySequence("Ctrl+J"))
+        toggle.setToolTip("Show long jobs (start, save, restore, delete) and their progress")
+        self.view_menu.addAction(toggle)
+        self.runner.job_added.connect(self._long_job_changed)
+        self.runner.job_changed.connect(self._long_job_changed)
+
+    # ------------------------------------------------------------- selection
+    def selected_domains(self) -> Selected:
+        """(uri, current DomainRow) for every selected domain row."""
+        out: Selected = []
+        sm = self.view.selectionModel()
+        for pidx in sm.selectedRows(0):
+            sidx = self.proxy.mapToSource(pidx)
+            node = sidx.internalPointer()
+            if node is None or sidx.row() >= len(node.rows):
+                continue
+            out.append((node.uri, node.rows[sidx.row()]))
+        return out
+
+    def selected_connection(self) -> Optional[str]:
+        """The connection of the current row (a connection row or a domain's parent)."""
+        idx = self.proxy.mapToSource(self.view.currentIndex())
+        if not idx.isValid():
+            return next(iter(self.manager.connections), None) if len(self.manager.connections) == 1 else None
+        node = idx.internalPointer()
+        if node is not None:
+            return node.uri
+        return self.model.connections[idx.row()].uri
+
+    def select_domain(self, uri: str, uuid: bytes, extend: bool = False) -> bool:
+        sidx = self.model.domain_index(uri, uuid)
+        pidx = self.proxy.mapFromSource(sidx)
+        if not pidx.isValid():
+            return False
+        flags = QItemSelectionModel.SelectionFlag.Rows | (
+            QItemSelectionModel.SelectionFlag.Select if extend else QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.view.selectionModel().select(pidx, flags)
+        self.view.setCurrentIndex(pidx) if not extend else None
+        return True
+
+    def _selection_changed(self) -> None:
+        sel = self.selected_domains()
+        rows = [r for _u, r in sel]
+        self.domain_actions.has_vnc = None
+        if len(sel) == 1:
+            self.domain_actions.has_vnc = self._has_vnc.get((sel[0][0], sel[0][1].uuid))
+            self._probe_vnc(*sel[0])
+        self.domain_actions.update(rows, self._read_only_uuids(sel))
+        uri = self.selected_connection()
+        entry = self.manager.connections.get(uri) if uri else None
+        self.act_retry.setEnabled(entry is not None and not entry.is_open)
+        self.act_retry.setToolTip("Reconnect the selected connection" if entry is not None and not entry.is_open
+                                  else "Retry: the selected connection is not failed or dropped")
+        self.act_remove_conn.setEnabled(entry is not None)
+        self.act_restore.setEnabled(entry is not None and entry.is_open)
+
+    def _read_only_uuids(self, sel: Selected) -> frozenset:
+        conns = self.manager.connections
+        return frozenset(r.uuid for u, r in sel if u in conns and conns[u].read_only)
+
+    def _on_model_data_changed(self, top: QModelIndex, bottom: QModelIndex, *_: Any) -> None:
+        # states of selected rows may have changed: refresh the actions (cheap: selected rows only)
+        if self.view.selectionModel().hasSelection() or not top.parent().isValid():
+            self._selection_changed()
+
+    def _probe_vnc(self, uri: str, row: DomainRow) -> None:
+        """Find out (on the pool, once per domain) whether it has VNC graphics, for the console's tooltip."""
+        conn = self.manager.conn(uri)
+        key = (uri, row.uuid)
+        if conn is None or self._vnc_probe == key or key in self._has_vnc:
+            return
+        self._vnc_probe = key
+        uuid = row.uuid
+
+        def done(has: bool) -> None:
+            self._has_vnc[key] = has
+            sel = self.selected_domains()
+            if len(sel) == 1 and sel[0][1].uuid == uuid:
+                self.domain_actions.has_vnc = has
+                self.domain_actions.update([sel[0][1]], self._read_only_uuids(sel))
+
+        def failed(_exc: BaseException) -> None:
+            self._vnc_probe = None
+
+        self.runner.submit("Read graphics", lambda: has_vnc_graphics(conn.lookupByUUID(uuid).XMLDesc(0)),
+                           on_result=done, on_error=failed)
+
+    # ---------------------------------------------------------------- actions
+    def run_action(self, key: str) -> None:
+        sel = self.selected_domains()
+        if key == "details":
+            for uri, row in sel[:8]:
+                self.open_details(uri, row.uuid)
+            return
+        if key == "save":
+            self.save_domains(sel)
+            return
+        if key == "delete":
+            self.delete_domains(sel)
+            return
+        if key == "console":
+            self.open_consoles(sel)
+            return
+        op = OPS[key]
+        if op.call is None:
+            return
+        read_only = self._read_only_uuids(sel)
+        for uri, row in sel:
+            if row.state not in op.states or row.uuid in read_only:
+                continue
+            self.domain_job(uri, row, op.label.replace("&", "").rstrip("…"), op.api, op.call, long=op.long)
+
+    def open_consoles(self, sel: Selected) -> None:
+        """One console window per selected running domain (at most 4 at a time); lookups run on the pool."""
+        from ..console import open_console
+        for uri, row in [(u, r) for u, r in sel if r.state in OPS["console"].states][:4]:
+            conn = self.manager.conn(uri)
+            if conn is None:
+                continue
+            open_console(lambda c=conn, u=row.uuid: c.lookupByUUID(u), runner=self.runner, settings=self.settings,
+                         key=(uri, row.uuid), title=row.name)
+
+    def open_new_vm_wizard(self) -> None:
+        """The New-VM wizard on the open connections (non-modal)."""
+        from ..wizard import open_new_vm_wizard
+        open_new_vm_wizard(self)
+
+    def domain_job(self, uri: str, row: DomainRow, verb: str, api: str, fn: Callable[[Any], Any],
+                   long: bool = False, on_result: Optional[Callable[[Any], Any]] = None) -> Optional[Job]:
+        """Run ``fn(virDomain)`` on the pool for one domain; errors open the error dialog."""
+        conn = self.manager.conn(uri)
+        if conn is None:
+            return None
+        uuid, name = row.uuid, row.name
+
+        def work() -> Any:
+            return fn(conn.lookupByUUID(uuid))
+
+        def ok(result: Any) -> None:
+            self.manager.poll_now(uri)
+            if on_result is not None:
+                on_result(result)
+
+        def failed(exc: BaseException) -> None:
+            self.manager.poll_now(uri)
+            self.show_error(exc, operation=f"{api} ('{name}')", uri=uri, title=f"{verb} '{name}' failed")
+
+        return self.runner.submit(f"{verb} {name}", work, uri=uri, operation=api, long=long,
+                                  on_result=ok, on_error=failed)
+
+    def save_domains(self, sel: Selected) -> None:
+        read_only = self._read_only_uuids(sel)
+        targets = [(u, r) for u, r in sel if r.state in OPS["save"].states and r.uuid not in read_only]
+        if not targets:
+            return
+        folder = self.ask_save_dir()
+        if not folder:
+            return
+        for uri, row in targets:
+            path = os.path.join(folder, f"{row.name}.save")
+            self.domain_job(uri, row, "Save", "virDomainSave", lambda d, p=path: d.save(p), long=True)
+
+    def restore_domain(self) -> None:
+        uri = self.selected_connection()
+        conn = self.manager.conn(uri) if uri else None
+        if conn is None:
+            return
+        path = self.ask_restore_file(uri)
+        if not path:
+            return
+        self.runner.submit(f"Restore {os.path.basename(path)}", lambda: conn.restore(path), uri=uri,
+                           operation="virDomainRestore", long=True,
+                           on_result=lambda _r: self.manager.poll_now(uri),
+                           on_error=lambda exc: self.show_error(exc, operation=f"virDomainRestore ('{path}')",
+                                                                uri=uri, title="Restore failed"))
+
+    def delete_domains(self, sel: Selected) -> None:
+        """Read the definitions (for their disks) on the pool, then ask for confirmation."""
+        read_only = self._read_only_uuids(sel)
+        sel = [(u, r) for u, r in sel if r.uuid not in read_only]
+        if not sel:
+            return
+        conns = {uri: self.manager.conn(uri) for uri, _r in sel}
+        items = [(uri, row.uuid, row.name, row.state) for uri, row in sel if conns.get(uri) is not None]
+
+        def work() -> dict[str, list[str]]:
+            disks: dict[str, list[str]] = {}
+            for uri, uuid, name, _state in items:
+                try:
+                    disks[name] = disk_files(conns[uri].lookupByUUID(uuid).XMLDesc(0))
+                except Exception:
+                    disks[name] = []
+            return disks
+
+        def ask(disks: dict[str, list[str]]) -> None:
+            names = [n for _u, _id, n, _s in items]
+            active = [n for _u, _id, n, s in items if s in ACTIVE_STATES]
+            local = all(_is_local(u) for u, *_ in items)
+            dialog = DeleteDialog(names, disks, active, self, local=local)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.confirmed.connect(lambda paths: self._do_delete(items, conns, disks, paths))
+            self.delete_dialog = dialog
+            dialog.open()
+
+        self.runner.submit("Read definitions", work, on_result=ask,
+                           on_error=lambda exc: self.show_error(exc, operation="virDomainGetXMLDesc"))
+
+    def _do_delete(self, items: list[tuple[str, bytes, str, int]], conns: dict[str, Any],
+                   disks: dict[str, list[str]], paths: list[str]) -> None:
+        """One long job: force off and undefine each domain, then remove the chosen disk files of those deleted."""
+        chosen = set(paths)
+
+        def work() -> tuple[list[tuple[str, str, BaseException]], list[str]]:
+            failures: list[tuple[str, str, BaseException]] = []
+            files: list[str] = []
+            for uri, uuid, name, state in items:
+                try:
+                    dom = conns[uri].lookupByUUID(uuid)
+                    if state in ACTIVE_STATES and dom.isActive():
+                        dom.destroy()
+                    dom.undefine()
+                except Exception as exc:  # reported per domain below; the others go on
+                    failures.append((uri, name, exc))
+                    continue
+                files.extend(p for p in disks.get(name, []) if p in chosen)
+            return failures, remove_files(list(dict.fromkeys(files)))
+
+        def done(res: tuple[list[tuple[str, str, BaseException]], list[str]]) -> None:
+            failures, file_errors = res
+            for uri in {u for u, *_ in items}:
+                self.manager.poll_now(uri)
+            for uri, name, exc in failures:
+                self.show_error(exc, operation=f"virDomainUndefine ('{name}')", uri=uri,
+                                title=f"Delete '{name}' failed")
+            if file_errors:
+                self.show_error(OSError("Some disk files could not be removed:\n" + "\n".join(file_errors)),
+                                operation="remove disk files")
+
+        title = f"Delete {items[0][2]}" if len(items) == 1 else f"Delete {len(items)} domains"
+        self.runner.submit(title, work, uri=items[0][0] if items else "", operation="virDomainUndefine", long=True,
+                           on_result=done, on_error=lambda exc: self.show_error(exc, operation="virDomainUndefine"))
+
+    # ------------------------------------------------------------ connections
+    def open_add_connection(self) -> AddConnectionDialog:
+        dialog = AddConnectionDialog(self, tuple(self.manager.connections))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.add_requested.connect(lambda uri, ro: self.manager.add(uri, read_only=ro))
+        self.add_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def retry_selected_connection(self) -> None:
+        uri = self.selected_connection()
+        if uri:
+            self.manager.retry(uri)
+
+    def remove_selected_connection(self) -> None:
+        uri = self.selected_connection()
+        if uri:
+            self.manager.remove(uri)
+
+    def open_preferences(self) -> PreferencesDialog:
+        dialog = PreferencesDialog(self.settings, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.interval_changed.connect(self.manager.set_interval)
+        self.prefs_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_open_failed(self, uri: str, exc: BaseException) -> None:
+        self.show_error(exc, operation="virConnectOpen", uri=uri, title=f"Could not connect to {uri}")
+
+    def _on_poll_failed(self, uri: str, exc: BaseException) -> None:
+        self.poll_errors[uri] = f"{uri}: polling failed: {exc}"
+        self._show_poll_errors()
+
+    def _on_polled(self, uri: str, result: Any) -> None:
+        if self.poll_errors.pop(uri, None) is not None:
+            self._show_poll_errors()
+        if result.full or result.removed or self._counted != self.model.domain_count():
+            self._counted = self.model.domain_count()
+            self._update_count()
+
+    def _show_poll_errors(self) -> None:
+        text = "   ".join(self.poll_errors.values())
+        self.poll_status.setText(text)
+        self.poll_status.setToolTip(text)
+
+    # ----------------------------------------------------------------- errors
+    def show_error(self, exc: BaseException, *, operation: str = "", uri: str = "", title: str = "") -> ErrorDialog:
+        dialog = show_error(self, exc, operation=operation, uri=uri, title=title)
+        self.error_dialogs.append(dialog)
+        dialog.destroyed.connect(lambda *_a, d=dialog: self.error_dialogs.remove(d) if d in self.error_dialogs
+                                 else None)
+        return dialog
+
+    # ---------------------------------------------------------------- details
+    def open_details(self, uri: str, uuid: bytes) -> Any:
+        from ..details import DetailsWindow
+
+        key = (uri, uuid)
+        win = self.details_windows.get(key)
+        if win is None:
+            win = DetailsWindow(self, uri, uuid)
+            self.details_windows[key] = win
+            win.destroyed.connect(lambda *_a, k=key: self.details_windows.pop(k, None))
+        win.show()
+        win.raise_()
+        win.activateWindow()
+        return win
+
+    # ------------------------------------------------------------------- misc
+    def set_filter(self, text: str) -> None:
+        self.proxy.set_filter_text(text)
+        self.view.expandAll()
+        self._update_count()
+
+    def _update_count(self) -> None:
+        total = self.model.domain_count()
+        if self.filter_edit.text().strip():
+            shown = sum(self.proxy.rowCount(self.proxy.index(r, 0)) for r in range(self.proxy.rowCount()))
+            self.count_label.setText(f"{shown} of {total} domains shown")
+        else:
+            self.count_label.setText(f"{total} domains")
+
+    def _focus_filter(self) -> None:
+        self.filter_edit.setFocus()
+        self.filter_edit.selectAll()
+
+    def _rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        if not parent.isValid():
+            for r in range(first, last + 1):
+                self.view.setFirstColumnSpanned(r, QModelIndex(), True)  # the connection label uses the row
+                self.view.expand(self.proxy.index(r, 0))
+            self._selection_changed()
+        elif self.view.currentIndex().isValid() is False:
+            idx = self.proxy.index(first, 0, parent)
+            self.view.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.NoUpdate)
+
+    def _respan(self, *_args: Any) -> None:
+        for r in range(self.proxy.rowCount()):
+            self.view.setFirstColumnSpanned(r, QModelIndex(), True)
+
+    def _activated(self, pidx: QModelIndex) -> None:
+        sidx = self.proxy.mapToSource(pidx)
+        kind = sidx.data(KIND_ROLE)
+        if kind == "domain":
+            node = sidx.internalPointer()
+            self.open_details(node.uri, node.rows[sidx.row()].uuid)
+        elif kind == "connection":
+            node: ConnectionNode = sidx.data(ROW_ROLE)
+            if node.status in (node.FAILED, node.DISCONNECTED):
+                self.manager.retry(node.uri)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        pidx = self.view.indexAt(pos)
+        menu = QMenu(self)
+        kind = self.proxy.mapToSource(pidx).data(KIND_ROLE) if pidx.isValid() else None
+        if kind == "connection":
+            for a in (self.act_retry, self.act_restore, self.act_remove_conn):
+                menu.addAction(a)
+        else:
+            a = self.domain_actions.actions
+            for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "save", "delete", None,
+                        "details", "console"):
+                menu.addSeparator() if key is None else menu.addAction(a[key])
+            menu.addSeparator()
+            menu.addAction(self.act_restore)
+        menu.addSeparator()
+        menu.addAction(self.act_add)
+        menu.popup(self.view.viewport().mapToGlobal(pos))
+
+    def _header_menu(self, pos: QPoint) -> None:
+        menu = QMenu(self)
+        for a in self._column_actions.values():
+            menu.addAction(a)
+        menu.popup(self.view.header().mapToGlobal(pos))
+
+    def _long_job_changed(self, job: Job) -> None:
+        if job.state is JobState.RUNNING and not getattr(job, "_watched", False):
+            job._watched = True  # type: ignore[attr-defined]
+            # a job still running after a second gets the jobs panel shown, so it can be watched
+            timer = QTimer(self)  # a child: it dies with the window
+            timer.setSingleShot(True)
+            timer.timeout.connect(lambda j=job, t=timer: self._maybe_show_jobs(j, t))
+            timer.start(1000)
+        self._update_jobs_progress()
+
+    def _maybe_show_jobs(self, job: Job, timer: QTimer) -> None:
+        timer.deleteLater()
+        if job.state is JobState.RUNNING and not self.jobs_dock.isVisible():
+            self.jobs_dock.show()
+
+    def _update_jobs_progress(self) -> None:
+        running = [j for j in self.runner.history[-50:] if j.state in (JobState.QUEUED, JobState.RUNNING)]
+        if running:
+            self.jobs_progress.setToolTip("\n".join(j.title for j in running))
+            self.jobs_progress.setFormat(f"{len(running)} job{'s' if len(running) > 1 else ''}")
+            self.jobs_progress.show()
+        else:
+            self.jobs_progress.hide()
+
+    def _about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+        box = QMessageBox(QMessageBox.Icon.Information, "About guiapp",
+                          "guiapp — a virtual machine manager over the libvirt-style API "
+                          "(test, QEMU/KVM and Xen drivers).", QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _ask_save_dir(self) -> Optional[str]:
+        return QFileDialog.getExistingDirectory(self, "Save the domains' state into folder") or None
+
+    def _ask_restore_file(self, uri: str) -> Optional[str]:
+        path, _f = QFileDialog.getOpenFileName(self, f"Restore a saved domain on {uri}")
+        return path or None
+
+    # ------------------------------------------------------------ window state
+    def _restore_window_state(self) -> None:
+        s = self.settings
+        if s is None:
+            self.resize(980, 620)
+            return
+        geo = s.value("window/geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(980, 620)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        header = s.value("window/header")
+        if header is not None:
+            self.view.header().restoreState(header)
+        for col, a in self._column_actions.items():
+            a.setChecked(not self.view.isColumnHidden(col))
+
+    def save_window_state(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/header", self.view.header().saveState())
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_window_state()
+        for win in list(self.details_windows.values()):
+            win.close()
+        self.manager.shutdown(wait_ms=2000)
+        super().closeEvent(event)
+
+
+__all__ = ["MainWindow", "COL_ID", "COL_MEM"]

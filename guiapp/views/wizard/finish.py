@@ -1,0 +1,168 @@
+"""Finishing the wizard on the job pool: create disks, define, optionally start; undo everything on failure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from guiapp.backend import constants as C  # noqa: N812
+from guiapp.backend.errors import DriverError
+
+Progress = Callable[[int, str], None]
+
+
+@dataclass
+class DiskPlan:
+    """A disk image the wizard creates with ``qemu-img create``."""
+
+    path: str
+    format: str  # qcow2 | raw
+    size_bytes: int
+    create_parent: bool = False  # the default images folder is made when missing
+
+
+@dataclass
+class CreatePlan:
+    uri: str
+    name: str
+    xml: str
+    disks: list[DiskPlan] = field(default_factory=list)
+    start: bool = False
+
+
+@dataclass
+class Created:
+    name: str
+    uuid: bytes
+    started: bool
+
+
+class CreateError(Exception):
+    """A failed finish: the cause, the step that failed and what (if anything) was left behind."""
+
+    def __init__(self, cause: BaseException, step: str, remains: list[str], cleaned: list[str]) -> None:
+        self.cause = cause
+        self.step = step
+        self.remains = remains
+        self.cleaned = cleaned
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        lines = [f"{self.step} failed: {self.cause}"]
+        if self.remains:
+            lines.append("These were left behind and must be removed by hand: " + "; ".join(self.remains) + ".")
+        elif self.cleaned:
+            lines.append("Nothing was left behind (undone: " + "; ".join(self.cleaned) + ").")
+        else:
+            lines.append("Nothing was left behind.")
+        return "\n".join(lines)
+
+    # libvirtError's accessors, so the error dialog shows the cause's code and domain
+    def get_error_code(self) -> Optional[int]:
+        getc = getattr(self.cause, "get_error_code", None)
+        if getc is not None:
+            return getc()
+        return getattr(self.cause, "code", None)
+
+    def get_error_domain(self) -> Optional[int]:
+        getd = getattr(self.cause, "get_error_domain", None)
+        if getd is not None:
+            return getd()
+        return getattr(self.cause, "domain", None)
+
+
+def qemu_img() -> str:
+    found = shutil.which("qemu-img")
+    if found is None:
+        raise DriverError(C.VIR_ERR_OPERATION_FAILED,
+                          "qemu-img is not installed, so no disk image can be created "
+                          "(apt-get install qemu-utils, or choose an existing disk)")
+    return found
+
+
+def create_disk_image(plan: DiskPlan) -> None:
+    """``qemu-img create`` a new image; never overwrites an existing file."""
+    if plan.format not in ("qcow2", "raw"):
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"disk format '{plan.format}' is not supported; use qcow2 or raw")
+    if plan.size_bytes <= 0:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"disk size must be positive, not {plan.size_bytes} bytes")
+    if os.path.lexists(plan.path):
+        raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"{plan.path} already exists; it was not overwritten")
+    tool = qemu_img()
+    parent = os.path.dirname(plan.path)
+    if plan.create_parent and parent and not os.path.isdir(parent):
+        os.makedirs(parent, exist_ok=True)  # the default images folder; kept (it is not a half-made guest)
+    argv = [tool, "create", "-q", "-f", plan.format, plan.path, str(plan.size_bytes)]
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        raise DriverError(C.VIR_ERR_OPERATION_TIMEOUT, f"qemu-img create {plan.path} took over 10 minutes") from None
+    if res.returncode != 0:
+        msg = (res.stderr or res.stdout).strip() or f"exit status {res.returncode}"
+        raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"cannot create disk image {plan.path}: {msg}")
+
+
+def run_create(conn: Any, plan: CreatePlan, progress: Progress = lambda _p, _t: None) -> Created:
+    """Create the disks, define the domain and start it if asked.  Runs on the pool.
+
+    On failure every step done by this run is undone (domain undefined, created
+    images removed) and :class:`CreateError` says what failed and what remains.
+    """
+    created: list[str] = []
+    dom = None
+    step = "Preparing"
+    steps = len(plan.disks) + 1 + (1 if plan.start else 0)
+    done = 0
+    try:
+        for disk in plan.disks:
+            step = f"Creating disk image {disk.path}"
+            progress(int(100 * done / steps), step)
+            if not os.path.lexists(disk.path):
+                created.append(disk.path)  # whatever appears there from now on is ours
+            create_disk_image(disk)
+            done += 1
+        step = f"Defining {plan.name}"
+        progress(int(100 * done / steps), step)
+        dom = conn.defineXML(plan.xml)
+        done += 1
+        started = False
+        if plan.start:
+            step = f"Starting {plan.name}"
+            progress(int(100 * done / steps), step)
+            dom.create()
+            started = True
+        progress(100, "Done")
+        return Created(dom.name(), dom.UUID(), started)
+    except BaseException as exc:  # noqa: BLE001 - undo, then report the original failure
+        remains, cleaned = rollback(conn, dom, created, plan)
+        raise CreateError(exc, step, remains, cleaned) from exc
+
+
+def rollback(conn: Any, dom: Any, created: list[str], plan: CreatePlan) -> tuple[list[str], list[str]]:
+    """Undo a partial finish; returns (what remains, what was undone)."""
+    remains: list[str] = []
+    cleaned: list[str] = []
+    if dom is not None:
+        try:
+            if dom.isActive():
+                dom.destroy()
+        except Exception:
+            pass
+        try:
+            dom.undefine()
+            cleaned.append(f"definition of '{plan.name}' removed")
+        except Exception as exc:
+            remains.append(f"the definition of '{plan.name}' on {plan.uri} (could not undefine it: {exc})")
+    for path in created:
+        try:
+            os.unlink(path)
+            cleaned.append(f"{path} deleted")
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            remains.append(f"the disk image {path} ({exc.strerror})")
+    return remains, cleaned

@@ -1,0 +1,56 @@
+"""The native configuration preview: the QEMU command line or the xl.cfg a definition turns into."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from typing import Optional
+
+from guiapp.backend.xml.domain import DomainDef
+
+_PLACEHOLDER = "$XDG_RUNTIME_DIR/guiapp/qemu/"
+
+
+def format_argv(argv: Sequence[str]) -> str:
+    """One option per line, shell-quoted, ready to paste."""
+    out: list[str] = []
+    for arg in argv:
+        if arg.startswith("-") and out:
+            out.append(" \\\n  ")
+        elif out:
+            out.append(" ")
+        out.append(shlex.quote(arg))
+    return "".join(out) + "\n"
+
+
+def native_title(defn: DomainDef) -> Optional[str]:
+    if defn.type in ("qemu", "kvm"):
+        return "QEMU command line"
+    if defn.type == "xen":
+        return "xl.cfg"
+    return None
+
+
+def native_text(defn: DomainDef) -> str:
+    """What the QEMU or Xen driver would run for ``defn`` (runtime paths shown as placeholders)."""
+    from guiapp.backend.errors import DriverError
+
+    try:
+        if defn.type in ("qemu", "kvm"):
+            from guiapp.backend.drivers.qemu.command import RunPaths, build_command
+
+            name = defn.name
+            p = _PLACEHOLDER + name
+            paths = RunPaths(qmp=p + ".qmp", qmp_cmd=p + ".cmd.qmp", pidfile=p + ".pid",
+                             console_log=p + ".console.log", vnc_socket=p + ".vnc")
+            cmd = build_command(defn.copy(), paths, kvm_usable=True, check_files=False)
+            return format_argv(cmd.argv)
+        if defn.type == "xen":
+            from guiapp.backend.drivers.xen.xlcfg import domain_to_xl
+
+            return domain_to_xl(defn.copy())
+    except DriverError as exc:
+        return f"# This definition cannot run as it is:\n# {exc}\n"
+    except ImportError as exc:
+        return f"# The driver for '{defn.type}' is not part of this build ({exc})\n"
+    return ""

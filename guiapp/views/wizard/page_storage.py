@@ -1,0 +1,282 @@
+"""Page 4: storage — a new image (qcow2/raw, made with qemu-img), an existing file or block device; extra drives."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from guiapp.backend.xml.builder import DISK_FORMATS, DiskSpec
+
+from . import checks
+from .base import PathField, Problem, WizardPage, note
+from .finish import DiskPlan
+
+if TYPE_CHECKING:
+    from .wizard import NewVMWizard
+
+BUSES_KVM = ("virtio", "ide", "sata", "scsi")
+
+
+def default_image_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "guiapp", "images")
+
+
+def _is_block(path: str) -> bool:
+    import stat
+    try:
+        return stat.S_ISBLK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+class ExtraDrive(QWidget):
+    """One extra cdrom or floppy drive (empty path: an empty drive)."""
+
+    def __init__(self, device: str, page: StoragePage) -> None:
+        super().__init__()
+        self.device = device
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel("CD-ROM:" if device == "cdrom" else "Floppy:"))
+        self.path = PathField("empty drive" if device == "cdrom" else "empty floppy drive")
+        self.path.textChanged.connect(page.emit_changed)
+        lay.addWidget(self.path, 1)
+        self.remove = QPushButton("Remove")
+        self.remove.clicked.connect(lambda: page.remove_extra(self))
+        lay.addWidget(self.remove)
+
+
+class StoragePage(WizardPage):
+    title = "Storage"
+    subtitle = "The guest's disk and any extra CD-ROM or floppy drives."
+    anchor = "<disk"
+
+    def __init__(self, wizard: NewVMWizard) -> None:
+        super().__init__(wizard)
+        lay = QVBoxLayout(self)
+        self.main_box = QGroupBox("Main disk")
+        ml = QVBoxLayout(self.main_box)
+        self.modes = QButtonGroup(self)
+        self.mode_buttons: dict[str, QRadioButton] = {}
+        for key, label in (("new", "Create a new disk image"), ("existing", "Use an existing file or block device"),
+                           ("none", "No disk")):
+            rb = QRadioButton(label)
+            rb.setObjectName(f"disk-{key}")
+            self.modes.addButton(rb)
+            self.mode_buttons[key] = rb
+            ml.addWidget(rb)
+            if key == "new":
+                self.new_box = QWidget()
+                nl = QFormLayout(self.new_box)
+                nl.setContentsMargins(22, 0, 0, 0)
+                self.new_path = PathField("/path/to/new.qcow2", save=True)
+                self.new_format = QComboBox()
+                self.new_format.addItems(list(DISK_FORMATS))
+                self.new_size = QDoubleSpinBox()
+                self.new_size.setObjectName("diskSize")
+                self.new_size.setRange(0, 1 << 20)
+                self.new_size.setDecimals(2)
+                self.new_size.setSuffix(" GiB")
+                self.new_size.setValue(10)
+                nl.addRow("File:", self.new_path)
+                nl.addRow("Format:", self.new_format)
+                nl.addRow("Size:", self.new_size)
+                ml.addWidget(self.new_box)
+            elif key == "existing":
+                self.existing_box = QWidget()
+                el = QFormLayout(self.existing_box)
+                el.setContentsMargins(22, 0, 0, 0)
+                self.existing_path = PathField("/path/to/disk.img or /dev/sdX")
+                self.existing_format = QComboBox()
+                self.existing_format.addItems(list(DISK_FORMATS))
+                self.existing_format.setCurrentText("raw")
+                el.addRow("File or device:", self.existing_path)
+                el.addRow("Format:", self.existing_format)
+                ml.addWidget(self.existing_box)
+            rb.toggled.connect(self._mode_toggled)
+        bus_row = QFormLayout()
+        self.bus = QComboBox()
+        self.bus.setObjectName("diskBus")
+        bus_row.addRow("Disk bus:", self.bus)
+        ml.addLayout(bus_row)
+        self.import_note = note("")
+        ml.addWidget(self.import_note)
+        lay.addWidget(self.main_box)
+
+        self.extra_box = QGroupBox("Extra drives")
+        xl = QVBoxLayout(self.extra_box)
+        self.extra_list = QVBoxLayout()
+        xl.addLayout(self.extra_list)
+        row = QHBoxLayout()
+        self.add_cdrom = QPushButton("Add CD-ROM")
+        self.add_floppy = QPushButton("Add floppy")
+        self.add_cdrom.clicked.connect(lambda: self.add_extra("cdrom"))
+        self.add_floppy.clicked.connect(lambda: self.add_extra("floppy"))
+        row.addWidget(self.add_cdrom)
+        row.addWidget(self.add_floppy)
+        row.addStretch(1)
+        xl.addLayout(row)
+        lay.addWidget(self.extra_box)
+        lay.addStretch(1)
+        self.extras: list[ExtraDrive] = []
+        self._auto_path = ""
+        self.new_path.textChanged.connect(self.emit_changed)
+        self.existing_path.textChanged.connect(self.emit_changed)
+        for combo in (self.new_format, self.existing_format, self.bus):
+            combo.currentIndexChanged.connect(self.emit_changed)
+        self.new_format.currentIndexChanged.connect(self._format_changed)
+        self.new_size.valueChanged.connect(self.emit_changed)
+        self.mode_buttons["new"].setChecked(True)
+
+    # -- state -------------------------------------------------------------------------------
+    def mode(self) -> str:
+        if self.importing():
+            return "import"
+        for key, rb in self.mode_buttons.items():
+            if rb.isChecked():
+                return key
+        return "none"
+
+    def set_mode(self, key: str) -> None:
+        self.mode_buttons[key].setChecked(True)
+
+    def importing(self) -> bool:
+        return self.builder.kind.hvm and self.wizard.install_page.method() == "import"
+
+    def _mode_toggled(self, on: bool) -> None:
+        if on:
+            self._sync()
+            self.changed.emit()
+
+    def _sync(self) -> None:
+        imp = self.importing()
+        m = self.mode()
+        for rb in self.mode_buttons.values():
+            rb.setEnabled(not imp)
+        self.new_box.setEnabled(m == "new")
+        self.existing_box.setEnabled(m == "existing")
+        self.import_note.setVisible(imp)
+        if imp:
+            self.import_note.setText(f"The imported image {self.wizard.install_page.image.text()} is the main disk "
+                                     f"(chosen on the install page).")
+        self.bus.setEnabled(m != "none" and self.bus.count() > 1)
+
+    def add_extra(self, device: str, path: str = "") -> ExtraDrive:
+        row = ExtraDrive(device, self)
+        row.path.setText(path)
+        self.extras.append(row)
+        self.extra_list.addWidget(row)
+        self.changed.emit()
+        return row
+
+    def remove_extra(self, row: ExtraDrive) -> None:
+        self.extras.remove(row)
+        row.setParent(None)
+        row.deleteLater()
+        self.changed.emit()
+
+    def _suggested_path(self) -> str:
+        ext = "qcow2" if self.new_format.currentText() == "qcow2" else "img"
+        return os.path.join(default_image_dir(), f"{self.builder.name}.{ext}")
+
+    def _format_changed(self) -> None:
+        if self.new_path.text() == self._auto_path:
+            self._auto_path = self._suggested_path()
+            self.new_path.setText(self._auto_path)
+
+    def follow_name(self) -> None:
+        """The guest was renamed: a suggested (untouched) image path follows the new name."""
+        if self.new_path.text() and self.new_path.text() == self._auto_path:
+            self._auto_path = self._suggested_path()
+            self.new_path.setText(self._auto_path)
+
+    def kind_changed(self) -> None:
+        kind = self.builder.kind
+        current = self.bus.currentText()
+        self.bus.blockSignals(True)
+        self.bus.clear()
+        buses = ["xen"] if kind.pv else (["ide"] if kind.xen else list(BUSES_KVM))
+        self.bus.addItems(buses)
+        if current in buses:
+            self.bus.setCurrentText(current)
+        self.bus.blockSignals(False)
+        self._sync()
+
+    def enter(self) -> None:
+        if not self.new_path.text() or self.new_path.text() == self._auto_path:
+            self._auto_path = self._suggested_path()
+            self.new_path.setText(self._auto_path)
+        self._sync()
+
+    # -- validation ------------------------------------------------------------------------------
+    def problems(self) -> list[Problem]:
+        out: list[Problem] = []
+        m = self.mode()
+        if m == "new":
+            path = self.new_path.text()
+            msg = checks.check_new_file(path, create_parent=os.path.dirname(path) == default_image_dir())
+            if msg:
+                out.append((self.new_path.edit, msg))
+            msg = checks.check_disk_size(self.new_size.value(), path if not msg else "")
+            if msg:
+                out.append((self.new_size, msg))
+        elif m == "existing":
+            msg = checks.check_readable_file(self.existing_path.text(), "disk", allow_block=True)
+            if msg:
+                out.append((self.existing_path.edit, msg))
+        for i, row in enumerate(self.extras, 1):
+            if row.path.text():
+                what = f"image for extra {'CD-ROM' if row.device == 'cdrom' else 'floppy'} drive {i}"
+                msg = checks.check_readable_file(row.path.text(), what, allow_block=True)
+                if msg:
+                    out.append((row.path.edit, msg))
+        return out
+
+    def specs(self) -> list[DiskSpec]:
+        out: list[DiskSpec] = []
+        m = self.mode()
+        bus = self.bus.currentText() if not self.builder.kind.pv else ""
+        if m == "new":
+            out.append(DiskSpec("disk", self.new_path.text(), self.new_format.currentText(), bus=bus))
+        elif m == "existing":
+            path = self.existing_path.text()
+            out.append(DiskSpec("disk", path, self.existing_format.currentText(), block=_is_block(path), bus=bus))
+        for row in self.extras:
+            path = row.path.text()
+            out.append(DiskSpec(row.device, path, "raw" if path else "", block=bool(path) and _is_block(path)))
+        return out
+
+    def disk_plans(self) -> list[DiskPlan]:
+        if self.mode() != "new":
+            return []
+        size = int(round(self.new_size.value() * 1024)) * 1024 * 1024
+        path = self.new_path.text()
+        return [DiskPlan(path, self.new_format.currentText(), size,
+                         create_parent=os.path.dirname(path) == default_image_dir())]
+
+    def apply(self) -> None:
+        self.builder.set_storage(self.specs())
+
+    def summary(self) -> list[tuple[str, str]]:
+        m = self.mode()
+        text = {"new": f"new {self.new_format.currentText()} image {self.new_path.text()} "
+                       f"({self.new_size.value():g} GiB)",
+                "existing": f"{self.existing_path.text()}", "none": "no disk",
+                "import": "the imported image"}[m]
+        extra = ", ".join(f"{r.device} {r.path.text() or '(empty)'}" for r in self.extras)
+        return [("Disk", text)] + ([("Extra drives", extra)] if extra else [])

@@ -1,0 +1,25 @@
+"""Helpers for the model tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def off_ui(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on a plain thread (driver calls never run on the Qt main thread)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:
+            box["error"] = exc
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(30)
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")

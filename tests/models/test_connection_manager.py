@@ -1,0 +1,93 @@
+"""ConnectionManager: remembered URIs, independent pollers (a slow host does not delay another)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from model_helpers import off_ui
+from PySide6.QtCore import QCoreApplication
+
+from guiapp.app import make_settings
+from guiapp.jobs import JobRunner
+from guiapp.models.api import silence_default_error_handler
+from guiapp.models.connections import ConnectionManager
+from guiapp.models.demo import write_node
+from guiapp.models.domains import DomainTreeModel
+
+
+@pytest.fixture
+def manager(qapp: Any, tmp_path: Path) -> Any:
+    silence_default_error_handler()
+    runner = JobRunner(max_threads=4)
+    m = ConnectionManager(runner, DomainTreeModel(), make_settings(str(tmp_path / "s.ini")), interval_ms=100)
+    yield m
+    m.shutdown()
+    runner.wait(10_000)
+    QCoreApplication.processEvents()
+
+
+def test_connections_are_remembered(qtbot: Any, manager: Any, tmp_path: Path) -> None:
+    a = write_node(tmp_path / "a.xml", 2)
+    b = write_node(tmp_path / "b.xml", 3, prefix="b")
+    manager.add(a)
+    manager.add(b, remember=True)
+    qtbot.waitUntil(lambda: manager.model.domain_count() == 5, timeout=10000)
+    again = make_settings(str(tmp_path / "s.ini"))
+    assert again.value("connections/uris") == [a, b]
+    manager.remove(a)
+    assert make_settings(str(tmp_path / "s.ini")).value("connections/uris") in ([b], b)
+
+
+def test_a_slow_host_does_not_delay_another(qtbot: Any, manager: Any, tmp_path: Path) -> None:
+    slow = write_node(tmp_path / "slow.xml", 2)
+    fast = write_node(tmp_path / "fast.xml", 2, prefix="f")
+    manager.add(slow)
+    manager.add(fast)
+    qtbot.waitUntil(lambda: manager.model.domain_count() == 4, timeout=10000)
+    driver = manager.conn(slow)._driver
+    lock = getattr(driver, "_lock", None)
+    if lock is None:
+        pytest.skip("the test driver has no lock to hold")
+    polls: dict[str, int] = {slow: 0, fast: 0}
+    manager.polled.connect(lambda uri, _res: polls.__setitem__(uri, polls[uri] + 1))
+    release = threading.Event()
+    held = threading.Event()
+
+    def hold() -> None:
+        with lock:  # the slow host's next stats call blocks until released
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(5)
+    try:
+        qtbot.waitUntil(lambda: polls[fast] >= 5, timeout=10000)
+        assert polls[slow] <= 1  # at most the tick already past the driver when the lock was taken
+        assert manager.connections[slow].busy  # its poll waits; its ticks are skipped, not queued
+    finally:
+        release.set()
+        t.join()
+    qtbot.waitUntil(lambda: polls[slow] >= 2, timeout=10000)
+
+
+def test_interval_change_applies_to_running_pollers(qtbot: Any, manager: Any, tmp_path: Path) -> None:
+    uri = write_node(tmp_path / "a.xml", 1)
+    manager.add(uri)
+    qtbot.waitUntil(lambda: manager.model.domain_count() == 1, timeout=10000)
+    manager.set_interval(2500)
+    assert manager.connections[uri].timer.interval() == 2500
+
+
+def test_events_are_relayed_from_the_driver_thread(qtbot: Any, manager: Any, tmp_path: Path) -> None:
+    uri = write_node(tmp_path / "a.xml", 2, running=1.0)
+    manager.add(uri)
+    qtbot.waitUntil(lambda: manager.model.domain_count() == 2, timeout=10000)
+    manager.set_interval(60_000)
+    conn = manager.conn(uri)
+    off_ui(lambda: conn.lookupByName("vm-000").destroy())
+    qtbot.waitUntil(lambda: next(r for r in manager.model.connection(uri).rows if r.name == "vm-000").state == 5,
+                    timeout=6000)

@@ -1,0 +1,62 @@
+"""StatsSampler on the real test driver: one bulk call per tick, only changed rows, removals."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from model_helpers import off_ui
+
+from guiapp.models.stats import SPARK_POINTS, StatsSampler
+
+RUNNING, PAUSED, SHUTOFF = 1, 3, 5
+
+
+def test_first_tick_has_every_row_then_only_the_changing_ones(conn: Any, node_uri: str) -> None:
+    s = StatsSampler(node_uri)
+    first = off_ui(lambda: s.sample(conn))
+    assert first.full and first.total == 12 and len(first.changed) == 12 and first.removed == []
+    by_name = {r.name: r for r in first.changed}
+    assert by_name["vm-000"].state == RUNNING and by_name["vm-000"].id > 0
+    assert by_name["vm-006"].state == PAUSED and by_name["vm-011"].state == SHUTOFF and by_name["vm-011"].id == -1
+    assert by_name["vm-000"].mem_kib > 0 and by_name["vm-000"].vcpus >= 1
+    time.sleep(0.05)
+    second = off_ui(lambda: s.sample(conn))
+    assert not second.full and second.total == 12
+    changed = {r.name for r in second.changed}
+    # running guests' counters move; paused and shut-off ones are quiet and cost nothing
+    assert changed == {f"vm-{i:03d}" for i in range(6)}
+    for r in second.changed:
+        assert r.cpu is not None and 0.0 <= r.cpu <= 100.0
+        assert r.disk_bps is not None and r.disk_bps >= 0 and r.net_bps is not None and r.net_bps >= 0
+        cpu_line = r.spark("cpu")
+        assert len(cpu_line) == 2 and all(0.0 <= v <= 1.0 for v in cpu_line)
+        assert cpu_line[-1] == pytest.approx(r.cpu / 100.0)
+
+
+def test_state_change_and_removal_are_reported(conn: Any, node_uri: str) -> None:
+    s = StatsSampler(node_uri)
+    off_ui(lambda: s.sample(conn))
+    off_ui(lambda: s.sample(conn))
+    off_ui(lambda: conn.lookupByName("vm-010").create())
+    uuid_11 = off_ui(lambda: conn.lookupByName("vm-011").UUID())
+    off_ui(lambda: conn.lookupByName("vm-011").undefine())
+    res = off_ui(lambda: s.sample(conn))
+    assert res.removed == [uuid_11]
+    started = next(r for r in res.changed if r.name == "vm-010")
+    assert started.state == RUNNING and started.id > 0
+    assert s.history(uuid_11) is None
+    assert len(s.history(started.uuid).cpu) >= 1
+
+
+def test_quiet_rows_stop_changing_once_their_sparklines_are_flat(conn: Any, node_uri: str) -> None:
+    s = StatsSampler(node_uri)
+    off_ui(lambda: s.sample(conn))
+    off_ui(lambda: conn.lookupByName("vm-000").destroy())
+    seen = []
+    for _ in range(SPARK_POINTS + 2):
+        res = off_ui(lambda: s.sample(conn))
+        seen.append("vm-000" in {r.name for r in res.changed})
+    assert seen[0] is True  # the state change itself
+    assert seen[-1] is False  # then nothing to redraw

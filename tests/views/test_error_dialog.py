@@ -1,0 +1,49 @@
+"""The error dialog: every field of a real libvirtError, selectable text, Copy, non-modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from gui_helpers import off_ui
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+import guiapp.backend as libvirt
+from guiapp.views.errors import ErrorReport, show_error
+
+
+@pytest.fixture
+def no_domain_error(ui_guard: None) -> libvirt.libvirtError:
+    conn = off_ui(lambda: libvirt.open("test:///default"))
+    try:
+        with pytest.raises(libvirt.libvirtError) as info:
+            off_ui(lambda: conn.lookupByName("no-such-domain"))
+    finally:
+        off_ui(conn.close)
+    return info.value
+
+
+def test_dialog_shows_every_field_and_copies(qtbot: Any, no_domain_error: libvirt.libvirtError) -> None:
+    dialog = show_error(None, no_domain_error, operation="virDomainLookupByName", uri="test:///default")
+    qtbot.addWidget(dialog)
+    assert dialog.isVisible() and not dialog.isModal()
+    assert dialog.windowModality() == Qt.WindowModality.NonModal
+    text = dialog.text.toPlainText()
+    assert no_domain_error.get_error_message() in text
+    assert "Code: VIR_ERR_NO_DOMAIN (42)" in text
+    assert "Error domain: VIR_FROM_TEST (12)" in text
+    assert "Connection: test:///default" in text and "Operation: virDomainLookupByName" in text
+    assert dialog.text.isReadOnly()
+    assert dialog.text.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+    QGuiApplication.clipboard().clear()
+    dialog.copy_button.click()
+    assert QGuiApplication.clipboard().text() == text
+
+
+def test_report_of_a_plain_exception_keeps_its_traceback() -> None:
+    exc = OSError("disk full")
+    exc.__traceback_text__ = "Traceback: here"  # type: ignore[attr-defined]
+    report = ErrorReport.from_exception(exc, operation="save")
+    assert report.code is None and "disk full" in report.as_text() and "Traceback: here" in report.as_text()
+    assert "Code:" not in report.as_text()

@@ -1,0 +1,42 @@
+"""The sparkline cache: extending a polyline by one sample equals rebuilding it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from guiapp.models.stats import SPARK_POINTS, DomainRow, History
+from guiapp.views.main_window.delegates import DomainDelegate
+
+
+def make_row(hist: History) -> DomainRow:
+    return DomainRow(uuid=b"\1" * 16, uuid_str="x", name="d", id=1, state=1, cpu=1.0, mem_kib=1, maxmem_kib=1,
+                     vcpus=1, disk_bps=0.0, net_bps=0.0, hist=hist)
+
+
+def points(poly: Any) -> list[float]:
+    return [c for p in poly for c in (p.x(), p.y())]
+
+
+@pytest.mark.parametrize("metric,col,values", [
+    ("cpu", 2, [float(i % 7) * 10 for i in range(40)]),
+    ("disk", 4, [5.0] * 10 + [3.0 + (i % 3) for i in range(30)]),  # maximum unchanged while shifting
+])
+def test_incremental_sparkline_matches_a_rebuild(qapp: Any, metric: str, col: int, values: list[float]) -> None:
+    hist = History()
+    seq = getattr(hist, metric)
+    delegate = DomainDelegate()
+    for v in values[:SPARK_POINTS + 5]:
+        seq.append(v)
+        hist.count += 1
+    delegate.polygon(make_row(hist), col, metric, 10, 20, 100, 16)
+    for v in values[SPARK_POINTS + 5:]:
+        seq.append(v)
+        hist.count += 1
+        grown = delegate.polygon(make_row(hist), col, metric, 10, 20, 100, 16)
+        fresh = DomainDelegate().polygon(make_row(hist), col, metric, 10, 20, 100, 16)
+        assert points(grown) == pytest.approx(points(fresh), abs=1e-6)
+        assert len(grown) == SPARK_POINTS
+    again = delegate.polygon(make_row(hist), col, metric, 10, 20, 100, 16)
+    assert again is delegate.polygon(make_row(hist), col, metric, 10, 20, 100, 16)  # no new sample: cached

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Render the main window (100 domains) and the details window to PNGs in artifacts/.
+
+Run ``python3 tools/screenshots.py``: without a $DISPLAY it re-runs itself under
+``xvfb-run`` (Debian packages xvfb, libxcb-icccm4, libxcb-keysyms1).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _wait(app: object, cond: object, timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.processEvents()  # type: ignore[attr-defined]
+        if cond():  # type: ignore[operator]
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def main() -> int:
+    if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        if shutil.which("xvfb-run") is None:
+            print("no $DISPLAY and no xvfb-run: apt-get install xvfb libxcb-icccm4 libxcb-keysyms1", file=sys.stderr)
+            return 2
+        return subprocess.call(["xvfb-run", "-a", "-s", "-screen 0 1280x900x24", sys.executable, *sys.argv])
+    out = ROOT / "artifacts"
+    out.mkdir(exist_ok=True)
+    from PySide6.QtWidgets import QApplication
+
+    from guiapp.jobs import install_ui_thread_guard, ui_thread_violations
+    from guiapp.models.api import silence_default_error_handler
+    from guiapp.models.demo import write_node
+    from guiapp.views.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(["guiapp"])
+    silence_default_error_handler()
+    install_ui_thread_guard()
+    tmp = Path(tempfile.mkdtemp(prefix="guiapp-shots-"))
+    from guiapp.app import make_settings
+    settings = make_settings(str(tmp / "settings.ini"))
+    uri = write_node(tmp / "node.xml", 100, running=0.5, paused=5)
+    win = MainWindow(settings)
+    win.manager.set_interval(250)
+    win.resize(1100, 700)
+    win.show()
+    win.manager.add(uri)
+    _wait(app, lambda: win.model.domain_count() == 100)
+    time.sleep(0.1)
+    _wait(app, lambda: False, 3.0)  # a few ticks so the sparklines have points
+    win.select_domain(uri, win.model.connections[0].rows[0].uuid)
+    _wait(app, lambda: False, 0.3)
+    win.grab().save(str(out / "main_window.png"))
+    win.jobs_dock.show()
+    win.filter_edit.setText("vm-00")
+    _wait(app, lambda: False, 0.5)
+    win.grab().save(str(out / "main_window_filtered.png"))
+    win.filter_edit.setText("")
+    win.jobs_dock.hide()
+    # a connection that fails, and one that drops under the poller: both show in their rows
+    win.manager.add(f"test://{tmp / 'missing.xml'}")
+    dropped = write_node(tmp / "dropped.xml", 3, prefix="gone")
+    win.manager.add(dropped)
+    _wait(app, lambda: win.model.domain_count() == 103)
+    gone = win.manager.conn(dropped)
+    win.runner.submit("drop", gone.close)
+    _wait(app, lambda: "polling failed" in win.poll_status.text())
+    for d in list(win.error_dialogs):
+        d.close()
+    win.view.scrollToTop()
+    _wait(app, lambda: False, 0.3)
+    win.grab().save(str(out / "main_window_errors.png"))
+    row = win.model.connections[0].rows[0]
+    details = win.open_details(uri, row.uuid)
+    details.resize(820, 600)
+    _wait(app, lambda: details.loaded)
+    _wait(app, lambda: False, 0.3)
+    for i, name in enumerate(("overview", "performance", "resources", "boot", "devices", "xml")):
+        details.tabs.setCurrentIndex(i)
+        _wait(app, lambda: False, 1.2 if name == "performance" else 0.2)
+        details.grab().save(str(out / f"details_{name}.png"))
+    details.xml_tab.editor.setPlainText(details.xml_tab.original.replace("</name>", "</nam>"))
+    details.xml_tab.validate()
+    _wait(app, lambda: False, 0.2)
+    details.grab().save(str(out / "details_xml_invalid.png"))
+    details.close()
+    from guiapp.views.errors import show_error
+    conn = win.manager.conn(uri)
+    errors: list = []
+    win.runner.submit("lookup", lambda: conn.lookupByName("no-such-domain"), on_error=errors.append)
+    _wait(app, lambda: bool(errors))
+    dialog = show_error(win, errors[0], operation="virDomainLookupByName", uri=uri)
+    _wait(app, lambda: False, 0.3)
+    dialog.grab().save(str(out / "error_dialog.png"))
+    dialog.close()
+    win.close()
+    print("wrote", ", ".join(sorted(p.name for p in out.glob("*.png"))))
+    if ui_thread_violations():
+        print("driver calls on the UI thread:", ui_thread_violations(), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
