@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, Optional
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,18 @@ class _LightRunnable(QRunnable):
             self.fn = self.relay = None  # type: ignore[assignment]
 
 
+def _while_alive(owner: QObject, fn: Optional[Callable[..., Any]]) -> Optional[Callable[..., Any]]:
+    """``fn`` guarded so that it does nothing once ``owner``'s C++ object is deleted."""
+    if fn is None:
+        return None
+
+    def call(*args: Any) -> Any:
+        if shiboken6.isValid(owner):
+            return fn(*args)
+        return None
+    return call
+
+
 class JobRunner(QObject):
     """Submits jobs to a QThreadPool and keeps the list of long jobs for the jobs panel."""
 
@@ -173,9 +186,17 @@ class JobRunner(QObject):
     def submit(self, title: str, fn: Callable[..., Any], *,
                on_result: Optional[Callable[[Any], Any]] = None,
                on_error: Optional[Callable[[BaseException], Any]] = None,
-               uri: str = "", operation: str = "", long: bool = False, takes_context: bool = False) -> Job:
-        """Queue ``fn`` on the pool; callbacks run on the UI thread."""
+               uri: str = "", operation: str = "", long: bool = False, takes_context: bool = False,
+               owner: Optional[QObject] = None) -> Job:
+        """Queue ``fn`` on the pool; callbacks run on the UI thread.
+
+        With ``owner`` (a window or dialog), the callbacks are dropped once the owner is deleted, so a window
+        closed while its job runs is never touched again.
+        """
         job = Job(title, fn, uri=uri, operation=operation, long=long, takes_context=takes_context)
+        if owner is not None:
+            on_result = _while_alive(owner, on_result)
+            on_error = _while_alive(owner, on_error)
         if on_result is not None:
             job.finished.connect(on_result)
         if on_error is not None:

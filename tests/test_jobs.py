@@ -93,3 +93,24 @@ def test_ui_thread_guard_reports_driver_calls_on_the_ui_thread(qtbot: Any, runne
     assert "test_ui_thread_guard" in bad[0].stack
     clear_ui_thread_violations()
     runner.submit("close", conn.close)
+
+
+def test_callbacks_of_a_deleted_owner_are_dropped(qtbot) -> None:
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    from guiapp.jobs import JobRunner
+
+    runner = JobRunner()
+    owner = QObject()
+    kept: list = []
+    dropped: list = []
+    gate = __import__("threading").Event()
+    runner.submit("slow", lambda: gate.wait(5) and "late", on_result=dropped.append, owner=owner)
+    runner.submit("other", lambda: "fine", on_result=kept.append)
+    shiboken6.delete(owner)
+    gate.set()
+    qtbot.waitUntil(lambda: kept == ["fine"], timeout=5000)
+    runner.pool.waitForDone(5000)
+    qtbot.wait(50)
+    assert dropped == []

@@ -146,7 +146,7 @@ class ConsoleWindow(QMainWindow):
         if self.runner is not None:
             self.runner.submit(f"Console address of {self.domain_name}", work,
                                on_result=lambda t, g=gen: self._resolved(g, t),
-                               on_error=lambda e, g=gen: self._resolve_failed(g, e))
+                               on_error=lambda e, g=gen: self._resolve_failed(g, e), owner=self)
             return
 
         def run() -> None:

@@ -235,7 +235,7 @@ class DetailsWindow(QWidget):
             return live, inactive, auto, conn.getType()
 
         self.main.runner.submit(f"Load {self.name}", work, uri=self.uri, operation="virDomainGetXMLDesc",
-                                on_result=self._loaded, on_error=self._load_failed)
+                                on_result=self._loaded, on_error=self._load_failed, owner=self)
 
     def _load_failed(self, exc: BaseException) -> None:
         self.status.setText(f"Could not read the definition: {exc}")

@@ -186,7 +186,7 @@ class NewVMWizard(QDialog):
         self.runner.submit(f"Read capabilities of {uri}", lambda: load_host_info(conn),
                            on_result=lambda info: self._host_loaded(gen, info),
                            on_error=lambda exc: self._host_failed(gen, exc), uri=uri,
-                           operation="virConnectGetCapabilities")
+                           operation="virConnectGetCapabilities", owner=self)
         self._refresh()
 
     def _host_loaded(self, gen: int, info: HostInfo) -> None:
@@ -374,7 +374,8 @@ class NewVMWizard(QDialog):
             if gen == self._preview_gen:
                 self.native_view.setPlainText(f"# This definition cannot run as it is:\n# {exc}\n")
 
-        self.runner.submit("QEMU command line", lambda: fn(xml), on_result=shown, on_error=failed, uri=self.uri or "")
+        self.runner.submit("QEMU command line", lambda: fn(xml), on_result=shown, on_error=failed, uri=self.uri or "",
+                           owner=self)
 
     # ------------------------------------------------------------------ navigation
     def forward(self) -> None:
