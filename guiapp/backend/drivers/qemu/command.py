@@ -1,0 +1,424 @@
+"""Domain XML -> the argv of ``qemu-system-<arch>`` (a list, never a shell string).
+
+:func:`build_command` is pure apart from checking that files exist: the GUI's
+preview and the tests get the exact argv without starting anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ... import constants as C  # noqa: N812
+from ...errors import DriverError
+
+E = C.VIR_FROM_QEMU
+
+#: ``<os><type arch>`` -> the qemu-system binary suffix.
+ARCH_BINARY = {"i686": "i386", "i586": "i386", "i486": "i386", "i386": "i386", "x86_64": "x86_64",
+               "aarch64": "aarch64", "armv7l": "arm", "ppc64": "ppc64", "ppc64le": "ppc64", "riscv64": "riscv64",
+               "s390x": "s390x", "mips": "mips", "mipsel": "mipsel", "sparc": "sparc", "sparc64": "sparc64"}
+
+#: ``<model type>`` -> QEMU NIC device.
+NIC_MODELS = {"virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "rtl8139": "rtl8139",
+              "ne2k_pci": "ne2k_pci", "pcnet": "pcnet", "i82551": "i82551", "i82557b": "i82557b",
+              "i82559er": "i82559er", "vmxnet3": "vmxnet3"}
+DEFAULT_NIC = "e1000"
+
+DEFAULT_IFUP = "/etc/qemu-ifup"
+
+_BOOT_LETTER = {"hd": "c", "cdrom": "d", "fd": "a", "network": "n"}
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Runtime files QEMU is told about."""
+
+    qmp: str
+    qmp_cmd: str
+    pidfile: str
+    console_log: str
+    vnc_socket: str
+
+
+@dataclass
+class TapPlan:
+    """A tap device QEMU creates; ``bridge`` set: the driver enslaves it after start."""
+
+    ifname: str
+    bridge: Optional[str]
+    index: int
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    emulator: str
+    accel: str
+    taps: list[TapPlan] = field(default_factory=list)
+    vnc_password: Optional[str] = None
+    balloon: bool = True
+    no_shutdown: bool = True  # started with -no-shutdown (QEMU stays after a guest power-off)
+
+
+def qemu_escape(value: str) -> str:
+    """QEMU's option syntax doubles commas inside values."""
+    return value.replace(",", ",,")
+
+
+def mac_for(uuid: bytes, index: int) -> str:
+    """A stable MAC in QEMU's 52:54:00 range for NIC ``index`` of the domain ``uuid``."""
+    h = hashlib.sha256(uuid + bytes([index & 0xFF])).digest()
+    return f"52:54:00:{h[0]:02x}:{h[1]:02x}:{h[2]:02x}"
+
+
+def find_emulator(defn: Any) -> str:
+    """The ``<emulator>`` of the XML (must exist), else ``qemu-system-<arch>`` from PATH."""
+    if defn.emulator:
+        path = defn.emulator
+        if not os.path.isfile(path) or not os.access(path, os.X_OK):
+            raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                              f"emulator '{path}' of domain '{defn.name}' is not an executable file; "
+                              f"fix <devices><emulator> or remove it to use qemu-system-<arch> from PATH", E)
+        return path
+    arch = defn.arch or os.uname().machine
+    suffix = ARCH_BINARY.get(arch, arch)
+    found = shutil.which(f"qemu-system-{suffix}")
+    if found is None and suffix == "i386":
+        found = shutil.which("qemu-system-x86_64")
+    if found is None:
+        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                          f"no emulator for architecture '{arch}': qemu-system-{suffix} is not on PATH; "
+                          f"install it or set <devices><emulator>", E)
+    return found
+
+
+def _require_file(path: Optional[str], what: str, code: int, name: str) -> None:
+    if path and not os.path.exists(path):
+        raise DriverError(code, f"{what} '{path}' of domain '{name}' does not exist; fix the path in the XML", E)
+
+
+def _target_index(target: str) -> int:
+    """hda -> 0, hdc -> 2, vdb -> 1, sdaa -> 26 (libvirt's disk name numbering)."""
+    letters = target.lstrip("0123456789")
+    for prefix in ("xvd", "hd", "sd", "vd", "fd"):
+        if letters.startswith(prefix):
+            letters = letters[len(prefix):]
+            break
+    idx = 0
+    for ch in letters:
+        if not "a" <= ch <= "z":
+            raise ValueError(target)
+        idx = idx * 26 + (ord(ch) - 96)
+    return idx - 1
+
+
+def disk_bus(disk: Any) -> str:
+    """``<target bus>``, else from the name: hd -> ide, sd -> scsi, vd -> virtio, fd -> fdc."""
+    if disk.bus:
+        return disk.bus
+    t = disk.target or ""
+    if t.startswith("vd"):
+        return "virtio"
+    if t.startswith("sd"):
+        return "scsi"
+    if t.startswith("fd") or disk.device == "floppy":
+        return "fdc"
+    return "ide"
+
+
+class _Builder:
+    def __init__(self, defn: Any, paths: RunPaths, accel: str, resolve_bridge: Callable[[str], str],
+                 tap_name: Callable[[int], str], check_files: bool) -> None:
+        self.d = defn
+        self.paths = paths
+        self.accel = accel
+        self.resolve_bridge = resolve_bridge
+        self.tap_name = tap_name
+        self.check_files = check_files
+        self.argv: list[str] = []
+        self.taps: list[TapPlan] = []
+        self.controllers: set[str] = set()
+        self.device_boot = False
+
+    def add(self, *args: str) -> None:
+        self.argv.extend(args)
+
+    def machine(self) -> None:
+        d = self.d
+        machine = d.machine or "pc"
+        opts = [machine, f"accel={self.accel}"]
+        if "acpi" not in d.features:
+            opts.append("acpi=off")
+        self.add("-machine", ",".join(opts))
+        mem = d.memory_kib
+        self.add("-m", f"size={mem}k")
+        cur = d.vcpus_current or d.vcpus
+        self.add("-smp", f"{cur},maxcpus={d.vcpus},sockets={d.vcpus},cores=1,threads=1")
+        self.add("-uuid", d.uuid_str)
+        self.add("-name", f"guest={qemu_escape(d.name)},debug-threads=on")
+
+    def os_boot(self) -> None:
+        d = self.d
+        if d.kernel:
+            if self.check_files:
+                _require_file(d.kernel, "kernel", C.VIR_ERR_NO_KERNEL, d.name)
+                _require_file(d.initrd, "initrd", C.VIR_ERR_NO_KERNEL, d.name)
+            self.add("-kernel", d.kernel)
+            if d.initrd:
+                self.add("-initrd", d.initrd)
+            cmdline = " ".join(p for p in ((f"root={d.root_dev}" if d.root_dev else ""), (d.cmdline or "").strip())
+                               if p)
+            if cmdline:
+                self.add("-append", cmdline)
+        if d.loader:
+            if self.check_files:
+                _require_file(d.loader, "loader", C.VIR_ERR_CONFIG_UNSUPPORTED, d.name)
+            self.add("-bios", d.loader)
+        devices_have_boot = any(getattr(x, "boot_order", None) for x in d.disks)
+        if d.boot_devs and not devices_have_boot and not d.kernel:
+            order = "".join(_BOOT_LETTER[b] for b in d.boot_devs if b in _BOOT_LETTER)
+            if order:
+                self.add("-boot", f"order={order}")
+
+    def _controller(self, bus: str) -> str:
+        """Add the controller a bus needs (once) and return its id prefix."""
+        if bus == "scsi" and "scsi" not in self.controllers:
+            self.controllers.add("scsi")
+            self.add("-device", "virtio-scsi-pci,id=scsi0")
+        if bus == "sata" and "sata" not in self.controllers:
+            self.controllers.add("sata")
+            if not (self.d.machine or "pc").startswith(("q35", "pc-q35")):
+                self.add("-device", "ahci,id=sata0")
+        return bus
+
+    def disks(self) -> None:
+        d = self.d
+        q35 = (d.machine or "").startswith(("q35", "pc-q35"))
+        for disk in d.disks:
+            target = disk.target or ""
+            if not target:
+                raise DriverError(C.VIR_ERR_NO_TARGET, f"a disk of domain '{d.name}' has no <target dev=...>", E)
+            try:
+                idx = _target_index(target)
+            except ValueError:
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"disk target '{target}' is not a disk name such as hda, vdb or sdc", E) from None
+            bus = disk_bus(disk)
+            if bus == "ide" and q35:
+                bus = "sata"
+            if disk.type not in (None, "file", "block"):
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"disk type '{disk.type}' of {target} is not supported; use 'file' or 'block'", E)
+            if disk.source and self.check_files:
+                _require_file(disk.source, f"source of disk {target}", C.VIR_ERR_NO_SOURCE, d.name)
+            if not disk.source and disk.device == "disk":
+                raise DriverError(C.VIR_ERR_NO_SOURCE, f"disk {target} of domain '{d.name}' has no <source>", E)
+            drive_id = f"drive-{target}"
+            dopts = ["if=none", f"id={drive_id}"]
+            if disk.source:
+                dopts.insert(0, f"file={qemu_escape(disk.source)}")
+                dopts.append(f"format={disk.format or 'raw'}")
+            readonly = disk.readonly or disk.device == "cdrom"
+            if readonly:
+                dopts.append("readonly=on")
+            if disk.device == "cdrom":
+                dopts.append("media=cdrom")
+            self.add("-drive", ",".join(dopts))
+            cd = disk.device == "cdrom"
+            boot = f",bootindex={disk.boot_order}" if getattr(disk, "boot_order", None) else ""
+            if bus == "virtio":
+                if cd:
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"cdrom {target} cannot be on the virtio bus", E)
+                dev = f"virtio-blk-pci,drive={drive_id},id={target}"
+            elif bus == "ide":
+                if idx > 3:
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                      f"IDE has 4 units (hda..hdd); {target} does not fit, use virtio or sata", E)
+                dev = f"{'ide-cd' if cd else 'ide-hd'},bus=ide.{idx // 2},unit={idx % 2},drive={drive_id},id={target}"
+            elif bus == "sata":
+                self._controller("sata")
+                prefix = "ide" if q35 else "sata0"
+                if idx > 5:
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"SATA has 6 ports; {target} does not fit", E)
+                dev = f"{'ide-cd' if cd else 'ide-hd'},bus={prefix}.{idx},drive={drive_id},id={target}"
+            elif bus == "scsi":
+                self._controller("scsi")
+                dev = f"{'scsi-cd' if cd else 'scsi-hd'},bus=scsi0.0,channel=0,scsi-id=0,lun={idx}," \
+                      f"drive={drive_id},id={target}"
+            elif bus == "fdc":
+                if idx > 1:
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"the floppy controller has fda and fdb only, "
+                                                                    f"not {target}", E)
+                dev = f"floppy,unit={idx},drive={drive_id},id={target}"
+            else:
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"disk bus '{bus}' of {target} is not supported; use ide, sata, scsi, virtio or fdc",
+                                  E)
+            self.add("-device", dev + boot)
+
+    def nics(self) -> None:
+        d = self.d
+        for i, iface in enumerate(d.interfaces):
+            netdev = f"hostnet{i}"
+            t = iface.type or "user"
+            src_addr = getattr(iface, "source_address", None)
+            src_port = getattr(iface, "source_port", None)
+            if t == "user":
+                nopts = [f"user,id={netdev}"]
+            elif t in ("network", "bridge"):
+                if t == "bridge":
+                    bridge = iface.bridge
+                    if not bridge:
+                        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                          f"interface {i} of type 'bridge' needs <source bridge='br0'/>", E)
+                else:
+                    if not iface.network:
+                        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                          f"interface {i} of type 'network' needs <source network='default'/>", E)
+                    bridge = self.resolve_bridge(iface.network)
+                ifname = iface.target_dev or self.tap_name(i)
+                self.taps.append(TapPlan(ifname, bridge, i))
+                nopts = [f"tap,id={netdev},ifname={qemu_escape(ifname)},script=no,downscript=no,vhost=off"]
+            elif t == "ethernet":
+                ifname = iface.target_dev or self.tap_name(i)
+                script = iface.script or DEFAULT_IFUP
+                if self.check_files and not os.path.exists(script):
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                      f"interface {i}: script '{script}' does not exist; create it or set "
+                                      f"<script path=...>", E)
+                self.taps.append(TapPlan(ifname, None, i))
+                nopts = [f"tap,id={netdev},ifname={qemu_escape(ifname)},script={qemu_escape(script)},"
+                         f"downscript=no,vhost=off"]
+            elif t in ("mcast", "server", "client"):
+                if not src_addr or not src_port:
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                      f"interface {i} of type '{t}' needs <source address=... port=.../>", E)
+                key = {"mcast": "mcast", "server": "listen", "client": "connect"}[t]
+                nopts = [f"socket,id={netdev},{key}={src_addr}:{src_port}"]
+                local = iface.element.find("source/local") if getattr(iface, "element", None) is not None else None
+                if t == "mcast" and local is not None and local.get("address"):
+                    nopts.append(f"localaddr={local.get('address')}")
+            else:
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"interface type '{t}' is not supported by QEMU; use user, network, bridge, "
+                                  f"ethernet, mcast, server or client", E)
+            model = iface.model or DEFAULT_NIC
+            device = NIC_MODELS.get(model)
+            if device is None:
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"NIC model '{model}' is not supported; use one of {', '.join(sorted(NIC_MODELS))}",
+                                  E)
+            mac = iface.mac or mac_for(d.uuid, i)
+            self.add("-netdev", ",".join(nopts))
+            self.add("-device", f"{device},netdev={netdev},mac={mac},id=net{i}")
+
+    def chardevs(self) -> None:
+        d = self.d
+        serials = list(d.serials) or list(d.consoles[:1])
+        for i, ch in enumerate(serials):
+            cid = f"charserial{i}"
+            t = ch.type or "pty"
+            log = f",logfile={qemu_escape(self.paths.console_log)},logappend=on" if i == 0 else ""
+            if t == "pty":
+                self.add("-chardev", f"pty,id={cid}{log}")
+            elif t == "file":
+                path = getattr(ch, "path", None)
+                if not path:
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"serial {i} of type 'file' needs <source path>", E)
+                self.add("-chardev", f"file,id={cid},path={qemu_escape(path)}")
+            elif t == "null":
+                self.add("-chardev", f"null,id={cid}")
+            else:
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"serial/console type '{t}' is not supported; use pty, file or null", E)
+            self.add("-device", f"isa-serial,chardev={cid},id=serial{i}")
+
+    def graphics(self) -> Optional[str]:
+        password = None
+        vnc = [g for g in self.d.graphics if g.type == "vnc"]
+        others = [g.type for g in self.d.graphics if g.type != "vnc"]
+        if others:
+            raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                              f"graphics type '{others[0]}' is not supported; use <graphics type='vnc'/>", E)
+        if not vnc:
+            self.add("-display", "none")
+            return None
+        g = vnc[0]
+        self.add("-vga", "std")
+        extra = ""
+        if g.passwd:
+            password = g.passwd
+            extra = ",password=on"
+        self.add("-vnc", f"unix:{qemu_escape(g.socket or self.paths.vnc_socket)}{extra}")
+        port = g.port
+        if g.socket is None and (port is not None or g.autoport):
+            listen = g.listen or "127.0.0.1"
+            if port is None or port < 0 or g.autoport:
+                self.add("-vnc", f"{listen}:0,to=99,id=vnc1{extra}")
+            elif port < 5900:
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"VNC port {port} is below 5900; use 5900 + display number or -1 for automatic", E)
+            else:
+                self.add("-vnc", f"{listen}:{port - 5900},id=vnc1{extra}")
+        return password
+
+    def build(self, emulator: str, incoming: Optional[int]) -> Command:
+        d = self.d
+        self.add(emulator)
+        self.machine()
+        self.add("-nodefaults", "-no-user-config")
+        self.os_boot()
+        self.disks()
+        self.nics()
+        self.chardevs()
+        password = self.graphics()
+        balloon = True
+        mb = d.root.find("devices/memballoon")
+        if mb is not None and mb.get("model") == "none":
+            balloon = False
+        if balloon:
+            self.add("-device", "virtio-balloon-pci,id=balloon0")
+        if d.root.find("devices/panic") is not None:
+            self.add("-device", "pvpanic")
+        self.add("-action", "panic=pause")
+        # a guest power-off ends QEMU by itself unless the driver must act on it (restart, preserve)
+        no_shutdown = d.on_poweroff not in ("destroy", "coredump-destroy")
+        if no_shutdown:
+            self.add("-no-shutdown")
+        if d.on_reboot != "restart":
+            self.add("-no-reboot")
+        self.add("-qmp", f"unix:{qemu_escape(self.paths.qmp)},server=on,wait=off")
+        self.add("-qmp", f"unix:{qemu_escape(self.paths.qmp_cmd)},server=on,wait=off")
+        self.add("-pidfile", self.paths.pidfile, "-daemonize", "-S")
+        if incoming is not None:
+            self.add("-incoming", f"fd:{incoming}")
+        return Command(self.argv, emulator, self.accel, self.taps, password, balloon, no_shutdown)
+
+
+def build_command(defn: Any, paths: RunPaths, *, kvm_usable: bool,
+                  resolve_bridge: Callable[[str], str] = lambda n: "virbr0" if n == "default" else f"virbr-{n}",
+                  tap_name: Callable[[int], str] = lambda i: f"vnet{i}", check_files: bool = True,
+                  incoming: Optional[int] = None) -> Command:
+    """The QEMU argv (and tap plan) for ``defn``; raises DriverError with what to fix.
+
+    QEMU always starts stopped (``-S``, ``-daemonize``): the driver connects to QMP,
+    sets things up and continues it.  ``incoming``: an fd to restore a saved state from.
+    """
+    if defn.type not in ("qemu", "kvm"):
+        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                          f"domain type '{defn.type}' cannot run on QEMU; use type='qemu' or type='kvm'", E)
+    if defn.os_type != "hvm":
+        raise DriverError(C.VIR_ERR_OS_TYPE,
+                          f"'{defn.os_type}': QEMU runs only <os><type>hvm</type></os> guests", E)
+    if defn.type == "kvm" and not kvm_usable:
+        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                          "domain type 'kvm' needs a usable /dev/kvm on this host (none here); "
+                          "use type='qemu' to run the guest with TCG emulation", E)
+    emulator = find_emulator(defn) if check_files else (defn.emulator or "qemu-system-x86_64")
+    accel = "kvm" if defn.type == "kvm" else "tcg"
+    return _Builder(defn, paths, accel, resolve_bridge, tap_name, check_files).build(emulator, incoming)
