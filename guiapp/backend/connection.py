@@ -282,6 +282,25 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         self._invoke("domain_restore", True, frm, dxml, flags)
         return 0
 
+    # ------------------------------------------------------- native configs
+    def domainXMLToNative(self, nativeFormat: str, domainXml: str, flags: int = 0) -> str:  # noqa: N802,N803
+        """The hypervisor's own config for a domain XML ('qemu-argv' for QEMU, 'xen-xl' for Xen)."""
+        def check() -> None:
+            _check_str(nativeFormat, "nativeFormat")
+            _check_str(domainXml, "domainXml")
+            _check_flags(flags)
+        self._checked(False, "virConnectDomainXMLToNative", check)
+        return self._invoke("domain_xml_to_native", False, nativeFormat, domainXml, flags)
+
+    def domainXMLFromNative(self, nativeFormat: str, nativeConfig: str, flags: int = 0) -> str:  # noqa: N802,N803
+        """Domain XML for a hypervisor's own config ('xen-xl' for Xen)."""
+        def check() -> None:
+            _check_str(nativeFormat, "nativeFormat")
+            _check_str(nativeConfig, "nativeConfig")
+            _check_flags(flags)
+        self._checked(False, "virConnectDomainXMLFromNative", check)
+        return self._invoke("domain_xml_from_native", False, nativeFormat, nativeConfig, flags)
+
     # ------------------------------------------------------------------- stats
     def getAllDomainStats(self, stats: int = 0, flags: int = 0) -> list[tuple[virDomain, dict]]:  # noqa: N802
         """Bulk statistics of all domains in one call: [(virDomain, {key: value})]."""

@@ -78,6 +78,8 @@ OPERATIONS: dict[str, str] = {
     "domain_create_xml": "virDomainCreateXML",  # (xml, flags) -> DomainRef
     "domain_define_xml": "virDomainDefineXML",  # (xml, flags) -> DomainRef
     "domain_restore": "virDomainRestore",  # (path, dxml|None, flags) -> DomainRef
+    "domain_xml_to_native": "virConnectDomainXMLToNative",  # (format, xml, flags) -> str
+    "domain_xml_from_native": "virConnectDomainXMLFromNative",  # (format, config, flags) -> str
     "get_all_domain_stats": "virConnectGetAllDomainStats",  # (stats, flags, refs|None) -> list[(DomainRef, dict)]
     # domain
     "domain_get_info": "virDomainGetInfo",  # (ref) -> [state, maxmem KiB, mem KiB, vcpus, cputime ns]

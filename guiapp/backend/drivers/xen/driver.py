@@ -433,6 +433,19 @@ class XenDriver:
             out.append((self._ref(x), values))
         return out
 
+    # ------------------------------------------------------------ native configs
+    def domain_xml_to_native(self, fmt: str, xml: str, flags: int) -> str:
+        """virConnectDomainXMLToNative for libvirt's format 'xen-xl': the xl.cfg xl would be given."""
+        if fmt != "xen-xl":
+            raise DriverError(C.VIR_ERR_INVALID_ARG, f"unsupported native format '{fmt}'; use 'xen-xl'")
+        return xlcfg.domain_to_xl(self._parse(xml))
+
+    def domain_xml_from_native(self, fmt: str, config: str, flags: int) -> str:
+        """virConnectDomainXMLFromNative for 'xen-xl': domain XML for an xl.cfg."""
+        if fmt != "xen-xl":
+            raise DriverError(C.VIR_ERR_INVALID_ARG, f"unsupported native format '{fmt}'; use 'xen-xl'")
+        return xlcfg.xl_to_domain_xml(config)
+
     # ------------------------------------------------------------ definitions
     def _parse(self, xml: str) -> DomainDef:
         d = parse_domain(xml, hypervisor="xen")

@@ -249,3 +249,18 @@ def test_autostart_runs_once_per_boot(xdg):
         assert c.listAllDomains(C.VIR_CONNECT_LIST_DOMAINS_ACTIVE) == []
     finally:
         c.close()
+
+
+def test_domain_xml_to_native_is_the_argv_it_would_run(conn):
+    line = conn.domainXMLToNative("qemu-argv", firmware_xml("native"), 0)
+    assert line.split()[0].endswith("qemu-system-x86_64") and "-name" in line and "native" in line
+    assert "-qmp" in line or "-chardev" in line
+    test_conn = libvirt.open("test:///default")
+    libvirt.registerErrorHandler(lambda ctx, err: None, None)
+    try:
+        with pytest.raises(libvirt.libvirtError) as ei:
+            test_conn.domainXMLToNative("qemu-argv", firmware_xml("native"), 0)
+        assert ei.value.get_error_code() == C.VIR_ERR_NO_SUPPORT
+        assert "virConnectDomainXMLToNative" in ei.value.get_error_message()
+    finally:
+        libvirt.registerErrorHandler(None, None)

@@ -503,3 +503,14 @@ def test_virsh_cli_over_xen(conn, tmp_path):
     virsh("destroy", "fc4")
     assert virsh("domstate", "fc4").strip() == "shut off"
     assert "Running hypervisor: Xen 4.17.3" in virsh("version")
+
+
+def test_domain_xml_to_and_from_native_xl(conn, quiet_errors):
+    cfg = conn.domainXMLToNative("xen-xl", FC4, 0)
+    assert 'name = "fc4"' in cfg and 'kernel = "/boot/vmlinuz-2.6.15-1.43_FC5guest"' in cfg
+    back = parse_domain(conn.domainXMLFromNative("xen-xl", cfg, 0), hypervisor="xen")
+    assert back.name == "fc4" and back.kernel == "/boot/vmlinuz-2.6.15-1.43_FC5guest"
+    assert back.memory_kib == 131072
+    with pytest.raises(libvirt.libvirtError) as ei:
+        conn.domainXMLToNative("qemu-argv", FC4, 0)
+    assert ei.value.get_error_code() == C.VIR_ERR_INVALID_ARG
