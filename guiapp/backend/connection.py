@@ -17,6 +17,8 @@ from . import errors
 from .domain import virDomain
 from .drivers.base import OPERATIONS, DomainRef
 from .errors import DriverError, ErrorSink, libvirtError
+from .handle import check_flags as _check_flags
+from .handle import check_str as _check_str
 from .network import virNetwork
 
 _reset = errors.reset_thread_error
@@ -41,18 +43,6 @@ def uuid_from_string(text: Any) -> bytes:
         return bytes.fromhex(hexdigits)
     except ValueError:
         raise DriverError(C.VIR_ERR_INVALID_ARG, f"malformed UUID '{text}': expected 32 hex digits") from None
-
-
-def _check_flags(flags: Any) -> int:
-    if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0:
-        raise DriverError(C.VIR_ERR_INVALID_ARG, f"flags must be a non-negative integer, not {flags!r}")
-    return flags
-
-
-def _check_str(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise DriverError(C.VIR_ERR_INVALID_ARG, f"{what} must be a string, not {type(value).__name__}")
-    return value
 
 
 class virConnect:  # noqa: N801 - libvirt-python's name

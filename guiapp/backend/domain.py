@@ -2,61 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Optional
 
 from . import constants as C
 from .drivers.base import DomainRef
 from .errors import DriverError
-
-if TYPE_CHECKING:
-    from .connection import virConnect
-
-
-def _flags(flags: Any) -> None:
-    if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0:
-        raise DriverError(C.VIR_ERR_INVALID_ARG, f"flags must be a non-negative integer, not {flags!r}")
+from .handle import Handle, check_positive
+from .handle import check_flags as _flags
 
 
-def _positive(value: Any, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise DriverError(C.VIR_ERR_INVALID_ARG, f"{what} must be a positive integer, not {value!r}")
-
-
-class virDomain:  # noqa: N801 - libvirt-python's name
+class virDomain(Handle):  # noqa: N801 - libvirt-python's name
     """A handle on a domain; it stays valid while the domain exists in its driver."""
 
-    __slots__ = ("_conn", "_ref")
-
-    def __init__(self, conn: virConnect, ref: DomainRef) -> None:
-        self._conn = conn
-        self._ref = ref
+    __slots__ = ()
 
     def __repr__(self) -> str:
         return f"<virDomain {self._ref.name} id={self._ref.id}>"
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, virDomain) and other._conn is self._conn and other._ref.uuid == self._ref.uuid
-
-    def __hash__(self) -> int:
-        return hash(self._ref.uuid)
-
-    def connect(self) -> virConnect:
-        return self._conn
-
-    # ---------------------------------------------------------------- identity
-    def name(self) -> str:
-        return self._ref.name
-
     def ID(self) -> int:  # noqa: N802
         """The id at lookup time, updated by create/destroy through this handle (-1 when inactive)."""
         return self._ref.id
-
-    def UUID(self) -> bytes:  # noqa: N802
-        return self._ref.uuid
-
-    def UUIDString(self) -> str:  # noqa: N802
-        h = self._ref.uuid.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def OSType(self) -> str:  # noqa: N802
         return self._conn._invoke("domain_get_os_type", False, self._ref)
@@ -165,7 +130,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
     def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
         """Set the current memory (balloon) in KiB."""
         def check() -> None:
-            _positive(memory, "memory (KiB)")
+            check_positive(memory, "memory (KiB)")
             _flags(flags)
         self._conn._checked(True, "virDomainSetMemory", check)
         self._conn._invoke("domain_set_memory", True, self._ref, memory, flags)
@@ -173,7 +138,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
 
     def setMaxMemory(self, memory: int) -> int:  # noqa: N802
         """Set the maximum memory in KiB."""
-        self._conn._checked(True, "virDomainSetMaxMemory", lambda: _positive(memory, "maximum memory (KiB)"))
+        self._conn._checked(True, "virDomainSetMaxMemory", lambda: check_positive(memory, "maximum memory (KiB)"))
         self._conn._invoke("domain_set_max_memory", True, self._ref, memory)
         return 0
 
@@ -183,7 +148,7 @@ class virDomain:  # noqa: N801 - libvirt-python's name
 
     def setVcpusFlags(self, nvcpus: int, flags: int = 0) -> int:  # noqa: N802
         def check() -> None:
-            _positive(nvcpus, "the number of vCPUs")
+            check_positive(nvcpus, "the number of vCPUs")
             _flags(flags)
         self._conn._checked(True, "virDomainSetVcpus", check)
         self._conn._invoke("domain_set_vcpus", True, self._ref, nvcpus, flags)

@@ -2,52 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from . import constants as C
-from .drivers.base import NetworkRef
 from .errors import DriverError
-
-if TYPE_CHECKING:
-    from .connection import virConnect
-
-
-def _flags(flags: Any) -> None:
-    if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0:
-        raise DriverError(C.VIR_ERR_INVALID_ARG, f"flags must be a non-negative integer, not {flags!r}")
+from .handle import Handle
+from .handle import check_flags as _flags
 
 
-class virNetwork:  # noqa: N801 - libvirt-python's name
+class virNetwork(Handle):  # noqa: N801 - libvirt-python's name
     """A handle on a virtual network; valid while the network exists in its driver."""
 
-    __slots__ = ("_conn", "_ref")
-
-    def __init__(self, conn: virConnect, ref: NetworkRef) -> None:
-        self._conn = conn
-        self._ref = ref
-
-    def __repr__(self) -> str:
-        return f"<virNetwork {self._ref.name}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, virNetwork) and other._conn is self._conn and other._ref.uuid == self._ref.uuid
-
-    def __hash__(self) -> int:
-        return hash(self._ref.uuid)
-
-    def connect(self) -> virConnect:
-        return self._conn
-
-    # ---------------------------------------------------------------- identity
-    def name(self) -> str:
-        return self._ref.name
-
-    def UUID(self) -> bytes:  # noqa: N802
-        return self._ref.uuid
-
-    def UUIDString(self) -> str:  # noqa: N802
-        h = self._ref.uuid.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    __slots__ = ()
 
     # ------------------------------------------------------------------- state
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
