@@ -7,24 +7,22 @@
 * :mod:`.tap` - guest tap devices (``vnetN``) handed to QEMU as file descriptors;
 * :mod:`.session` - what ``qemu:///session`` can do instead (qemu-bridge-helper) or the error it reports.
 
-How the QEMU driver uses it for ``qemu:///system`` (all calls raise DriverError with libvirt's codes)::
+How the QEMU driver uses it for ``qemu:///system`` (``guiapp.backend.drivers.qemu.system`` and
+``.networks``; all calls raise DriverError with libvirt's codes)::
 
-    class QemuDriver(NetworkOpsMixin, ...):          # the whole virNetwork API
-        def __init__(...):
-            self._networks = HostNetworks.shared()   # /run/guiapp/network, /etc/guiapp/qemu/networks
-            self._networks.users = self._guests_on_network    # name -> running guest names (destroy refuses)
-            self._networks.guest_nics = ...                    # optional: name -> [(mac, guest)]
-            self._networks.reconcile()               # forget networks whose bridge vanished
-            self._networks.autostart_all()           # start 'default' and other autostart networks
+    class QemuSystemDriver(NetworkOpsMixin, QemuDriver):   # the whole virNetwork API
+        self._networks = HostNetworks.shared(run, etc)  # <root>/run/guiapp/network, <root>/etc/guiapp/qemu/networks
+        self._networks.users = ...       # name -> running guests (read from the QEMU runtime records; destroy refuses)
+        self._networks.reconcile()       # forget networks whose bridge vanished
+        self._networks.autostart_all()   # once per boot, before autostart guests: 'default' and the others
 
-    bridge = self._networks.bridge_for(nic.network)  # resolve_bridge for <interface type='network'>
-    # either let QEMU open the tap (-netdev tap,ifname=vnetN,script=no) and enslave it afterwards with
-    #   links.enslave(self._networks.run, tapname, bridge, tap.host_side_mac(nic.mac)),
-    # or open it here and pass the descriptor:
-    tapname, fd = self._networks.create_tap(nic.target_dev, bridge, nic.mac)   # None -> vnetN
-    # qemu ... -netdev tap,id=hostnet0,fd=N,vhost=off  (Popen(pass_fds=[fd]), then os.close(fd))
-    self._networks.delete_tap(tapname)               # when the guest stops (harmless if already gone)
+    bridge = self._networks.bridge_for(nic.network)  # <interface type='network'>: NO_NETWORK / OPERATION_INVALID
+    # QEMU opens the tap (-netdev tap,ifname=vnetN,script=no); after start the driver enslaves it with
+    #   links.enslave(self._networks.run, tapname, bridge, tap.host_side_mac(nic.mac)).
+    # The tap is not persistent: it goes with QEMU; the driver also deletes any left when the guest stops.
+    # (Alternative: tapname, fd = self._networks.create_tap(...) and -netdev tap,fd=N.)
 
+``<root>`` is ``/`` or ``$GUIAPP_SYSTEM_ROOT``.
 For ``qemu:///session``: ``session.bridge_helper_for(bridge)`` gives a helper for
 ``-netdev bridge,br=...,helper=...`` when one is installed and allowed, else raise
 ``session.no_tap_error(network, bridge)``.

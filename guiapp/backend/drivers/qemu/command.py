@@ -133,11 +133,13 @@ def disk_bus(disk: Any) -> str:
 
 class _Builder:
     def __init__(self, defn: Any, paths: RunPaths, accel: str, resolve_bridge: Callable[[str], str],
-                 tap_name: Callable[[int], str], check_files: bool) -> None:
+                 tap_name: Callable[[int], str], check_files: bool,
+                 bridge_helper: Optional[Callable[[str, str], str]] = None) -> None:
         self.d = defn
         self.paths = paths
         self.accel = accel
         self.resolve_bridge = resolve_bridge
+        self.bridge_helper = bridge_helper
         self.tap_name = tap_name
         self.check_files = check_files
         self.argv: list[str] = []
@@ -281,9 +283,14 @@ class _Builder:
                         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                           f"interface {i} of type 'network' needs <source network='default'/>", E)
                     bridge = self.resolve_bridge(iface.network)
-                ifname = iface.target_dev or self.tap_name(i)
-                self.taps.append(TapPlan(ifname, bridge, i))
-                nopts = [f"tap,id={netdev},ifname={qemu_escape(ifname)},script=no,downscript=no,vhost=off"]
+                if self.bridge_helper is not None:  # cannot create taps here: QEMU's setuid helper does
+                    what = f"network:{iface.network}" if t == "network" else f"bridge:{bridge}"
+                    helper = self.bridge_helper(bridge, what)
+                    nopts = [f"bridge,id={netdev},br={qemu_escape(bridge)},helper={qemu_escape(helper)}"]
+                else:
+                    ifname = iface.target_dev or self.tap_name(i)
+                    self.taps.append(TapPlan(ifname, bridge, i))
+                    nopts = [f"tap,id={netdev},ifname={qemu_escape(ifname)},script=no,downscript=no,vhost=off"]
             elif t == "ethernet":
                 ifname = iface.target_dev or self.tap_name(i)
                 script = iface.script or DEFAULT_IFUP
@@ -403,11 +410,15 @@ class _Builder:
 def build_command(defn: Any, paths: RunPaths, *, kvm_usable: bool,
                   resolve_bridge: Callable[[str], str] = lambda n: "virbr0" if n == "default" else f"virbr-{n}",
                   tap_name: Callable[[int], str] = lambda i: f"vnet{i}", check_files: bool = True,
-                  incoming: Optional[int] = None) -> Command:
+                  incoming: Optional[int] = None,
+                  bridge_helper: Optional[Callable[[str, str], str]] = None) -> Command:
     """The QEMU argv (and tap plan) for ``defn``; raises DriverError with what to fix.
 
     QEMU always starts stopped (``-S``, ``-daemonize``): the driver connects to QMP,
     sets things up and continues it.  ``incoming``: an fd to restore a saved state from.
+    ``bridge_helper(bridge, what)``: for processes that cannot create taps, the path of
+    qemu-bridge-helper to attach ``network``/``bridge`` interfaces with (or it raises);
+    ``what`` is ``network:NAME`` or ``bridge:NAME``.
     """
     if defn.type not in ("qemu", "kvm"):
         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
@@ -421,4 +432,5 @@ def build_command(defn: Any, paths: RunPaths, *, kvm_usable: bool,
                           "use type='qemu' to run the guest with TCG emulation", E)
     emulator = find_emulator(defn) if check_files else (defn.emulator or "qemu-system-x86_64")
     accel = "kvm" if defn.type == "kvm" else "tcg"
-    return _Builder(defn, paths, accel, resolve_bridge, tap_name, check_files).build(emulator, incoming)
+    return _Builder(defn, paths, accel, resolve_bridge, tap_name, check_files,
+                    bridge_helper).build(emulator, incoming)

@@ -36,6 +36,7 @@ from typing import Any, Optional
 
 from ... import constants as C  # noqa: N812
 from ...errors import DriverError
+from ...hostnet.runner import Runner
 from ...uri import URI
 from ...xml.domain import DomainDef, parse_domain
 from ..base import DomainRef
@@ -44,6 +45,7 @@ from .capabilities import HostCaps, find_emulators, kvm_usable, probe_host
 from .command import Command, RunPaths, build_command
 from .events import lifecycle_event
 from .monitor import Monitor, MonitorLoop, one_shot
+from .networks import attach_tap, can_create_taps, check_target_dev, remove_stale_tap, session_helper, taps_in_use
 from .process import pidfd_open, spawn, terminate, vcpu_cpu_time_ns, wait_exit
 from .state import (
     Dirs,
@@ -142,6 +144,9 @@ class QemuDriver:
             raise DriverError(C.VIR_ERR_NO_CONNECT,
                               f"'{uri.text}': no qemu-system-* emulator is installed (apt-get install "
                               f"qemu-system-x86)", E)
+        if path == "/system" and cls is QemuDriver:
+            from .system import QemuSystemDriver  # the same driver plus the host's virtual networks
+            return QemuSystemDriver(uri, read_only, Dirs.for_uri_path(path))
         return cls(uri, read_only, Dirs.for_uri_path(path))
 
     @classmethod
@@ -167,6 +172,8 @@ class QemuDriver:
         self._kvm: Optional[bool] = None
         self._closed = False
         self._ready = False
+        if not hasattr(self, "_net_run"):
+            self._net_run = Runner()  # host network commands (ip) for guest taps, in this network namespace
         self._stats_wanted = -1e9
         self.mloop = MonitorLoop()
         self._queue: queue.Queue[Optional[Callable[[], None]]] = queue.Queue()
@@ -597,6 +604,7 @@ class QemuDriver:
     def _finalize(self, dom: Dom, reason: int) -> None:
         """The guest's QEMU is gone: clean its runtime files and record the shut-off state (lock held)."""
         self._detach(dom)
+        self._remove_taps(dom)
         if dom.config is not None:
             remove_runtime_files(self.dirs, dom.name, keep=KEEP_RECORD)
             dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "state": SHUTOFF, "reason": reason}
@@ -907,7 +915,8 @@ class QemuDriver:
             defn = self._parse(xml_or_ref)
             name = defn.name
         return build_command(defn, self._paths(name), kvm_usable=self.kvm_available(),
-                             resolve_bridge=self._bridge_for_network, check_files=False).argv
+                             resolve_bridge=self._bridge_for_preview, check_files=False,
+                             bridge_helper=self._bridge_helper()).argv
 
     def domain_xml_to_native(self, fmt: str, xml: str, flags: int) -> str:
         """libvirt's virConnectDomainXMLToNative for format 'qemu-argv': the argv as one shell-quoted line."""
@@ -920,8 +929,17 @@ class QemuDriver:
         return RunPaths(qmp=str(f(name, ".qmp")), qmp_cmd=str(f(name, ".cmd.qmp")), pidfile=str(f(name, ".pid")),
                         console_log=str(f(name, ".console.log")), vnc_socket=str(f(name, ".vnc")))
 
+    def _bridge_helper(self) -> Optional[Callable[[str, str], str]]:
+        """How QEMU attaches network/bridge interfaces when this process cannot create taps (None: taps)."""
+        return None if can_create_taps() else session_helper
+
+    def _bridge_for_preview(self, network: str) -> str:
+        """The bridge a command-line preview shows for ``network`` (the network need not be running)."""
+        return self._bridge_for_network(network)
+
     def _bridge_for_network(self, network: str) -> str:
-        """The host bridge behind a virtual network: <config>/networks/NAME.xml <bridge name>, else virbr0."""
+        """Session: the host bridge behind a virtual network: <config>/networks/NAME.xml <bridge name>, else
+        virbr0 (``qemu:///system`` asks its running networks instead, see :mod:`.system`)."""
         path = self.dirs.config.parent / "networks" / f"{network}.xml"
         if path.exists():
             from ...xml.safe import parse_xml
@@ -957,6 +975,30 @@ class QemuDriver:
             return names[index]
         return pick
 
+    def _check_taps(self, defn: DomainDef, cmd: Command) -> set[str]:
+        """Refuse ``<target dev>`` taps in use; returns the bridged taps that already exist (free persistent
+        ones, which are kept when the guest stops) (lock held)."""
+        owners = {t: d.name for d in self._doms.values() if d.active and d.name != defn.name
+                  for t in (d.record or {}).get("taps") or []}
+        existing = set()
+        for t in cmd.taps:
+            if t.bridge and defn.interfaces[t.index].target_dev:
+                check_target_dev(self._net_run, t.ifname, owners.get(t.ifname))
+                if _netdev_exists(t.ifname):
+                    existing.add(t.ifname)
+        return existing
+
+    def _remove_taps(self, dom: Dom) -> None:
+        """Delete the taps the guest's QEMU had on bridges, if any outlived it (lock held)."""
+        rec = dom.record or {}
+        own = rec.get("own_taps") or []
+        if not own:
+            return
+        busy = taps_in_use(self.dirs, skip=dom.name)
+        for t in own:
+            if t not in busy:
+                remove_stale_tap(self._net_run, t)
+
     def _start(self, defn: DomainDef, *, paused: bool = False,
                restore: Optional[tuple[str, int, bool]] = None, keep_id: Optional[int] = None) -> Dom:
         """Start QEMU for ``defn`` (lock held).  ``restore``: (save file, stream offset, was running);
@@ -975,7 +1017,10 @@ class QemuDriver:
             os.lseek(incoming_fd, restore[1], os.SEEK_SET)
         try:
             cmd = build_command(defn, paths, kvm_usable=kvm, resolve_bridge=self._bridge_for_network,
-                                tap_name=self._free_tap_names(), incoming=incoming_fd)
+                                tap_name=self._free_tap_names(), incoming=incoming_fd,
+                                bridge_helper=self._bridge_helper())
+            existing = self._check_taps(defn, cmd)
+            cmd_own_taps = [t.ifname for t in cmd.taps if t.bridge and t.ifname not in existing]
             remove_runtime_files(self.dirs, name, keep=KEEP_RECORD + ((".console.log",) if keep_id else ()))
             try:
                 pid = spawn(cmd.argv, Path(paths.pidfile), pass_fds=[incoming_fd] if incoming_fd is not None else [])
@@ -991,7 +1036,7 @@ class QemuDriver:
             dom = self._doms[name] = Dom(name, defn.uuid, seen=(SHUTOFF, C.VIR_DOMAIN_SHUTOFF_UNKNOWN))
         self._detach(dom)
         try:
-            self._bring_up(dom, defn, cmd, pid, start_time, paths, paused, restore, keep_id)
+            self._bring_up(dom, defn, cmd, pid, start_time, paths, paused, restore, keep_id, cmd_own_taps)
         except BaseException:
             self._detach(dom)
             terminate(pid, start_time, grace=1.0)
@@ -1009,7 +1054,7 @@ class QemuDriver:
 
     def _bring_up(self, dom: Dom, defn: DomainDef, cmd: Command, pid: int, start_time: Optional[int],
                   paths: RunPaths, paused: bool, restore: Optional[tuple[str, int, bool]],
-                  keep_id: Optional[int] = None) -> None:
+                  keep_id: Optional[int] = None, own_taps: Optional[list[str]] = None) -> None:
         lease = try_lease(self.dirs.run_file(dom.name, ".lease"))
         if lease is None:
             raise _err(C.VIR_ERR_OPERATION_FAILED, f"another process holds the lease of domain '{dom.name}'")
@@ -1060,12 +1105,10 @@ class QemuDriver:
                 g.port = vnc_port
         for tap in cmd.taps:
             if tap.bridge:
-                r = subprocess.run(["ip", "link", "set", "dev", tap.ifname, "master", tap.bridge, "up"],
-                                   capture_output=True, text=True)
-                if r.returncode != 0:
-                    raise _err(C.VIR_ERR_OPERATION_FAILED,
-                               f"cannot add {tap.ifname} to bridge {tap.bridge}: {r.stderr.strip()}")
+                attach_tap(self._net_run, tap.ifname, tap.bridge, live.interfaces[tap.index].mac)
             live.interfaces[tap.index].target_dev = tap.ifname
+        nets = [{"network": i.network, "mac": i.mac, "tap": i.target_dev} for i in live.interfaces
+                if i.type == "network"]
         if defn.current_memory_kib < defn.memory_kib and cmd.balloon:
             mon.execute("balloon", {"value": defn.current_memory_kib * 1024})
         tids = [c["thread-id"] for c in mon.execute("query-cpus-fast")]
@@ -1080,7 +1123,8 @@ class QemuDriver:
                       "state": state[0], "reason": state[1], "qmp": paths.qmp, "qmp_cmd": paths.qmp_cmd,
                       "vcpu_tids": tids, "taps": [t.ifname for t in cmd.taps], "argv": cmd.argv,
                       "vnc_port": vnc_port, "vnc_socket": paths.vnc_socket, "no_shutdown": cmd.no_shutdown,
-                      "started": time.time(), "changed_at": time.time()}
+                      "started": time.time(), "changed_at": time.time(), "nets": nets,
+                      "own_taps": own_taps or []}
         self._set_live(dom, live)
         dom.balloon_bytes = defn.current_memory_kib * 1024
         self._save_record(dom)

@@ -28,6 +28,21 @@ RUNTIME_SUFFIXES = (".json", ".xml", ".pid", ".qmp", ".cmd.qmp", ".log", ".conso
                     ".cmdlock")
 
 
+#: Environment variable moving every file of ``qemu:///system`` (domains and networks) under another root,
+#: e.g. ``GUIAPP_SYSTEM_ROOT=/tmp/x`` -> /tmp/x/run/guiapp/qemu, /tmp/x/etc/guiapp/qemu (tests, chroots).
+SYSTEM_ROOT_ENV = "GUIAPP_SYSTEM_ROOT"
+
+
+def system_root() -> Path:
+    """``/``, or the directory named by ``$GUIAPP_SYSTEM_ROOT`` (must be absolute)."""
+    root = os.environ.get(SYSTEM_ROOT_ENV) or "/"
+    if not os.path.isabs(root):
+        raise DriverError(C.VIR_ERR_OPEN_FAILED,
+                          f"${SYSTEM_ROOT_ENV}='{root}' is not an absolute path; set it to a directory such as "
+                          f"/tmp/guiapp-root or unset it")
+    return Path(root)
+
+
 @dataclass(frozen=True)
 class Dirs:
     """The runtime and config directories of one connection."""
@@ -37,9 +52,10 @@ class Dirs:
 
     @classmethod
     def for_uri_path(cls, path: str) -> Dirs:
-        """``/session`` -> per-user XDG directories; ``/system`` -> /run and /etc."""
+        """``/session`` -> per-user XDG directories; ``/system`` -> /run and /etc (under ``$GUIAPP_SYSTEM_ROOT``)."""
         if path == "/system":
-            return cls(Path("/run/guiapp/qemu"), Path("/etc/guiapp/qemu"))
+            root = system_root()
+            return cls(root / "run/guiapp/qemu", root / "etc/guiapp/qemu")
         run = os.environ.get("XDG_RUNTIME_DIR") or os.path.join(tempfile.gettempdir(), f"guiapp-{os.getuid()}")
         cfg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
         return cls(Path(run) / "guiapp" / "qemu", Path(cfg) / "guiapp" / "qemu")
