@@ -105,10 +105,52 @@ def main() -> int:
     dialog.grab().save(str(out / "error_dialog.png"))
     dialog.close()
     win.close()
+    shoot_thumbnails(app, out, tmp)
     print("wrote", ", ".join(sorted(p.name for p in out.glob("*.png"))))
     if ui_thread_violations():
         print("driver calls on the UI thread:", ui_thread_violations(), file=sys.stderr)
     return 0
+
+
+def shoot_thumbnails(app: object, out: Path, tmp: Path) -> None:
+    """The Screen column: three running domains on real QEMU displays (firmware screens), one shut off."""
+    qemu = shutil.which("qemu-system-x86_64")
+    if qemu is None:
+        print("qemu-system-x86_64 not installed: no main_window_thumbnails.png", file=sys.stderr)
+        return
+    from guiapp.app import make_settings
+    from guiapp.models.demo import domain_xml, node_xml
+    from guiapp.views.main_window import MainWindow
+
+    procs = []
+    try:
+        doms = []
+        for i in range(3):
+            sock = tmp / f"screen{i}.vnc"
+            argv = [qemu, "-accel", "tcg", "-m", "32", "-nodefaults", "-no-user-config", "-vga", "std",
+                    "-display", "none", "-vnc", f"unix:{sock}"] + (["-S"] if i == 2 else [])
+            procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+            doms.append(domain_xml(i, 1, prefix="guest").replace(
+                "<graphics type='vnc' port='-1' autoport='yes'/>", f"<graphics type='vnc' socket='{sock}'/>"))
+        doms.append(domain_xml(3, 5, prefix="guest"))
+        doms.append(domain_xml(4, 1, prefix="guest"))  # test-driver VNC without a port: no screen to show
+        node = tmp / "screens.xml"
+        node.write_text(node_xml(0).replace("</node>", "".join(doms) + "</node>"))
+        settings = make_settings(str(tmp / "screens.ini"))
+        settings.setValue("thumbnails/interval_ms", 1000)
+        win = MainWindow(settings)
+        win.resize(1100, 420)
+        win.show()
+        win.manager.add(f"test://{node}")
+        _wait(app, lambda: len(win.model.thumbnails) == 3, 20.0)
+        _wait(app, lambda: False, 4.0)  # SeaBIOS has printed its messages; recaptured since
+        win.grab().save(str(out / "main_window_thumbnails.png"))
+        win.close()
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(10)
 
 
 if __name__ == "__main__":

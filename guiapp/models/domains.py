@@ -2,7 +2,9 @@
 
 Top-level rows are connections; their children are domains. A row is found by UUID
 in O(1) (a dict per connection). A poll tick is applied with :meth:`DomainTreeModel.apply`,
-which replaces the changed rows and emits one ``dataChanged`` spanning them per connection.
+which replaces the changed rows and emits one ``dataChanged`` spanning them per connection
+(the statistics columns only). Screen thumbnails (:meth:`DomainTreeModel.set_thumbnail`) change
+one cell at a time, with one ``dataChanged`` for that cell.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QRegularExpression, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QImage, QPixmap
 
 from .api import ACTIVE_STATES, STATE_NOSTATE, STATE_SHUTOFF, state_name
 from .stats import DomainRow, PollResult
 
-COL_NAME, COL_ID, COL_CPU, COL_MEM, COL_DISK, COL_NET = range(6)
-COLUMNS = ("Name", "ID", "CPU", "Memory", "Disk I/O", "Network I/O")
+COL_NAME, COL_ID, COL_CPU, COL_MEM, COL_DISK, COL_NET, COL_SCREEN = range(7)
+COLUMNS = ("Name", "ID", "CPU", "Memory", "Disk I/O", "Network I/O", "Screen")
 COLUMN_TIPS = (
     "Domain name and state",
     "Hypervisor domain ID (– when not running)",
@@ -23,7 +26,9 @@ COLUMN_TIPS = (
     "Current memory (balloon) of the guest",
     "Disk read + write rate",
     "Network receive + transmit rate",
+    "A small live screenshot of each running domain with VNC graphics (Preferences: thumbnails)",
 )
+LAST_STAT_COL = COL_NET  # a poll tick repaints up to here; the screen column changes on its own
 SPARK_COLUMNS = {COL_CPU: "cpu", COL_DISK: "disk", COL_NET: "net"}
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -32,6 +37,9 @@ SPARK_ROLE = Qt.ItemDataRole.UserRole + 3
 ROW_ROLE = Qt.ItemDataRole.UserRole + 4  # the DomainRow, or the ConnectionNode for connection rows
 KIND_ROLE = Qt.ItemDataRole.UserRole + 5  # "connection" | "domain"
 STATE_ROLE = Qt.ItemDataRole.UserRole + 6
+THUMB_ROLE = Qt.ItemDataRole.UserRole + 7  # the screen column's QPixmap, or None
+
+ThumbKey = tuple[str, bytes]  # (connection URI, domain UUID)
 
 CONNECTION_MARKER = "connection-row-7f3a"  # the filter text of connection rows (always shown)
 
@@ -68,7 +76,9 @@ def cell_text(row: DomainRow, col: int) -> str:
         return format_bytes(row.mem_kib * 1024) if row.mem_kib else "–"
     if col == COL_DISK:
         return format_rate(row.disk_bps)
-    return format_rate(row.net_bps)
+    if col == COL_NET:
+        return format_rate(row.net_bps)
+    return ""
 
 
 class ConnectionNode:
@@ -105,6 +115,8 @@ class DomainTreeModel(QAbstractItemModel):
         self.connections: list[ConnectionNode] = []
         self._by_uri: dict[str, int] = {}
         self._icons = icons  # callable(state:int) -> QIcon, or None
+        self.thumbnails: dict[ThumbKey, QPixmap] = {}  # the screen column's images (the view reads this dict)
+        self.thumbnail_notes: dict[ThumbKey, str] = {}  # why a running domain has no thumbnail (tooltips)
 
     def set_icon_provider(self, icons: Any) -> None:
         self._icons = icons
@@ -167,6 +179,8 @@ class DomainTreeModel(QAbstractItemModel):
         col = index.column()
         if role == _DISPLAY:
             return cell_text(row, col)
+        if col == COL_SCREEN and role in (THUMB_ROLE, SORT_ROLE, _TOOLTIP):
+            return self._screen_data(node.uri, row, role)
         if role == SPARK_ROLE:
             metric = SPARK_COLUMNS.get(col)
             return row.spark(metric) if metric else None
@@ -201,6 +215,18 @@ class DomainTreeModel(QAbstractItemModel):
         if role == STATE_ROLE:
             return row.state
         return None
+
+    def _screen_data(self, uri: str, row: DomainRow, role: int) -> Any:
+        key = (uri, row.uuid)
+        pix = self.thumbnails.get(key)
+        if role == THUMB_ROLE:
+            return pix
+        if role == SORT_ROLE:
+            return 1 if pix is not None else 0
+        if pix is not None:
+            return f"{row.name}: the screen, refreshed every few seconds"
+        note = self.thumbnail_notes.get(key)
+        return f"{row.name}: no thumbnail — {note}" if note else None
 
     def _connection_data(self, node: ConnectionNode, col: int, role: int) -> Any:
         if role == _DISPLAY:
@@ -251,6 +277,33 @@ class DomainTreeModel(QAbstractItemModel):
 
     def domain_count(self) -> int:
         return sum(len(n.rows) for n in self.connections)
+
+    # --------------------------------------------------------------- thumbnails
+    def set_thumbnail(self, uri: str, uuid: bytes, image: Optional[QImage | QPixmap], note: str = "") -> None:
+        """Show ``image`` (None: none, with ``note`` saying why) in a domain's screen cell; one dataChanged."""
+        key = (uri, uuid)
+        if image is None:
+            changed = self.thumbnails.pop(key, None) is not None
+            if note:
+                changed |= self.thumbnail_notes.get(key) != note
+                self.thumbnail_notes[key] = note
+            elif self.thumbnail_notes.pop(key, None) is not None:
+                changed = True
+        else:
+            self.thumbnails[key] = image if isinstance(image, QPixmap) else QPixmap.fromImage(image)
+            self.thumbnail_notes.pop(key, None)
+            changed = True
+        if changed:
+            idx = self.domain_index(uri, uuid, COL_SCREEN)
+            if idx.isValid():
+                self.dataChanged.emit(idx, idx)
+
+    def drop_thumbnails(self, keep: Any = ()) -> None:
+        """Remove every thumbnail and note whose key is not in ``keep`` (one dataChanged per cell shown)."""
+        for key in [k for k in self.thumbnails if k not in keep]:
+            self.set_thumbnail(*key, None)
+        for key in [k for k in self.thumbnail_notes if k not in keep]:
+            del self.thumbnail_notes[key]
 
     # ------------------------------------------------------------------ changes
     def add_connection(self, uri: str) -> ConnectionNode:
@@ -327,7 +380,7 @@ class DomainTreeModel(QAbstractItemModel):
                 hi = r
         if hi >= 0:
             self.dataChanged.emit(self.createIndex(lo, first_col, node),
-                                  self.createIndex(hi, len(COLUMNS) - 1, node))
+                                  self.createIndex(hi, LAST_STAT_COL, node))
         if new:
             first = len(rows)
             count_before = first

@@ -77,7 +77,12 @@ OPS: dict[str, DomainOp] = {op.key: op for op in (
              frozenset({STATE_RUNNING, STATE_BLOCKED, STATE_PAUSED}), "only running or paused domains have a screen",
              None, "Ctrl+T", "Show the domains' screens (VNC): keyboard, mouse, Send Key, screenshots",
              icon_name="action-console", mutating=False),
+    DomainOp("external", "Open in E&xternal Viewer", "virDomainGetXMLDesc",
+             frozenset({STATE_RUNNING, STATE_BLOCKED, STATE_PAUSED}), "only running or paused domains have a screen",
+             None, "Ctrl+Shift+T", "Open the domain's screen in your own VNC viewer (the command is set in "
+             "Preferences)", icon_name="action-console", mutating=False),
 )}
+SCREEN_OPS = frozenset({"console", "external"})  # need VNC graphics
 
 
 def disabled_reason(op: DomainOp, rows: list[DomainRow], read_only: frozenset = frozenset()) -> str:
@@ -127,7 +132,7 @@ class DomainActions(QObject):
         """Enable each action for the selected rows; disabled ones get a tooltip saying why."""
         for key, act in self.actions.items():
             op = OPS[key]
-            if key == "console" and len(rows) == 1 and self.has_vnc is False:
+            if key in SCREEN_OPS and len(rows) == 1 and self.has_vnc is False:
                 act.setEnabled(False)
                 act.setToolTip(CONSOLE_NO_VNC)
                 act.setStatusTip(CONSOLE_NO_VNC)

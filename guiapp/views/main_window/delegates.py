@@ -5,7 +5,9 @@ a Python ``index()`` and ``data()`` call) and runs the style's item machinery; a
 second of every visible row that dominated the idle CPU. :class:`DomainTreeView` overrides
 ``drawRow`` for domain rows: it fetches the row object once and draws icon, texts and sparklines
 itself, with the column geometry computed once per paint event and texts kept as QStaticText.
-Connection rows keep Qt's painting.
+Connection rows keep Qt's painting. The screen column draws the domain's thumbnail (a QPixmap
+from the model's ``thumbnails`` dict, scaled once per new image); a new thumbnail repaints only
+its own cell.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF, QStaticText
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QSize, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF, QStaticText
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTreeView
 
-from ...models.domains import COL_NAME, COLUMNS, ROW_ROLE, SPARK_COLUMNS, cell_text
+from ...models.domains import COL_NAME, COL_SCREEN, COLUMNS, ROW_ROLE, SPARK_COLUMNS, THUMB_ROLE, cell_text
 from ...models.stats import SPARK_POINTS, DomainRow
 from ..icons import state_icon
 
@@ -40,6 +42,28 @@ class DomainDelegate(QStyledItemDelegate):
         self.selected_pen.setWidth(1)
         self._polys: dict[tuple[int, int], tuple] = {}
         self._texts: dict[str, tuple[QStaticText, int]] = {}
+        self._scaled: dict[int, tuple[int, int, QPixmap]] = {}  # pixmap cacheKey -> (w, h, scaled copy)
+        self.row_height = 0  # minimum row height (taller rows while the screen column shows thumbnails)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        size = super().sizeHint(option, index)
+        if self.row_height > size.height():
+            size.setHeight(self.row_height)
+        return size
+
+    def thumbnail(self, pix: QPixmap, x: int, y: int, w: int, h: int) -> tuple[QPixmap, int, int]:
+        """``pix`` fitted into the cell (scaled only when it is larger, once per image and size), and where."""
+        aw, ah = max(1, w - 4), max(1, h - 4)
+        if pix.width() > aw or pix.height() > ah:
+            key = pix.cacheKey()
+            hit = self._scaled.get(key)
+            if hit is None or hit[0] != aw or hit[1] != ah:
+                if len(self._scaled) >= 256:
+                    self._scaled.clear()
+                hit = self._scaled[key] = (aw, ah, pix.scaled(aw, ah, Qt.AspectRatioMode.KeepAspectRatio,
+                                                              Qt.TransformationMode.SmoothTransformation))
+            pix = hit[2]
+        return pix, x + (w - pix.width()) // 2, y + (h - pix.height()) // 2
 
     def polygon(self, row: DomainRow, col: int, metric: str, x: int, y: int, w: int, h: int) -> Optional[QPolygonF]:
         """The sparkline in viewport coordinates.
@@ -94,7 +118,12 @@ class DomainDelegate(QStyledItemDelegate):
         return hit
 
     def cell(self, painter: QPainter, x: int, y: int, w: int, h: int, row: DomainRow, col: int, selected: bool,
-             fm: Any, text_y: int) -> None:
+             fm: Any, text_y: int, thumb: Optional[QPixmap] = None) -> None:
+        if col == COL_SCREEN:
+            if thumb is not None:
+                pix, px, py = self.thumbnail(thumb, x, y, w, h)
+                painter.drawPixmap(px, py, pix)
+            return
         if col == COL_NAME:
             size = min(16, h - 2)
             state_icon(row.state).paint(painter, QRect(x + 3, y + (h - size) // 2, size, size))
@@ -136,8 +165,9 @@ class DomainDelegate(QStyledItemDelegate):
         else:
             painter.setPen(option.palette.text().color())
         fm = option.fontMetrics
+        thumb = index.data(THUMB_ROLE) if index.column() == COL_SCREEN else None
         self.cell(painter, rect.x(), rect.y(), rect.width(), rect.height(), row, index.column(), selected, fm,
-                  rect.y() + (rect.height() - fm.height()) // 2)
+                  rect.y() + (rect.height() - fm.height()) // 2, thumb)
         painter.restore()
 
 
@@ -153,6 +183,8 @@ class DomainTreeView(QTreeView):
         self._alternate = True
         self._focus_index: Optional[QModelIndex] = None
         self._selection: Any = None
+        self.thumbnails: dict[tuple[str, bytes], QPixmap] = {}  # the model's thumbnails (the window shares its dict)
+        self._screen = False  # the screen column is painted in this paint event
 
     def paintEvent(self, event: QPaintEvent) -> None:
         exposed = event.rect()
@@ -171,6 +203,7 @@ class DomainTreeView(QTreeView):
                 x, w = x + indent, w - indent
             cols.append((col, x, w))
         self._columns = cols
+        self._screen = any(c[0] == COL_SCREEN for c in cols)
         self._width = self.viewport().width()
         self._alternate = self.alternatingRowColors()
         self._focus_index = self.currentIndex() if self.hasFocus() else None
@@ -179,7 +212,15 @@ class DomainTreeView(QTreeView):
 
     def dataChanged(self, top_left: QModelIndex | QPersistentModelIndex,
                     bottom_right: QModelIndex | QPersistentModelIndex, roles: Sequence[int] = ()) -> None:
-        """Repaint only the changed columns of domain rows (Qt repaints the whole viewport for a range)."""
+        """Repaint only the changed columns of domain rows (Qt repaints the whole viewport for a range).
+
+        A single changed cell (a new thumbnail) repaints just that cell.
+        """
+        if top_left.parent().isValid() and top_left == bottom_right:
+            rect = self.visualRect(top_left)
+            if rect.isValid():
+                self.viewport().update(rect)
+            return
         if top_left.parent().isValid() and top_left.column() > 0:
             header = self.header()
             x0, x1 = 1 << 30, -1
@@ -217,8 +258,9 @@ class DomainTreeView(QTreeView):
         fm = option.fontMetrics
         text_y = y + (h - fm.height()) // 2
         cell = self.row_painter.cell
+        thumb = self.thumbnails.get((node.uri, row.uuid)) if self._screen else None
         for col, x, w in self._columns:
-            cell(painter, x, y, w, h, row, col, selected, fm, text_y)
+            cell(painter, x, y, w, h, row, col, selected, fm, text_y, thumb)
         if self._focus_index is not None and self._focus_index == index:
             pen = painter.pen()
             painter.setPen(QPen(palette.highlight().color() if not selected else palette.highlightedText().color(),

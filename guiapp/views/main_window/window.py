@@ -34,6 +34,7 @@ from ...models.domains import (
     COL_MEM,
     COL_NAME,
     COL_NET,
+    COL_SCREEN,
     COLUMNS,
     KIND_ROLE,
     ROW_ROLE,
@@ -42,6 +43,7 @@ from ...models.domains import (
     DomainTreeModel,
 )
 from ...models.stats import DomainRow
+from ...models.thumbnails import LIST_SIZE, DomainListThumbnails
 from ..errors import ErrorDialog, show_error
 from ..icons import app_icon, icon, state_icon
 from ..preferences import PreferencesDialog, poll_interval_ms
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
         self.proxy = DomainFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.manager = ConnectionManager(self.runner, self.model, settings, poll_interval_ms(settings), self)
+        self.screens = DomainListThumbnails(self.model, self.manager, settings, parent=self)  # the Screen column
         self.details_windows: dict[tuple[str, bytes], Any] = {}
         self.error_dialogs: list[ErrorDialog] = []
         self.poll_errors: dict[str, str] = {}
@@ -98,9 +101,12 @@ class MainWindow(QMainWindow):
         self.model.dataChanged.connect(self._on_model_data_changed)
         self.model.rowsRemoved.connect(lambda *_: self._selection_changed())
         self._vnc_probe: Optional[tuple[str, bytes]] = None
-        self._has_vnc: dict[tuple[str, bytes], bool] = {}
+        self._has_vnc: dict[tuple[str, bytes], bool] = self.screens.has_vnc  # one cache for both
         self._counted = -1
+        self.manager.removed.connect(lambda _uri: self.screens.update())
+        self.screens.changed.connect(self._screens_changed)
         self._restore_window_state()
+        self._screens_changed()
 
     # ------------------------------------------------------------------- build
     def _build_view(self) -> None:
@@ -123,7 +129,9 @@ class MainWindow(QMainWindow):
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
         header.setToolTip("Click to sort; right-click to show or hide columns")
-        widths = {COL_NAME: 260, COL_ID: 50, COL_CPU: 130, COL_MEM: 90, COL_DISK: 130, COL_NET: 130}
+        widths = {COL_NAME: 260, COL_ID: 50, COL_CPU: 130, COL_MEM: 90, COL_DISK: 130, COL_NET: 130,
+                  COL_SCREEN: LIST_SIZE.width() + 8}
+        view.thumbnails = self.model.thumbnails
         for col, w in widths.items():
             header.resizeSection(col, w)
         self.proxy.rowsInserted.connect(self._rows_inserted)
@@ -154,6 +162,8 @@ class MainWindow(QMainWindow):
         self.act_add = act("action_add_connection", "&Add Connection…", self.open_add_connection, "Ctrl+Shift+N",
                            "Connect to a local or remote hypervisor")
         self.act_add.setIcon(icon("action-add"))
+        self.act_networks = act("action_networks", "Virtual &Networks…", self.open_networks_window, "Ctrl+Shift+W",
+                                "The virtual networks of every open connection: start, stop, create, XML, leases")
         self.act_retry = act("action_retry", "&Retry Connection", self.retry_selected_connection, "F5",
                              "Reconnect the selected connection (failed or dropped)")
         self.act_remove_conn = act("action_remove_connection", "Remove C&onnection", self.remove_selected_connection,
@@ -164,7 +174,7 @@ class MainWindow(QMainWindow):
         self.act_restore = act("action_restore", "R&estore Saved Domain…", self.restore_domain, "Ctrl+Shift+O",
                                "Restore a domain from a file written by Save")
         self.act_prefs = act("action_preferences", "&Preferences…", self.open_preferences, "Ctrl+,",
-                             "Polling interval")
+                             "Polling interval, screen thumbnails, external VNC viewer")
         self.act_quit = act("action_quit", "&Quit", self.close, "Ctrl+Q")
         self.act_filter = act("action_filter", "&Filter", self._focus_filter, "Ctrl+F",
                               "Filter the list by name, UUID or state")
@@ -179,11 +189,11 @@ class MainWindow(QMainWindow):
             file_menu.addSeparator() if x is None else file_menu.addAction(x)
         dom_menu = mb.addMenu("&Domain")
         for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "save", "delete", None,
-                    "details", "console"):
+                    "details", "console", "external"):
             dom_menu.addSeparator() if key is None else dom_menu.addAction(a[key])
         conn_menu = mb.addMenu("&Connection")
-        for x in (self.act_add, self.act_retry, self.act_remove_conn):
-            conn_menu.addAction(x)
+        for x in (self.act_add, self.act_retry, self.act_remove_conn, None, self.act_networks):
+            conn_menu.addSeparator() if x is None else conn_menu.addAction(x)
         self.view_menu = mb.addMenu("&View")
         self.view_menu.addAction(self.act_filter)
         self.columns_menu = self.view_menu.addMenu("&Columns")
@@ -192,7 +202,10 @@ class MainWindow(QMainWindow):
             ca = QAction(COLUMNS[col], self)
             ca.setCheckable(True)
             ca.setChecked(True)
-            ca.toggled.connect(lambda on, c=col: self.view.setColumnHidden(c, not on))
+            if col == COL_SCREEN:  # shown while wanted and thumbnails are on (see _screens_changed)
+                ca.toggled.connect(lambda _on: self._screens_changed(save=True))
+            else:
+                ca.toggled.connect(lambda on, c=col: self.view.setColumnHidden(c, not on))
             self.columns_menu.addAction(ca)
             self._column_actions[col] = ca
         mb.setToolTip("")
@@ -234,6 +247,10 @@ class MainWindow(QMainWindow):
         self.jobs_progress.setFormat("")
         self.jobs_progress.hide()
         sb.addPermanentWidget(self.jobs_progress)
+        self.screens_label = QLabel("")
+        self.screens_label.setObjectName("thumbnailStatus")
+        self.screens_label.hide()
+        sb.addPermanentWidget(self.screens_label)
         self.count_label = QLabel("")
         self.count_label.setObjectName("countLabel")
         sb.addPermanentWidget(self.count_label)
@@ -349,6 +366,9 @@ class MainWindow(QMainWindow):
         if key == "console":
             self.open_consoles(sel)
             return
+        if key == "external":
+            self.open_external_viewers(sel)
+            return
         op = OPS[key]
         if op.call is None:
             return
@@ -367,6 +387,69 @@ class MainWindow(QMainWindow):
                 continue
             open_console(lambda c=conn, u=row.uuid: c.lookupByUUID(u), runner=self.runner, settings=self.settings,
                          key=(uri, row.uuid), title=row.name)
+
+    def open_external_viewers(self, sel: Selected) -> None:
+        """Start the configured VNC viewer for each selected running domain (at most 4); errors in the dialog."""
+        from ...vnc.address import console_target
+        from ..console import external
+
+        for uri, row in [(u, r) for u, r in sel if r.state in OPS["external"].states][:4]:
+            conn = self.manager.conn(uri)
+            if conn is None:
+                continue
+            name = row.name
+
+            def launch(target: Any, uri: str = uri, name: str = name) -> None:
+                try:
+                    pid = external.launch(external.viewer_command(self.settings), target.address, name)
+                except external.ViewerError as exc:
+                    self.show_error(exc, operation="Open in External Viewer", uri=uri,
+                                    title=f"Cannot open the external viewer for '{name}'")
+                    return
+                self.statusBar().showMessage(f"Started the external viewer for '{name}' (pid {pid})", 5000)
+
+            self.runner.submit(f"Find the screen of {name}",
+                               lambda c=conn, u=row.uuid: console_target(c.lookupByUUID(u)), uri=uri,
+                               operation="virDomainGetXMLDesc", on_result=launch,
+                               on_error=lambda exc, uri=uri, name=name: self.show_error(
+                                   exc, operation=f"virDomainGetXMLDesc ('{name}')", uri=uri,
+                                   title=f"Cannot open the external viewer for '{name}'"))
+
+    def _screens_changed(self, save: bool = False) -> None:
+        """Show the Screen column (taller rows) while it is wanted and thumbnails are on; say why not."""
+        action = self._column_actions[COL_SCREEN]
+        wanted = action.isChecked()
+        if save and self.settings is not None:
+            self.settings.setValue("window/screen_column", wanted)
+        show = wanted and self.screens.active
+        if self.view.isColumnHidden(COL_SCREEN) == show:
+            self.view.setColumnHidden(COL_SCREEN, not show)
+        height = LIST_SIZE.height() + 4 if show else 0
+        if self.view.row_painter.row_height != height:
+            self.view.row_painter.row_height = height
+            self.view.doItemsLayout()
+        reason = self.screens.off_reason
+        action.setToolTip(reason[:1].upper() + reason[1:] if reason else "Live screen thumbnails")
+        failures = self.screens.failures
+        if reason and wanted and self.screens.service.switched_on:  # off because of the domain limit
+            text, tip = "Thumbnails off", reason[:1].upper() + reason[1:]
+        elif failures and show:
+            text = f"{len(failures)} screen{'s' if len(failures) != 1 else ''} not shown"
+            lines = []
+            for (uri, uuid), why in list(failures.items())[:20]:
+                row = self.model.domain_row(uri, uuid)
+                lines.append(f"{row.name if row else uuid.hex()}: {why}")
+            tip = "\n".join(lines)
+        else:
+            text = tip = ""
+        self.screens_label.setText(text)
+        self.screens_label.setToolTip(tip)
+        self.screens_label.setVisible(bool(text))
+
+    def open_networks_window(self) -> None:
+        """The networks page (one window, raised when already open)."""
+        from ..networks import open_networks_window
+        open_networks_window(self)
 
     def open_new_vm_wizard(self) -> None:
         """The New-VM wizard on the open connections (non-modal)."""
@@ -511,6 +594,7 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(self.settings, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.interval_changed.connect(self.manager.set_interval)
+        dialog.thumbnails_changed.connect(self.screens.apply_settings)
         self.prefs_dialog = dialog
         dialog.open()
         return dialog
@@ -523,6 +607,7 @@ class MainWindow(QMainWindow):
         self._show_poll_errors()
 
     def _on_polled(self, uri: str, result: Any) -> None:
+        self.screens.update()
         if self.poll_errors.pop(uri, None) is not None:
             self._show_poll_errors()
         if result.full or result.removed or self._counted != self.model.domain_count():
@@ -610,7 +695,7 @@ class MainWindow(QMainWindow):
         else:
             a = self.domain_actions.actions
             for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "save", "delete", None,
-                        "details", "console"):
+                        "details", "console", "external"):
                 menu.addSeparator() if key is None else menu.addAction(a[key])
             menu.addSeparator()
             menu.addAction(self.act_restore)
@@ -681,7 +766,10 @@ class MainWindow(QMainWindow):
         if header is not None:
             self.view.header().restoreState(header)
         for col, a in self._column_actions.items():
-            a.setChecked(not self.view.isColumnHidden(col))
+            if col != COL_SCREEN:
+                a.setChecked(not self.view.isColumnHidden(col))
+        wanted = s.value("window/screen_column", True)
+        self._column_actions[COL_SCREEN].setChecked(str(wanted).lower() not in ("false", "0"))
 
     def save_window_state(self) -> None:
         s = self.settings
@@ -696,6 +784,7 @@ class MainWindow(QMainWindow):
         self.save_window_state()
         for win in list(self.details_windows.values()):
             win.close()
+        self.screens.close()
         self.manager.shutdown(wait_ms=2000)
         super().closeEvent(event)
 
