@@ -1,5 +1,11 @@
-"""Test-wide settings: Qt offscreen, isolated XDG directories, no stray default URI."""
+"""Test-wide settings: Qt offscreen, and no test reaching the host's hypervisor by accident.
+
+``open(None)`` as root on a machine with QEMU means ``qemu:///system``, whose first open starts the host's
+``default`` network (a real bridge, dnsmasq and NAT rules). Tests that mean to exercise the default-URI probe
+unset ``LIBVIRT_DEFAULT_URI`` themselves (monkeypatch) and fake what the probe finds.
+"""
 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("LIBVIRT_DEFAULT_URI", "test:///default")
