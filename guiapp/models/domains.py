@@ -51,11 +51,16 @@ _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 def format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
+    a = abs(n)
+    if a < 1024:
+        return f"{n:.0f} B"
+    if a < 1 << 20:
+        return f"{n / 1024:.1f} KiB"  # dividing by powers of two is exact: the same as dividing step by step
+    if a < 1 << 30:
+        return f"{n / (1 << 20):.1f} MiB"
+    if a < 1 << 40:
+        return f"{n / (1 << 30):.1f} GiB"
+    return f"{n / (1 << 40):.1f} TiB"
 
 
 def format_rate(bps: Optional[float]) -> str:
@@ -443,7 +448,9 @@ class DomainFilterProxy(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
         self.setFilterRole(FILTER_ROLE)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.setRecursiveFilteringEnabled(True)
+        # connection rows match on their own (CONNECTION_MARKER), so no recursive filtering: with it the proxy
+        # also reports every tick's domain-row change as a change of the connection row (a full-width repaint)
+        self.setRecursiveFilteringEnabled(False)
         self.setDynamicSortFilter(True)
 
     def set_filter_text(self, text: str) -> None:

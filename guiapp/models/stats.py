@@ -171,21 +171,24 @@ class StatsSampler:
         result = PollResult(self.uri, full=self._first)
         tracks = self._tracks
         seen = set()
+        seen_add = seen.add
+        changed = result.changed
         for dom, st in rows:
             uuid = dom.UUID()
-            seen.add(uuid)
+            seen_add(uuid)
             track = tracks.get(uuid)
             if track is None:
                 track = tracks[uuid] = _Track()
                 track.uuid_str = _uuid_str(uuid)
-            state = st.get("state.state", STATE_NOSTATE)
+            get = st.get
+            state = get("state.state", STATE_NOSTATE)
             active = state in ACTIVE_STATES
             last_key = track.last_key
             if not active and last_key is not None and last_key[2] == state and track.spark_flat:
                 continue  # a quiet inactive domain: nothing to compute, nothing to show
             dt = now - track.at if track.at else 0.0
-            cpu_time = st.get("cpu.time")
-            vcpus = st.get("vcpu.current") or st.get("vcpu.maximum") or 1
+            cpu_time = get("cpu.time")
+            vcpus = get("vcpu.current") or get("vcpu.maximum") or 1
             cpu: Optional[float]
             if cpu_time is None or not active:
                 cpu = 0.0 if not active else None
@@ -193,36 +196,41 @@ class StatsSampler:
                 cpu = 0.0
             else:
                 cpu = min(100.0, (cpu_time - track.cpu_time) / (dt * 1e9 * vcpus) * 100.0)
-            nblock, nnet = st.get("block.count"), st.get("net.count")
+            nblock, nnet = get("block.count"), get("net.count")
             if track.counts != (nblock, nnet):
                 track.counts = (nblock, nnet)
                 track.disk_keys = _counter_keys("block", nblock, ("rd.bytes", "wr.bytes"))
                 track.net_keys = _counter_keys("net", nnet, ("rx.bytes", "tx.bytes"))
             disk = _sum(st, track.disk_keys, nblock is not None)
             net = _sum(st, track.net_keys, nnet is not None)
-            disk_bps = _rate(track.disk_bytes, disk, dt) if active else (0.0 if disk is not None else None)
-            net_bps = _rate(track.net_bytes, net, dt) if active else (0.0 if net is not None else None)
+            if active:
+                disk_bps = _rate(track.disk_bytes, disk, dt)
+                net_bps = _rate(track.net_bytes, net, dt)
+            else:
+                disk_bps = 0.0 if disk is not None else None
+                net_bps = 0.0 if net is not None else None
             track.cpu_time, track.disk_bytes, track.net_bytes, track.at = cpu_time, disk, net, now
-            mem = st.get("balloon.current") or st.get("balloon.maximum") or 0
+            mem = get("balloon.current") or get("balloon.maximum") or 0
             h = track.hist
-            h.cpu.append(cpu or 0.0)
+            cpu0, disk0, net0 = cpu or 0.0, disk_bps or 0.0, net_bps or 0.0
+            h.cpu.append(cpu0)
             h.mem.append(mem if active else 0)
-            h.disk.append(disk_bps or 0.0)
-            h.net.append(net_bps or 0.0)
+            h.disk.append(disk0)
+            h.net.append(net0)
             h.count += 1
-            sample = (cpu or 0.0, disk_bps or 0.0, net_bps or 0.0)
+            sample = (cpu0, disk0, net0)
             track.same = track.same + 1 if sample == track.last_sample else 0
             track.last_sample = sample
             # a sparkline keeps moving until its last SPARK_POINTS samples are all equal
-            flat = track.same >= min(len(h.cpu), SPARK_POINTS) - 1
+            flat = track.same >= min(h.count, SPARK_POINTS) - 1
             row_key = (dom.name(), dom.ID() if active else -1, state, None if cpu is None else round(cpu, 1), mem,
-                       st.get("balloon.maximum") or mem, vcpus,
+                       get("balloon.maximum") or mem, vcpus,
                        None if disk_bps is None else round(disk_bps), None if net_bps is None else round(net_bps))
-            if row_key == last_key and flat and track.spark_flat:
+            if flat and row_key == last_key and track.spark_flat:
                 continue
             track.last_key = row_key
             track.spark_flat = flat
-            result.changed.append(DomainRow(
+            changed.append(DomainRow(
                 uuid=uuid, uuid_str=track.uuid_str, name=row_key[0], id=row_key[1], state=state, cpu=cpu,
                 mem_kib=mem, maxmem_kib=row_key[5], vcpus=vcpus, disk_bps=disk_bps, net_bps=net_bps, hist=h))
         if len(seen) != len(tracks):

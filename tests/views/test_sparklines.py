@@ -40,3 +40,26 @@ def test_incremental_sparkline_matches_a_rebuild(qapp: Any, metric: str, col: in
         assert len(grown) == SPARK_POINTS
     again = delegate.polygon(make_row(hist), col, metric, 10, 20, 100, 16)
     assert again is delegate.polygon(make_row(hist), col, metric, 10, 20, 100, 16)  # no new sample: cached
+
+
+@pytest.mark.parametrize("metric,col,values", [
+    ("cpu", 2, [float(i * 13 % 100) for i in range(45)]),
+    ("net", 5, [float((i * 37) % 11) * 1000 + 1 for i in range(45)]),  # the maximum comes and goes: rescaling
+])
+def test_sparkline_grown_from_two_samples_matches_a_rebuild(qapp: Any, metric: str, col: int,
+                                                           values: list[float]) -> None:
+    hist = History()
+    seq = getattr(hist, metric)
+    delegate = DomainDelegate()
+    for n, v in enumerate(values, start=1):
+        seq.append(v)
+        hist.count += 1
+        grown = delegate.polygon(make_row(hist), col, metric, 10, 20, 100, 16)
+        if n < 2:
+            assert grown is None
+            continue
+        fresh = DomainDelegate().polygon(make_row(hist), col, metric, 10, 20, 100, 16)
+        assert points(grown) == pytest.approx(points(fresh), abs=1e-6)
+        assert len(grown) == min(n, SPARK_POINTS)
+        assert grown[len(grown) - 1].x() == pytest.approx(110.0)  # the newest sample at the right edge
+        assert min(p.y() for p in grown) >= 20.0 - 1e-9 and max(p.y() for p in grown) <= 36.0 + 1e-9

@@ -13,10 +13,23 @@ its own cell.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any, Optional
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QSize, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF, QStaticText
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFontMetrics,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QStaticText,
+    QTransform,
+)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTreeView
 
 from ...models.domains import COL_NAME, COL_SCREEN, COLUMNS, ROW_ROLE, SPARK_COLUMNS, THUMB_ROLE, cell_text
@@ -40,7 +53,7 @@ class DomainDelegate(QStyledItemDelegate):
         self.pen.setWidth(1)  # 1 px: wider pens are several times slower (FACTS.md)
         self.selected_pen = QPen(QColor("#ffffff"))
         self.selected_pen.setWidth(1)
-        self._polys: dict[tuple[int, int], tuple] = {}
+        self._polys: dict[tuple[int, int], list] = {}  # [hist, count, x, y, w, h, top, points, polygon]
         self._texts: dict[str, tuple[QStaticText, int]] = {}
         self._scaled: dict[int, tuple[int, int, QPixmap]] = {}  # pixmap cacheKey -> (w, h, scaled copy)
         self.row_height = 0  # minimum row height (taller rows while the screen column shows thumbnails)
@@ -66,10 +79,11 @@ class DomainDelegate(QStyledItemDelegate):
         return pix, x + (w - pix.width()) // 2, y + (h - pix.height()) // 2
 
     def polygon(self, row: DomainRow, col: int, metric: str, x: int, y: int, w: int, h: int) -> Optional[QPolygonF]:
-        """The sparkline in viewport coordinates.
+        """The sparkline in viewport coordinates, right-aligned: one step per sample, the newest at the right.
 
         Cached per domain history and geometry; one new sample at an unchanged scale shifts the
-        previous polyline by a step and appends a point instead of rebuilding it.
+        cached polyline left by a step and appends a point in place (dropping the oldest once it
+        holds SPARK_POINTS) instead of rebuilding it.
         """
         hist = row.hist
         if hist is None:
@@ -77,20 +91,27 @@ class DomainDelegate(QStyledItemDelegate):
         count = hist.count
         key = (id(hist), col)
         hit = self._polys.get(key)
-        geometry = (x, y, w, h)
-        if hit is not None and hit[0] is hist and hit[2] == geometry:
+        if hit is not None and hit[0] is hist and hit[2] == x and hit[3] == y and hit[4] == w and hit[5] == h:
             if hit[1] == count:
-                return hit[5]
-            if count == hit[1] + 1 and hit[4] == SPARK_POINTS:
+                return hit[8]
+            if count == hit[1] + 1:
                 dq = getattr(hist, metric)
-                top = 100.0 if metric == "cpu" else max(list(dq)[-SPARK_POINTS:])
-                if top == hit[3] and top:
+                top = 100.0 if metric == "cpu" else max(islice(reversed(dq), SPARK_POINTS))
+                if top and hit[6] and top != hit[6]:
+                    # a new maximum (disk, network): rescale the points in place of rebuilding them
+                    k = hit[6] / top
+                    hit[8] = QTransform(1.0, 0.0, 0.0, k, 0.0, (y + h) * (1.0 - k)).map(hit[8])
+                    hit[6] = top
+                if top == hit[6] and top:
                     v = dq[-1]
-                    poly = QPolygonF(hit[5])
-                    poly.remove(0)
+                    poly = hit[8]
+                    if hit[7] == SPARK_POINTS:
+                        poly.remove(0)
+                    else:
+                        hit[7] += 1
                     poly.translate(-w / (SPARK_POINTS - 1), 0.0)
                     poly.append(QPointF(x + w, y + h - (v if v < top else top) * (h / top)))
-                    self._polys[key] = (hist, count, geometry, top, SPARK_POINTS, poly)
+                    hit[1] = count
                     return poly
         values = row.tail(metric)
         n = len(values)
@@ -98,12 +119,13 @@ class DomainDelegate(QStyledItemDelegate):
             return None
         top = 100.0 if metric == "cpu" else max(values)
         k = h / top if top else 0.0
-        step = w / (n - 1)
+        step = w / (SPARK_POINTS - 1)
+        left = x + w - (n - 1) * step
         bottom = y + h
-        poly = QPolygonF([QPointF(x + i * step, bottom - (v if v < top else top) * k) for i, v in enumerate(values)])
+        poly = QPolygonF([QPointF(left + i * step, bottom - (v if v < top else top) * k) for i, v in enumerate(values)])
         if len(self._polys) >= _CACHE_LIMIT:
             self._polys.clear()
-        self._polys[key] = (hist, count, geometry, top, n, poly)
+        self._polys[key] = [hist, count, x, y, w, h, top, n, poly]
         return poly
 
     def text(self, s: str, fm: Any) -> tuple[QStaticText, int]:
@@ -119,36 +141,53 @@ class DomainDelegate(QStyledItemDelegate):
 
     def cell(self, painter: QPainter, x: int, y: int, w: int, h: int, row: DomainRow, col: int, selected: bool,
              fm: Any, text_y: int, thumb: Optional[QPixmap] = None) -> None:
-        if col == COL_SCREEN:
-            if thumb is not None:
-                pix, px, py = self.thumbnail(thumb, x, y, w, h)
-                painter.drawPixmap(px, py, pix)
-            return
-        if col == COL_NAME:
-            size = min(16, h - 2)
-            state_icon(row.state).paint(painter, QRect(x + 3, y + (h - size) // 2, size, size))
-            avail = w - size - 11
-            st, tw = self.text(row.name, fm)
-            if tw > avail:
-                st, tw = self.text(fm.elidedText(row.name, Qt.TextElideMode.ElideRight, avail), fm)
-            painter.drawStaticText(x + size + 8, text_y, st)
-            return
-        st, tw = self.text(cell_text(row, col), fm)
-        painter.drawStaticText(x + w - 4 - tw, text_y, st)
-        metric = SPARK_COLUMNS.get(col)
-        if metric is None:
-            return
-        sw = w - _TEXT_W - 8
-        sh = h - 8
-        if sw < 10 or sh < 4:
-            return
-        poly = self.polygon(row, col, metric, x + 4, y + 4, sw, sh)
-        if poly is None:
-            return
+        """One cell (the painter's pen is the text's; it is restored)."""
         pen = painter.pen()
-        painter.setPen(self.selected_pen if selected else self.pen)
-        painter.drawPolyline(poly)
+        self.cells(painter, ((col, x, w),), y, h, row, selected, fm, text_y, thumb)
         painter.setPen(pen)
+
+    def cells(self, painter: QPainter, columns: Sequence[tuple[int, int, int]], y: int, h: int, row: DomainRow,
+              selected: bool, fm: Any, text_y: int, thumb: Optional[QPixmap] = None) -> None:
+        """The cells ``columns`` ((column, x, width), ...) of one row: texts first, then the sparklines.
+
+        Expects the text pen set; leaves the sparkline pen set when a sparkline was drawn.
+        """
+        sparks = None
+        texts = self._texts
+        for col, x, w in columns:
+            if col == COL_SCREEN:
+                if thumb is not None:
+                    pix, px, py = self.thumbnail(thumb, x, y, w, h)
+                    painter.drawPixmap(px, py, pix)
+                continue
+            if col == COL_NAME:
+                size = min(16, h - 2)
+                state_icon(row.state).paint(painter, QRect(x + 3, y + (h - size) // 2, size, size))
+                avail = w - size - 11
+                st, tw = self.text(row.name, fm)
+                if tw > avail:
+                    st, tw = self.text(fm.elidedText(row.name, Qt.TextElideMode.ElideRight, avail), fm)
+                painter.drawStaticText(x + size + 8, text_y, st)
+                continue
+            s = cell_text(row, col)
+            hit = texts.get(s)
+            if hit is None:
+                hit = self.text(s, fm)
+            painter.drawStaticText(x + w - 4 - hit[1], text_y, hit[0])
+            metric = SPARK_COLUMNS.get(col)
+            if metric is not None and w - _TEXT_W - 8 >= 10 and h >= 12:
+                if sparks is None:
+                    sparks = []
+                sparks.append((col, metric, x + 4, w - _TEXT_W - 8))
+        if sparks is None:
+            return
+        polygon = self.polygon
+        sh = h - 8
+        painter.setPen(self.selected_pen if selected else self.pen)
+        for col, metric, sx, sw in sparks:
+            poly = polygon(row, col, metric, sx, y + 4, sw, sh)
+            if poly is not None:
+                painter.drawPolyline(poly)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -182,7 +221,9 @@ class DomainTreeView(QTreeView):
         self._width = 0
         self._alternate = True
         self._focus_index: Optional[QModelIndex] = None
-        self._selection: Any = None
+        self._selection: Any = None  # the selection model while it holds a selection, else None
+        self._to_source: Any = None  # the proxy's mapToSource, None without a proxy
+        self._style: Optional[tuple] = None  # per paint event, from the first row's option (see _row_style)
         self.thumbnails: dict[tuple[str, bytes], QPixmap] = {}  # the model's thumbnails (the window shares its dict)
         self._screen = False  # the screen column is painted in this paint event
 
@@ -207,8 +248,21 @@ class DomainTreeView(QTreeView):
         self._width = self.viewport().width()
         self._alternate = self.alternatingRowColors()
         self._focus_index = self.currentIndex() if self.hasFocus() else None
-        self._selection = self.selectionModel()
+        selection = self.selectionModel()
+        self._selection = selection if selection is not None and selection.hasSelection() else None
+        proxy = self.model()
+        self._to_source = proxy.mapToSource if isinstance(proxy, QSortFilterProxyModel) else None
+        self._style = None
         super().paintEvent(event)
+
+    def _row_style(self, option: QStyleOptionViewItem) -> tuple:
+        """(highlight, highlighted text, alternate base, text color, font metrics, font height) of this paint."""
+        palette = QPalette(option.palette)  # copies: the option and its palette die with this call
+        fm = QFontMetrics(option.fontMetrics)
+        self._style = (QBrush(palette.highlight()), QColor(palette.highlightedText().color()),
+                       QBrush(palette.alternateBase()), QColor(palette.text().color()), fm, fm.height(),
+                       QColor(palette.highlight().color()), palette)
+        return self._style
 
     def dataChanged(self, top_left: QModelIndex | QPersistentModelIndex,
                     bottom_right: QModelIndex | QPersistentModelIndex, roles: Sequence[int] = ()) -> None:
@@ -216,12 +270,13 @@ class DomainTreeView(QTreeView):
 
         A single changed cell (a new thumbnail) repaints just that cell.
         """
-        if top_left.parent().isValid() and top_left == bottom_right:
+        if top_left == bottom_right and top_left.parent().isValid():
             rect = self.visualRect(top_left)
             if rect.isValid():
                 self.viewport().update(rect)
             return
-        if top_left.parent().isValid() and top_left.column() > 0:
+        parent = top_left.parent()
+        if parent.isValid() and top_left.column() > 0:
             header = self.header()
             x0, x1 = 1 << 30, -1
             for col in range(top_left.column(), bottom_right.column() + 1):
@@ -229,41 +284,42 @@ class DomainTreeView(QTreeView):
                     continue
                 pos = header.sectionViewportPosition(col)
                 x0, x1 = min(x0, pos), max(x1, pos + header.sectionSize(col))
-            if x1 > x0:
-                self.viewport().update(QRect(x0, 0, x1 - x0, self.viewport().height()))
+            if x1 <= x0 or not self.isExpanded(parent):
+                return
+            # the rows of this connection's domains (contiguous in the view, sorted or not), not its own row
+            viewport = self.viewport()
+            y0 = self.visualRect(parent).bottom() + 1
+            last = self.model().rowCount(parent) - 1
+            y1 = self.visualRect(self.model().index(last, 0, parent)).bottom() + 1 if last >= 0 else y0
+            y0, y1 = max(0, y0), min(viewport.height(), y1)
+            if y1 > y0:
+                viewport.update(QRect(x0, y0, x1 - x0, y1 - y0))
             return
         super().dataChanged(top_left, bottom_right, roles)
 
     def drawRow(self, painter: QPainter, option: QStyleOptionViewItem,
                 index: QModelIndex | QPersistentModelIndex) -> None:
-        proxy = self.model()
-        sidx = proxy.mapToSource(index) if isinstance(proxy, QSortFilterProxyModel) else index
+        to_source = self._to_source
+        sidx = to_source(index) if to_source is not None else index
         node = sidx.internalPointer()
         if node is None:
             super().drawRow(painter, option, index)  # connection rows: Qt's painting
             return
         row = node.rows[sidx.row()]
+        highlight, highlighted_text, alternate, text, fm, font_h, focus, _ = self._style or self._row_style(option)
         rect = option.rect
         y, h = rect.y(), rect.height()
         width = self._width
-        palette = option.palette
-        selected = self._selection.isSelected(index)
+        selected = self._selection is not None and self._selection.isSelected(index)
         if selected:
-            painter.fillRect(0, y, width, h, palette.highlight())
-            painter.setPen(palette.highlightedText().color())
+            painter.fillRect(0, y, width, h, highlight)
+            painter.setPen(highlighted_text)
         else:
-            if index.row() & 1 and self._alternate:
-                painter.fillRect(0, y, width, h, palette.alternateBase())
-            painter.setPen(palette.text().color())
-        fm = option.fontMetrics
-        text_y = y + (h - fm.height()) // 2
-        cell = self.row_painter.cell
+            if self._alternate and index.row() & 1:
+                painter.fillRect(0, y, width, h, alternate)
+            painter.setPen(text)
         thumb = self.thumbnails.get((node.uri, row.uuid)) if self._screen else None
-        for col, x, w in self._columns:
-            cell(painter, x, y, w, h, row, col, selected, fm, text_y, thumb)
+        self.row_painter.cells(painter, self._columns, y, h, row, selected, fm, y + (h - font_h) // 2, thumb)
         if self._focus_index is not None and self._focus_index == index:
-            pen = painter.pen()
-            painter.setPen(QPen(palette.highlight().color() if not selected else palette.highlightedText().color(),
-                                1, Qt.PenStyle.DotLine))
+            painter.setPen(QPen(focus if not selected else highlighted_text, 1, Qt.PenStyle.DotLine))
             painter.drawRect(QRect(0, y, width - 1, h - 1))
-            painter.setPen(pen)
