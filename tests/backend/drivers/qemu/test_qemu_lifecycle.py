@@ -83,7 +83,8 @@ def test_define_start_pause_stats_balloon_shutdown(conn, xdg, tiny_guest, tmp_pa
     wait_state(dom, C.VIR_DOMAIN_SHUTOFF)
     assert dom.state() == [C.VIR_DOMAIN_SHUTOFF, C.VIR_DOMAIN_SHUTOFF_SHUTDOWN]
     assert conn.listDomainsID() == [] and conn.listDefinedDomains() == ["life"]
-    assert leftover_runtime_files(xdg, "life") == []
+    # the guest's SHUTDOWN event makes it shut off at once; its files go when QEMU has exited, moments later
+    wait_for(lambda: leftover_runtime_files(xdg, "life") == [], 5, "the runtime files to be cleaned")
     wait_for(lambda: any(e[1] == C.VIR_DOMAIN_EVENT_STOPPED for e in events), 5, "the STOPPED event")
     kinds = [(e, d) for _, e, d in events]
     assert kinds[:4] == [(C.VIR_DOMAIN_EVENT_DEFINED, C.VIR_DOMAIN_EVENT_DEFINED_ADDED),
