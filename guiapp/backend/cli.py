@@ -14,10 +14,11 @@ import functools
 import os
 import re
 import sys
-import unicodedata
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Iterable, NoReturn, Optional, TextIO
+from typing import Any, Callable, NoReturn, Optional, TextIO
+
+from .cli_table import format_table
 
 # virsh's limit on XML files it reads (VSH_MAX_XML_FILE).
 MAX_XML_FILE = 10 * 1024 * 1024
@@ -126,33 +127,6 @@ _AFFECT_OPTS = (Opt("config", "bool", "affect next boot"), Opt("live", "bool", "
 
 
 # --------------------------------------------------------------------------- output helpers
-def display_width(text: str) -> int:
-    """Terminal columns taken by ``text`` (wide East Asian characters count twice)."""
-    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-               for ch in text)
-
-
-def format_table(header: Optional[list[str]], rows: Iterable[list[str]]) -> str:
-    """virsh's vshTable: one leading space per cell, columns padded to width + 2, dashed separator.
-
-    Without ``header`` (virsh -q) only the rows are printed, sized on their own.
-    """
-    rows = [header, *rows] if header is not None else list(rows)
-    if not rows:
-        return ""
-    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for n, row in enumerate(rows):
-        cells = []
-        for i, cell in enumerate(row):
-            pad = "" if i == len(row) - 1 else " " * (widths[i] + 2 - display_width(cell))
-            cells.append(" " + cell + pad)
-        out.append("".join(cells).rstrip(" ") + "\n")
-        if n == 0 and header is not None:
-            out.append("-" * sum(w + 3 for w in widths) + "\n")
-    return "".join(out)
-
-
 def format_version(version: int) -> str:
     """libvirt's encoded version (major * 1e6 + minor * 1e3 + release) as ``major.minor.release``."""
     return f"{version // 1_000_000}.{version // 1000 % 1000}.{version % 1000}"

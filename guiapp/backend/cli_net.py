@@ -23,9 +23,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Optional, TextIO
+
+from .cli_table import format_table
 
 # VIR_* values used here (the same in libvirt-python and guiapp.backend).
 _LIST_INACTIVE, _LIST_ACTIVE = 1, 2
@@ -68,29 +69,6 @@ def _opt(args: Any, name: str) -> Any:
     if isinstance(args, Mapping):
         return args.get(name, args.get(name.replace("-", "_")))
     return getattr(args, name.replace("-", "_"), None)
-
-
-def _width(text: str) -> int:
-    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-               for ch in text)
-
-
-def format_table(header: Optional[list[str]], rows: Iterable[list[str]]) -> str:
-    """virsh's vshTable: a leading space per cell, columns padded to width + 2, a dashed line under the header."""
-    rows = [header, *rows] if header is not None else list(rows)
-    if not rows:
-        return ""
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for n, row in enumerate(rows):
-        cells = []
-        for i, cell in enumerate(row):
-            pad = "" if i == len(row) - 1 else " " * (widths[i] + 2 - _width(cell))
-            cells.append(" " + cell + pad)
-        out.append("".join(cells).rstrip(" ") + "\n")
-        if n == 0 and header is not None:
-            out.append("-" * sum(w + 3 for w in widths) + "\n")
-    return "".join(out)
 
 
 def lookup_network(conn: Any, name: str) -> Any:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from gui_helpers import rerun_under_xvfb
 from networks_helpers import URI, wait_rows
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -73,13 +72,5 @@ def test_screenshots(qtbot: Any, nets: tuple[Any, Any]) -> None:
 @pytest.mark.skipif(UNDER_XVFB, reason="already the child run under Xvfb")
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
 def test_screenshots_under_xvfb() -> None:
-    import time
-    started = time.time() - 1
-    env = dict(os.environ, QT_QPA_PLATFORM="xcb", GUIAPP_NETWORKS_XVFB="1")
-    test = f"{Path(__file__).resolve()}::test_screenshots"
-    res = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1280x900x24", sys.executable, "-m", "pytest", "-q",
-                          "-p", "no:cacheprovider", test], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    shots = [p for p in (ROOT / "artifacts" / "networks").glob("*.png") if p.stat().st_mtime >= started]
+    shots = rerun_under_xvfb(__file__, "test_screenshots", "GUIAPP_NETWORKS_XVFB", "networks")
     assert len(shots) >= 7, shots

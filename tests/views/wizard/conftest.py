@@ -12,7 +12,10 @@ from gui_helpers import drain, off_ui
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/ (for fixtures.tinyguest)
 
-from fixtures.tinyguest import tiny_guest  # noqa: E402,F401 - a fixture for the QEMU boot test
+from fixtures.tinyguest import (
+    qemu_processes_under,  # noqa: E402
+    tiny_guest,  # noqa: E402,F401 - a fixture for the QEMU boot test
+)
 
 import guiapp.backend as libvirt
 from guiapp.jobs import JobRunner
@@ -73,20 +76,3 @@ def qemu_conn(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, ui_guard: None) ->
     assert not qemu_processes_under(str(tmp_path)), "the test left QEMU guests running"
 
 
-def qemu_processes_under(path: str) -> list[int]:
-    """Live qemu-system processes whose command line mentions ``path``."""
-    import os
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read()
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if path.encode() in cmd and b"qemu-system" in cmd and stat[stat.rfind(b")") + 2:][:1] != b"Z":
-            pids.append(int(entry))
-    return pids

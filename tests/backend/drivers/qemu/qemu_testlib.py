@@ -31,30 +31,13 @@ def _load_tinyguest():  # tests/fixtures/tinyguest.py, without putting tests/ on
 
 
 _tg = _load_tinyguest()
+qemu_processes_under = _tg.qemu_processes_under
 CMDLINE, READY_MARKER, tiny_guest = _tg.CMDLINE, _tg.READY_MARKER, _tg.tiny_guest
 
 QEMU = shutil.which("qemu-system-x86_64")
 
 needs_qemu = pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 is not installed (apt-get install "
                                                      "qemu-system-x86)")
-
-
-def qemu_processes_under(path: str) -> list[int]:
-    """Pids of live processes whose command line mentions ``path`` (our guests' runtime dir)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmd = f.read()
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if path.encode() in cmd and b"qemu-system" in cmd and stat[stat.rfind(b")") + 2:][:1] != b"Z":
-            pids.append(int(entry))
-    return pids
 
 
 @pytest.fixture
