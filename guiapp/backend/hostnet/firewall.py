@@ -1,8 +1,14 @@
 """NAT and forwarding rules of a virtual network, with nftables or iptables (whichever is installed).
 
-nftables: one table ``ip guiapp_<bridge>`` per network holds all its rules, so
-removal is one ``nft delete table``.  iptables: every rule carries the comment
-``guiapp:<bridge>`` and removal deletes exactly the rules with that comment.
+nftables: one table ``ip guiapp_<uuid hex>`` per network holds all its rules,
+so removal is one ``nft delete table``.  iptables: every rule carries the
+comment ``guiapp:<uuid hex>`` and removal deletes exactly the rules whose
+comment is that tag.  Both are named from the network's UUID: two networks
+never share a table or a tag, whatever their bridge names (``gx.1``, ``gx_1``
+and ``gx-1`` once shared ``guiapp_gx_1``), so destroying one never touches
+another's rules.  Interface names are checked again here before they are put
+in an nft string or an iptables argument (nft reads ``"`` ``;`` ``#`` and a
+trailing ``*``, iptables a trailing ``+``).
 
 Rules (as libvirt's): traffic from the bridge's subnet may leave (through the
 forward ``dev`` if given), replies come back in, the bridge may talk to
@@ -13,10 +19,11 @@ masquerades the subnet (not for multicast/broadcast); ``route`` does not;
 
 from __future__ import annotations
 
-import re
-from typing import Optional
+import shlex
+from typing import Optional, Union
 
 from .. import constants as C  # noqa: N812
+from .. import validate
 from ..errors import DriverError
 from ..xml.network import NetworkDef
 from .runner import Runner, which
@@ -38,25 +45,48 @@ def pick_backend(preferred: str = "auto") -> Optional[str]:
     return None
 
 
-def table_name(bridge: str) -> str:
-    return "guiapp_" + re.sub(r"[^A-Za-z0-9_]", "_", bridge)
+def _hex(uuid: Union[bytes, str]) -> str:
+    """The 32 hex digits of a network UUID (raw bytes or text with dashes)."""
+    text = uuid.hex() if isinstance(uuid, bytes) else uuid.replace("-", "").lower()
+    if len(text) != 32 or any(c not in "0123456789abcdef" for c in text):
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"not a network UUID: {validate.shown(uuid)}", _FROM)
+    return text
 
 
-def _v4(d: NetworkDef) -> Optional[str]:
+def table_name(uuid: Union[bytes, str]) -> str:
+    """The nft table of the network with this UUID (one per network, injective)."""
+    return "guiapp_" + _hex(uuid)
+
+
+def rule_tag(uuid: Union[bytes, str]) -> str:
+    """The iptables comment on every rule of the network with this UUID."""
+    return "guiapp:" + _hex(uuid)
+
+
+def _ifname(name: Optional[str], what: str) -> str:
+    return validate.check_ifname(name, f"{what} for a firewall rule", domain=_FROM, code=C.VIR_ERR_INVALID_ARG)
+
+
+def _subnet(d: NetworkDef) -> Optional[str]:
+    """The IPv4 subnet of ``d`` as text, checked to be one (it is written unquoted)."""
     ip = d.ipv4
-    return str(ip.network) if ip is not None else None
+    if ip is None:
+        return None
+    text = str(ip.network)
+    return validate.check_text(text, "the subnet", "\"#;{}", domain=_FROM)
 
 
 def nft_ruleset(d: NetworkDef) -> str:
     """The ``nft -f`` script creating this network's table."""
-    br = d.bridge
-    subnet = _v4(d)
-    t = table_name(br or "")
+    br = _ifname(d.bridge, "bridge name")
+    subnet = _subnet(d)
+    t = table_name(d.uuid)
     fwd: list[str] = []
     nat: list[str] = []
     if d.forward_mode in ("nat", "route") and subnet:
-        out_dev = f' oifname "{d.forward_dev}"' if d.forward_dev else ""
-        in_dev = f' iifname "{d.forward_dev}"' if d.forward_dev else ""
+        dev = _ifname(d.forward_dev, "forward dev") if d.forward_dev else None
+        out_dev = f' oifname "{dev}"' if dev else ""
+        in_dev = f' iifname "{dev}"' if dev else ""
         fwd.append(f'iifname "{br}" ip saddr {subnet}{out_dev} accept')
         if d.forward_mode == "nat":
             fwd.append(f'oifname "{br}" ip daddr {subnet}{in_dev} ct state related,established accept')
@@ -80,13 +110,14 @@ def nft_ruleset(d: NetworkDef) -> str:
 
 def iptables_rules(d: NetworkDef) -> list[list[str]]:
     """The iptables rules (``-t table -A chain ...``) of this network, each tagged with its comment."""
-    br = d.bridge or ""
-    subnet = _v4(d)
-    tag = ["-m", "comment", "--comment", f"guiapp:{br}"]
+    br = _ifname(d.bridge, "bridge name")
+    subnet = _subnet(d)
+    tag = ["-m", "comment", "--comment", rule_tag(d.uuid)]
     rules: list[list[str]] = []
     if d.forward_mode in ("nat", "route") and subnet:
-        out_dev = ["-o", d.forward_dev] if d.forward_dev else []
-        in_dev = ["-i", d.forward_dev] if d.forward_dev else []
+        dev = _ifname(d.forward_dev, "forward dev") if d.forward_dev else None
+        out_dev = ["-o", dev] if dev else []
+        in_dev = ["-i", dev] if dev else []
         rules.append(["-t", "filter", "-A", "FORWARD", "-i", br, "-s", subnet, *out_dev, *tag, "-j", "ACCEPT"])
         if d.forward_mode == "nat":
             rules.append(["-t", "filter", "-A", "FORWARD", "-o", br, "-d", subnet, *in_dev, "-m", "conntrack",
@@ -112,49 +143,58 @@ def add(run: Runner, d: NetworkDef, backend: Optional[str]) -> None:
             raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"network '{d.name}' needs NAT/forwarding rules but "
                               f"neither nft nor iptables is installed (Debian package nftables or iptables)", _FROM)
         return
-    remove(run, d.bridge or "", backend)  # left over from a crash
-    if backend == "nft":
-        run.run("nft", "-f", "-", input=nft_ruleset(d))
+    script = nft_ruleset(d) if backend == "nft" else None  # checked before anything changes
+    rules = iptables_rules(d) if backend == "iptables" else []
+    remove(run, d.uuid, backend)  # left over from a crash
+    if script is not None:
+        run.run("nft", "-f", "-", input=script)
         return
     try:
-        for rule in iptables_rules(d):
+        for rule in rules:
             run.run("iptables", "-w", *rule)
     except DriverError:
-        remove(run, d.bridge or "", backend)
+        remove(run, d.uuid, backend)
         raise
 
 
-def remove(run: Runner, bridge: str, backend: Optional[str]) -> None:
-    """Remove every rule of the network on ``bridge`` (nothing to remove is fine)."""
+def _tagged(run: Runner, table: str, tag: str) -> list[list[str]]:
+    """The ``-A`` rules of iptables table ``table`` whose comment is exactly ``tag``, as argument lists."""
+    found = []
+    for line in run.run("iptables", "-w", "-t", table, "-S", check=False).stdout.splitlines():
+        if not line.startswith("-A "):
+            continue
+        try:
+            args = shlex.split(line)
+        except ValueError:
+            continue
+        if any(a == "--comment" and b == tag for a, b in zip(args, args[1:], strict=False)):
+            found.append(args)
+    return found
+
+
+def remove(run: Runner, uuid: Union[bytes, str], backend: Optional[str]) -> None:
+    """Remove every rule of the network with this UUID, and no other (nothing to remove is fine)."""
     if backend == "nft":
-        t = table_name(bridge)
+        t = table_name(uuid)
         if run.run("nft", "list", "table", "ip", t, check=False).returncode == 0:
             run.run("nft", "delete", "table", "ip", t)
     elif backend == "iptables":
-        tag = f"guiapp:{bridge}"
+        tag = rule_tag(uuid)
         for table in ("filter", "nat"):
-            listing = run.run("iptables", "-w", "-t", table, "-S", check=False).stdout
-            for line in listing.splitlines():
-                if line.startswith("-A ") and (f'--comment "{tag}"' in line or f"--comment {tag} " in line
-                                               or line.endswith(f"--comment {tag}")):
-                    args = _split_rule(line)
-                    args[0] = "-D"
-                    run.run("iptables", "-w", "-t", table, *args, check=False)
+            for args in _tagged(run, table, tag):
+                args[0] = "-D"
+                run.run("iptables", "-w", "-t", table, *args, check=False)
 
 
-def _split_rule(line: str) -> list[str]:
-    import shlex
-    return shlex.split(line)
-
-
-def rules_present(run: Runner, bridge: str, backend: Optional[str]) -> bool:
-    """Whether any rule of the network on ``bridge`` is installed (for checks and tests)."""
+def rules_present(run: Runner, uuid: Union[bytes, str], backend: Optional[str]) -> bool:
+    """Whether any rule of the network with this UUID is installed (for checks and tests)."""
     if backend == "nft":
-        return run.run("nft", "list", "table", "ip", table_name(bridge), check=False).returncode == 0
+        return run.run("nft", "list", "table", "ip", table_name(uuid), check=False).returncode == 0
     if backend == "iptables":
-        tag = f"guiapp:{bridge}"
-        return any(tag in run.run("iptables", "-w", "-t", t, "-S", check=False).stdout for t in ("filter", "nat"))
+        tag = rule_tag(uuid)
+        return any(_tagged(run, t, tag) for t in ("filter", "nat"))
     return False
 
 
-__all__ = ["pick_backend", "nft_ruleset", "iptables_rules", "add", "remove", "rules_present", "table_name"]
+__all__ = ["pick_backend", "nft_ruleset", "iptables_rules", "add", "remove", "rules_present", "table_name",
+           "rule_tag"]

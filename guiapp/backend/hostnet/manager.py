@@ -7,7 +7,7 @@ Layout (``config_dir`` survives reboots, ``runtime_dir`` is e.g. under /run)::
     config_dir/.initialized          the 'default' network was installed once (undefining it sticks)
     runtime_dir/NAME.xml             definition of a running network (its run state)
     runtime_dir/NAME.state           firewall backend used, so destroy removes the same rules
-    runtime_dir/NAME.{conf,pid,leases,hostsfile,addnhosts}   dnsmasq's files
+    runtime_dir/UUID.{conf,pid,leases,hostsfile,addnhosts}   dnsmasq's files (named by UUID: see dnsmasq.py)
     runtime_dir/.lock                serializes processes sharing these directories
 
 Every operation takes ``.lock`` (flock) and re-reads the directories, so
@@ -195,8 +195,9 @@ class HostNetworks(NetworkTable):
 
     # -- host side ---------------------------------------------------------------
 
-    def files(self, name: str) -> dnsmasq.DnsmasqFiles:
-        return dnsmasq.DnsmasqFiles(self.runtime_dir, name)
+    def files(self, d: NetworkDef) -> dnsmasq.DnsmasqFiles:
+        """dnsmasq's files of network ``d`` (named by its UUID)."""
+        return dnsmasq.files_for(self.runtime_dir, d)
 
     def _state_path(self, name: str) -> str:
         return os.path.join(self.runtime_dir, f"{name}.state")
@@ -212,7 +213,7 @@ class HostNetworks(NetworkTable):
         br = d.bridge
         assert br
         backend = firewall.pick_backend(self.firewall_backend)
-        files = self.files(d.name)
+        files = self.files(d)
         undo: list[Any] = []
         try:
             # a fixed MAC, or the bridge would take the lowest of its taps' and change as guests come and go
@@ -224,7 +225,7 @@ class HostNetworks(NetworkTable):
             _write(self._state_path(d.name), f"firewall={backend or ''}\n")
             undo.append(lambda: _unlink(self._state_path(d.name)))
             firewall.add(self.run, d, backend)
-            undo.append(lambda: firewall.remove(self.run, br, backend))
+            undo.append(lambda: firewall.remove(self.run, d.uuid, backend))
             if d.forward_mode in ("nat", "route"):
                 for fam in sorted({ip.address.version for ip in d.ips}):
                     links.enable_forwarding(self.run, fam)
@@ -240,7 +241,7 @@ class HostNetworks(NetworkTable):
             raise
 
     def _host_stop(self, d: NetworkDef) -> None:
-        files = self.files(d.name)
+        files = self.files(d)
         dnsmasq.stop(files)
         dnsmasq.remove_files(files)
         state = _read(self._state_path(d.name)) or ""
@@ -248,16 +249,16 @@ class HostNetworks(NetworkTable):
         for line in state.splitlines():
             if line.startswith("firewall="):
                 backend = line.split("=", 1)[1] or None
+        try:
+            firewall.remove(self.run, d.uuid, backend)
+        except DriverError:
+            pass
         if d.bridge:
-            try:
-                firewall.remove(self.run, d.bridge, backend)
-            except DriverError:
-                pass
             links.delete_link(self.run, d.bridge)
         _unlink(self._state_path(d.name))
 
     def _leases(self, e: NetworkEntry) -> list[dict[str, Any]]:
-        return dnsmasq.read_leases(self.files(e.name), e.live)  # type: ignore[arg-type]
+        return dnsmasq.read_leases(self.files(e.live), e.live)  # type: ignore[arg-type]
 
     # -- what the QEMU driver uses for guests --------------------------------------------
 
@@ -269,12 +270,22 @@ class HostNetworks(NetworkTable):
         tap.delete_tap(self.run, name)
 
     def dnsmasq_pid(self, name: str) -> Optional[int]:
-        return dnsmasq.read_pid(self.files(name))
+        """The pid of the dnsmasq of the running network ``name``, or None."""
+        with self._transaction():
+            e = self._by_name.get(name)
+            live = e.live if e is not None else None
+        return dnsmasq.read_pid(self.files(live)) if live is not None else None
 
-    def firewall_active(self, name: str, bridge: str) -> bool:
+    def firewall_active(self, name: str) -> bool:
+        """Whether any firewall rule of network ``name`` is installed (its table, or rules with its tag)."""
+        with self._transaction():
+            e = self._by_name.get(name)
+            if e is None:
+                raise DriverError(C.VIR_ERR_NO_NETWORK, f"no network with matching name '{name}'", _FROM)
+            uuid = e.uuid
         state = _read(self._state_path(name)) or ""
         backend = next((ln.split("=", 1)[1] for ln in state.splitlines() if ln.startswith("firewall=")), "")
-        return firewall.rules_present(self.run, bridge, backend or firewall.pick_backend(self.firewall_backend))
+        return firewall.rules_present(self.run, uuid, backend or firewall.pick_backend(self.firewall_backend))
 
 
 __all__ = ["HostNetworks", "DEFAULT_SYSTEM_RUNTIME_DIR", "DEFAULT_SYSTEM_CONFIG_DIR"]

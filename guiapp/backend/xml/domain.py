@@ -37,6 +37,7 @@ from typing import Optional, Union
 from lxml import etree
 
 from .. import constants as C  # noqa: N812
+from .. import validate
 from ..errors import DriverError
 from .safe import check_root, parse_xml
 
@@ -82,8 +83,6 @@ _UNITS = {
 }
 
 _HEX = frozenset("0123456789abcdefABCDEF")
-_MAC_CANON = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
-_MAC_LOOSE = re.compile(r"[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2}){5}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DISK_SOURCE_ATTR = {"block": "dev", "dir": "dir", "network": "name", "volume": "volume"}
 _CHAR_DEVICE_TAGS = ("console", "serial", "parallel", "channel")
@@ -134,16 +133,7 @@ def format_uuid(raw: bytes) -> str:
 
 def parse_mac(text: Optional[str]) -> str:
     """Validate a MAC address (1-2 hex digits per octet, ':' separated) -> lowercase canonical form."""
-    if text is not None and _MAC_CANON.fullmatch(text):
-        mac = text
-    elif text is not None and _MAC_LOOSE.fullmatch(text):
-        mac = ":".join(f"{int(p, 16):02x}" for p in text.split(":"))
-    else:
-        raise _xml_error(f"unable to parse mac address '{text}' (expected six hex pairs such as 52:54:00:12:34:56)")
-    if int(mac[:2], 16) & 1:
-        raise _xml_error(f"expected unicast mac address, found multicast '{text}' "
-                         f"(the lowest bit of the first octet must be 0)")
-    return mac
+    return validate.parse_mac(text, domain=_FROM)
 
 
 def generate_mac(prefix: str = MAC_PREFIX_QEMU) -> str:
@@ -280,6 +270,13 @@ class Disk(_Device):
         self._owner._changed()
 
 
+def _ifname(name: Optional[str], what: str, *, optional: bool = False) -> Optional[str]:
+    """An interface name read from the XML, checked (None passes when ``optional``)."""
+    if name is None and optional:
+        return None
+    return validate.check_ifname(name, what, domain=_FROM)
+
+
 class Interface(_Device):
     """``<interface type>`` with ``<mac>``, ``<source>``, ``<target>``, ``<script>``, ``<model>``."""
 
@@ -311,7 +308,7 @@ class Interface(_Device):
             elif tag == "source":
                 source = child
             elif tag == "target":
-                self._target_dev = child.get("dev")
+                self._target_dev = _ifname(child.get("dev"), "interface target dev", optional=True)
             elif tag == "script":
                 self.script = child.get("path")
             elif tag == "model":
@@ -343,10 +340,11 @@ class Interface(_Device):
             if not self.bridge:
                 raise _xml_error("Missing required attribute 'bridge' in element 'source' of "
                                  "interface type='bridge' (e.g. <source bridge='br0'/>)")
+            _ifname(self.bridge, "interface source bridge")
         elif t in SOCKET_NET_TYPES:
             self._parse_socket(source)
         elif t == "direct" and source is not None:
-            self.bridge = source.get("dev")
+            self.bridge = _ifname(source.get("dev"), "interface source dev", optional=True)
 
     def _parse_socket(self, source: Optional[etree._Element]) -> None:
         t = self.type
@@ -400,6 +398,7 @@ class Interface(_Device):
 
     @target_dev.setter
     def target_dev(self, dev: Optional[str]) -> None:
+        _ifname(dev, "interface target dev", optional=True)
         el = self.element.find("target")
         if dev is None:
             if el is not None:

@@ -46,8 +46,10 @@ from typing import Optional, Union
 from lxml import etree
 
 from .. import constants as C  # noqa: N812
+from .. import validate
 from ..errors import DriverError
-from .domain import format_uuid, parse_mac
+from .domain import format_uuid
+from .network_dns import check_dns
 from .safe import check_root, parse_xml
 
 _FROM = C.VIR_FROM_NETWORK
@@ -59,8 +61,6 @@ KNOWN_FORWARD_MODES = SUPPORTED_FORWARD_MODES + ("bridge", "private", "vepa", "p
 #: libvirt's order of the top-level children of ``<network>``.
 _ORDER = ("name", "uuid", "metadata", "forward", "bridge", "mtu", "mac", "domain", "dns", "ip", "route")
 
-_IFNAMSIZ = 16  # kernel interface names: at most 15 characters
-_IFNAME_RE = re.compile(r"[^\s/:%]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -76,11 +76,8 @@ def _unsupported(detail: str) -> DriverError:
 
 
 def check_ifname(name: str, what: str) -> str:
-    """A valid kernel interface name (1-15 characters, no spaces, '/', ':' or '%')."""
-    if not name or len(name) >= _IFNAMSIZ or not _IFNAME_RE.fullmatch(name) or name in (".", ".."):
-        raise _xml_error(f"invalid {what} '{name}': an interface name has 1-15 characters without "
-                         f"spaces, '/', ':' or '%' (e.g. virbr1)")
-    return name
+    """A valid interface name (see :mod:`guiapp.backend.validate`), else VIR_ERR_XML_ERROR naming ``what``."""
+    return validate.check_ifname(name, what, domain=_FROM)
 
 
 @dataclass
@@ -135,17 +132,14 @@ def _default_prefix(addr: IPAddress) -> int:
 
 def _mac(text: Optional[str]) -> str:
     """parse_mac with the error reported in the network error domain."""
-    try:
-        return parse_mac(text)
-    except DriverError as exc:
-        raise _xml_error(exc.detail) from None
+    return validate.parse_mac(text, domain=_FROM)
 
 
 def _parse_ip_text(text: Optional[str], what: str, net_name: str) -> IPAddress:
     try:
         return ipaddress.ip_address((text or "").strip())
     except ValueError:
-        raise _xml_error(f"Invalid {what} '{text}' in network '{net_name}': expected an IP address "
+        raise _xml_error(f"Invalid {what} {validate.shown(text)} in network '{net_name}': expected an IP address "
                          f"such as 192.168.122.1") from None
 
 
@@ -213,11 +207,10 @@ class NetworkDef:
         dom_el = els.get("domain")
         self.domain_name = None
         if dom_el is not None:
-            dname = (dom_el.get("name") or "").strip()
-            if not dname or _CONTROL.search(dname) or " " in dname:
-                raise _xml_error(f"invalid <domain name='{dom_el.get('name')}'/> in network '{name}': "
-                                 f"expected a DNS domain such as example.org")
-            self.domain_name = dname
+            self.domain_name = validate.check_dns_name(dom_el.get("name"), f"<domain name> of network '{name}'",
+                                                       domain=_FROM)
+        for dns in root.iterfind("dns"):
+            check_dns(dns, name)
 
         self.ips = [self._load_ip(el) for el in root.iterfind("ip")]
         self._check_ips()
@@ -353,6 +346,8 @@ class NetworkDef:
                     mac = _mac(mac)
                     h.set("mac", mac)
                 hname = h.get("name")
+                if hname is not None:
+                    validate.check_dns_name(hname, f"dhcp host name in network '{net}'", domain=_FROM)
                 hip = h.get("ip")
                 if mac is None and hname is None:
                     raise _xml_error(f"static host definition in IPv{addr.version} network '{net}' must have "

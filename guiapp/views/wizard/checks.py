@@ -12,12 +12,12 @@ import stat
 from collections.abc import Collection
 from typing import Optional
 
+from guiapp.backend import validate
 from guiapp.backend.xml.domain import parse_uuid
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 NAME_MAX = 64
 MAC_RE = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
-IFNAME_RE = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
 HOST_RE = re.compile(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
                      r"[A-Za-z0-9])?)*")
 MULTICAST_V4 = ipaddress.ip_network("224.0.0.0/4")
@@ -153,8 +153,9 @@ def check_host(address: str, what: str = "address") -> Optional[str]:
 def check_ifname(name: str, what: str, *, required: bool) -> Optional[str]:
     if not name:
         return f"Enter the {what}." if required else None
-    if not IFNAME_RE.fullmatch(name):
-        return f"'{name}' is not a valid {what}: at most 15 letters, digits or _ . : @ -, no spaces or '/'."
+    problem = validate.ifname_problem(name)  # the backend's rule: what it would refuse anyway
+    if problem is not None:
+        return f"{validate.shown(name)} is not a valid {what}: {problem}; use {validate.IFNAME_RULE}."
     return None
 
 

@@ -64,7 +64,7 @@ def test_default_network_dhcp_dns_ping_and_clean_destroy(netns, tmp_path):
     assert [(a["local"], a["prefixlen"]) for a in addrs if a["family"] == "inet"] == [("192.168.22.1", 24)]
     pid = mgr.dnsmasq_pid("default")
     assert pid is not None and os.path.exists(f"/proc/{pid}")
-    assert mgr.firewall_active("default", br)
+    assert mgr.firewall_active("default")
 
     # two clients get leases, resolve each other through dnsmasq and ping each other
     script = tmp_path / "udhcpc.sh"
@@ -101,7 +101,7 @@ def test_default_network_dhcp_dns_ping_and_clean_destroy(netns, tmp_path):
     assert not mgr.is_active(ref)
     assert br not in links(netns.host)
     assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read().rpartition(")")[2][:3]
-    assert not mgr.firewall_active("default", br)
+    assert not mgr.firewall_active("default")
     assert sorted(os.listdir(tmp_path / "run")) == [".lock"]
 
 
@@ -176,12 +176,13 @@ def test_iptables_backend_rules_added_and_removed(netns, tmp_path):
                      "<ip address='10.71.0.1' prefix='24'/></network>")
     rules = subprocess.run(["ip", "netns", "exec", netns.host, "iptables", "-w", "-t", "nat", "-S"],
                            capture_output=True, text=True).stdout
-    assert "MASQUERADE" in rules and "guiapp:brN" in rules
+    tag = fw.rule_tag(mgr.lookup_name("n").uuid)
+    assert "MASQUERADE" in rules and tag in rules
     mgr.destroy(ref)
     for table in ("nat", "filter"):
         rules = subprocess.run(["ip", "netns", "exec", netns.host, "iptables", "-w", "-t", table, "-S"],
                                capture_output=True, text=True).stdout
-        assert "guiapp:brN" not in rules
+        assert tag not in rules
 
 
 def test_failed_start_is_rolled_back(netns, tmp_path):
@@ -194,7 +195,7 @@ def test_failed_start_is_rolled_back(netns, tmp_path):
         mgr.start(ref)
     assert exc.value.code == C.VIR_ERR_OPERATION_FAILED and "dnsmasq" in exc.value.detail
     assert not mgr.is_active(ref) and "brR" not in links(netns.host)
-    assert not mgr.firewall_active("r", "brR")
+    assert not mgr.firewall_active("r")
     assert sorted(os.listdir(tmp_path / "run")) == [".lock"]
     mgr.dnsmasq_user = None
     mgr.start(ref)  # and it can start once fixed

@@ -170,10 +170,11 @@ def test_networkdef_repr_and_subnets():
 
 
 def test_written_like_libvirt_with_escapes():
-    d = parse_network("<network><name>a&amp;b &lt;x&gt;</name><domain name=\"it's\"/></network>")
+    # (a domain name cannot hold a quote: it is a DNS name; a TXT record's value can)
+    d = parse_network("<network><name>a&amp;b &lt;x&gt;</name><dns><txt name='t' value=\"it's\"/></dns></network>")
     text = d.to_xml()
-    assert "<name>a&amp;b &lt;x&gt;</name>" in text and "<domain name='it&apos;s'/>" in text
-    assert parse_network(text).name == "a&b <x>" and parse_network(text).domain_name == "it's"
+    assert "<name>a&amp;b &lt;x&gt;</name>" in text and "<txt name='t' value='it&apos;s'/>" in text
+    assert parse_network(text).name == "a&b <x>" and parse_network(text).root.find("dns/txt").get("value") == "it's"
     assert parse_network(TEST_DEFAULT_NETWORK_XML).to_xml() == TEST_DEFAULT_NETWORK_XML
     meta = parse_network("<network><name>m</name><metadata><x:y xmlns:x='urn:x'>1</x:y></metadata></network>")
     assert "urn:x" in meta.to_xml() and parse_network(meta.to_xml()).to_xml() == meta.to_xml()
