@@ -171,10 +171,11 @@ def read_pid(files: DnsmasqFiles) -> Optional[int]:
 
 def start(run: Runner, d: NetworkDef, files: DnsmasqFiles, user: Optional[str] = None) -> int:
     """Write the files and start dnsmasq (it daemonizes and writes its pid file); returns its pid."""
+    texts = {files.conf: config_text(d, files, user), files.hostsfile: hostsfile_text(d),
+             files.addnhosts: addnhosts_text(d)}  # all checked before anything is written
     stop(files)
-    _write(files.conf, config_text(d, files, user))
-    _write(files.hostsfile, hostsfile_text(d))
-    _write(files.addnhosts, addnhosts_text(d))
+    for path, text in texts.items():
+        _write(path, text)
     if not os.path.exists(files.leases):
         _write(files.leases, "")
     run.run("dnsmasq", f"--conf-file={files.conf}")

@@ -56,15 +56,16 @@ def ns_links(ns: str) -> dict[str, dict]:
     return {row["ifname"]: row for row in json.loads(out or "[]")}
 
 
-def firewall_rules(host: SystemHost) -> bool:
-    """Whether the namespace has NAT rules of the default network (with nft or iptables, whichever is here)."""
+def firewall_rules(host: SystemHost, net_uuid: str) -> bool:
+    """Whether the namespace has NAT rules of the network with this UUID (nft or iptables, whichever is here)."""
+    hexs = net_uuid.replace("-", "")
     if shutil.which("nft", path="/usr/sbin:/sbin:" + os.environ.get("PATH", "")):
         out = subprocess.run(["ip", "netns", "exec", host.ns, "nft", "list", "ruleset"], capture_output=True,
                              text=True).stdout
-        return "guiapp_virbr0" in out and "masquerade" in out
+        return f"guiapp_{hexs}" in out and "masquerade" in out
     out = subprocess.run(["ip", "netns", "exec", host.ns, "iptables", "-t", "nat", "-S"], capture_output=True,
                          text=True).stdout
-    return "guiapp:virbr0" in out and "MASQUERADE" in out
+    return f"guiapp:{hexs}" in out and "MASQUERADE" in out
 
 
 def pid_alive(pid: int) -> bool:
@@ -175,9 +176,10 @@ def test_default_network_guests_dhcp_ping_taps_and_destroy(host, tiny_guest):
     links = ns_links(host.ns)
     assert links[br]["linkinfo"]["info_kind"] == "bridge"
     assert "192.168.22.1/24" in ns_ip(host.ns, "-o", "addr", "show", "dev", br).stdout
-    dnsmasq_pid = int((host.net_run / "default.pid").read_text())
+    net_uuid = etree.fromstring(info["xml"]).findtext("uuid")
+    dnsmasq_pid = int((host.net_run / f"{net_uuid}.pid").read_text())  # dnsmasq's files are named by UUID
     assert pid_alive(dnsmasq_pid)
-    assert firewall_rules(host) is True
+    assert firewall_rules(host, net_uuid) is True
 
     # -- guests on missing or inactive networks are refused before anything starts
     with pytest.raises(RemoteError) as ei:
@@ -257,7 +259,7 @@ def test_default_network_guests_dhcp_ping_taps_and_destroy(host, tiny_guest):
         [0, [], ["default", "quiet"]]
     assert br not in ns_links(host.ns)
     assert not pid_alive(dnsmasq_pid)
-    assert firewall_rules(host) is False
+    assert firewall_rules(host, net_uuid) is False
     # the transient guest that died is gone, and so are its runtime files
     wait_for(lambda: py.run("result = [d.name() for d in conn.listAllDomains()]") == [], 10, "netb to be gone")
     assert sorted(p.name for p in host.qemu_run.glob("netb.*")) == []
