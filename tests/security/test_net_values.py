@@ -278,3 +278,18 @@ def test_everything_real_libvirt_refuses_is_refused(conn):
     # libvirt's schema lets through some names dnsmasq or nft would misread (it has no checks at those
     # boundaries of its own beyond the schema): guiapp is stricter there, never looser
     assert stricter > 0
+
+
+@pytest.mark.parametrize("name", ['x";accept#', "gxc,eth0", "a b", "0123456789abcdef", "-x"])
+def test_bridges_and_taps_refuse_unchecked_names(name):
+    """The host-side helpers check names themselves (a Runner running 'false' keeps the host untouched)."""
+    from guiapp.backend.hostnet import links, tap
+    from guiapp.backend.hostnet.runner import Runner
+    harmless = Runner(prefix=["false"])
+    mac = "52:54:00:00:00:01"
+    calls = [lambda: links.create_bridge(harmless, name), lambda: tap.create_tap(harmless, name, "br0", mac),
+             lambda: tap.create_tap(harmless, None, name, mac)]
+    for call in calls:
+        with pytest.raises(DriverError) as exc:
+            call()
+        assert exc.value.code == C.VIR_ERR_INVALID_ARG, exc.value.detail

@@ -6,6 +6,7 @@ import ipaddress
 from typing import Optional, Union
 
 from .. import constants as C  # noqa: N812
+from .. import validate
 from ..errors import DriverError
 from .runner import Runner
 
@@ -32,6 +33,7 @@ def addresses(run: Runner, name: str) -> list[str]:
 
 def create_bridge(run: Runner, name: str, *, stp: bool = True, delay: int = 0, mac: Optional[str] = None) -> None:
     """Create bridge ``name`` (down).  It must not exist yet."""
+    validate.check_ifname(name, "bridge name", domain=C.VIR_FROM_NETWORK, code=C.VIR_ERR_INVALID_ARG)
     args = ["ip", "link", "add", "name", name]
     if mac:
         args += ["address", mac]

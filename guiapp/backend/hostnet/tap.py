@@ -17,6 +17,7 @@ import threading
 from typing import Optional
 
 from .. import constants as C  # noqa: N812
+from .. import validate
 from ..errors import DriverError
 from . import links
 from .runner import Runner
@@ -94,6 +95,9 @@ def create_tap(run: Runner, name: Optional[str], bridge: str, mac: str, *, vnet_
 
     Returns ``(tapname, fd)``; on failure nothing is left behind.
     """
+    if name is not None:
+        validate.check_ifname(name, "tap device name", domain=_FROM, code=C.VIR_ERR_INVALID_ARG)
+    validate.check_ifname(bridge, "bridge name", domain=_FROM, code=C.VIR_ERR_INVALID_ARG)
     if not links.link_exists(run, bridge):
         raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"bridge '{bridge}' does not exist: start its network first",
                           _FROM)
