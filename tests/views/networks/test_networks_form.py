@@ -6,6 +6,8 @@ import ipaddress
 
 import pytest
 
+from guiapp.backend import constants as C
+from guiapp.backend.errors import DriverError
 from guiapp.backend.xml.network import TEST_DEFAULT_NETWORK_XML, parse_network
 from guiapp.views.networks.actions import disabled_reason
 from guiapp.views.networks.create_dialog import suggest_subnet
@@ -51,7 +53,8 @@ def test_isolated_without_address_and_dhcp_is_fine() -> None:
     (good(forward="isolated", address="", dhcp_start="10.0.0.2"), "dhcp_start", "Address first"),
     (good(forward="isolated", device="eth0"), "device", "leave the device empty"),
     (good(device="eth 0"), "device", "interface name"),
-    (good(bridge="x" * 16), "bridge", "1-15 characters"),
+    (good(bridge="x" * 16), "bridge", "at most 15"),
+    (good(bridge="gxc,eth0"), "bridge", "interface name"),
     (good(domain="-bad.lan"), "domain", "DNS labels"),
     (good(forward="bridge"), "forward", "Unknown forward mode"),
 ])
@@ -69,7 +72,10 @@ def test_taken_name_is_refused() -> None:
 def test_values_are_escaped() -> None:
     xml = build_xml(good(bridge="a'b&c"))
     assert "name='a&apos;b&amp;c'" in xml
-    assert parse_network(xml).bridge == "a'b&c"
+    # well-formed (the escaping works), then refused by the interface-name rule, not by the XML parser
+    with pytest.raises(DriverError) as exc:
+        parse_network(xml)
+    assert exc.value.code == C.VIR_ERR_XML_ERROR and "a'b&c" in exc.value.detail
 
 
 def test_suggested_subnet_avoids_used_ones() -> None:
