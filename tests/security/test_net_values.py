@@ -133,6 +133,11 @@ def test_network_bridge_and_forward_dev_refused(conn, name):
     refused(conn, net_xml(fwd_dev=name))
 
 
+@pytest.mark.parametrize("inner", ["<interface dev='eth0'/><interface dev='e th1'/>", "<pf dev='eth0;x'/>"])
+def test_network_forward_device_pool_refused(conn, inner):
+    refused(conn, f"<network><name>hostile</name><forward mode='nat'>{inner}</forward></network>")
+
+
 @pytest.mark.parametrize("name", GOOD_IFNAMES)
 def test_network_bridge_accepted(conn, name):
     net = conn.networkDefineXML(net_xml(bridge=name, fwd_dev=name))

@@ -243,6 +243,10 @@ class NetworkDef:
         iface = fwd.find("interface")
         if dev is None and iface is not None:
             dev = iface.get("dev")
+        for el in fwd.iterfind("interface"):  # libvirt's device pool (and <pf dev>): all interface names
+            check_ifname(el.get("dev"), f"forward interface dev of network '{self.name}'")
+        for el in fwd.iterfind("pf"):
+            check_ifname(el.get("dev"), f"forward pf dev of network '{self.name}'")
         if dev is not None:
             check_ifname(dev, f"forward dev of network '{self.name}'")
             if iface is None:
