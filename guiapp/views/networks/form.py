@@ -15,14 +15,13 @@ from typing import Optional
 
 from lxml import etree
 
+from guiapp.backend import validate
 from guiapp.backend.errors import DriverError
 from guiapp.backend.xml.network import parse_network, to_libvirt_text
 
 FORWARD_MODES = ("nat", "route", "isolated")
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 _NAME_MAX = 64
-_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_DOMAIN_RE = re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*\.?")
 
 #: The form's fields, in the order their errors are reported.
 FIELDS = ("name", "bridge", "forward", "device", "address", "prefix", "dhcp_start", "dhcp_end", "domain")
@@ -136,7 +135,7 @@ def check_form(v: FormValues, taken_names: Collection[str] = ()) -> FormCheck:
                 if msg:
                     errors[key] = msg
     domain = v.domain.strip()
-    if domain and (len(domain) > 253 or not _DOMAIN_RE.fullmatch(domain)):
+    if domain and validate.dns_name_problem(domain) is not None:  # the backend's rule
         errors["domain"] = f"Domain name '{domain}': use DNS labels separated by dots (e.g. example.lan)"
     xml = build_xml(v)
     try:
