@@ -182,3 +182,30 @@ def test_iptables_rules_of_gx_1_networks_do_not_collide(netns, tmp_path):
     mgr.destroy(refs["gx_1"])
     mgr.destroy(refs["gx-1"])
     assert "guiapp:" not in rules()
+
+
+@needs_nft
+def test_destroy_removes_what_an_older_guiapp_left_and_nothing_shared(netns, tmp_path):
+    """A network started before the UUID naming (dnsmasq files by name, table by bridge) is cleaned up on destroy."""
+    mgr = manager(netns, tmp_path, firewall_backend="nft")
+    old = mgr.create("<network><name>old</name><forward mode='nat'/><bridge name='gx.1' stp='off'/>"
+                     "<ip address='10.95.0.1' prefix='24'><dhcp><range start='10.95.0.10' end='10.95.0.20'/>"
+                     "</dhcp></ip></network>")
+    other = mgr.create("<network><name>other</name><forward mode='nat'/><bridge name='gx-1' stp='off'/>"
+                       "<ip address='10.96.0.1' prefix='24'/></network>")
+    # what the older guiapp had running for 'old': its dnsmasq named 'old.*' and the table guiapp_gx_1
+    d = parse_network(mgr.xml_desc(old))
+    dnsmasq.stop(mgr.files(d))
+    legacy_files = dnsmasq.DnsmasqFiles(str(tmp_path / "run"), "old")
+    legacy_pid = dnsmasq.start(mgr.run, d, legacy_files)
+    assert netns.exec("nft", "add", "table", "ip", "guiapp_gx_1").returncode == 0
+
+    mgr.destroy(old)
+    assert dnsmasq.read_pid(legacy_files) is None and not any(os.path.exists(p) for p in legacy_files.all())
+    assert not os.path.exists(f"/proc/{legacy_pid}/cmdline") or b"dnsmasq" not in open(
+        f"/proc/{legacy_pid}/cmdline", "rb").read()
+    tables = nft_tables(netns)
+    assert "guiapp_gx_1" in tables  # 'gx-1' of the running 'other' maps to it too: kept
+    assert fw.table_name(other.uuid) in tables and mgr.firewall_active("other")
+    mgr.destroy(other)
+    assert not [t for t in nft_tables(netns) if t.startswith("guiapp_")]

@@ -157,7 +157,7 @@ def add(run: Runner, d: NetworkDef, backend: Optional[str]) -> None:
         raise
 
 
-def _tagged(run: Runner, table: str, tag: str) -> list[list[str]]:
+def tagged_rules(run: Runner, table: str, tag: str) -> list[list[str]]:
     """The ``-A`` rules of iptables table ``table`` whose comment is exactly ``tag``, as argument lists."""
     found = []
     for line in run.run("iptables", "-w", "-t", table, "-S", check=False).stdout.splitlines():
@@ -181,7 +181,7 @@ def remove(run: Runner, uuid: Union[bytes, str], backend: Optional[str]) -> None
     elif backend == "iptables":
         tag = rule_tag(uuid)
         for table in ("filter", "nat"):
-            for args in _tagged(run, table, tag):
+            for args in tagged_rules(run, table, tag):
                 args[0] = "-D"
                 run.run("iptables", "-w", "-t", table, *args, check=False)
 
@@ -192,9 +192,9 @@ def rules_present(run: Runner, uuid: Union[bytes, str], backend: Optional[str]) 
         return run.run("nft", "list", "table", "ip", table_name(uuid), check=False).returncode == 0
     if backend == "iptables":
         tag = rule_tag(uuid)
-        return any(_tagged(run, t, tag) for t in ("filter", "nat"))
+        return any(tagged_rules(run, t, tag) for t in ("filter", "nat"))
     return False
 
 
 __all__ = ["pick_backend", "nft_ruleset", "iptables_rules", "add", "remove", "rules_present", "table_name",
-           "rule_tag"]
+           "rule_tag", "tagged_rules"]

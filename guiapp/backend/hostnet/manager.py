@@ -27,7 +27,7 @@ from typing import Any, Optional
 from .. import constants as C  # noqa: N812
 from ..errors import DriverError
 from ..xml.network import HOST_DEFAULT_NETWORK_XML, NetworkDef, parse_network
-from . import dnsmasq, firewall, links, tap
+from . import dnsmasq, firewall, legacy, links, tap
 from .runner import Runner
 from .table import GuestNicsFn, NetworkEntry, NetworkTable, UsersFn
 
@@ -251,6 +251,9 @@ class HostNetworks(NetworkTable):
                 backend = line.split("=", 1)[1] or None
         try:
             firewall.remove(self.run, d.uuid, backend)
+            others = [e.live.bridge for e in self._by_name.values()
+                      if e.live is not None and e.live.bridge and e.uuid != d.uuid]
+            legacy.remove_legacy(self.run, self.runtime_dir, d, backend, others)
         except DriverError:
             pass
         if d.bridge:
