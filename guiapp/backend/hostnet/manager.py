@@ -230,7 +230,10 @@ class HostNetworks(NetworkTable):
                 for fam in sorted({ip.address.version for ip in d.ips}):
                     links.enable_forwarding(self.run, fam)
             if dnsmasq.needed(d):
-                undo.append(lambda: (dnsmasq.stop(files), dnsmasq.remove_files(files)))
+                def stop_dnsmasq() -> None:
+                    dnsmasq.stop(files)
+                    dnsmasq.remove_files(files)
+                undo.append(stop_dnsmasq)
                 dnsmasq.start(self.run, d, files, self.dnsmasq_user)
         except BaseException:
             for step in reversed(undo):
