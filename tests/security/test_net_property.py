@@ -29,14 +29,14 @@ XML_CHARS = st.one_of(st.sampled_from(list(",#\"'\\;:/%*+= \t\n\r.-_")),
                       st.sampled_from(["\x85", "\u2028", "\u00a0", "\ufeff"]))
 values = st.text(XML_CHARS, min_size=0, max_size=20)
 
-TEMPLATE = ("<network><name>p</name><forward mode='nat' dev='{fwd}'/><bridge name='{bridge}'/>"
+TEMPLATE = ("<network><name>{name}</name><forward mode='nat' dev='{fwd}'/><bridge name='{bridge}'/>"
             "<domain name='{domain}'/>"
             "<dns><forwarder domain='{fwdomain}' addr='{fwaddr}'/><txt name='{txtname}' value='{txtvalue}'/>"
             "<srv service='{service}' protocol='{protocol}' domain='{srvdomain}' target='{target}'/>"
             "<host ip='{dnsip}'><hostname>{dnshost}</hostname></host></dns>"
             "<ip address='10.9.0.1' prefix='24'><dhcp><range start='{start}' end='{end}'/>"
             "<host mac='{mac}' name='{host}' ip='{hostip}'/></dhcp></ip></network>")
-GOOD = dict(fwd="eth0", bridge="brP", domain="example.org", fwdomain="corp.example", fwaddr="192.0.2.53",
+GOOD = dict(name="p", fwd="eth0", bridge="brP", domain="example.org", fwdomain="corp.example", fwaddr="192.0.2.53",
             txtname="info", txtvalue="some text", service="ldap", protocol="tcp", srvdomain="example.org",
             target="srv1.example.org", dnsip="10.9.0.7", dnshost="gateway", start="10.9.0.10", end="10.9.0.20",
             mac="52:54:00:00:00:01", host="g1", hostip="10.9.0.5")

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import re
 import uuid as _uuid
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -61,7 +60,6 @@ KNOWN_FORWARD_MODES = SUPPORTED_FORWARD_MODES + ("bridge", "private", "vepa", "p
 #: libvirt's order of the top-level children of ``<network>``.
 _ORDER = ("name", "uuid", "metadata", "forward", "bridge", "mtu", "mac", "domain", "dns", "ip", "route")
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -173,8 +171,10 @@ class NetworkDef:
                               _FROM)
         if "/" in name:
             raise _xml_error(f"name {name} cannot contain '/': choose a network name without slashes")
-        if _CONTROL.search(name):
-            raise _xml_error(f"network name {name!r} cannot contain control characters")
+        problem = validate.text_problem(name, spaces=True)  # it reaches file names and dnsmasq's config
+        if problem is not None:
+            raise _xml_error(f"invalid network name {validate.shown(name)}: {problem} (control characters and "
+                             f"line breaks are not allowed)")
         if name_el is not None and name_el.text != name:  # (a non-empty name has its element)
             name_el.text = name
         self.name = name
