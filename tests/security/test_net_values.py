@@ -298,3 +298,29 @@ def test_bridges_and_taps_refuse_unchecked_names(name):
         with pytest.raises(DriverError) as exc:
             call()
         assert exc.value.code == C.VIR_ERR_INVALID_ARG, exc.value.detail
+
+
+def test_domain_interface_names_real_libvirt_refuses_are_refused(conn):
+    real = real_libvirt()
+    rconn = real.open("test:///default")
+    stricter = 0
+    try:
+        for _kind, nic in sorted(DOMAIN_NICS.items()):
+            for name in [n for n in BAD_IFNAMES + GOOD_IFNAMES if n]:
+                xml = domain_xml(nic.format(xml_attr(name)))
+                try:
+                    rconn.defineXMLFlags(xml, real.VIR_DOMAIN_DEFINE_VALIDATE).undefine()
+                    theirs = True
+                except real.libvirtError:
+                    theirs = False
+                try:
+                    conn.defineXML(xml).undefine()
+                    ours = True
+                except libvirt.libvirtError:
+                    ours = False
+                assert theirs or not ours, f"libvirt refuses but guiapp accepts: {xml}"
+                assert ours or name in BAD_IFNAMES, f"guiapp refuses a good name: {xml}"
+                stricter += theirs and not ours
+    finally:
+        rconn.close()
+    assert stricter > 0  # e.g. <source bridge='a b'>: libvirt's schema allows spaces there
