@@ -9,13 +9,11 @@ real ``xl -N create`` (dry run, against a private oxenstored) confirms a few of 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 import pytest
+from hv_peers import xen_fixtures
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -25,19 +23,7 @@ from guiapp.backend.drivers.xen.xlcfg import domain_to_xl, parse_cfg
 from guiapp.backend.errors import DriverError
 from guiapp.backend.xml.domain import parse_domain
 
-
-def _load_xen_fixtures():  # the Xen driver tests' fixtures (oxenstored + real xl dry run), under their own name
-    name = "guiapp_tests_xen_conftest"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "backend" / "drivers" / "xen" / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        sys.modules[name] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-_xen = _load_xen_fixtures()
+_xen = xen_fixtures()
 xs_shim, xenstored, real_xl_dry_run = _xen.xs_shim, _xen.xenstored, _xen.real_xl_dry_run
 
 REFUSALS = {C.VIR_ERR_CONFIG_UNSUPPORTED, C.VIR_ERR_XML_ERROR, C.VIR_ERR_XML_DETAIL, C.VIR_ERR_INVALID_ARG,

@@ -379,7 +379,8 @@ class _Builder:
             extra = ",password=on"
         if g.socket is not None:
             optcheck.abs_path(g.socket, "VNC socket")
-        self.add("-vnc", f"unix:{qemu_escape(g.socket or self.paths.vnc_socket)}{extra}")
+        # the key spelled out: an implied first value containing '=' would be read as a key by QEMU
+        self.add("-vnc", f"vnc=unix:{qemu_escape(g.socket or self.paths.vnc_socket)}{extra}")
         port = g.port
         if g.socket is None and (port is not None or g.autoport):
             listen = optcheck.inet_host(g.listen or "127.0.0.1", "VNC listen address")
@@ -417,8 +418,10 @@ class _Builder:
             self.add("-no-shutdown")
         if d.on_reboot != "restart":
             self.add("-no-reboot")
-        self.add("-qmp", f"unix:{qemu_escape(self.paths.qmp)},server=on,wait=off")
-        self.add("-qmp", f"unix:{qemu_escape(self.paths.qmp_cmd)},server=on,wait=off")
+        # -chardev + -mon rather than -qmp unix:PATH, whose path QEMU splits at an '=' (a domain named a=b)
+        for n, path in enumerate((self.paths.qmp, self.paths.qmp_cmd)):
+            self.add("-chardev", f"socket,id=qmp{n},path={qemu_escape(path)},server=on,wait=off")
+            self.add("-mon", f"chardev=qmp{n},mode=control")
         self.add("-pidfile", self.paths.pidfile, "-daemonize", "-S")
         if incoming is not None:
             self.add("-incoming", f"fd:{incoming}")
