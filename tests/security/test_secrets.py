@@ -185,3 +185,49 @@ def test_parse_errors_and_logs_mask_the_password(quiet, qemu_rw, caplog: pytest.
         names = libvirt.open("qemu:///session").listDefinedDomains()
     assert "locked" not in names
     assert "locked.xml" in caplog.text and SECRET not in caplog.text
+
+
+def _qemu_pids_under(path: str) -> list[int]:
+    pids = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        zombie = stat[stat.rfind(b")") + 2:][:1] == b"Z"
+        if b"qemu-system" in cmd and path.encode() in cmd and not zombie:
+            pids.append(int(entry))
+    return pids
+
+
+def _rfb_security_types(sock_path: str) -> bytes:
+    """The security types a VNC server offers (RFB 3.8): 1 none, 2 VNC password."""
+    import socket
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(sock_path)
+        assert s.recv(12).startswith(b"RFB ")
+        s.sendall(b"RFB 003.008\n")
+        count = s.recv(1)[0]
+        return s.recv(count)
+
+
+@pytest.mark.qemu
+def test_real_qemu_gets_the_password_over_qmp_not_argv(quiet, qemu_rw, tmp_path: Path) -> None:
+    """The password is not in /proc/PID/cmdline (readable by every local user), yet QEMU asks for it; the
+    domain's name holds '=' and ',' (QEMU would split a ``-qmp unix:PATH`` there)."""
+    name = "lock=ed,x"
+    dom = qemu_rw.createXML(QEMU_GUEST.replace("<name>locked</name>", f"<name>{name}</name>"), 0)
+    try:
+        pids = _qemu_pids_under(str(tmp_path))
+        assert len(pids) == 1, pids
+        argv = Path(f"/proc/{pids[0]}/cmdline").read_bytes().decode().split("\0")
+        assert not any(SECRET in a for a in argv)
+        vnc = next(a for a in argv if a.startswith("vnc=unix:"))
+        sock = vnc[len("vnc=unix:"):vnc.rindex(",password=on")].replace(",,", ",")
+        assert _rfb_security_types(sock) == b"\x02"  # VNC authentication only: the password is set
+        assert SECRET not in dom.XMLDesc(0) and SECRET in dom.XMLDesc(C.VIR_DOMAIN_XML_SECURE)
+    finally:
+        dom.destroy()
+    assert _qemu_pids_under(str(tmp_path)) == []
