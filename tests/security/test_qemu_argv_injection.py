@@ -318,3 +318,12 @@ def test_real_qemu_opens_the_escaped_name_not_the_injected_file(qconn, tmp_path)
         os.kill(int(pidfile.read_text()), signal.SIGKILL)
     assert rc != 0, "QEMU started although the escaped file does not exist"
     assert f"{tmp_path}/a,file.filename={target}" in err and "No such file" in err, err
+
+
+def test_architecture_names_only_known_binaries(qconn) -> None:
+    """``<type arch>`` picks ``qemu-system-<arch>`` on PATH: a path-like arch never reaches shutil.which."""
+    xml = Field("arch", "os/type", "arch", "x86_64").xml("../../../tmp/evil")
+    xml = xml.replace("<emulator>/usr/bin/qemu-system-x86_64</emulator>", "")
+    with pytest.raises(libvirt.libvirtError) as ei:
+        qconn.defineXML(xml)
+    assert ei.value.get_error_code() in REFUSALS

@@ -77,6 +77,15 @@ def mac_for(uuid: bytes, index: int) -> str:
     return f"52:54:00:{h[0]:02x}:{h[1]:02x}:{h[2]:02x}"
 
 
+def _arch_binary(defn: Any) -> tuple[str, str]:
+    """(arch, qemu-system-* suffix) of a domain; the arch names a binary, so only known ones pass."""
+    arch = defn.arch or os.uname().machine
+    if arch not in ARCH_BINARY:
+        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                          f"architecture {arch!r} is not supported; use one of {', '.join(sorted(ARCH_BINARY))}", E)
+    return arch, ARCH_BINARY[arch]
+
+
 def find_emulator(defn: Any) -> str:
     """The ``<emulator>`` of the XML (must exist), else ``qemu-system-<arch>`` from PATH."""
     if defn.emulator:
@@ -86,8 +95,7 @@ def find_emulator(defn: Any) -> str:
                               f"emulator '{path}' of domain '{defn.name}' is not an executable file; "
                               f"fix <devices><emulator> or remove it to use qemu-system-<arch> from PATH", E)
         return path
-    arch = defn.arch or os.uname().machine
-    suffix = ARCH_BINARY.get(arch, arch)
+    arch, suffix = _arch_binary(defn)
     found = shutil.which(f"qemu-system-{suffix}")
     if found is None and suffix == "i386":
         found = shutil.which("qemu-system-x86_64")
@@ -454,7 +462,10 @@ def build_command(defn: Any, paths: RunPaths, *, kvm_usable: bool,
         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                           "domain type 'kvm' needs a usable /dev/kvm on this host (none here); "
                           "use type='qemu' to run the guest with TCG emulation", E)
-    emulator = find_emulator(defn) if check_files else (defn.emulator or "qemu-system-x86_64")
+    if check_files:
+        emulator = find_emulator(defn)
+    else:
+        emulator = defn.emulator or f"qemu-system-{_arch_binary(defn)[1]}"
     accel = "kvm" if defn.type == "kvm" else "tcg"
     known = machines(emulator) if machines is not None else ()
     return _Builder(defn, paths, accel, resolve_bridge, tap_name, check_files,
