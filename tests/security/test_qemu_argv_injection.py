@@ -254,6 +254,7 @@ def test_every_field_refuses_or_escapes_comma_payloads(qconn, field: Field) -> N
     ("vnc listen", "127.0.0.1:5,to=9"),
     ("vnc listen", "0.0.0.0,password=off"),
     ("script", "qemu-ifup"),
+    ("client address", "::1"),  # QEMU's socket netdev is IPv4 only
 ])
 def test_values_that_must_be_refused(qconn, field: str, value: str) -> None:
     f = next(x for x in FIELDS if x.name == field)
@@ -263,7 +264,7 @@ def test_values_that_must_be_refused(qconn, field: str, value: str) -> None:
 @pytest.mark.parametrize("field,value,expect", [
     ("disk source", "/tmp/a,b=c.img", "file=/tmp/a,,b=c.img"),
     ("vnc listen", "::1", "[::1]:1,id=vnc1,password=on"),
-    ("client address", "::1", "connect=[::1]:5000"),
+    ("client address", "127.0.0.2", "connect=127.0.0.2:5000"),
     ("machine", "q35", "q35,accel=tcg"),
     ("disk format", "qcow2", "format=qcow2"),
 ])

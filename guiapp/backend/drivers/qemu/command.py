@@ -325,8 +325,9 @@ class _Builder:
                     raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                       f"interface {i} of type '{t}' needs <source address=... port=.../>", E)
                 key = {"mcast": "mcast", "server": "listen", "client": "connect"}[t]
+                # QEMU's socket netdev parses IPv4 only (parse_host_port)
                 host = optcheck.inet_host(src_addr, f"<source address> of interface {i}", multicast=t == "mcast",
-                                          ipv4=t == "mcast")
+                                          ipv4=True)
                 nopts = [f"socket,id={netdev},{key}={host}:{optcheck.port(src_port, f'port of interface {i}')}"]
                 local = iface.element.find("source/local") if getattr(iface, "element", None) is not None else None
                 if t == "mcast" and local is not None and local.get("address") is not None:
