@@ -279,8 +279,9 @@ class virConnect:  # noqa: N801 - libvirt-python's name
             _check_str(nativeFormat, "nativeFormat")
             _check_str(domainXml, "domainXml")
             _check_flags(flags)
-        self._checked(False, "virConnectDomainXMLToNative", check)
-        return self._invoke("domain_xml_to_native", False, nativeFormat, domainXml, flags)
+        # libvirt refuses both conversions on read-only connections: the native config carries secrets
+        self._checked(True, "virConnectDomainXMLToNative", check)
+        return self._invoke("domain_xml_to_native", True, nativeFormat, domainXml, flags)
 
     def domainXMLFromNative(self, nativeFormat: str, nativeConfig: str, flags: int = 0) -> str:  # noqa: N802,N803
         """Domain XML for a hypervisor's own config ('xen-xl' for Xen)."""
@@ -288,8 +289,8 @@ class virConnect:  # noqa: N801 - libvirt-python's name
             _check_str(nativeFormat, "nativeFormat")
             _check_str(nativeConfig, "nativeConfig")
             _check_flags(flags)
-        self._checked(False, "virConnectDomainXMLFromNative", check)
-        return self._invoke("domain_xml_from_native", False, nativeFormat, nativeConfig, flags)
+        self._checked(True, "virConnectDomainXMLFromNative", check)
+        return self._invoke("domain_xml_from_native", True, nativeFormat, nativeConfig, flags)
 
     # ------------------------------------------------------------------- stats
     def getAllDomainStats(self, stats: int = 0, flags: int = 0) -> list[tuple[virDomain, dict]]:  # noqa: N802

@@ -10,6 +10,16 @@ from .errors import DriverError
 from .handle import Handle, check_positive
 from .handle import check_flags as _flags
 
+#: XMLDesc flags that may reveal secrets (libvirt refuses both on read-only connections).
+_SECRET_XML_FLAGS = C.VIR_DOMAIN_XML_SECURE | C.VIR_DOMAIN_XML_MIGRATABLE
+
+
+def _secure_flags_allowed(read_only: bool, flags: int) -> None:
+    """libvirt's rule, for every driver: a read-only connection never gets the secure XML."""
+    _flags(flags)
+    if read_only and flags & _SECRET_XML_FLAGS:
+        raise DriverError(C.VIR_ERR_OPERATION_DENIED, "virDomainGetXMLDesc with secure flag", C.VIR_FROM_DOMAIN)
+
 
 class virDomain(Handle):  # noqa: N801 - libvirt-python's name
     """A handle on a domain; it stays valid while the domain exists in its driver."""
@@ -38,8 +48,9 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
         return self._conn._invoke("domain_get_state", False, self._ref, flags)
 
     def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
+        """The domain XML; secrets (VIR_DOMAIN_XML_SECURE, MIGRATABLE) only on a read-write connection."""
         if flags:
-            self._conn._checked(False, "virDomainGetXMLDesc", lambda: _flags(flags))
+            self._conn._checked(False, "virDomainGetXMLDesc", lambda: _secure_flags_allowed(self._conn._ro, flags))
         return self._conn._invoke("domain_get_xml_desc", False, self._ref, flags)
 
     def isActive(self) -> int:  # noqa: N802

@@ -53,13 +53,29 @@ def _label(what: str) -> str:
     return what if "/" in what else f"({what})"
 
 
+#: A secret attribute (``<graphics passwd>``) as it may appear in a quoted line, closed or cut short.
+_SECRET_ATTR = re.compile(r"""(\bpasswd\s*=\s*)(?:"[^"]*"?|'[^']*'?)""")
+
+
+def redact_secrets(line: str, column: int = 0) -> tuple[str, int]:
+    """``line`` with the values of secret attributes masked, and ``column`` moved to the same place in it."""
+    out, pos, shift = [], 0, 0
+    for m in _SECRET_ATTR.finditer(line):
+        masked = m.group(1) + "'***'"
+        out.append(line[pos:m.start()] + masked)
+        if m.end() <= column:
+            shift += len(masked) - (m.end() - m.start())
+        pos = m.end()
+    out.append(line[pos:])
+    return "".join(out), column + shift
+
+
 def _context(text: Union[str, bytes], line: int, column: int) -> str:
-    """libvirt's two context lines: the offending line and a caret under the column."""
+    """libvirt's two context lines: the offending line and a caret under the column (secrets masked)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     lines = text.splitlines() or [""]
-    src = lines[line - 1] if 0 < line <= len(lines) else ""
-    col = max(column - 1, 0)
+    src, col = redact_secrets(lines[line - 1] if 0 < line <= len(lines) else "", max(column - 1, 0))
     if len(src) > 80:  # keep a window around the column, as libxml2 does
         start = max(0, min(col - 40, len(src) - 80))
         src = src[start:start + 80]

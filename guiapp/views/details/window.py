@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 BOOT_DEVICES = (("hd", "Hard disk"), ("cdrom", "CD-ROM"), ("network", "Network (PXE)"), ("fd", "Floppy"))
 _XML_INACTIVE = getattr(libvirt, "VIR_DOMAIN_XML_INACTIVE", 2)
+_XML_SECURE = getattr(libvirt, "VIR_DOMAIN_XML_SECURE", 1)
 
 
 def _fallback_codes() -> set[int]:
@@ -224,8 +225,11 @@ class DetailsWindow(QWidget):
         def work() -> tuple[str, str, Optional[bool], str]:
             dom = conn.lookupByUUID(uuid)
             live = dom.XMLDesc(0)
+            # the definition the tabs edit and apply: with its secrets (a VNC password) on a read-write
+            # connection, so applying a change keeps them; a read-only connection never asks for them
+            secure = 0 if conn.isReadOnly() else _XML_SECURE
             try:
-                inactive = dom.XMLDesc(_XML_INACTIVE)
+                inactive = dom.XMLDesc(_XML_INACTIVE | secure)
             except libvirt.libvirtError:
                 inactive = live
             try:

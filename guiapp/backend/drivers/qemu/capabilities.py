@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,14 +130,41 @@ def machines_of(binary: str, cache: dict[str, dict]) -> list[str]:
     return machines
 
 
-def probe_guests(kvm: bool) -> list[GuestCaps]:
-    path = cache_path()
+def _load_cache() -> dict[str, dict]:
     try:
-        cache = json.loads(path.read_text())
-        if not isinstance(cache, dict):
-            cache = {}
+        cache = json.loads(cache_path().read_text())
     except (OSError, ValueError):
-        cache = {}
+        return {}
+    return cache if isinstance(cache, dict) else {}
+
+
+def _save_cache(cache: dict[str, dict], before: str) -> None:
+    if json.dumps(cache, sort_keys=True) != before:
+        path = cache_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps(cache, sort_keys=True), 0o644)
+        except OSError:
+            pass  # a read-only cache only costs time
+
+
+def known_machines(binary: str) -> list[str]:
+    """Machine types of the emulator ``binary`` (a path or a name on PATH); [] when it cannot be asked."""
+    path = binary if os.path.isabs(binary) else shutil.which(binary)
+    if not path or not os.path.isfile(path) or not os.access(path, os.X_OK):
+        return []
+    cache = _load_cache()
+    before = json.dumps(cache, sort_keys=True)
+    try:
+        machines = machines_of(path, cache)
+    except OSError:
+        return []
+    _save_cache(cache, before)
+    return machines
+
+
+def probe_guests(kvm: bool) -> list[GuestCaps]:
+    cache = _load_cache()
     before = json.dumps(cache, sort_keys=True)
     host = os.uname().machine
     guests = []
@@ -147,12 +175,7 @@ def probe_guests(kvm: bool) -> list[GuestCaps]:
         if kvm and (arch == host or (host == "x86_64" and arch == "i686")):
             types.append("kvm")
         guests.append(GuestCaps(binary, arch, wordsize, machines, types))
-    if json.dumps(cache, sort_keys=True) != before:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, json.dumps(cache, sort_keys=True), 0o644)
-        except OSError:
-            pass  # a read-only cache only costs time
+    _save_cache(cache, before)
     return guests
 
 

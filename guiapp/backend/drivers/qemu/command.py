@@ -11,10 +11,11 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ... import constants as C  # noqa: N812
 from ...errors import DriverError
+from . import optcheck
 
 E = C.VIR_FROM_QEMU
 
@@ -76,6 +77,15 @@ def mac_for(uuid: bytes, index: int) -> str:
     return f"52:54:00:{h[0]:02x}:{h[1]:02x}:{h[2]:02x}"
 
 
+def _arch_binary(defn: Any) -> tuple[str, str]:
+    """(arch, qemu-system-* suffix) of a domain; the arch names a binary, so only known ones pass."""
+    arch = defn.arch or os.uname().machine
+    if arch not in ARCH_BINARY:
+        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                          f"architecture {arch!r} is not supported; use one of {', '.join(sorted(ARCH_BINARY))}", E)
+    return arch, ARCH_BINARY[arch]
+
+
 def find_emulator(defn: Any) -> str:
     """The ``<emulator>`` of the XML (must exist), else ``qemu-system-<arch>`` from PATH."""
     if defn.emulator:
@@ -85,8 +95,7 @@ def find_emulator(defn: Any) -> str:
                               f"emulator '{path}' of domain '{defn.name}' is not an executable file; "
                               f"fix <devices><emulator> or remove it to use qemu-system-<arch> from PATH", E)
         return path
-    arch = defn.arch or os.uname().machine
-    suffix = ARCH_BINARY.get(arch, arch)
+    arch, suffix = _arch_binary(defn)
     found = shutil.which(f"qemu-system-{suffix}")
     if found is None and suffix == "i386":
         found = shutil.which("qemu-system-x86_64")
@@ -134,8 +143,10 @@ def disk_bus(disk: Any) -> str:
 class _Builder:
     def __init__(self, defn: Any, paths: RunPaths, accel: str, resolve_bridge: Callable[[str], str],
                  tap_name: Callable[[int], str], check_files: bool,
-                 bridge_helper: Optional[Callable[[str, str], str]] = None) -> None:
+                 bridge_helper: Optional[Callable[[str, str], str]] = None,
+                 machines: Sequence[str] = ()) -> None:
         self.d = defn
+        self.machines = machines
         self.paths = paths
         self.accel = accel
         self.resolve_bridge = resolve_bridge
@@ -152,7 +163,7 @@ class _Builder:
 
     def machine(self) -> None:
         d = self.d
-        machine = d.machine or "pc"
+        machine = optcheck.machine(d.machine or "pc", self.machines)
         opts = [machine, f"accel={self.accel}"]
         if "acpi" not in d.features:
             opts.append("acpi=off")
@@ -166,6 +177,9 @@ class _Builder:
 
     def os_boot(self) -> None:
         d = self.d
+        for what, path in (("kernel", d.kernel), ("initrd", d.initrd), ("loader", d.loader)):
+            if path:
+                optcheck.abs_path(path, f"<os><{what}>")
         if d.kernel:
             if self.check_files:
                 _require_file(d.kernel, "kernel", C.VIR_ERR_NO_KERNEL, d.name)
@@ -216,6 +230,8 @@ class _Builder:
             if disk.type not in (None, "file", "block"):
                 raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                   f"disk type '{disk.type}' of {target} is not supported; use 'file' or 'block'", E)
+            if disk.source:
+                optcheck.abs_path(disk.source, f"<source> of disk {target}")
             if disk.source and self.check_files:
                 _require_file(disk.source, f"source of disk {target}", C.VIR_ERR_NO_SOURCE, d.name)
             if not disk.source and disk.device == "disk":
@@ -224,7 +240,7 @@ class _Builder:
             dopts = ["if=none", f"id={drive_id}"]
             if disk.source:
                 dopts.insert(0, f"file={qemu_escape(disk.source)}")
-                dopts.append(f"format={disk.format or 'raw'}")
+                dopts.append(f"format={optcheck.disk_format(disk.format or 'raw', target)}")
             readonly = disk.readonly or disk.device == "cdrom"
             if readonly:
                 dopts.append("readonly=on")
@@ -282,6 +298,9 @@ class _Builder:
                     if not iface.network:
                         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                           f"interface {i} of type 'network' needs <source network='default'/>", E)
+                    if "/" in iface.network or "\0" in iface.network:  # it names a file of the network store
+                        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                          f"network name {iface.network!r} of interface {i} contains '/'", E)
                     bridge = self.resolve_bridge(iface.network)
                 if self.bridge_helper is not None:  # cannot create taps here: QEMU's setuid helper does
                     what = f"network:{iface.network}" if t == "network" else f"bridge:{bridge}"
@@ -293,7 +312,7 @@ class _Builder:
                     nopts = [f"tap,id={netdev},ifname={qemu_escape(ifname)},script=no,downscript=no,vhost=off"]
             elif t == "ethernet":
                 ifname = iface.target_dev or self.tap_name(i)
-                script = iface.script or DEFAULT_IFUP
+                script = optcheck.abs_path(iface.script or DEFAULT_IFUP, f"<script path> of interface {i}")
                 if self.check_files and not os.path.exists(script):
                     raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                       f"interface {i}: script '{script}' does not exist; create it or set "
@@ -306,10 +325,15 @@ class _Builder:
                     raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                       f"interface {i} of type '{t}' needs <source address=... port=.../>", E)
                 key = {"mcast": "mcast", "server": "listen", "client": "connect"}[t]
-                nopts = [f"socket,id={netdev},{key}={src_addr}:{src_port}"]
+                # QEMU's socket netdev parses IPv4 only (parse_host_port)
+                host = optcheck.inet_host(src_addr, f"<source address> of interface {i}", multicast=t == "mcast",
+                                          ipv4=True)
+                nopts = [f"socket,id={netdev},{key}={host}:{optcheck.port(src_port, f'port of interface {i}')}"]
                 local = iface.element.find("source/local") if getattr(iface, "element", None) is not None else None
-                if t == "mcast" and local is not None and local.get("address"):
-                    nopts.append(f"localaddr={local.get('address')}")
+                if t == "mcast" and local is not None and local.get("address") is not None:
+                    localaddr = optcheck.inet_host(local.get("address") or "", f"<local address> of interface {i}",
+                                                   ipv4=True)
+                    nopts.append(f"localaddr={localaddr}")
             else:
                 raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                   f"interface type '{t}' is not supported by QEMU; use user, network, bridge, "
@@ -337,6 +361,7 @@ class _Builder:
                 path = getattr(ch, "path", None)
                 if not path:
                     raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"serial {i} of type 'file' needs <source path>", E)
+                optcheck.abs_path(path, f"<source path> of serial {i}")
                 self.add("-chardev", f"file,id={cid},path={qemu_escape(path)}")
             elif t == "null":
                 self.add("-chardev", f"null,id={cid}")
@@ -361,10 +386,13 @@ class _Builder:
         if g.passwd:
             password = g.passwd
             extra = ",password=on"
-        self.add("-vnc", f"unix:{qemu_escape(g.socket or self.paths.vnc_socket)}{extra}")
+        if g.socket is not None:
+            optcheck.abs_path(g.socket, "VNC socket")
+        # the key spelled out: an implied first value containing '=' would be read as a key by QEMU
+        self.add("-vnc", f"vnc=unix:{qemu_escape(g.socket or self.paths.vnc_socket)}{extra}")
         port = g.port
         if g.socket is None and (port is not None or g.autoport):
-            listen = g.listen or "127.0.0.1"
+            listen = optcheck.inet_host(g.listen or "127.0.0.1", "VNC listen address")
             if port is None or port < 0 or g.autoport:
                 self.add("-vnc", f"{listen}:0,to=99,id=vnc1{extra}")
             elif port < 5900:
@@ -399,8 +427,10 @@ class _Builder:
             self.add("-no-shutdown")
         if d.on_reboot != "restart":
             self.add("-no-reboot")
-        self.add("-qmp", f"unix:{qemu_escape(self.paths.qmp)},server=on,wait=off")
-        self.add("-qmp", f"unix:{qemu_escape(self.paths.qmp_cmd)},server=on,wait=off")
+        # -chardev + -mon rather than -qmp unix:PATH, whose path QEMU splits at an '=' (a domain named a=b)
+        for n, path in enumerate((self.paths.qmp, self.paths.qmp_cmd)):
+            self.add("-chardev", f"socket,id=qmp{n},path={qemu_escape(path)},server=on,wait=off")
+            self.add("-mon", f"chardev=qmp{n},mode=control")
         self.add("-pidfile", self.paths.pidfile, "-daemonize", "-S")
         if incoming is not None:
             self.add("-incoming", f"fd:{incoming}")
@@ -411,14 +441,17 @@ def build_command(defn: Any, paths: RunPaths, *, kvm_usable: bool,
                   resolve_bridge: Callable[[str], str] = lambda n: "virbr0" if n == "default" else f"virbr-{n}",
                   tap_name: Callable[[int], str] = lambda i: f"vnet{i}", check_files: bool = True,
                   incoming: Optional[int] = None,
-                  bridge_helper: Optional[Callable[[str, str], str]] = None) -> Command:
+                  bridge_helper: Optional[Callable[[str, str], str]] = None,
+                  machines: Optional[Callable[[str], Sequence[str]]] = None) -> Command:
     """The QEMU argv (and tap plan) for ``defn``; raises DriverError with what to fix.
 
     QEMU always starts stopped (``-S``, ``-daemonize``): the driver connects to QMP,
     sets things up and continues it.  ``incoming``: an fd to restore a saved state from.
     ``bridge_helper(bridge, what)``: for processes that cannot create taps, the path of
     qemu-bridge-helper to attach ``network``/``bridge`` interfaces with (or it raises);
-    ``what`` is ``network:NAME`` or ``bridge:NAME``.
+    ``what`` is ``network:NAME`` or ``bridge:NAME``.  ``machines(emulator)``: the machine types the
+    emulator has (``<type machine>`` must be one of them; empty: only its syntax is checked).
+    Every XML value is checked or escaped here (:mod:`.optcheck`): none adds a key or option to QEMU's.
     """
     if defn.type not in ("qemu", "kvm"):
         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
@@ -430,7 +463,11 @@ def build_command(defn: Any, paths: RunPaths, *, kvm_usable: bool,
         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                           "domain type 'kvm' needs a usable /dev/kvm on this host (none here); "
                           "use type='qemu' to run the guest with TCG emulation", E)
-    emulator = find_emulator(defn) if check_files else (defn.emulator or "qemu-system-x86_64")
+    if check_files:
+        emulator = find_emulator(defn)
+    else:
+        emulator = defn.emulator or f"qemu-system-{_arch_binary(defn)[1]}"
     accel = "kvm" if defn.type == "kvm" else "tcg"
+    known = machines(emulator) if machines is not None else ()
     return _Builder(defn, paths, accel, resolve_bridge, tap_name, check_files,
-                    bridge_helper).build(emulator, incoming)
+                    bridge_helper, known).build(emulator, incoming)

@@ -41,7 +41,7 @@ from ...uri import URI
 from ...xml.domain import DomainDef, parse_domain
 from ..base import DomainRef
 from . import savefile
-from .capabilities import HostCaps, find_emulators, kvm_usable, probe_host
+from .capabilities import HostCaps, find_emulators, known_machines, kvm_usable, probe_host
 from .command import Command, RunPaths, build_command
 from .events import lifecycle_event
 from .monitor import Monitor, MonitorLoop, one_shot
@@ -841,7 +841,7 @@ class QemuDriver:
     def domain_define_xml(self, xml: str, flags: int) -> DomainRef:
         defn = self._parse(xml)
         # refuse what can never run, before anything is written
-        build_command(defn.copy(), _dummy_paths(), kvm_usable=True, check_files=False)
+        build_command(defn.copy(), _dummy_paths(), kvm_usable=True, check_files=False, machines=known_machines)
         with self.lock():
             self._sync()
             existing = self._check_unique(defn, allow_same=True)
@@ -916,7 +916,7 @@ class QemuDriver:
             name = defn.name
         return build_command(defn, self._paths(name), kvm_usable=self.kvm_available(),
                              resolve_bridge=self._bridge_for_preview, check_files=False,
-                             bridge_helper=self._bridge_helper()).argv
+                             bridge_helper=self._bridge_helper(), machines=known_machines).argv
 
     def domain_xml_to_native(self, fmt: str, xml: str, flags: int) -> str:
         """libvirt's virConnectDomainXMLToNative for format 'qemu-argv': the argv as one shell-quoted line."""
@@ -1018,7 +1018,7 @@ class QemuDriver:
         try:
             cmd = build_command(defn, paths, kvm_usable=kvm, resolve_bridge=self._bridge_for_network,
                                 tap_name=self._free_tap_names(), incoming=incoming_fd,
-                                bridge_helper=self._bridge_helper())
+                                bridge_helper=self._bridge_helper(), machines=known_machines)
             existing = self._check_taps(defn, cmd)
             cmd_own_taps = [t.ifname for t in cmd.taps if t.bridge and t.ifname not in existing]
             remove_runtime_files(self.dirs, name, keep=KEEP_RECORD + ((".console.log",) if keep_id else ()))

@@ -29,6 +29,7 @@ HVM guest without loader are refused with ``VIR_ERR_NO_KERNEL``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Optional, Union
 
@@ -199,9 +200,14 @@ def _quote(value: str) -> str:
     return "".join(out)
 
 
+def _comment(text: str) -> str:
+    """A comment stays on its line: control characters (a newline would start a setting) are escaped."""
+    return "".join(ch if ch >= " " and ch != "\x7f" else f"\\x{ord(ch):02x}" for ch in text)
+
+
 def format_cfg(cfg: dict[str, CfgValue], comments: Optional[list[str]] = None) -> str:
     """xl.cfg text for ``cfg`` (one setting a line, in insertion order)."""
-    lines = [f"# {c}" for c in comments or []]
+    lines = [f"# {_comment(c)}" for c in comments or []]
     for key, value in cfg.items():
         if isinstance(value, bool):
             text = "1" if value else "0"
@@ -221,10 +227,20 @@ def _mib(kib: int) -> int:
     return -(-kib // 1024)
 
 
-def _spec_value(value: str, what: str) -> str:
+def _spec_value(value: str, what: str, *, secret: bool = False) -> str:
+    """A value inside a ``key=value,...`` device spec: it may not carry ',' or '=' (a secret is not quoted back)."""
     if "," in value or "=" in value:
-        raise _unsupported(f"{what} {value!r} contains ',' or '=', which xl's device syntax cannot carry")
+        shown = "" if secret else f" {value!r}"
+        raise _unsupported(f"{what}{shown} contains ',' or '=', which xl's device syntax cannot carry")
     return value
+
+
+def _ip_value(value: str, what: str) -> str:
+    """An IP address for a vif's ``ip=`` (xl splits the list on spaces)."""
+    try:
+        return ipaddress.ip_address(value).compressed
+    except ValueError:
+        raise _unsupported(f"{what} {value!r} is not an IP address") from None
 
 
 def _disk_spec(disk) -> str:  # noqa: ANN001 - a guiapp.backend.xml.domain.Disk
@@ -264,7 +280,7 @@ def _vif_spec(nic) -> str:  # noqa: ANN001 - a guiapp.backend.xml.domain.Interfa
         parts.append(f"vifname={_spec_value(nic.target_dev, 'target dev')}")
     ips = [ip.get("address") for ip in nic.element.findall("ip") if ip.get("address")]
     if ips:
-        parts.append("ip=" + " ".join(_spec_value(ip, "ip") for ip in ips))
+        parts.append("ip=" + " ".join(_ip_value(ip, "interface <ip address>") for ip in ips))
     return ",".join(parts)
 
 
@@ -276,7 +292,7 @@ def _vnc(g, cfg: dict[str, CfgValue], pv: bool) -> None:  # noqa: ANN001
         if g.listen:
             bits.append(f"vnclisten={_spec_value(g.listen, 'vnc listen address')}")
         if g.passwd:
-            bits.append(f"vncpasswd={_spec_value(g.passwd, 'vnc password')}")
+            bits.append(f"vncpasswd={_spec_value(g.passwd, 'the VNC password', secret=True)}")
         cfg["vfb"] = [",".join(bits)]
         return
     cfg["vnc"] = 1

@@ -52,11 +52,13 @@ def test_seed_qemu_example_argv():
     # network 'default' -> a tap enslaved to virbr0 after start
     assert any(v.startswith("tap,id=hostnet0,ifname=vnet0,script=no") for v in opt_values(argv, "-netdev"))
     vncs = opt_values(argv, "-vnc")
-    assert vncs == ["unix:/r/g.vnc", "127.0.0.1:0,to=99,id=vnc1"]
+    assert vncs == ["vnc=unix:/r/g.vnc", "127.0.0.1:0,to=99,id=vnc1"]
     for flag in ("-daemonize", "-S", "-nodefaults"):
         assert flag in argv
     assert "-no-shutdown" not in argv  # on_poweroff destroy: a guest power-off ends QEMU by itself
-    assert opt_values(argv, "-qmp") == ["unix:/r/g.qmp,server=on,wait=off", "unix:/r/g.cmd.qmp,server=on,wait=off"]
+    assert opt_values(argv, "-chardev") == ["socket,id=qmp0,path=/r/g.qmp,server=on,wait=off",
+                                            "socket,id=qmp1,path=/r/g.cmd.qmp,server=on,wait=off"]
+    assert opt_values(argv, "-mon") == ["chardev=qmp0,mode=control", "chardev=qmp1,mode=control"]
     assert all(isinstance(a, str) for a in argv)
 
 
@@ -143,8 +145,8 @@ def test_ethernet_default_script_is_etc_qemu_ifup():
 def test_vnc_port_listen_password_and_serial_pty():
     argv = argv_of(dom("<graphics type='vnc' port='5904' listen='0.0.0.0' passwd='secret'/>"
                        "<console tty='/dev/pts/5'/>"))
-    assert opt_values(argv, "-vnc") == ["unix:/r/g.vnc,password=on", "0.0.0.0:4,id=vnc1,password=on"]
-    assert opt_values(argv, "-chardev") == ["pty,id=charserial0,logfile=/r/g.console.log,logappend=on"]
+    assert opt_values(argv, "-vnc") == ["vnc=unix:/r/g.vnc,password=on", "0.0.0.0:4,id=vnc1,password=on"]
+    assert opt_values(argv, "-chardev")[0] == "pty,id=charserial0,logfile=/r/g.console.log,logappend=on"
     assert "isa-serial,chardev=charserial0,id=serial0" in opt_values(argv, "-device")
     cmd = build_command(parse_domain(dom("<graphics type='vnc' passwd='secret'/>"), hypervisor="qemu"), PATHS,
                         kvm_usable=False, check_files=False)
