@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 
-def _load_libvirtd_fixtures():  # without putting tests/ on sys.path for everyone
+def _load_libvirtd_fixtures():  # shared with tests/backend/drivers/remote (same module name)
     name = "guiapp_tests_libvirtd"
     if name not in sys.modules:
         path = Path(__file__).resolve().parents[2] / "fixtures" / "libvirtd.py"
