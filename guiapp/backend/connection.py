@@ -158,6 +158,10 @@ class virConnect:  # noqa: N801 - libvirt-python's name
             self._checked(False, "virConnectGetMaxVcpus", lambda: _check_str(type, "type"))
         return self._invoke("get_max_vcpus", False, type)
 
+    def getSecurityModel(self) -> list:  # noqa: N802
+        """[model, doi] of the host's security driver."""
+        return self._invoke("node_get_security_model", False)
+
     def isReadOnly(self) -> int:  # noqa: N802
         return 1 if self._ro else 0
 

@@ -44,6 +44,11 @@ def _netref(d: dict[str, Any]) -> NetworkRef:
     return NetworkRef(d["name"], d["uuid"])
 
 
+def _cstring(chars: Iterable[int]) -> str:
+    """A C char array sent as XDR ints (NUL-terminated) as a str."""
+    return bytes(c & 0xFF for c in chars).split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
 def typed_params(params: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """``remote_typed_param`` list -> {field: value} as libvirt-python returns them (booleans as bool)."""
     out: dict[str, Any] = {}
@@ -119,17 +124,18 @@ class RemoteDriver:
                           f"socket, or connect over ssh", C.VIR_FROM_REMOTE)
 
     def _call(self, proc: str | Procedure, args: Any = None) -> Any:
+        if not self._client.is_alive():  # libvirt: "client socket is closed"
+            raise DriverError(C.VIR_ERR_INVALID_CONN, f"client socket is closed: {self._client.closed_reason}",
+                              C.VIR_FROM_RPC)
         try:
             return self._client.call(proc, args)
         except RemoteError as exc:
             e = exc.error
             raise DriverError.from_record((e["code"], e["domain"], e["message"], e["level"], e["str1"], e["str2"],
                                            e["str3"], e["int1"], e["int2"])) from None
-        except ConnectionClosed as exc:
-            if self._client.closed_reason is not None and not str(exc).startswith("connection closed by the client"):
-                raise DriverError(C.VIR_ERR_SYSTEM_ERROR, f"the connection to the daemon was lost: {exc}",
-                                  C.VIR_FROM_RPC) from None
-            raise DriverError(C.VIR_ERR_INVALID_CONN, f"client socket is closed: {exc}", C.VIR_FROM_RPC) from None
+        except ConnectionClosed as exc:  # lost while this call was in flight
+            raise DriverError(C.VIR_ERR_SYSTEM_ERROR, f"the connection to the daemon was lost: {exc}",
+                              C.VIR_FROM_RPC) from None
         except CallTimeout as exc:
             raise DriverError(C.VIR_ERR_OPERATION_TIMEOUT, str(exc), C.VIR_FROM_RPC) from None
         except RPCError as exc:
@@ -160,8 +166,7 @@ class RemoteDriver:
 
     def node_get_info(self) -> list:
         r = self._call("NODE_GET_INFO")
-        model = bytes(c & 0xFF for c in r["model"]).split(b"\0", 1)[0].decode("utf-8", "replace")
-        return [model, r["memory"] // 1024, r["cpus"], r["mhz"], r["nodes"], r["sockets"], r["cores"], r["threads"]]
+        return [_cstring(r["model"]), r["memory"] // 1024, r["cpus"], r["mhz"], r["nodes"], r["sockets"], r["cores"], r["threads"]]
 
     def get_capabilities(self) -> str:
         return self._call("CONNECT_GET_CAPABILITIES")["capabilities"]
@@ -301,6 +306,17 @@ class RemoteDriver:
 
     def domain_set_autostart(self, ref: DomainRef, autostart: bool) -> None:
         self._call("DOMAIN_SET_AUTOSTART", {"dom": _dom(ref), "autostart": 1 if autostart else 0})
+
+    def domain_has_managed_save_image(self, ref: DomainRef, flags: int = 0) -> bool:
+        return bool(self._call("DOMAIN_HAS_MANAGED_SAVE_IMAGE", {"dom": _dom(ref), "flags": flags})["result"])
+
+    def domain_get_security_label(self, ref: DomainRef) -> list:
+        r = self._call("DOMAIN_GET_SECURITY_LABEL", {"dom": _dom(ref)})
+        return [_cstring(r["label"]), bool(r["enforcing"])]
+
+    def node_get_security_model(self) -> list:
+        r = self._call("NODE_GET_SECURITY_MODEL")
+        return [_cstring(r["model"]), _cstring(r["doi"])]
 
     # ---------------------------------------------------------------- events
     def domain_event_register(self, callback: Callable[[DomainRef, int, int], Any]) -> int:

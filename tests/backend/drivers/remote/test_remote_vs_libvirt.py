@@ -43,6 +43,8 @@ def scenario(lib: Any, uri: str) -> list[Any]:
         out.append(("info", [(d.name(), d.info()[:4], d.state(), d.OSType(), d.maxMemory(), d.autostart())
                              for d in doms]))
         out.append(("xml", [d.XMLDesc(0) for d in doms]))
+        out.append(("security", c.getSecurityModel(), [(d.hasManagedSaveImage(), d.isActive() and d.securityLabel())
+                                                         for d in doms]))
         stats = sorted((d.name(), sorted(s.items())) for d, s in c.getAllDomainStats())
         out.append(("stats", [(n, [(k, v) for k, v in s if not k.startswith("cpu.")]) for n, s in stats]))
         active = [d for d in doms if d.isActive()]
