@@ -166,7 +166,8 @@ class RemoteDriver:
 
     def node_get_info(self) -> list:
         r = self._call("NODE_GET_INFO")
-        return [_cstring(r["model"]), r["memory"] // 1024, r["cpus"], r["mhz"], r["nodes"], r["sockets"], r["cores"], r["threads"]]
+        return [_cstring(r["model"]), r["memory"] // 1024, r["cpus"], r["mhz"], r["nodes"], r["sockets"],
+                r["cores"], r["threads"]]
 
     def get_capabilities(self) -> str:
         return self._call("CONNECT_GET_CAPABILITIES")["capabilities"]
