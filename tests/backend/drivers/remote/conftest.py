@@ -19,6 +19,8 @@ def _load(stem: str):  # without putting tests/ on sys.path for everyone
 
 _lv = _load("libvirtd")
 _ssh = _load("sshd")
+_tg = _load("tinyguest")
 libvirtd = _lv.libvirtd
 own_libvirtd = _lv.own_libvirtd
 sshd = _ssh.sshd
+tiny_guest = _tg.tiny_guest
