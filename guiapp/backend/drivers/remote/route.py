@@ -60,6 +60,22 @@ def _bad(what: str, value: str, rule: str) -> DriverError:
     return DriverError(C.VIR_ERR_INVALID_ARG, f"invalid {what} {value!r} in the connection URI: {rule}")
 
 
+def host_problem(host: str) -> str:
+    """'' when ``host`` may be put on an ssh command line, else what to fix (used by the GUI too)."""
+    if not host:
+        return "enter the remote host name or address"
+    if not _HOST.match(host):
+        return f"'{host}' is not a host name or address (letters, digits, '.', ':', '-'; not starting with '-')"
+    return ""
+
+
+def user_problem(user: str) -> str:
+    """'' when ``user`` ('' = ssh's default) is a safe login name, else what to fix."""
+    if user and not _USER.match(user):
+        return f"'{user}' is not a user name (letters, digits, '.', '_', '-', '@'; not starting with '-')"
+    return ""
+
+
 def _is_socket(path: str) -> bool:
     try:
         return stat.S_ISSOCK(os.stat(path).st_mode)
