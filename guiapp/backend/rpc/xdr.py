@@ -45,7 +45,15 @@ class _Compiler:
         self.types = types
         self.structs: dict[str, struct.Struct] = {}
         self.n = 0
-        self.lines: list[str] = []
+        self.inlining: list[str] = []
+
+    def small(self, spec: Any) -> bool:
+        """Worth inlining into a caller: a struct or union of a few fields."""
+        if spec[0] == "struct":
+            return len(spec[1]) <= 6
+        if spec[0] == "union":
+            return len(spec[2]) <= 8
+        return False
 
     def tmp(self) -> str:
         self.n += 1
@@ -87,14 +95,22 @@ class _Compiler:
         elif kind == "void":
             out.append(f"{ind}{target} = None")
         elif kind == "ref":
-            out.append(f"{ind}{target}, o = dec_{spec[1]}(b, o)")
+            body = self.types[spec[1]]
+            if spec[1] not in self.inlining and len(self.inlining) < 4 and self.small(body):
+                self.inlining.append(spec[1])  # inline small structs/unions: no call per element
+                out += self.dec(body, target, ind, where)
+                self.inlining.pop()
+            else:
+                out.append(f"{ind}{target}, o = dec_{spec[1]}(b, o)")
         elif kind in ("string", "opaque"):
             n = self.tmp()
             out.append(f"{ind}{n}, = S_I.unpack_from(b, o); o += 4")
             out.append(f"{ind}if {n} > {spec[1]}: _raise_long({where!r}, {n}, {spec[1]})")
-            out.append(f"{ind}if o + {n} > len(b): _raise_short({where!r})")
-            conv = ".decode('utf-8', 'surrogateescape')" if kind == "string" else ""
-            out.append(f"{ind}{target} = bytes(b[o:o + {n}]){conv}; o += ({n} + 3) & ~3")
+            out.append(f"{ind}if o + {n} > L: _raise_short({where!r})")
+            if kind == "string":
+                out.append(f"{ind}{target} = b[o:o + {n}].decode('utf-8', 'surrogateescape'); o += ({n} + 3) & ~3")
+            else:
+                out.append(f"{ind}{target} = bytes(b[o:o + {n}]); o += ({n} + 3) & ~3")
         elif kind == "opt":
             f = self.tmp()
             out.append(f"{ind}{f}, = S_I.unpack_from(b, o); o += 4")
@@ -112,7 +128,7 @@ class _Compiler:
             elem = self.resolve(spec[1])
             fmt = self.fixed_fmt(elem)
             if fmt is not None and elem[0] != "fopaque":
-                out.append(f"{ind}if o + {n} * {struct.calcsize('>' + fmt)} > len(b): _raise_short({where!r})")
+                out.append(f"{ind}if o + {n} * {struct.calcsize('>' + fmt)} > L: _raise_short({where!r})")
                 out.append(f"{ind}{target} = list(struct.unpack_from('>%d{fmt}' % {n}, b, o)); "
                            f"o += {n} * {struct.calcsize('>' + fmt)}")
             else:
@@ -278,6 +294,7 @@ class _Compiler:
                 continue
             spec = self.types[n]
             src.append(f"def dec_{n}(b, o):")
+            src.append("    L = len(b)")
             src += self.dec(spec, "v", "    ", n)
             src.append("    return v, o")
             src.append(f"def enc_{n}(v, a):")
