@@ -114,3 +114,21 @@ def test_sasl_demanding_daemon_gets_auth_failed(tmp_path: Path) -> None:
         assert "SASL" in str(e.value)
     finally:
         daemon.stop()
+
+
+@pytest.mark.slow
+def test_frozen_daemon_is_declared_dead_by_keepalive_within_15_s(own_libvirtd) -> None:
+    """A daemon that stops answering (SIGSTOP: like a cut network) fails the pending call, no 60 s wait."""
+    c = lib.open(own_libvirtd.uri("test:///default"))
+    os.kill(own_libvirtd.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(lib.libvirtError) as e:
+            c.getHostname()
+        took = time.monotonic() - t0
+        assert took <= 16, took
+        assert e.value.get_error_code() == lib.VIR_ERR_SYSTEM_ERROR and "keepalive" in str(e.value)
+        assert c.isAlive() == 0
+    finally:
+        os.kill(own_libvirtd.pid, signal.SIGCONT)
+    c.close()

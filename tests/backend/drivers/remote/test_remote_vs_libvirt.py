@@ -28,7 +28,11 @@ def _err(lib: Any, fn) -> tuple[int, int, str]:
     return (0, 0, "no error")
 
 
-def scenario(lib: Any, uri: str) -> list[Any]:
+NEW_NETWORK = """<network><name>remote-net</name><uuid>21111111-2222-3333-4444-555555555555</uuid>
+<bridge name='virbr9'/><ip address='192.168.219.1' netmask='255.255.255.0'/></network>"""
+
+
+def scenario(lib: Any, uri: str, save_dir: str) -> list[Any]:
     """Read and change things on a node; return what was seen."""
     out: list[Any] = []
     c = lib.open(uri)
@@ -61,6 +65,13 @@ def scenario(lib: Any, uri: str) -> list[Any]:
         out.append(("mem", d.info()[2]))
         d.setAutostart(1)
         out.append(("autostart", d.autostart()))
+        out.append(("vcpus", _err(lib, lambda: d.setVcpusFlags(1, lib.VIR_DOMAIN_AFFECT_LIVE)), d.info()[3],
+                    d.maxVcpus(), _err(lib, lambda: d.setMaxMemory(d.maxMemory() * 2))))
+        image = f"{save_dir}/{d.name()}.save"
+        d.save(image)
+        out.append(("saved", d.state(), d.isActive()))
+        c.restore(image)
+        out.append(("restored", c.lookupByName(d.name()).state(), _err(lib, lambda: c.restore(image + ".nope"))))
         n = c.defineXML(NEW_DOMAIN)
         out.append(("defined", n.name(), n.UUIDString(), n.isActive(), c.lookupByUUIDString(n.UUIDString()).name()))
         for i in inactive[:1] + [n]:
@@ -74,7 +85,17 @@ def scenario(lib: Any, uri: str) -> list[Any]:
                     _err(lib, lambda: c.defineXML("<domain type='test'><memory>1</memory></domain>")),  # no name
                     _err(lib, lambda: c.networkLookupByName("nope"))))
         nets = c.listAllNetworks()
-        out.append(("nets", [(x.name(), x.isActive(), x.bridgeName(), x.XMLDesc(0)) for x in nets]))
+        out.append(("nets", [(x.name(), x.isActive(), x.bridgeName(), x.XMLDesc(0), x.autostart(), x.isPersistent())
+                             for x in nets], c.listNetworks(), c.listDefinedNetworks()))
+        net = c.networkDefineXML(NEW_NETWORK)
+        out.append(("net-defined", net.name(), net.isActive(), c.numOfDefinedNetworks()))
+        net.create()
+        out.append(("net-started", net.isActive(), c.networkLookupByUUID(net.UUID()).name(), net.XMLDesc(0)))
+        net.setAutostart(1)
+        out.append(("net-autostart", net.autostart(), _err(lib, lambda: c.networkDefineXML("<network"))))
+        net.destroy()
+        net.undefine()
+        out.append(("net-gone", _err(lib, lambda: c.networkLookupByName("remote-net"))))
     finally:
         c.close()
     return out
@@ -86,10 +107,15 @@ def test_same_results_as_libvirt_python(libvirtd, tmp_path: Path, count: int) ->
     for name, lib in (("guiapp", guiapp_lib), ("libvirt", libvirt)):
         node = write_node(tmp_path / f"{name}.xml", count) if count else None
         uri = libvirtd.uri(f"test://{tmp_path / f'{name}.xml'}" if node else "test:///default")
-        results[name] = scenario(lib, uri)
+        save_dir = tmp_path / name
+        save_dir.mkdir()
+        results[name] = scenario(lib, uri, str(save_dir))
         if count:  # the node files' paths differ; everything else must not
             results[name] = [r if r[0] != "type" else r[:2] + r[3:] for r in results[name]]
     for mine, theirs in zip(results["guiapp"], results["libvirt"], strict=True):
+        if mine[0] == "restored":  # the image path names the library's folder
+            mine = tuple(str(x).replace("/guiapp/", "/libvirt/") for x in mine)
+            theirs = tuple(str(x) for x in theirs)
         assert mine == theirs, mine[0]
 
 
