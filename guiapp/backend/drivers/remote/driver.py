@@ -24,6 +24,7 @@ from .route import Target
 REMOTE_AUTH_NONE, REMOTE_AUTH_SASL, REMOTE_AUTH_POLKIT = 0, 1, 2
 FEATURE_PROGRAM_KEEPALIVE = 10
 LIST_MAX = 16384
+SSH_LOGIN_TIMEOUT = 300.0  # seconds for ssh to log in (the user may be typing a password)
 LIFECYCLE_CALLBACK_EVENT = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE"
 _AUTH_NAMES = {REMOTE_AUTH_SASL: "SASL", REMOTE_AUTH_POLKIT: "polkit"}
 
@@ -111,7 +112,8 @@ class RemoteDriver:
         return self
 
     def _authenticate(self) -> None:
-        types = self._call("AUTH_LIST")["types"]
+        # the first call waits for ssh too: a password or passphrase dialog may be open (askpass)
+        types = self._call("AUTH_LIST", timeout=SSH_LOGIN_TIMEOUT if self.target.transport == "ssh" else None)["types"]
         if not types or REMOTE_AUTH_NONE in types:
             return
         if REMOTE_AUTH_POLKIT in types:
@@ -123,12 +125,12 @@ class RemoteDriver:
                           f"which guiapp does not support: allow auth 'none' (or polkit for local root) on that "
                           f"socket, or connect over ssh", C.VIR_FROM_REMOTE)
 
-    def _call(self, proc: str | Procedure, args: Any = None) -> Any:
+    def _call(self, proc: str | Procedure, args: Any = None, timeout: Optional[float] = None) -> Any:
         if not self._client.is_alive():  # libvirt: "client socket is closed"
             raise DriverError(C.VIR_ERR_INVALID_CONN, f"client socket is closed: {self._client.closed_reason}",
                               C.VIR_FROM_RPC)
         try:
-            return self._client.call(proc, args)
+            return self._client.call(proc, args, timeout)
         except RemoteError as exc:
             e = exc.error
             raise DriverError.from_record((e["code"], e["domain"], e["message"], e["level"], e["str1"], e["str2"],

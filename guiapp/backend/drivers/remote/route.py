@@ -84,15 +84,10 @@ def _is_socket(path: str) -> bool:
 
 
 def daemon_name(uri: URI) -> str:
-    """The URI the daemon opens: scheme, path and the non-client query parameters."""
-    path = uri.path or "/"
+    """The URI the daemon opens: scheme, path and the non-client query parameters (no transport, no host)."""
+    path = uri.path if uri.path.startswith("/") else "/" + uri.path
     query = {k: v for k, v in uri.query.items() if k not in CLIENT_PARAMS}
-    name = f"{uri.scheme}://{quote(path, safe='/:@._~-')}"
-    if path == "/" and uri.scheme in ("xen",):
-        name = f"{uri.scheme}:///"
-    elif not name.startswith(f"{uri.scheme}:///"):
-        name = f"{uri.scheme}://{path}"
-    return name + (("?" + urlencode(query)) if query else "")
+    return f"{uri.scheme}://{quote(path, safe='/:@._~-')}" + (("?" + urlencode(query)) if query else "")
 
 
 def session_dir() -> str:
