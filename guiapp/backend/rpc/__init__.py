@@ -8,4 +8,5 @@
   (``FrameReader``, ``decode_call``, ``reply``, ``error_reply``, ``event``).
 * :mod:`.transport` — unix/TCP sockets and ssh-like child processes as byte streams.
 * :mod:`.client` — a thread-safe client connection (serial multiplexing, timeouts, events, keepalive).
+* :mod:`.values` — typed parameters (bulk stats) between ``{field: value}`` dicts and their wire form.
 """

@@ -72,3 +72,15 @@ def test_read_only_table() -> None:
             "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY"} <= ro
     assert not {"REMOTE_PROC_DOMAIN_CREATE", "REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS", "REMOTE_PROC_DOMAIN_UNDEFINE",
                 "REMOTE_PROC_NETWORK_DESTROY", "REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS"} & ro
+
+
+def test_typed_params_both_ways() -> None:
+    from guiapp.backend.rpc.values import typed_params_from_dict, typed_params_to_dict
+
+    values = {"state.state": 1, "cpu.time": 2**40, "balloon.x": -(2**40), "flag": True, "ratio": 0.5, "name": "n"}
+    wire = typed_params_from_dict(values, {"state.state": 1})
+    assert [p["value"][0] for p in wire] == [1, 4, 3, 6, 5, 7]
+    data = xdr.encode("remote_connect_get_all_domain_stats_ret",
+                      {"retStats": [{"dom": {"name": "d", "uuid": bytes(16), "id": 1}, "params": wire}]})
+    back = xdr.decode("remote_connect_get_all_domain_stats_ret", data)["retStats"][0]["params"]
+    assert typed_params_to_dict(back) == values and back[3]["value"] == (6, 1)

@@ -16,6 +16,7 @@ from ...errors import DriverError
 from ...rpc.client import CallTimeout, Client, ConnectionClosed, RemoteError, RPCError
 from ...rpc.protocol import Procedure
 from ...rpc.transport import CommandTransport, SocketTransport, Transport, TransportError
+from ...rpc.values import typed_params_to_dict as typed_params
 from ...uri import URI
 from ..base import DomainRef, NetworkRef
 from . import route
@@ -48,15 +49,6 @@ def _netref(d: dict[str, Any]) -> NetworkRef:
 def _cstring(chars: Iterable[int]) -> str:
     """A C char array sent as XDR ints (NUL-terminated) as a str."""
     return bytes(c & 0xFF for c in chars).split(b"\0", 1)[0].decode("utf-8", "replace")
-
-
-def typed_params(params: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """``remote_typed_param`` list -> {field: value} as libvirt-python returns them (booleans as bool)."""
-    out: dict[str, Any] = {}
-    for p in params:
-        kind, value = p["value"]
-        out[p["field"]] = bool(value) if kind == C.VIR_TYPED_PARAM_BOOLEAN else value
-    return out
 
 
 def open_transport(t: Target) -> Transport:
