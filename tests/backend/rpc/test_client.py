@@ -189,9 +189,9 @@ def test_keepalive_pong_keeps_connection_and_server_ping_is_answered(tmp_path: P
             return protocol.keepalive(protocol.KEEPALIVE_PONG)
         return None
 
-    server, c = _serve(tmp_path, handler, keepalive_interval=0.3, keepalive_count=1)
+    server, c = _serve(tmp_path, handler, keepalive_interval=1.0, keepalive_count=2)
     c.keepalive_enabled = True
-    time.sleep(2.0)
+    time.sleep(4.0)  # several PING/PONG rounds; dead only after 3 s without any answer
     assert c.is_alive()
     server.conns[0].sendall(protocol.keepalive(protocol.KEEPALIVE_PING))
     deadline = time.monotonic() + 5

@@ -125,9 +125,7 @@ def target_for(uri: URI, read_only: bool) -> Optional[Target]:
                                                     f"by guiapp: use {', '.join(TRANSPORTS)}")
         return _explicit(uri, read_only)
     if uri.host:
-        # libvirt: a host without a transport means TLS; guiapp has no TLS, say what to write instead
-        raise DriverError(C.VIR_ERR_NO_CONNECT, f"'{uri.text}' names host '{uri.host}' without a transport; guiapp "
-                                                f"reaches remote hosts with {uri.scheme}+ssh://{uri.host}{uri.path}")
+        return None  # libvirt would use TLS (not supported): the scheme's own driver reports NO_CONNECT
     if uri.scheme not in DAEMON_SCHEMES or mode == "local":
         return None
     sock = next((s for s in local_sockets(uri, read_only) if _is_socket(s)), None)

@@ -69,7 +69,7 @@ def test_daemon_name_drops_transport_and_client_parameters() -> None:
 
 @pytest.mark.parametrize("uri,code", [
     ("qemu+tls://host/system", lib.VIR_ERR_NO_CONNECT),
-    ("qemu://host/system", lib.VIR_ERR_NO_CONNECT),
+    ("qemu://host/system", lib.VIR_ERR_NO_CONNECT),  # the QEMU driver's own refusal (libvirt: TLS)
     ("qemu+ssh://-oProxyCommand=touch%20/tmp/pwned/system", lib.VIR_ERR_INVALID_ARG),
     ("qemu+ssh://-oProxyCommand=x@h/system", lib.VIR_ERR_INVALID_ARG),
     ("qemu+ssh://h/system?keyfile=-oProxyCommand=x", lib.VIR_ERR_INVALID_ARG),
