@@ -95,6 +95,15 @@ class Client:
     def is_alive(self) -> bool:
         return self._closed is None
 
+    def call_raw(self, proc: str | int | Procedure, args: Any = None, timeout: Optional[float] = None) -> bytes:
+        """Like :meth:`call`, returning the reply payload undecoded (for a specialised decoder)."""
+        p = proc if isinstance(proc, Procedure) else protocol.procedure(proc)
+        try:
+            packet_args = xdr.encode(p.args, args)
+        except xdr.XDRError as exc:
+            raise RPCError(f"{p.name}: invalid arguments: {exc}") from None
+        return self.raw_call(protocol.REMOTE_PROGRAM, protocol.REMOTE_VERSION, p.number, packet_args, timeout)[1]
+
     def call(self, proc: str | int | Procedure, args: Any = None, timeout: Optional[float] = None) -> Any:
         """Call a REMOTE procedure and return its decoded reply (RemoteError, ConnectionClosed, CallTimeout)."""
         p = proc if isinstance(proc, Procedure) else protocol.procedure(proc)

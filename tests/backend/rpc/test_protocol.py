@@ -84,3 +84,30 @@ def test_typed_params_both_ways() -> None:
                       {"retStats": [{"dom": {"name": "d", "uuid": bytes(16), "id": 1}, "params": wire}]})
     back = xdr.decode("remote_connect_get_all_domain_stats_ret", data)["retStats"][0]["params"]
     assert typed_params_to_dict(back) == values and back[3]["value"] == (6, 1)
+
+
+def test_fast_stats_decoder_agrees_with_the_generic_one() -> None:
+    from guiapp.backend.rpc.values import decode_domain_stats, typed_params_from_dict, typed_params_to_dict
+
+    records = []
+    for i in range(40):
+        values = {"state.state": i % 8, "cpu.time": 2**40 + i, "x.neg": -(2**35) - i, "x.uint": 2**32 - 1 - i,
+                  "flag": bool(i % 2), "ratio": i / 3, "name": "n" * (i % 5) + "é\udcff"}
+        wire = typed_params_from_dict(values, {"x.uint": 2})
+        records.append({"dom": {"name": f"vm-{i}" + "x" * (i % 4), "uuid": bytes([i]) * 16, "id": i - 1},
+                        "params": wire[: i % 8]})
+    data = xdr.encode("remote_connect_get_all_domain_stats_ret", {"retStats": records})
+    generic = [((r["dom"]["name"], r["dom"]["uuid"], r["dom"]["id"]), typed_params_to_dict(r["params"]))
+               for r in xdr.decode("remote_connect_get_all_domain_stats_ret", data)["retStats"]]
+    assert decode_domain_stats(data) == generic
+    for cut in (1, 5, 17, len(data) // 2, len(data) - 1):
+        with pytest.raises(xdr.XDRError):
+            decode_domain_stats(data[:cut])
+    with pytest.raises(xdr.XDRError, match="unexpected bytes"):
+        decode_domain_stats(data + b"\0\0\0\0")
+    with pytest.raises(xdr.XDRError, match="limit"):
+        decode_domain_stats(b"\xff\xff\xff\xff")
+    bad = xdr.encode("remote_connect_get_all_domain_stats_ret", {"retStats": [
+        {"dom": {"name": "d", "uuid": bytes(16), "id": 1}, "params": [{"field": "f", "value": (1, 1)}]}]})
+    with pytest.raises(xdr.XDRError, match="discriminant"):
+        decode_domain_stats(bad[:-8] + b"\0\0\0\x09" + bad[-4:])

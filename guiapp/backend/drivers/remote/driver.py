@@ -14,9 +14,10 @@ from typing import Any, Callable, ClassVar, Iterable, Optional
 from ... import constants as C
 from ...errors import DriverError
 from ...rpc.client import CallTimeout, Client, ConnectionClosed, RemoteError, RPCError
-from ...rpc.protocol import Procedure
+from ...rpc.protocol import Procedure, procedure
 from ...rpc.transport import CommandTransport, SocketTransport, Transport, TransportError
-from ...rpc.values import typed_params_to_dict as typed_params
+from ...rpc.values import decode_domain_stats
+from ...rpc.xdr import XDRError
 from ...uri import URI
 from ..base import DomainRef, NetworkRef
 from . import route
@@ -25,6 +26,7 @@ from .route import Target
 REMOTE_AUTH_NONE, REMOTE_AUTH_SASL, REMOTE_AUTH_POLKIT = 0, 1, 2
 FEATURE_PROGRAM_KEEPALIVE = 10
 LIST_MAX = 16384
+STATS_PROC = procedure("CONNECT_GET_ALL_DOMAIN_STATS")
 SSH_LOGIN_TIMEOUT = 300.0  # seconds for ssh to log in (the user may be typing a password)
 LIFECYCLE_CALLBACK_EVENT = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE"
 _AUTH_NAMES = {REMOTE_AUTH_SASL: "SASL", REMOTE_AUTH_POLKIT: "polkit"}
@@ -117,11 +119,15 @@ class RemoteDriver:
                           f"which guiapp does not support: allow auth 'none' (or polkit for local root) on that "
                           f"socket, or connect over ssh", C.VIR_FROM_REMOTE)
 
-    def _call(self, proc: str | Procedure, args: Any = None, timeout: Optional[float] = None) -> Any:
+    def _call(self, proc: str | Procedure, args: Any = None, timeout: Optional[float] = None,
+              raw: bool = False) -> Any:
+        """One call; ``raw``: return the reply's undecoded payload."""
         if not self._client.is_alive():  # libvirt: "client socket is closed"
             raise DriverError(C.VIR_ERR_INVALID_CONN, f"client socket is closed: {self._client.closed_reason}",
                               C.VIR_FROM_RPC)
         try:
+            if raw:
+                return self._client.call_raw(proc, args, timeout)
             return self._client.call(proc, args, timeout)
         except RemoteError as exc:
             e = exc.error
@@ -221,8 +227,14 @@ class RemoteDriver:
         doms = [_dom(r) for r in refs] if refs is not None else []
         if refs is not None and not doms:
             return []
-        r = self._call("CONNECT_GET_ALL_DOMAIN_STATS", {"doms": doms, "stats": stats, "flags": flags})
-        return [(_ref(rec["dom"]), typed_params(rec["params"])) for rec in r["retStats"]]
+        payload = self._call(STATS_PROC, {"doms": doms, "stats": stats, "flags": flags}, raw=True)
+        try:
+            rows = decode_domain_stats(payload)
+        except XDRError as exc:
+            reason = f"malformed reply to {STATS_PROC.name}: {exc}"
+            self._client.close()
+            raise DriverError(C.VIR_ERR_RPC, reason, C.VIR_FROM_RPC) from None
+        return [(DomainRef(*dom), values) for dom, values in rows]
 
     # -------------------------------------------------------------- a domain
     def domain_get_info(self, ref: DomainRef) -> list:
