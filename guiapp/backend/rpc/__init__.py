@@ -9,4 +9,17 @@
 * :mod:`.transport` — unix/TCP sockets and ssh-like child processes as byte streams.
 * :mod:`.client` — a thread-safe client connection (serial multiplexing, timeouts, events, keepalive).
 * :mod:`.values` — typed parameters (bulk stats) between ``{field: value}`` dicts and their wire form.
+
+Serving the REMOTE program (what a daemon does with these pieces, per client socket)::
+
+    frames = protocol.FrameReader()
+    for header, payload in frames.feed(sock.recv(65536)):      # ProtocolError: close this client only
+        if header.prog == protocol.KEEPALIVE_PROGRAM:            # answer PING with PONG
+            sock.sendall(protocol.keepalive(protocol.KEEPALIVE_PONG)); continue
+        proc, args = protocol.decode_call(header, payload)       # ProtocolError: error_reply, go on
+        if read_only_client and not proc.read_only:              # + proc.read_only_forbidden_flags
+            sock.sendall(protocol.error_reply(header, protocol.make_error(55, 0, "read only access ...")))
+        ...
+        sock.sendall(protocol.reply(proc, header.serial, ret))   # or error_reply(header, make_error(...))
+    sock.sendall(protocol.event(protocol.procedure("DOMAIN_EVENT_CALLBACK_LIFECYCLE"), msg))
 """
