@@ -18,7 +18,7 @@ Serving the REMOTE program (what a daemon does with these pieces, per client soc
             sock.sendall(protocol.keepalive(protocol.KEEPALIVE_PONG)); continue
         proc, args = protocol.decode_call(header, payload)       # ProtocolError: error_reply, go on
         if read_only_client and not proc.read_only:              # + proc.read_only_forbidden_flags
-            sock.sendall(protocol.error_reply(header, protocol.make_error(55, 0, "read only access ...")))
+            sock.sendall(protocol.error_reply(header, protocol.make_error(29, 0, "read only access ...")))
         ...
         sock.sendall(protocol.reply(proc, header.serial, ret))   # or error_reply(header, make_error(...))
     sock.sendall(protocol.event(protocol.procedure("DOMAIN_EVENT_CALLBACK_LIFECYCLE"), msg))
