@@ -160,6 +160,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         install_ui_thread_guard()
     settings = make_settings(args.settings)
     window = MainWindow(settings)
+    from .views.askpass_dialog import AskpassBridge
+
+    askpass = AskpassBridge(window)  # ssh password/passphrase prompts become dialogs
+    askpass.server.install()
     if args.poll_interval:
         window.manager.set_interval(int(args.poll_interval * 1000))
     uris, remember = initial_uris(args.connect, window.manager.saved_uris())
@@ -184,6 +188,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             app.quit()
         QTimer.singleShot(int(float(exit_after) * 1000), finish)
     rc = app.exec()
+    askpass.close()
     if not window.runner.wait(3000):
         # a driver call is stuck (an unreachable host): the pool's destructor would wait for it forever
         sys.stdout.flush()

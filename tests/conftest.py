@@ -9,3 +9,5 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("LIBVIRT_DEFAULT_URI", "test:///default")
+# never route qemu:///system to a libvirtd that happens to run on this host (fixtures use private sockets)
+os.environ.setdefault("GUIAPP_URI_ROUTE", "local")

@@ -16,7 +16,7 @@ from .connection import virConnect
 from .constants import *  # noqa: F401,F403 - the VIR_* constants are part of the API
 from .constants import VIR_ERR_INVALID_ARG, VIR_ERR_NO_CONNECT, VIR_FROM_NONE
 from .domain import virDomain
-from .drivers import driver_for_scheme, known_schemes, probe_default_uri
+from .drivers import driver_for_uri, known_schemes, probe_default_uri
 from .errors import (
     DriverError,
     libvirtError,
@@ -24,6 +24,7 @@ from .errors import (
     virGetLastError,
     virResetLastError,
 )
+from .errors import dispatch as _dispatch
 from .errors import report as _report
 from .errors import reset_thread_error as _reset
 from .network import virNetwork
@@ -55,12 +56,14 @@ def _open(name: Optional[str], read_only: bool) -> virConnect:
     text = default_uri() if name is None or name == "" else name
     try:
         uri = parse_uri(text)
-        cls = driver_for_scheme(uri.scheme)
+        cls = driver_for_uri(uri, read_only)
         if cls is None:
             raise DriverError(VIR_ERR_NO_CONNECT,
                               f"'{text}': no driver for '{uri.scheme}' (available: {', '.join(known_schemes())})")
         driver = cls.open(uri, read_only)
     except DriverError as exc:
+        if exc.raw is not None:
+            raise _dispatch(exc.raw) from None
         raise _report(exc.code, exc.detail, exc.domain if exc.domain is not None else VIR_FROM_NONE) from None
     return virConnect(driver, text, read_only)
 

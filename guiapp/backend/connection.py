@@ -60,6 +60,8 @@ class virConnect:  # noqa: N801 - libvirt-python's name
 
     # ----------------------------------------------------------------- plumbing
     def _fail(self, exc: DriverError, default_domain: Optional[int] = None) -> libvirtError:
+        if exc.raw is not None:  # a remote daemon's error: code, domain and message unchanged
+            return errors.dispatch(exc.raw, self._errors)
         domain = exc.domain if exc.domain is not None else (
             default_domain if default_domain is not None else self._driver.error_domain)
         err = errors.error_tuple(exc.code, domain, exc.detail, str2=exc.str2, str3=exc.str3,
@@ -155,6 +157,10 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         if type is not None and not isinstance(type, str):
             self._checked(False, "virConnectGetMaxVcpus", lambda: _check_str(type, "type"))
         return self._invoke("get_max_vcpus", False, type)
+
+    def getSecurityModel(self) -> list:  # noqa: N802
+        """[model, doi] of the host's security driver."""
+        return self._invoke("node_get_security_model", False)
 
     def isReadOnly(self) -> int:  # noqa: N802
         return 1 if self._ro else 0

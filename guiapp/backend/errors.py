@@ -136,8 +136,19 @@ class DriverError(Exception):
         self.str3 = str3
         self.int1 = int1
         self.int2 = int2
+        #: a complete error record received from another libvirt (remote driver): reported unchanged
+        self.raw: Optional[ErrorTuple] = None
+
+    @classmethod
+    def from_record(cls, record: ErrorTuple) -> DriverError:
+        """An error that is reported exactly as ``record`` (code, domain, message... as a daemon sent them)."""
+        exc = cls(record[0], record[2] or "", record[1])
+        exc.raw = record
+        return exc
 
     def __str__(self) -> str:
+        if self.raw is not None:
+            return self.raw[2] or ""
         return format_message(self.code, self.detail)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import Optional
 
+from ..uri import URI
+
 # scheme -> module holding the driver class named DRIVER
 _MODULES: dict[str, str] = {
     "test": "guiapp.backend.drivers.test",
@@ -36,6 +38,21 @@ def driver_for_scheme(scheme: str) -> Optional[type]:
             return None  # that driver is not part of this build
         raise
     return getattr(module, "DRIVER", None)
+
+
+def driver_for_uri(uri: URI, read_only: bool) -> Optional[type]:
+    """The driver class for a parsed URI: the remote driver when a daemon serves it, else by scheme.
+
+    Transports (``qemu+ssh://``, ``test+unix://``, ``+tcp``) always go to a daemon; local ``qemu:///system``
+    and ``qemu:///session`` go to a running libvirt daemon when its socket exists (``$GUIAPP_URI_ROUTE`` or
+    ``?route=`` = remote | local | auto forces a side).  Decided without side effects.
+    """
+    from .remote.route import target_for  # noqa: PLC0415 - keep the RPC code out of local-only imports
+
+    if target_for(uri, read_only) is not None:
+        from .remote import RemoteDriver  # noqa: PLC0415
+        return RemoteDriver
+    return driver_for_scheme(uri.scheme)
 
 
 def known_schemes() -> list[str]:

@@ -1,4 +1,4 @@
-"""The Add Connection dialog: a URI (local or remote) and read-only access."""
+"""The Add Connection dialog, virt-manager-like: hypervisor, optional ssh host, the URI shown and editable."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QWidget,
 )
+
+from ...backend.drivers.remote.route import host_problem, user_problem
 
 EXAMPLES = (
     "test:///default",
@@ -21,6 +24,14 @@ EXAMPLES = (
     "qemu:///session",
     "xen:///",
     "qemu+ssh://user@host/system",
+)
+
+#: (label, local URI) of the hypervisor choices
+HYPERVISORS = (
+    ("QEMU/KVM", "qemu:///system"),
+    ("QEMU/KVM user session", "qemu:///session"),
+    ("Xen", "xen:///"),
+    ("Test (libvirt's default test node)", "test:///default"),
 )
 
 
@@ -35,8 +46,21 @@ def check_uri(text: str) -> str:
     return ""
 
 
+def build_uri(local_uri: str, ssh: bool, user: str, host: str) -> str:
+    """``qemu:///system`` + ssh user/host -> ``qemu+ssh://user@host/system`` (as virt-manager writes it)."""
+    if not ssh:
+        return local_uri
+    scheme, _, rest = local_uri.partition("://")
+    path = rest[rest.find("/"):] if "/" in rest else "/"
+    login = f"{user}@" if user else ""
+    return f"{scheme}+ssh://{login}{host}{path}"
+
+
 class AddConnectionDialog(QDialog):
-    """Emits ``add_requested(uri, read_only)`` when accepted with a well-formed URI."""
+    """Emits ``add_requested(uri, read_only)`` when accepted with a well-formed URI.
+
+    ``autoconnect`` tells whether the connection is remembered and opened at start-up.
+    """
 
     add_requested = Signal(str, bool)
 
@@ -44,16 +68,33 @@ class AddConnectionDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Add Connection")
         form = QFormLayout(self)
+        self.hypervisor = QComboBox()
+        self.hypervisor.setObjectName("hypervisorCombo")
+        for label, uri in HYPERVISORS:
+            self.hypervisor.addItem(label, uri)
+        form.addRow("&Hypervisor:", self.hypervisor)
+        self.ssh = QCheckBox("Connect to &remote host over SSH")
+        form.addRow("", self.ssh)
+        self.user = QLineEdit("root")
+        self.user.setObjectName("sshUser")
+        form.addRow("&Username:", self.user)
+        self.host = QLineEdit()
+        self.host.setObjectName("sshHost")
+        self.host.setPlaceholderText("host name or address")
+        form.addRow("H&ostname:", self.host)
+        self.autoconnect = QCheckBox("&Autoconnect (remember and open at start-up)")
+        self.autoconnect.setChecked(True)
+        form.addRow("", self.autoconnect)
         self.uri = QComboBox()
         self.uri.setObjectName("uriCombo")
         self.uri.setEditable(True)
-        seen = []
+        seen: list[str] = []
         for u in (*recent, *EXAMPLES):
             if u not in seen:
                 seen.append(u)
         self.uri.addItems(seen)
         self.uri.setToolTip("driver[+transport]://[user@host]/path — e.g. test:///default, qemu:///system, "
-                            "qemu+ssh://root@host/system, test:///path/to/node.xml")
+                            "qemu+ssh://root@host/system, test:///path/to/node.xml; edit it freely")
         form.addRow("&URI:", self.uri)
         self.read_only = QCheckBox("&Read-only (monitoring only)")
         form.addRow("", self.read_only)
@@ -67,13 +108,33 @@ class AddConnectionDialog(QDialog):
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
+        self.hypervisor.currentIndexChanged.connect(self._fields_changed)
+        self.ssh.toggled.connect(self._fields_changed)
+        self.user.textChanged.connect(self._fields_changed)
+        self.host.textChanged.connect(self._fields_changed)
+        self._fields_changed()
 
     def set_uri(self, uri: str) -> None:
         self.uri.setEditText(uri)
 
+    def _field_problem(self) -> str:
+        if not self.ssh.isChecked():
+            return ""
+        return host_problem(self.host.text().strip()) or user_problem(self.user.text().strip())
+
+    def _fields_changed(self) -> None:
+        ssh = self.ssh.isChecked()
+        self.user.setEnabled(ssh)
+        self.host.setEnabled(ssh)
+        problem = self._field_problem()
+        self.message.setText(problem)
+        if not problem:
+            self.set_uri(build_uri(self.hypervisor.currentData(), ssh, self.user.text().strip(),
+                                   self.host.text().strip()))
+
     def _accept(self) -> None:
         text = self.uri.currentText().strip()
-        problem = check_uri(text)
+        problem = check_uri(text) or self._field_problem()
         if problem:
             self.message.setText(problem)
             return

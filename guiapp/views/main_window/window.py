@@ -575,7 +575,8 @@ class MainWindow(QMainWindow):
     def open_add_connection(self) -> AddConnectionDialog:
         dialog = AddConnectionDialog(self, tuple(self.manager.connections))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.add_requested.connect(lambda uri, ro: self.manager.add(uri, read_only=ro))
+        dialog.add_requested.connect(
+            lambda uri, ro: self.manager.add(uri, read_only=ro, remember=dialog.autoconnect.isChecked()))
         self.add_dialog = dialog
         dialog.open()
         return dialog

@@ -1,0 +1,26 @@
+"""Remote driver fixtures: a private Debian libvirtd and a throwaway sshd (tests/fixtures/)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+
+def _load(stem: str):  # without putting tests/ on sys.path for everyone
+    name = f"guiapp_tests_{stem}"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[3] / "fixtures" / f"{stem}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_lv = _load("libvirtd")
+_ssh = _load("sshd")
+_tg = _load("tinyguest")
+libvirtd = _lv.libvirtd
+own_libvirtd = _lv.own_libvirtd
+sshd = _ssh.sshd
+tiny_guest = _tg.tiny_guest
