@@ -25,6 +25,8 @@ DEFAULT_INTERVAL_MS = 1000
 SETTINGS_URIS = "connections/uris"
 SETTINGS_INTERVAL = "preferences/poll_interval_ms"
 
+EVENT_BATCH_MS = 30  # events arriving within this window update the list together
+
 # lifecycle event number -> the state a row takes at once (None: only re-poll)
 _EVENT_STATE = {0: None, 1: None, 2: 1, 3: 3, 4: 1, 5: 5, 6: 4, 7: 7, 8: 6}
 
@@ -84,6 +86,11 @@ class ConnectionManager(QObject):
         self.connections: dict[str, Connection] = {}
         self._relay = _EventRelay(self)
         self._relay.event.connect(self._on_event)
+        self._pending_events: dict[str, dict[bytes, tuple[int, Optional[int]]]] = {}
+        self._event_flush = QTimer(self)  # lifecycle events are applied in batches (one dataChanged each)
+        self._event_flush.setSingleShot(True)
+        self._event_flush.setInterval(EVENT_BATCH_MS)
+        self._event_flush.timeout.connect(self.flush_events)
         self._poll_relay = Relay(self)  # one QObject for every poll tick's result (no Job per tick)
         self._poll_relay.result.connect(self._poll_result)
         self._poll_relay.error.connect(self._poll_failure)
@@ -293,10 +300,23 @@ class ConnectionManager(QObject):
 
     # ----------------------------------------------------------------- events
     def _on_event(self, uri: str, uuid: bytes, event: int, detail: int, dom_id: int) -> None:
+        """Queue the event's state for the next batch; the batch also triggers one early poll."""
         state = _EVENT_STATE.get(event)
+        batch = self._pending_events.setdefault(uri, {})
         if state is not None:
-            self.model.set_domain_state(uri, uuid, state, dom_id)
-        entry = self.connections.get(uri)
-        if entry is not None:
-            entry.sampler.invalidate(uuid)  # the next tick is authoritative, even if this event was stale
-        self.poll_now(uri)
+            batch[uuid] = (state, dom_id)
+        else:
+            batch.setdefault(uuid, (-1, None))
+        if not self._event_flush.isActive():
+            self._event_flush.start()
+
+    def flush_events(self) -> None:
+        """Apply the queued lifecycle events: one model update and one poll per connection."""
+        pending, self._pending_events = self._pending_events, {}
+        for uri, batch in pending.items():
+            self.model.set_domain_states(uri, {u: v for u, v in batch.items() if v[0] >= 0})
+            entry = self.connections.get(uri)
+            if entry is not None:
+                for uuid in batch:
+                    entry.sampler.invalidate(uuid)  # the next tick is authoritative, even if this event was stale
+            self.poll_now(uri)

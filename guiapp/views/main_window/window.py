@@ -56,6 +56,7 @@ from .jobs_panel import JobsView
 log = logging.getLogger(__name__)
 
 Selected = list[tuple[str, DomainRow]]
+FILTER_DEBOUNCE_MS = 150
 
 
 def _is_local(uri: str) -> bool:
@@ -89,6 +90,12 @@ class MainWindow(QMainWindow):
         # hooks (tests replace them): where to save, which file to restore
         self.ask_save_dir: Callable[[], Optional[str]] = self._ask_save_dir
         self.ask_restore_file: Callable[[str], Optional[str]] = self._ask_restore_file
+        self._selected_keys: Optional[list[tuple[str, bytes]]] = None
+        self._actions_version = -1
+        self._actions_timer = QTimer(self)  # selection and state changes coalesce into one actions update
+        self._actions_timer.setSingleShot(True)
+        self._actions_timer.setInterval(0)
+        self._actions_timer.timeout.connect(self._update_actions)
         self._build_view()
         self.domain_actions = DomainActions(self)
         self.domain_actions.triggered.connect(self.run_action)
@@ -100,6 +107,8 @@ class MainWindow(QMainWindow):
         self.manager.open_failed.connect(self._on_open_failed)
         self.model.dataChanged.connect(self._on_model_data_changed)
         self.model.rowsRemoved.connect(lambda *_: self._selection_changed())
+        self.model.modelReset.connect(self._selection_changed)
+        self.proxy.rowsRemoved.connect(lambda *_: self._selection_changed())  # filtered out: deselected
         self._vnc_probe: Optional[tuple[str, bytes]] = None
         self._has_vnc: dict[tuple[str, bytes], bool] = self.screens.has_vnc  # one cache for both
         self._counted = -1
@@ -227,7 +236,11 @@ class MainWindow(QMainWindow):
         self.filter_edit.setToolTip("Show only domains whose name, UUID or state contains this text")
         self.filter_edit.setMinimumWidth(320)
         self.filter_edit.setMaximumWidth(480)
-        self.filter_edit.textChanged.connect(self.set_filter)
+        self._filter_timer = QTimer(self)  # keystrokes typed quickly filter once
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(FILTER_DEBOUNCE_MS)
+        self._filter_timer.timeout.connect(lambda: self.set_filter(self.filter_edit.text()))
+        self.filter_edit.textChanged.connect(self._filter_typed)
         self.filter_edit.returnPressed.connect(lambda: self.view.setFocus())
         self.filter_bar.addWidget(self.filter_edit)
         self.filter_bar.addStretch(1)
@@ -270,16 +283,45 @@ class MainWindow(QMainWindow):
         self.runner.job_changed.connect(self._long_job_changed)
 
     # ------------------------------------------------------------- selection
+    def selected_keys(self) -> list[tuple[str, bytes]]:
+        """(uri, uuid) of every selected domain row; read from the selection's ranges once per change.
+
+        ``selectedRows()`` asks the model for every cell's flags (a Python call each); the ranges
+        give the rows directly, and without a filter the proxy's rows are the model's.
+        """
+        if self._selected_keys is None:
+            keys: dict[tuple[str, bytes], None] = {}
+            proxy = self.proxy
+            identity = not proxy.filterRegularExpression().pattern()
+            for rng in self.view.selectionModel().selection():
+                pparent = rng.parent()
+                if not pparent.isValid():
+                    continue  # connection rows
+                sparent = proxy.mapToSource(pparent)
+                if not sparent.isValid() or sparent.internalPointer() is not None:
+                    continue
+                node = self.model.connections[sparent.row()]
+                if identity:
+                    rows = node.rows[rng.top():rng.bottom() + 1]
+                else:
+                    rows = []
+                    for r in range(rng.top(), rng.bottom() + 1):
+                        sidx = proxy.mapToSource(proxy.index(r, 0, pparent))
+                        if sidx.isValid() and sidx.row() < len(node.rows):
+                            rows.append(node.rows[sidx.row()])
+                for row in rows:
+                    keys[(node.uri, row.uuid)] = None
+            self._selected_keys = list(keys)
+        return self._selected_keys
+
     def selected_domains(self) -> Selected:
-        """(uri, current DomainRow) for every selected domain row."""
+        """(uri, current DomainRow) for every selected domain row (O(1) per row after a selection change)."""
         out: Selected = []
-        sm = self.view.selectionModel()
-        for pidx in sm.selectedRows(0):
-            sidx = self.proxy.mapToSource(pidx)
-            node = sidx.internalPointer()
-            if node is None or sidx.row() >= len(node.rows):
-                continue
-            out.append((node.uri, node.rows[sidx.row()]))
+        find = self.model.domain_row
+        for uri, uuid in self.selected_keys():
+            row = find(uri, uuid)
+            if row is not None:
+                out.append((uri, row))
         return out
 
     def selected_connection(self) -> Optional[str]:
@@ -301,9 +343,25 @@ class MainWindow(QMainWindow):
             QItemSelectionModel.SelectionFlag.Select if extend else QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self.view.selectionModel().select(pidx, flags)
         self.view.setCurrentIndex(pidx) if not extend else None
+        self.update_actions_now()
         return True
 
     def _selection_changed(self) -> None:
+        """The selection (or the rows) changed: recompute the actions once, after the current batch of events."""
+        self._selected_keys = None
+        self._schedule_actions_update()
+
+    def _schedule_actions_update(self) -> None:
+        if not self._actions_timer.isActive():
+            self._actions_timer.start()
+
+    def update_actions_now(self) -> None:
+        """Enable the actions for the current selection (tests call it instead of waiting for the timer)."""
+        self._actions_timer.stop()
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        self._actions_version = self.model.state_version
         sel = self.selected_domains()
         rows = [r for _u, r in sel]
         self.domain_actions.has_vnc = None
@@ -324,9 +382,11 @@ class MainWindow(QMainWindow):
         return frozenset(r.uuid for u, r in sel if u in conns and conns[u].read_only)
 
     def _on_model_data_changed(self, top: QModelIndex, bottom: QModelIndex, *_: Any) -> None:
-        # states of selected rows may have changed: refresh the actions (cheap: selected rows only)
-        if self.view.selectionModel().hasSelection() or not top.parent().isValid():
-            self._selection_changed()
+        # a connection row changed (status), or domain states changed: refresh the actions once, later
+        if not top.parent().isValid():
+            self._schedule_actions_update()
+        elif self._actions_version != self.model.state_version and self.view.selectionModel().hasSelection():
+            self._schedule_actions_update()
 
     def _probe_vnc(self, uri: str, row: DomainRow) -> None:
         """Find out (on the pool, once per domain) whether it has VNC graphics, for the console's tooltip."""
@@ -373,10 +433,47 @@ class MainWindow(QMainWindow):
         if op.call is None:
             return
         read_only = self._read_only_uuids(sel)
-        for uri, row in sel:
-            if row.state not in op.states or row.uuid in read_only:
-                continue
-            self.domain_job(uri, row, op.label.replace("&", "").rstrip("…"), op.api, op.call, long=op.long)
+        targets = [(uri, row) for uri, row in sel if row.state in op.states and row.uuid not in read_only]
+        verb = op.label.replace("&", "").rstrip("…")
+        if len(targets) == 1:
+            self.domain_job(*targets[0], verb, op.api, op.call, long=op.long)
+        elif targets:
+            self.bulk_job(targets, verb, op.api, op.call)
+
+    def bulk_job(self, targets: Selected, verb: str, api: str, fn: Callable[[Any], Any]) -> Optional[Job]:
+        """One long job calling ``fn(virDomain)`` for every target on the pool, with progress; one error dialog."""
+        conns = {uri: self.manager.conn(uri) for uri, _r in targets}
+        items = [(uri, row.uuid, row.name) for uri, row in targets if conns.get(uri) is not None]
+        if not items:
+            return None
+        total = len(items)
+
+        def work(ctx: Any) -> list[tuple[str, str, BaseException]]:
+            failures: list[tuple[str, str, BaseException]] = []
+            step = max(1, total // 50)
+            for k, (uri, uuid, name) in enumerate(items):
+                try:
+                    fn(conns[uri].lookupByUUID(uuid))
+                except Exception as exc:  # reported together below; the others go on
+                    failures.append((uri, name, exc))
+                if k % step == 0 or k == total - 1:
+                    ctx.progress(100 * (k + 1) // total, f"{k + 1} of {total}")
+            return failures
+
+        def done(failures: list[tuple[str, str, BaseException]]) -> None:
+            for uri in conns:
+                self.manager.poll_now(uri)
+            if failures:
+                uri, name, exc = failures[0]
+                more = "" if len(failures) == 1 else f" (and {len(failures) - 1} more: " + ", ".join(
+                    f"'{n}'" for _u, n, _e in failures[1:6]) + ("…" if len(failures) > 6 else "") + ")"
+                self.show_error(exc, operation=f"{api} ('{name}')", uri=uri,
+                                title=f"{verb} failed for '{name}'{more}")
+            self.statusBar().showMessage(f"{verb}: {total - len(failures)} of {total} done", 5000)
+
+        return self.runner.submit(f"{verb} {total} domains", work, uri=items[0][0], operation=api, long=True,
+                                  takes_context=True, on_result=done,
+                                  on_error=lambda exc: self.show_error(exc, operation=api))
 
     def open_consoles(self, sel: Selected) -> None:
         """One console window per selected running domain (at most 4 at a time); lookups run on the pool."""
@@ -644,9 +741,18 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------- misc
     def set_filter(self, text: str) -> None:
+        """Filter the list now (the filter box calls it through a short debounce)."""
+        self._filter_timer.stop()
         self.proxy.set_filter_text(text)
-        self.view.expandAll()
+        for r in range(self.proxy.rowCount()):  # connection rows only (expandAll walks every row)
+            idx = self.proxy.index(r, 0)
+            if not self.view.isExpanded(idx):
+                self.view.expand(idx)
+        self._selection_changed()
         self._update_count()
+
+    def _filter_typed(self, _text: str) -> None:
+        self._filter_timer.start()
 
     def _update_count(self) -> None:
         total = self.model.domain_count()
@@ -671,8 +777,11 @@ class MainWindow(QMainWindow):
             self.view.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.NoUpdate)
 
     def _respan(self, *_args: Any) -> None:
+        """Connection rows use the whole row (set once: each call lays out the whole tree again)."""
+        root = QModelIndex()
         for r in range(self.proxy.rowCount()):
-            self.view.setFirstColumnSpanned(r, QModelIndex(), True)
+            if not self.view.isFirstColumnSpanned(r, root):
+                self.view.setFirstColumnSpanned(r, root, True)
 
     def _activated(self, pidx: QModelIndex) -> None:
         sidx = self.proxy.mapToSource(pidx)
