@@ -139,8 +139,26 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+NO_DISPLAY = ("guiapp: no graphical display (DISPLAY/WAYLAND_DISPLAY unset); use guiapp-virsh, or set "
+              "QT_QPA_PLATFORM (e.g. offscreen)")
+
+
+def display_problem(env: Optional[dict] = None) -> str:
+    """Why Qt cannot show a window here ('' when it can): no display and no QT_QPA_PLATFORM on Linux/BSD."""
+    env = os.environ if env is None else env
+    if sys.platform in ("win32", "darwin"):
+        return ""
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
+        return ""
+    return NO_DISPLAY
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     tune_interpreter()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
