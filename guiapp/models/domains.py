@@ -489,7 +489,7 @@ class DomainTreeModel(QAbstractItemModel):
             node.rows.sort(key=lambda r, _n=node: key(r, _n), reverse=reverse)
             node.index = {row.uuid: k for k, row in enumerate(node.rows)}
         new = []
-        for (node, r, c), uuid in zip(saved, uuids):
+        for (node, r, c), uuid in zip(saved, uuids, strict=True):
             new.append(self.createIndex(r, c) if node is None else self.createIndex(node.index[uuid], c, node))
         self.changePersistentIndexList(old, new)
         self.layoutChanged.emit()
@@ -532,6 +532,15 @@ class DomainFilterProxy(QSortFilterProxyModel):
         src = self.sourceModel()
         if isinstance(src, DomainTreeModel):
             src.sort(column, order)
+
+    def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:  # type: ignore[override]
+        """A connection row's label counts the domains the filter shows ('3 of 12 domains shown')."""
+        if role == _DISPLAY and index.column() == 0 and not index.parent().isValid() \
+                and self.filterRegularExpression().pattern():
+            node = self.mapToSource(index).data(ROW_ROLE)
+            if isinstance(node, ConnectionNode) and node.status == node.CONNECTED:
+                return f"{node.uri}  ({self.rowCount(index)} of {plural(len(node.rows), 'domain')} shown)"
+        return super().data(index, role)
 
     def set_filter_text(self, text: str) -> None:
         """Substring filter; connection rows always match (their filter text is a marker the pattern accepts).

@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex
 
-from guiapp.models.domains import COL_CPU, COL_ID, COL_NAME, COL_NET, COL_STATE, DomainFilterProxy, DomainTreeModel
+from guiapp.models.domains import COL_CPU, COL_ID, COL_NET, COL_STATE, DomainFilterProxy, DomainTreeModel
 from guiapp.models.stats import DomainRow, PollResult
 
 

@@ -41,9 +41,11 @@ from ...models.domains import (
     ConnectionNode,
     DomainFilterProxy,
     DomainTreeModel,
+    plural,
 )
 from ...models.stats import DomainRow
 from ...models.thumbnails import LIST_SIZE, DomainListThumbnails
+from ..confirm import confirm
 from ..errors import ErrorDialog, show_error
 from ..icons import app_icon, icon, state_icon
 from ..preferences import PreferencesDialog, poll_interval_ms
@@ -184,7 +186,8 @@ class MainWindow(QMainWindow):
                                "Restore a domain from a file written by Save")
         self.act_prefs = act("action_preferences", "&Preferences…", self.open_preferences, "Ctrl+,",
                              "Polling interval, screen thumbnails, external VNC viewer")
-        self.act_quit = act("action_quit", "&Quit", self.close, "Ctrl+Q")
+        self.act_quit = act("action_quit", "&Quit", self.quit_app, "Ctrl+Q",
+                            "Close every guiapp window and quit (asks first while a long job runs)")
         self.act_filter = act("action_filter", "&Filter", self._focus_filter, "Ctrl+F",
                               "Filter the list by name, UUID or state")
         self.act_about = act("action_about", "&About", self._about)
@@ -242,6 +245,11 @@ class MainWindow(QMainWindow):
         self._filter_timer.timeout.connect(lambda: self.set_filter(self.filter_edit.text()))
         self.filter_edit.textChanged.connect(self._filter_typed)
         self.filter_edit.returnPressed.connect(lambda: self.view.setFocus())
+        clear = QAction("Clear Filter", self.filter_edit)
+        clear.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        clear.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        clear.triggered.connect(self.clear_filter)
+        self.filter_edit.addAction(clear)
         self.filter_bar.addWidget(self.filter_edit)
         self.filter_bar.addStretch(1)
         self.setTabOrder(self.filter_edit, self.view)
@@ -435,6 +443,16 @@ class MainWindow(QMainWindow):
         read_only = self._read_only_uuids(sel)
         targets = [(uri, row) for uri, row in sel if row.state in op.states and row.uuid not in read_only]
         verb = op.label.replace("&", "").rstrip("…")
+        if targets and key in ("destroy", "reboot"):
+            names = ", ".join(f"'{r.name}'" for _u, r in targets[:5]) + ("…" if len(targets) > 5 else "")
+            what = ("Power off at once, without a guest shutdown (unsaved data in the guests is lost)"
+                    if key == "destroy" else "Ask the guests to reboot")
+            self.confirm_box = confirm(self, self.settings, key, f"{what}: {names}?",
+                                       lambda: self._run_op(targets, verb, op))
+            return
+        self._run_op(targets, verb, op)
+
+    def _run_op(self, targets: Selected, verb: str, op: Any) -> None:
         if len(targets) == 1:
             self.domain_job(*targets[0], verb, op.api, op.call, long=op.long)
         elif targets:
@@ -584,9 +602,18 @@ class MainWindow(QMainWindow):
         folder = self.ask_save_dir()
         if not folder:
             return
-        for uri, row in targets:
-            path = os.path.join(folder, f"{row.name}.save")
-            self.domain_job(uri, row, "Save", "virDomainSave", lambda d, p=path: d.save(p), long=True)
+
+        def save_all() -> None:
+            for uri, row in targets:
+                path = os.path.join(folder, f"{row.name}.save")
+                self.domain_job(uri, row, "Save", "virDomainSave", lambda d, p=path: d.save(p), long=True)
+        existing = [f"{r.name}.save" for _u, r in targets if os.path.exists(os.path.join(folder, f"{r.name}.save"))]
+        if existing:
+            self.confirm_box = confirm(self, self.settings, "save_overwrite",
+                                       f"Overwrite {', '.join(existing[:5])}{'…' if len(existing) > 5 else ''} "
+                                       f"in {folder}?", save_all)
+            return
+        save_all()
 
     def restore_domain(self) -> None:
         uri = self.selected_connection()
@@ -751,6 +778,11 @@ class MainWindow(QMainWindow):
         self._selection_changed()
         self._update_count()
 
+    def clear_filter(self) -> None:
+        """Escape in the filter box: show every domain again, at once."""
+        self.filter_edit.clear()
+        self.set_filter("")
+
     def _filter_typed(self, _text: str) -> None:
         self._filter_timer.start()
 
@@ -758,9 +790,9 @@ class MainWindow(QMainWindow):
         total = self.model.domain_count()
         if self.filter_edit.text().strip():
             shown = sum(self.proxy.rowCount(self.proxy.index(r, 0)) for r in range(self.proxy.rowCount()))
-            self.count_label.setText(f"{shown} of {total} domains shown")
+            self.count_label.setText(f"{shown} of {plural(total, 'domain')} shown")
         else:
-            self.count_label.setText(f"{total} domains")
+            self.count_label.setText(plural(total, "domain"))
 
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()
@@ -888,6 +920,38 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
         s.setValue("window/header", self.view.header().saveState())
         s.sync()
+
+    def running_long_jobs(self) -> list[Job]:
+        return [j for j in self.runner.history if j.state in (JobState.QUEUED, JobState.RUNNING)]
+
+    def quit_app(self) -> None:
+        """Quit: close every top-level window (consoles, details, networks, wizards), asking first if jobs run."""
+        running = self.running_long_jobs()
+        if not running:
+            self._quit_now()
+            return
+        from PySide6.QtWidgets import QMessageBox
+        names = "\n".join(f"• {j.title}" for j in running[:8]) + ("\n…" if len(running) > 8 else "")
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit guiapp?",
+                          f"{len(running)} job{'s are' if len(running) != 1 else ' is'} still running:\n{names}\n\n"
+                          "Quit anyway? Running jobs finish in the background of the hypervisor, "
+                          "but guiapp will not report their result.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("quitConfirm")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Yes).setText("&Quit")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.accepted.connect(self._quit_now)
+        self.quit_box = box
+        box.open()
+
+    def _quit_now(self) -> None:
+        from PySide6.QtWidgets import QApplication
+        self.close()
+        for w in QApplication.topLevelWidgets():
+            if w is not self and w.isVisible():
+                w.close()
+        QApplication.quit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window_state()
