@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any
 
 import pytest
@@ -275,8 +276,11 @@ def test_networks_come_from_the_connection_and_disk_follows_name(qtbot: Any, tes
     wiz.install_page.set_method("network")
     forward(wiz, TITLES[2])
     forward(wiz, TITLES[3])
-    suggested = str(tmp_path / "data" / "guiapp" / "images" / "kvm-vm1.qcow2")
+    from guiapp.views.wizard.page_storage import test_image_dir
+    # a test connection keeps nothing in the user's folders: its images go to a temporary folder (issue 16)
+    suggested = os.path.join(test_image_dir(), "kvm-vm1.qcow2")
     assert wiz.storage_page.new_path.text() == suggested
+    assert test_image_dir().startswith(tempfile.gettempdir()) and str(os.getpid()) in test_image_dir()
     open_ok(wiz)  # the images folder is created on finish
     forward(wiz, TITLES[4])
     ed = wiz.network_page.nics[0]
@@ -291,3 +295,5 @@ def test_networks_come_from_the_connection_and_disk_follows_name(qtbot: Any, tes
     wiz.finish_button.click()
     qtbot.waitUntil(lambda: wiz.result is not None, timeout=5000)
     assert os.path.exists(suggested.replace("kvm-vm1", "renamed"))
+    assert not (tmp_path / "data").exists()
+    os.unlink(suggested.replace("kvm-vm1", "renamed"))
