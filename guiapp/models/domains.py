@@ -521,7 +521,9 @@ class DomainFilterProxy(QSortFilterProxyModel):
         # connection rows match on their own (CONNECTION_MARKER), so no recursive filtering: with it the proxy
         # also reports every tick's domain-row change as a change of the connection row (a full-width repaint)
         self.setRecursiveFilteringEnabled(False)
-        self.setDynamicSortFilter(True)
+        # the model sorts itself, and the window re-applies the filter after state changes (once per burst):
+        # a dynamic proxy re-checks every changed row on every tick (thousands of Python index() calls)
+        self.setDynamicSortFilter(False)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Header clicks sort the source model (Python's sort, once); the proxy itself keeps its order.

@@ -150,3 +150,18 @@ def test_force_off_asks_first_and_dont_ask_again_is_undone_in_preferences(qtbot:
     win.domain_actions.actions["destroy"].trigger()
     assert win.confirm_box is not None and win.confirm_box.isVisible()
     win.confirm_box.close()
+
+
+def test_a_state_filter_follows_state_changes(qtbot: Any, connected: tuple) -> None:
+    """The proxy does not re-filter on every tick; the window re-applies the filter after state changes."""
+    win, uri = connected
+    win.filter_edit.setText("paused")
+    qtbot.waitUntil(lambda: not win._filter_timer.isActive(), timeout=2000)
+
+    def shown() -> list[str]:
+        parent = win.proxy.mapFromSource(win.model.connection_index(uri))
+        return sorted(win.proxy.index(r, 0, parent).data() for r in range(win.proxy.rowCount(parent)))
+    assert shown() == ["vm-006", "vm-007"]
+    conn = win.manager.conn(uri)
+    off_ui(lambda: conn.lookupByName("vm-000").suspend())
+    qtbot.waitUntil(lambda: shown() == ["vm-000", "vm-006", "vm-007"], timeout=3000)

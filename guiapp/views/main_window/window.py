@@ -369,7 +369,6 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        self._actions_version = self.model.state_version
         sel = self.selected_domains()
         rows = [r for _u, r in sel]
         self.domain_actions.has_vnc = None
@@ -393,8 +392,12 @@ class MainWindow(QMainWindow):
         # a connection row changed (status), or domain states changed: refresh the actions once, later
         if not top.parent().isValid():
             self._schedule_actions_update()
-        elif self._actions_version != self.model.state_version and self.view.selectionModel().hasSelection():
-            self._schedule_actions_update()
+        elif self._actions_version != self.model.state_version:
+            self._actions_version = self.model.state_version
+            if self.view.selectionModel().hasSelection():
+                self._schedule_actions_update()
+            if self.filter_edit.text().strip() and not self._filter_timer.isActive():
+                self._filter_timer.start()  # the filter matches states: apply it again, once per burst
 
     def _probe_vnc(self, uri: str, row: DomainRow) -> None:
         """Find out (on the pool, once per domain) whether it has VNC graphics, for the console's tooltip."""
