@@ -9,6 +9,7 @@ one cell at a time, with one ``dataChanged`` for that cell.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Optional
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QRegularExpression, QSortFilterProxyModel, Qt
@@ -524,6 +525,7 @@ class DomainFilterProxy(QSortFilterProxyModel):
         # the model sorts itself, and the window re-applies the filter after state changes (once per burst):
         # a dynamic proxy re-checks every changed row on every tick (thousands of Python index() calls)
         self.setDynamicSortFilter(False)
+        self._last_sort: tuple[int, Any, float] = (-1, None, 0.0)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Header clicks sort the source model (Python's sort, once); the proxy itself keeps its order.
@@ -532,8 +534,14 @@ class DomainFilterProxy(QSortFilterProxyModel):
         at 2000 domains, and again on every tick under a CPU sort).
         """
         src = self.sourceModel()
-        if isinstance(src, DomainTreeModel):
-            src.sort(column, order)
+        if not isinstance(src, DomainTreeModel):
+            return
+        # QTreeView.sortByColumn sorts twice (the header's signal, then itself): once is enough
+        now = time.monotonic()
+        if self._last_sort[:2] == (column, order) and now - self._last_sort[2] < 0.05:
+            return
+        self._last_sort = (column, order, now)
+        src.sort(column, order)
 
     def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:  # type: ignore[override]
         """A connection row's label counts the domains the filter shows ('3 of 12 domains shown')."""
