@@ -297,3 +297,26 @@ def test_networks_come_from_the_connection_and_disk_follows_name(qtbot: Any, tes
     assert os.path.exists(suggested.replace("kvm-vm1", "renamed"))
     assert not (tmp_path / "data").exists()
     os.unlink(suggested.replace("kvm-vm1", "renamed"))
+
+
+def test_create_is_disabled_while_the_native_preview_cannot_be_produced(qtbot: Any, test_conn: Any, runner: Any,
+                                                                       files: dict[str, str]) -> None:
+    """Issue 16: the xl.cfg tab saying 'cannot run as it is' keeps Create disabled, with the reason."""
+    wiz = open_wizard(qtbot, test_conn, runner)
+    to_page(wiz, files, TITLES[6], kind="xen-hvm")
+    wiz.summary_page.name.setText("xen-user-net")
+    wiz.summary_page.edit_xml.setChecked(True)
+    forward(wiz, TITLES[7])
+    ed = wiz.xml_page.editor
+    good = ed.toPlainText()
+    assert "type=\"bridge\"" in good or "type='bridge'" in good
+    open_ok(wiz)
+    assert wiz.preview_problem == ""
+    ed.setPlainText(good.replace("type=\"bridge\"", "type=\"user\"").replace("type='bridge'", "type='user'"))
+    qtbot.waitUntil(lambda: not wiz.finish_button.isEnabled(), timeout=3000)
+    assert "cannot run as it is" in wiz.native_view.toPlainText()
+    assert "Create is disabled: the xl.cfg cannot be produced" in wiz.problem_text()
+    assert "user" in wiz.preview_problem
+    ed.setPlainText(good)
+    qtbot.waitUntil(lambda: wiz.finish_button.isEnabled(), timeout=3000)
+    assert wiz.problem_text() == "" and wiz.preview_problem == ""
