@@ -15,9 +15,8 @@ from gui_helpers import off_ui
 from lxml import etree
 from wizard_helpers import TITLES, forward, open_wizard, set_nic, wait_created
 
-from guiapp.views.wizard.page_network import XEN_MODES
-
 import guiapp.backend as libvirt
+from guiapp.views.wizard.page_network import XEN_MODES
 
 KINDS = ("xen-pv", "xen-hvm", "kvm", "qemu")
 MODES = ("user", "network", "bridge", "ethernet", "mcast", "tcp")
