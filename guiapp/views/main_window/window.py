@@ -181,7 +181,7 @@ class MainWindow(QMainWindow):
                                    "", "Close the selected connection and forget it")
         self.act_new_vm = act("action_new_vm", "&New Virtual Machine…", self.open_new_vm_wizard, "Ctrl+N",
                               "Create a guest: Xen PV/HVM, KVM or QEMU, with any network mode")
-        self.act_new_vm.setIcon(icon("action-add"))
+        self.act_new_vm.setIcon(icon("action-new-vm"))  # not Add Connection's icon
         self.act_restore = act("action_restore", "R&estore Saved Domain…", self.restore_domain, "Ctrl+Shift+O",
                                "Restore a domain from a file written by Save")
         self.act_prefs = act("action_preferences", "&Preferences…", self.open_preferences, "Ctrl+,",

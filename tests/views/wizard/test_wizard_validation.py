@@ -320,3 +320,19 @@ def test_create_is_disabled_while_the_native_preview_cannot_be_produced(qtbot: A
     ed.setPlainText(good)
     qtbot.waitUntil(lambda: wiz.finish_button.isEnabled(), timeout=3000)
     assert wiz.problem_text() == "" and wiz.preview_problem == ""
+
+
+def test_summary_follows_a_rename(qtbot: Any, test_conn: Any, runner: Any, files: dict[str, str]) -> None:
+    """Issue 16 item 8: the summary showed the old disk file name after the guest was renamed."""
+    wiz = open_wizard(qtbot, test_conn, runner)
+    to_page(wiz, files, TITLES[3])
+    wiz.storage_page.set_mode("new")
+    wiz.storage_page.new_size.setValue(0.01)
+    for t in TITLES[4:7]:
+        forward(wiz, t)
+    old = os.path.basename(wiz.storage_page.new_path.text())
+    assert old in wiz.summary_page.table.text()
+    wiz.summary_page.name.setText("renamed-guest")
+    assert "renamed-guest" in wiz.storage_page.new_path.text()
+    assert old not in wiz.summary_page.table.text()
+    assert "renamed-guest" in wiz.summary_page.table.text()
