@@ -208,7 +208,7 @@ class DomainTreeModel(QAbstractItemModel):
         if role == SORT_ROLE:
             return _SORT_KEYS[col](row, node)[0]
         if role == _ALIGN:
-            return _RIGHT if col != COL_NAME else None
+            return _RIGHT if col not in (COL_NAME, COL_STATE) else None
         if role == FILTER_ROLE:
             return f"{row.name}\n{row.uuid_str}\n{state_name(row.state)}"
         if role == _TOOLTIP:

@@ -12,7 +12,17 @@ from PySide6.QtWidgets import QMessageBox
 
 import guiapp.backend as libvirt
 from guiapp.models.demo import domain_xml, write_node
-from guiapp.models.domains import COL_CPU, COL_DISK, COL_ID, COL_MEM, COL_NAME, COL_NET, SORT_ROLE, ConnectionNode
+from guiapp.models.domains import (
+    COL_CPU,
+    COL_DISK,
+    COL_ID,
+    COL_MEM,
+    COL_NAME,
+    COL_NET,
+    COL_STATE,
+    SORT_ROLE,
+    ConnectionNode,
+)
 
 RUNNING, PAUSED, SHUTOFF = 1, 3, 5
 
@@ -380,8 +390,9 @@ def test_rows_show_state_icons_and_sparklines(qtbot: Any, connected: tuple) -> N
     assert _pixels(image, *span(COL_CPU), "#3f8fd2") > 20  # the CPU sparklines
     assert _pixels(image, *span(COL_NET), "#3f8fd2") > 20
     assert _pixels(image, *span(COL_ID), "#3f8fd2") == 0
-    assert _pixels(image, *span(COL_NAME), "#3c9d3c") > 20  # running icons
-    assert _pixels(image, *span(COL_NAME), "#e0a100") > 10  # paused icons
+    assert _pixels(image, *span(COL_STATE), "#3c9d3c") > 20  # running icons, in the State column (issue 16)
+    assert _pixels(image, *span(COL_STATE), "#e0a100") > 10  # paused icons
+    assert _pixels(image, *span(COL_NAME), "#3c9d3c") == 0
     win._column_actions[COL_CPU].setChecked(False)
     qtbot.wait(50)
     assert win.view.isColumnHidden(COL_CPU)

@@ -42,7 +42,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTreeView
 
-from ...models.domains import COL_NAME, COL_SCREEN, COLUMNS, ROW_ROLE, SPARK_COLUMNS, THUMB_ROLE, cell_text
+from ...models.domains import COL_NAME, COL_SCREEN, COL_STATE, COLUMNS, ROW_ROLE, SPARK_COLUMNS, THUMB_ROLE, cell_text
 from ...models.stats import SPARK_POINTS, DomainRow
 from ..icons import state_icon
 
@@ -171,12 +171,16 @@ class DomainDelegate(QStyledItemDelegate):
                     painter.drawPixmap(px, py, pix)
                 continue
             if col == COL_NAME:
-                size = min(16, h - 2)
-                state_icon(row.state).paint(painter, QRect(x + 3, y + (h - size) // 2, size, size))
-                avail = w - size - 11
+                avail = w - 8
                 st, tw = self.text(row.name, fm)
                 if tw > avail:
                     st, tw = self.text(fm.elidedText(row.name, Qt.TextElideMode.ElideRight, avail), fm)
+                painter.drawStaticText(x + 4, text_y, st)
+                continue
+            if col == COL_STATE:  # icon and text, left-aligned
+                size = min(16, h - 2)
+                state_icon(row.state).paint(painter, QRect(x + 3, y + (h - size) // 2, size, size))
+                st, _tw = self.text(cell_text(row, col), fm)
                 painter.drawStaticText(x + size + 8, text_y, st)
                 continue
             s = cell_text(row, col)

@@ -35,6 +35,7 @@ from ...models.domains import (
     COL_NAME,
     COL_NET,
     COL_SCREEN,
+    COL_STATE,
     COLUMNS,
     KIND_ROLE,
     ROW_ROLE,
@@ -140,7 +141,7 @@ class MainWindow(QMainWindow):
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
         header.setToolTip("Click to sort; right-click to show or hide columns")
-        widths = {COL_NAME: 260, COL_ID: 50, COL_CPU: 130, COL_MEM: 90, COL_DISK: 130, COL_NET: 130,
+        widths = {COL_NAME: 220, COL_STATE: 110, COL_ID: 50, COL_CPU: 130, COL_MEM: 90, COL_DISK: 130, COL_NET: 130,
                   COL_SCREEN: LIST_SIZE.width() + 8}
         view.thumbnails = self.model.thumbnails
         for col, w in widths.items():
@@ -906,7 +907,7 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
-        header = s.value("window/header")
+        header = s.value("window/header2")  # "window/header" held the layout without the State column
         if header is not None:
             self.view.header().restoreState(header)
         for col, a in self._column_actions.items():
@@ -921,7 +922,7 @@ class MainWindow(QMainWindow):
             return
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("window/header", self.view.header().saveState())
+        s.setValue("window/header2", self.view.header().saveState())
         s.sync()
 
     def running_long_jobs(self) -> list[Job]:

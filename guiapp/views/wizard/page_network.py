@@ -303,6 +303,8 @@ class NetworkPage(WizardPage):
         ed.mac.setPlaceholderText("00:16:3e:xx:xx:xx" if kind.xen else "52:54:00:xx:xx:xx")
 
     def kind_changed(self) -> None:
+        self.subtitle = (type(self).subtitle if not self.builder.kind.xen else
+                         "Network interfaces: bridge or ethernet (a script) — what xl connects Xen guests to.")
         for ed in self.nics:
             self._setup(ed)
             allowed = self.allowed_modes()
