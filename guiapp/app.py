@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 DEFAULT_URI = "test:///default"
@@ -143,9 +143,9 @@ NO_DISPLAY = ("guiapp: no graphical display (DISPLAY/WAYLAND_DISPLAY unset); use
               "QT_QPA_PLATFORM (e.g. offscreen)")
 
 
-def display_problem(env: Optional[dict] = None) -> str:
+def display_problem(environ: Optional[Mapping[str, str]] = None) -> str:
     """Why Qt cannot show a window here ('' when it can): no display and no QT_QPA_PLATFORM on Linux/BSD."""
-    env = os.environ if env is None else env
+    env: Mapping[str, str] = os.environ if environ is None else environ
     if sys.platform in ("win32", "darwin"):
         return ""
     if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):

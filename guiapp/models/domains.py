@@ -9,6 +9,7 @@ one cell at a time, with one ``dataChanged`` for that cell.
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Optional
 
@@ -487,13 +488,17 @@ class DomainTreeModel(QAbstractItemModel):
         saved = [(idx.internalPointer(), idx.row(), idx.column()) for idx in old]
         uuids = [None if node is None else node.rows[r].uuid for node, r, _c in saved]
         for node in self.connections:
-            node.rows.sort(key=lambda r, _n=node: key(r, _n), reverse=reverse)
+            node.rows.sort(key=functools.partial(_key_of, key, node), reverse=reverse)
             node.index = {row.uuid: k for k, row in enumerate(node.rows)}
         new = []
         for (node, r, c), uuid in zip(saved, uuids, strict=True):
             new.append(self.createIndex(r, c) if node is None else self.createIndex(node.index[uuid], c, node))
         self.changePersistentIndexList(old, new)
         self.layoutChanged.emit()
+
+
+def _key_of(key: Any, node: ConnectionNode, row: DomainRow) -> Any:
+    return key(row, node)
 
 
 def _opt(v: Optional[float]) -> float:

@@ -302,7 +302,9 @@ class MainWindow(QMainWindow):
             keys: dict[tuple[str, bytes], None] = {}
             proxy = self.proxy
             identity = not proxy.filterRegularExpression().pattern()
-            for rng in self.view.selectionModel().selection():
+            selection = self.view.selectionModel().selection()
+            for k in range(selection.count()):
+                rng = selection.at(k)
                 pparent = rng.parent()
                 if not pparent.isValid():
                     continue  # connection rows
