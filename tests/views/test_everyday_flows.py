@@ -192,3 +192,25 @@ def test_small_items_icons_keyboard_close_and_wide_delete_dialog(qtbot: Any, con
     dialog.show()
     item_width = dialog.files.fontMetrics().horizontalAdvance(dialog.files.item(0).text())
     assert dialog.files.viewport().width() >= item_width
+
+
+def test_save_without_a_file_chooser_and_start_restores_it(qtbot: Any, connected: tuple) -> None:
+    """Managed save: 'Save' asks for no file; Start brings the domain back; 'Save to File…' still asks."""
+    win, uri = connected
+    asked: list[int] = []
+    win.ask_save_dir = lambda: asked.append(1) or None
+    conn = win.manager.conn(uri)
+    win.select_domain(uri, next(r.uuid for r in win.model.connections[0].rows if r.name == "vm-002"))
+    acts = win.domain_actions.actions
+    assert acts["managed_save"].isEnabled() and acts["managed_save"].text() == "Sa&ve"
+    acts["managed_save"].trigger()
+    qtbot.waitUntil(lambda: off_ui(lambda: conn.lookupByName("vm-002").hasManagedSaveImage(0)) == 1, timeout=5000)
+    assert asked == []
+    assert off_ui(lambda: conn.lookupByName("vm-002").state()[0]) == 5
+    qtbot.waitUntil(lambda: acts["start"].isEnabled(), timeout=3000)
+    acts["start"].trigger()
+    qtbot.waitUntil(lambda: off_ui(lambda: conn.lookupByName("vm-002").state()[0]) == 1, timeout=5000)
+    assert off_ui(lambda: conn.lookupByName("vm-002").hasManagedSaveImage(0)) == 0
+    qtbot.waitUntil(lambda: acts["save"].isEnabled(), timeout=3000)
+    acts["save"].trigger()  # Save to File… keeps its folder chooser
+    assert asked == [1]

@@ -201,8 +201,8 @@ class MainWindow(QMainWindow):
         for x in (self.act_new_vm, self.act_add, self.act_restore, None, self.act_prefs, None, self.act_quit):
             file_menu.addSeparator() if x is None else file_menu.addAction(x)
         dom_menu = mb.addMenu("&Domain")
-        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "save", "delete", None,
-                    "details", "console", "external"):
+        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "managed_save", "save",
+                    "delete", None, "details", "console", "external"):
             dom_menu.addSeparator() if key is None else dom_menu.addAction(a[key])
         conn_menu = mb.addMenu("&Connection")
         for x in (self.act_add, self.act_retry, self.act_remove_conn, None, self.act_networks):
@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
         tb.addAction(self.act_new_vm)
         tb.addAction(self.act_add)
         tb.addSeparator()
-        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", "save", "delete", "details",
+        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", "managed_save", "delete", "details",
                     "console"):
             tb.addAction(a[key])
         self.filter_edit = QLineEdit()
@@ -841,8 +841,8 @@ class MainWindow(QMainWindow):
                 menu.addAction(a)
         else:
             a = self.domain_actions.actions
-            for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "save", "delete", None,
-                        "details", "console", "external"):
+            for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "managed_save", "save",
+                        "delete", None, "details", "console", "external"):
                 menu.addSeparator() if key is None else menu.addAction(a[key])
             menu.addSeparator()
             menu.addAction(self.act_restore)
