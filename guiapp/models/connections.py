@@ -9,6 +9,7 @@ trigger an early poll.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Optional
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
@@ -41,9 +42,31 @@ def settings_list(value: Any) -> list[str]:
 
 
 class _EventRelay(QObject):
-    """Lives on the UI thread; driver callbacks emit from whatever thread they run on."""
+    """Lives on the UI thread; driver callbacks run on whatever thread and queue their events here.
 
-    event = Signal(str, object, int, int, int)  # uri, uuid bytes, event, detail, domain id (-1 if inactive)
+    Events are buffered under a lock and one queued signal is sent per burst (when the buffer was
+    empty), so 2000 events from a bulk action cost the UI thread one slot call, not 2000.
+    """
+
+    burst = Signal()
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._buffer: list[tuple[str, bytes, int, int, int]] = []
+
+    def push(self, uri: str, uuid: bytes, event: int, detail: int, dom_id: int) -> None:
+        """Called on any thread."""
+        with self._lock:
+            first = not self._buffer
+            self._buffer.append((uri, uuid, event, detail, dom_id))
+        if first:
+            self.burst.emit()
+
+    def take(self) -> list[tuple[str, bytes, int, int, int]]:
+        with self._lock:
+            items, self._buffer = self._buffer, []
+        return items
 
 
 class Connection:
@@ -85,7 +108,7 @@ class ConnectionManager(QObject):
         self.interval_ms = interval_ms
         self.connections: dict[str, Connection] = {}
         self._relay = _EventRelay(self)
-        self._relay.event.connect(self._on_event)
+        self._relay.burst.connect(self._on_burst)
         self._pending_events: dict[str, dict[bytes, tuple[int, Optional[int]]]] = {}
         self._event_flush = QTimer(self)  # lifecycle events are applied in batches (one dataChanged each)
         self._event_flush.setSingleShot(True)
@@ -182,7 +205,7 @@ class ConnectionManager(QObject):
             event_id = None
             try:
                 def on_event(_conn: Any, dom: Any, event: int, detail: int, _opaque: Any) -> None:
-                    relay.event.emit(uri, dom.UUID(), event, detail, dom.ID())
+                    relay.push(uri, dom.UUID(), event, detail, dom.ID())
                 event_id = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_event, None)
             except libvirt.libvirtError:
                 event_id = None  # no events from this driver: polling alone
@@ -299,6 +322,10 @@ class ConnectionManager(QObject):
         self.poll_failed.emit(entry.uri, exc)
 
     # ----------------------------------------------------------------- events
+    def _on_burst(self) -> None:
+        for item in self._relay.take():
+            self._on_event(*item)
+
     def _on_event(self, uri: str, uuid: bytes, event: int, detail: int, dom_id: int) -> None:
         """Queue the event's state for the next batch; the batch also triggers one early poll."""
         state = _EVENT_STATE.get(event)

@@ -218,6 +218,7 @@ def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
         dom_root = parse_xml(_read_file(path, "domain file"), path, domain=_FROM)
     else:
         dom_root = copy.deepcopy(el)  # a detached copy with its namespace declarations (no text round trip)
+        dom_root.tail = None  # the whitespace after </domain> in the node file is not part of the domain
     state = C.VIR_DOMAIN_RUNNING
     transient = managed = False
     for child in list(dom_root):
