@@ -124,6 +124,30 @@ def one_run(display: str, uri: str, settings: Path, cpu_s: float, stall: bool) -
     return out
 
 
+def scenario_table(display: str, sizes: list[int], runs: int) -> None:
+    """Longest UI stall (wall gap and UI-thread CPU) per scenario, medians over ``runs`` processes."""
+    env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT))
+    results: dict[int, list[dict]] = {}
+    for n in sizes:
+        for _ in range(runs):
+            res = subprocess.run([sys.executable, str(ROOT / "bench" / "gui_scenarios.py"), "--domains", str(n)],
+                                 env=env, capture_output=True, text=True, timeout=1200)
+            line = next((x for x in res.stdout.splitlines() if x.startswith("{")), None)
+            if line is None:
+                print(f"# {n}: scenario run failed: {res.stderr[-500:]}", file=sys.stderr)
+                continue
+            results.setdefault(n, []).append(json.loads(line))
+    print(f"UI stalls (medians of {runs} runs; goal: no stall > 50 ms; busy = the UI thread's own CPU)")
+    print(f"{'scenario':<22} | " + " | ".join(f"{str(n) + ' gap ms':>12} | {str(n) + ' busy ms':>13}" for n in sizes))
+    names = next(iter(results.values()))[0].keys() if results else []
+    for name in names:
+        cells = []
+        for n in sizes:
+            rs = [r[name] for r in results.get(n, []) if name in r]
+            cells.append(f"{med([r['gap_ms'] for r in rs]):>12.1f} | {med([r['busy_ms'] for r in rs]):>13.1f}")
+        print(f"{name:<22} | " + " | ".join(cells))
+
+
 def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -135,8 +159,20 @@ def main() -> int:
     ap.add_argument("--cpu-seconds", type=float, default=30.0)
     ap.add_argument("--stall-seconds", type=float, default=10.0)
     ap.add_argument("--remote", action="store_true", help="serve the node files from a private libvirtd")
+    ap.add_argument("--scenario-sizes", default="",
+                    help="also run bench/gui_scenarios.py (select-all + Pause, sort by each column, filter "
+                         "keystrokes, poll tick with all selected) at these sizes, e.g. 500,2000")
     args = ap.parse_args()
     xvfb, display = start_xvfb()
+    if args.scenario_sizes:
+        try:
+            scenario_table(display, [int(s) for s in args.scenario_sizes.split(",")], args.runs)
+        finally:
+            if not args.sizes:
+                xvfb.terminate()
+                xvfb.wait(10)
+        if not args.sizes:
+            return 0
     tmp = Path(tempfile.mkdtemp(prefix="guiapp-bench-"))
     rows = []
     daemon = None

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
 DEFAULT_URI = "test:///default"
@@ -139,8 +139,26 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+NO_DISPLAY = ("guiapp: no graphical display (DISPLAY/WAYLAND_DISPLAY unset); use guiapp-virsh, or set "
+              "QT_QPA_PLATFORM (e.g. offscreen)")
+
+
+def display_problem(environ: Optional[Mapping[str, str]] = None) -> str:
+    """Why Qt cannot show a window here ('' when it can): no display and no QT_QPA_PLATFORM on Linux/BSD."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if sys.platform in ("win32", "darwin"):
+        return ""
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
+        return ""
+    return NO_DISPLAY
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     tune_interpreter()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

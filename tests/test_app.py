@@ -39,3 +39,20 @@ def test_main_starts_on_test_default_when_nothing_is_configured(tmp_path: Path) 
     assert report["domains"] == 1  # libvirt's default test node has one domain
     assert "test:///default" in settings.read_text()  # remembered for the next start
     assert "on the UI thread" not in out.stderr
+
+
+def test_without_a_display_guiapp_says_so_and_exits_1() -> None:
+    """Issue 16 item 9: not Qt's misleading xcb abort (exit 134) but a clear message and exit status 1."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    res = subprocess.run([sys.executable, "-m", "guiapp", "--connect", "test:///default"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1, (res.returncode, res.stderr[-2000:])
+    assert "no graphical display (DISPLAY/WAYLAND_DISPLAY unset)" in res.stderr
+    assert "guiapp-virsh" in res.stderr and "QT_QPA_PLATFORM" in res.stderr
+    assert "xcb" not in res.stderr

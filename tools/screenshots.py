@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Render the main window (100 domains) and the details window to PNGs in artifacts/.
+"""Render the main window (100 domains), the New-VM wizard and the details window (1280×800) to PNGs in artifacts/.
 
 Run ``python3 tools/screenshots.py``: without a $DISPLAY it re-runs itself under
 ``xvfb-run`` (Debian packages xvfb, libxcb-icccm4, libxcb-keysyms1).
@@ -34,7 +34,7 @@ def main() -> int:
         if shutil.which("xvfb-run") is None:
             print("no $DISPLAY and no xvfb-run: apt-get install xvfb libxcb-icccm4 libxcb-keysyms1", file=sys.stderr)
             return 2
-        return subprocess.call(["xvfb-run", "-a", "-s", "-screen 0 1280x900x24", sys.executable, *sys.argv])
+        return subprocess.call(["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", sys.executable, *sys.argv])
     out = ROOT / "artifacts"
     out.mkdir(exist_ok=True)
     from PySide6.QtWidgets import QApplication
@@ -53,7 +53,7 @@ def main() -> int:
     uri = write_node(tmp / "node.xml", 100, running=0.5, paused=5)
     win = MainWindow(settings)
     win.manager.set_interval(250)
-    win.resize(1100, 700)
+    win.resize(1280, 800)
     win.show()
     win.manager.add(uri)
     _wait(app, lambda: win.model.domain_count() == 100)
@@ -81,9 +81,24 @@ def main() -> int:
     win.view.scrollToTop()
     _wait(app, lambda: False, 0.3)
     win.grab().save(str(out / "main_window_errors.png"))
+    win.view.setCurrentIndex(win.proxy.mapFromSource(win.model.connection_index(uri)))
+    from guiapp.views.wizard import open_new_vm_wizard
+    wiz = open_new_vm_wizard(win)
+    wiz.resize(1280, 800)
+    _wait(app, lambda: wiz.host is not None)
+    _wait(app, lambda: False, 0.3)
+    wiz.grab().save(str(out / "wizard_kind.png"))
+    wiz.kind_page.select("xen-hvm")
+    wiz.forward_button.click()
+    wiz.install_page.set_method("network")
+    for _ in range(3):
+        wiz.forward_button.click()
+        _wait(app, lambda: False, 0.2)
+    wiz.grab().save(str(out / "wizard_network_xen.png"))
+    wiz.close()
     row = win.model.connections[0].rows[0]
     details = win.open_details(uri, row.uuid)
-    details.resize(820, 600)
+    details.resize(1280, 800)
     _wait(app, lambda: details.loaded)
     _wait(app, lambda: False, 0.3)
     for i, name in enumerate(("overview", "performance", "resources", "boot", "devices", "xml")):

@@ -119,6 +119,22 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
     def save(self, to: str) -> int:
         return self.saveFlags(to, None, 0)
 
+    def managedSave(self, flags: int = 0) -> int:  # noqa: N802
+        """Save the state where the driver keeps it and stop; the next start restores it."""
+        self._conn._checked(True, "virDomainManagedSave", lambda: _flags(flags))
+        self._conn._invoke("domain_managed_save", True, self._ref, flags)
+        self._ref = self._ref._replace(id=-1)
+        return 0
+
+    def hasManagedSaveImage(self, flags: int = 0) -> int:  # noqa: N802
+        self._conn._checked(False, "virDomainHasManagedSaveImage", lambda: _flags(flags))
+        return int(bool(self._conn._invoke("domain_has_managed_save_image", False, self._ref, flags)))
+
+    def managedSaveRemove(self, flags: int = 0) -> int:  # noqa: N802
+        self._conn._checked(True, "virDomainManagedSaveRemove", lambda: _flags(flags))
+        self._conn._invoke("domain_managed_save_remove", True, self._ref, flags)
+        return 0
+
     def saveFlags(self, to: str, dxml: Optional[str] = None, flags: int = 0) -> int:  # noqa: N802
         def check() -> None:
             if not isinstance(to, str) or not to:

@@ -9,6 +9,7 @@ trigger an early poll.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Optional
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
@@ -25,6 +26,8 @@ DEFAULT_INTERVAL_MS = 1000
 SETTINGS_URIS = "connections/uris"
 SETTINGS_INTERVAL = "preferences/poll_interval_ms"
 
+EVENT_BATCH_MS = 30  # events arriving within this window update the list together
+
 # lifecycle event number -> the state a row takes at once (None: only re-poll)
 _EVENT_STATE = {0: None, 1: None, 2: 1, 3: 3, 4: 1, 5: 5, 6: 4, 7: 7, 8: 6}
 
@@ -39,9 +42,31 @@ def settings_list(value: Any) -> list[str]:
 
 
 class _EventRelay(QObject):
-    """Lives on the UI thread; driver callbacks emit from whatever thread they run on."""
+    """Lives on the UI thread; driver callbacks run on whatever thread and queue their events here.
 
-    event = Signal(str, object, int, int, int)  # uri, uuid bytes, event, detail, domain id (-1 if inactive)
+    Events are buffered under a lock and one queued signal is sent per burst (when the buffer was
+    empty), so 2000 events from a bulk action cost the UI thread one slot call, not 2000.
+    """
+
+    burst = Signal()
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._buffer: list[tuple[str, bytes, int, int, int]] = []
+
+    def push(self, uri: str, uuid: bytes, event: int, detail: int, dom_id: int) -> None:
+        """Called on any thread."""
+        with self._lock:
+            first = not self._buffer
+            self._buffer.append((uri, uuid, event, detail, dom_id))
+        if first:
+            self.burst.emit()
+
+    def take(self) -> list[tuple[str, bytes, int, int, int]]:
+        with self._lock:
+            items, self._buffer = self._buffer, []
+        return items
 
 
 class Connection:
@@ -83,7 +108,12 @@ class ConnectionManager(QObject):
         self.interval_ms = interval_ms
         self.connections: dict[str, Connection] = {}
         self._relay = _EventRelay(self)
-        self._relay.event.connect(self._on_event)
+        self._relay.burst.connect(self._on_burst)
+        self._pending_events: dict[str, dict[bytes, tuple[int, Optional[int]]]] = {}
+        self._event_flush = QTimer(self)  # lifecycle events are applied in batches (one dataChanged each)
+        self._event_flush.setSingleShot(True)
+        self._event_flush.setInterval(EVENT_BATCH_MS)
+        self._event_flush.timeout.connect(self.flush_events)
         self._poll_relay = Relay(self)  # one QObject for every poll tick's result (no Job per tick)
         self._poll_relay.result.connect(self._poll_result)
         self._poll_relay.error.connect(self._poll_failure)
@@ -175,7 +205,7 @@ class ConnectionManager(QObject):
             event_id = None
             try:
                 def on_event(_conn: Any, dom: Any, event: int, detail: int, _opaque: Any) -> None:
-                    relay.event.emit(uri, dom.UUID(), event, detail, dom.ID())
+                    relay.push(uri, dom.UUID(), event, detail, dom.ID())
                 event_id = conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_event, None)
             except libvirt.libvirtError:
                 event_id = None  # no events from this driver: polling alone
@@ -292,11 +322,28 @@ class ConnectionManager(QObject):
         self.poll_failed.emit(entry.uri, exc)
 
     # ----------------------------------------------------------------- events
+    def _on_burst(self) -> None:
+        for item in self._relay.take():
+            self._on_event(*item)
+
     def _on_event(self, uri: str, uuid: bytes, event: int, detail: int, dom_id: int) -> None:
+        """Queue the event's state for the next batch; the batch also triggers one early poll."""
         state = _EVENT_STATE.get(event)
+        batch = self._pending_events.setdefault(uri, {})
         if state is not None:
-            self.model.set_domain_state(uri, uuid, state, dom_id)
-        entry = self.connections.get(uri)
-        if entry is not None:
-            entry.sampler.invalidate(uuid)  # the next tick is authoritative, even if this event was stale
-        self.poll_now(uri)
+            batch[uuid] = (state, dom_id)
+        else:
+            batch.setdefault(uuid, (-1, None))
+        if not self._event_flush.isActive():
+            self._event_flush.start()
+
+    def flush_events(self) -> None:
+        """Apply the queued lifecycle events: one model update and one poll per connection."""
+        pending, self._pending_events = self._pending_events, {}
+        for uri, batch in pending.items():
+            self.model.set_domain_states(uri, {u: v for u, v in batch.items() if v[0] >= 0})
+            entry = self.connections.get(uri)
+            if entry is not None:
+                for uuid in batch:
+                    entry.sampler.invalidate(uuid)  # the next tick is authoritative, even if this event was stale
+            self.poll_now(uri)

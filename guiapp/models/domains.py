@@ -9,6 +9,8 @@ one cell at a time, with one ``dataChanged`` for that cell.
 
 from __future__ import annotations
 
+import functools
+import time
 from typing import Any, Optional
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QRegularExpression, QSortFilterProxyModel, Qt
@@ -17,10 +19,11 @@ from PySide6.QtGui import QImage, QPixmap
 from .api import ACTIVE_STATES, STATE_NOSTATE, STATE_SHUTOFF, state_name
 from .stats import DomainRow, PollResult
 
-COL_NAME, COL_ID, COL_CPU, COL_MEM, COL_DISK, COL_NET, COL_SCREEN = range(7)
-COLUMNS = ("Name", "ID", "CPU", "Memory", "Disk I/O", "Network I/O", "Screen")
+COL_NAME, COL_STATE, COL_ID, COL_CPU, COL_MEM, COL_DISK, COL_NET, COL_SCREEN = range(8)
+COLUMNS = ("Name", "State", "ID", "CPU", "Memory", "Disk I/O", "Network I/O", "Screen")
 COLUMN_TIPS = (
-    "Domain name and state",
+    "Domain name",
+    "Run state (icon and text)",
     "Hypervisor domain ID (– when not running)",
     "CPU usage of the guest's vCPUs",
     "Current memory (balloon) of the guest",
@@ -47,6 +50,8 @@ _DISPLAY = Qt.ItemDataRole.DisplayRole
 _DECORATION = Qt.ItemDataRole.DecorationRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable  # computed once: flags() is asked a lot
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
@@ -69,10 +74,17 @@ def format_rate(bps: Optional[float]) -> str:
     return format_bytes(bps) + "/s"
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 domain', '2 domains'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def cell_text(row: DomainRow, col: int) -> str:
     """What a domain row shows in a column (the model and the fast delegate share it)."""
     if col == COL_NAME:
         return row.name
+    if col == COL_STATE:
+        return state_name(row.state)
     if col == COL_ID:
         return str(row.id) if row.id >= 0 else "–"
     if col == COL_CPU:
@@ -104,7 +116,7 @@ class ConnectionNode:
     def label(self) -> str:
         n = len(self.rows)
         if self.status == self.CONNECTED:
-            return f"{self.uri}  ({n} domain{'s' if n != 1 else ''})"
+            return f"{self.uri}  ({plural(n, 'domain')})"
         if self.status == self.CONNECTING:
             return f"{self.uri}  (connecting…)"
         if self.status == self.ERROR:
@@ -120,6 +132,9 @@ class DomainTreeModel(QAbstractItemModel):
         self.connections: list[ConnectionNode] = []
         self._by_uri: dict[str, int] = {}
         self._icons = icons  # callable(state:int) -> QIcon, or None
+        self.sort_column = -1  # the model sorts its domain rows itself (in Python, once per request)
+        self.sort_order = Qt.SortOrder.AscendingOrder
+        self.state_version = 0  # bumped whenever a domain row's state changes (the window re-checks its actions)
         self.thumbnails: dict[ThumbKey, QPixmap] = {}  # the screen column's images (the view reads this dict)
         self.thumbnail_notes: dict[ThumbKey, str] = {}  # why a running domain has no thumbnail (tooltips)
 
@@ -163,9 +178,7 @@ class DomainTreeModel(QAbstractItemModel):
         return parent.internalPointer() is None and parent.column() == 0 and bool(self.connections[parent.row()].rows)
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS if index.isValid() else _NO_FLAGS
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
         if orientation == Qt.Orientation.Horizontal:
@@ -190,23 +203,13 @@ class DomainTreeModel(QAbstractItemModel):
             metric = SPARK_COLUMNS.get(col)
             return row.spark(metric) if metric else None
         if role == _DECORATION:
-            if col == COL_NAME and self._icons is not None:
+            if col == COL_STATE and self._icons is not None:
                 return self._icons(row.state)
             return None
         if role == SORT_ROLE:
-            if col == COL_NAME:
-                return row.name.lower()
-            if col == COL_ID:
-                return row.id
-            if col == COL_CPU:
-                return row.cpu if row.cpu is not None else -1.0
-            if col == COL_MEM:
-                return row.mem_kib
-            if col == COL_DISK:
-                return row.disk_bps if row.disk_bps is not None else -1.0
-            return row.net_bps if row.net_bps is not None else -1.0
+            return _SORT_KEYS[col](row, node)[0]
         if role == _ALIGN:
-            return _RIGHT if col != COL_NAME else None
+            return _RIGHT if col not in (COL_NAME, COL_STATE) else None
         if role == FILTER_ROLE:
             return f"{row.name}\n{row.uuid_str}\n{state_name(row.state)}"
         if role == _TOOLTIP:
@@ -375,10 +378,14 @@ class DomainTreeModel(QAbstractItemModel):
             old = rows[r]
             rows[r] = drow
             if first_col > COL_NAME:
-                if old.state != drow.state or old.name != drow.name:
-                    first_col = COL_NAME  # the icon or the name changed (may re-sort by name)
+                if old.name != drow.name:
+                    first_col = COL_NAME  # the name changed (may re-sort by name)
+                elif first_col > COL_STATE and old.state != drow.state:
+                    first_col = COL_STATE
                 elif first_col > COL_ID and old.id != drow.id:
                     first_col = COL_ID
+            if old.state != drow.state:
+                self.state_version += 1
             if r < lo:
                 lo = r
             if r > hi:
@@ -399,6 +406,8 @@ class DomainTreeModel(QAbstractItemModel):
                 self.dataChanged.emit(parent, parent)
         elif result.removed:
             self.dataChanged.emit(parent, parent)
+        if new or (hi >= 0 and first_col < COL_CPU and self.sort_column in (COL_NAME, COL_STATE, COL_ID)):
+            self.resort()  # new rows, names, states or IDs go to their place; statistics re-sort on request
 
     def _remove_rows(self, node: ConnectionNode, parent: QModelIndex, uuids: list[bytes]) -> None:
         positions = sorted((node.index[u] for u in uuids if u in node.index), reverse=True)
@@ -420,24 +429,91 @@ class DomainTreeModel(QAbstractItemModel):
 
     def set_domain_state(self, uri: str, uuid: bytes, state: int, dom_id: Optional[int] = None) -> bool:
         """Apply a lifecycle event at once (the next tick brings the rest)."""
+        return bool(self.set_domain_states(uri, {uuid: (state, dom_id)}))
+
+    def set_domain_states(self, uri: str, states: dict[bytes, tuple[int, Optional[int]]]) -> int:
+        """Apply a batch of lifecycle events (uuid -> (state, domain id or None)) with one dataChanged.
+
+        The changed range spans State to the last statistics column, so a list sorted by name is not
+        re-sorted. Returns how many of the domains are in the list.
+        """
         node = self.connection(uri)
         if node is None:
-            return False
-        r = node.index.get(uuid)
-        if r is None:
-            return False
-        old = node.rows[r]
-        new_id = -1 if state in (STATE_SHUTOFF, STATE_NOSTATE) else (old.id if dom_id is None else dom_id)
-        if old.state == state and old.id == new_id:
-            return True
-        fields = {f: getattr(old, f) for f in old.__slots__}
-        fields["state"] = state
-        fields["id"] = new_id
-        if state in (STATE_SHUTOFF, STATE_NOSTATE):
-            fields["cpu"] = 0.0
-        node.rows[r] = DomainRow(**fields)
-        self.dataChanged.emit(self.createIndex(r, 0, node), self.createIndex(r, len(COLUMNS) - 1, node))
-        return True
+            return 0
+        lo, hi, found = len(node.rows), -1, 0
+        for uuid, (state, dom_id) in states.items():
+            r = node.index.get(uuid)
+            if r is None:
+                continue
+            found += 1
+            old = node.rows[r]
+            new_id = -1 if state in (STATE_SHUTOFF, STATE_NOSTATE) else (old.id if dom_id is None else dom_id)
+            if old.state == state and old.id == new_id:
+                continue
+            fields = {f: getattr(old, f) for f in old.__slots__}
+            fields["state"] = state
+            fields["id"] = new_id
+            if state in (STATE_SHUTOFF, STATE_NOSTATE):
+                fields["cpu"] = 0.0
+            node.rows[r] = DomainRow(**fields)
+            lo, hi = min(lo, r), max(hi, r)
+        if hi >= 0:
+            self.state_version += 1
+            self.dataChanged.emit(self.createIndex(lo, COL_STATE, node), self.createIndex(hi, LAST_STAT_COL, node))
+            if self.sort_column in (COL_STATE, COL_ID):
+                self.resort()
+        return found
+
+
+    # ------------------------------------------------------------------ sorting
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort every connection's domain rows by ``column`` (the list re-sorts on request, not on every tick)."""
+        self.sort_column, self.sort_order = column, order
+        self.resort()
+
+    def resort(self) -> None:
+        """Apply the current sort again: one layout change, with selections and the current row kept."""
+        col = self.sort_column
+        if col < 0 or not any(len(n.rows) > 1 for n in self.connections):
+            return
+        key = _SORT_KEYS.get(col)
+        if key is None:  # the screen column: domains showing a thumbnail first
+            thumbs = self.thumbnails
+
+            def key(r: DomainRow, n: ConnectionNode) -> Any:
+                return ((n.uri, r.uuid) in thumbs, r.name.lower())
+        reverse = self.sort_order == Qt.SortOrder.DescendingOrder
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        saved = [(idx.internalPointer(), idx.row(), idx.column()) for idx in old]
+        uuids = [None if node is None else node.rows[r].uuid for node, r, _c in saved]
+        for node in self.connections:
+            node.rows.sort(key=functools.partial(_key_of, key, node), reverse=reverse)
+            node.index = {row.uuid: k for k, row in enumerate(node.rows)}
+        new = []
+        for (node, r, c), uuid in zip(saved, uuids, strict=True):
+            new.append(self.createIndex(r, c) if node is None else self.createIndex(node.index[uuid], c, node))
+        self.changePersistentIndexList(old, new)
+        self.layoutChanged.emit()
+
+
+def _key_of(key: Any, node: ConnectionNode, row: DomainRow) -> Any:
+    return key(row, node)
+
+
+def _opt(v: Optional[float]) -> float:
+    return -1.0 if v is None else v
+
+
+_SORT_KEYS: dict[int, Any] = {
+    COL_NAME: lambda r, _n: (r.name.lower(),),
+    COL_STATE: lambda r, _n: (r.state, r.name.lower()),
+    COL_ID: lambda r, _n: (r.id, r.name.lower()),
+    COL_CPU: lambda r, _n: (_opt(r.cpu) if r.state in ACTIVE_STATES else -1.0, r.name.lower()),
+    COL_MEM: lambda r, _n: (r.mem_kib, r.name.lower()),
+    COL_DISK: lambda r, _n: (_opt(r.disk_bps), r.name.lower()),
+    COL_NET: lambda r, _n: (_opt(r.net_bps), r.name.lower()),
+}
 
 
 class DomainFilterProxy(QSortFilterProxyModel):
@@ -451,15 +527,56 @@ class DomainFilterProxy(QSortFilterProxyModel):
         # connection rows match on their own (CONNECTION_MARKER), so no recursive filtering: with it the proxy
         # also reports every tick's domain-row change as a change of the connection row (a full-width repaint)
         self.setRecursiveFilteringEnabled(False)
-        self.setDynamicSortFilter(True)
+        # the model sorts itself, and the window re-applies the filter after state changes (once per burst):
+        # a dynamic proxy re-checks every changed row on every tick (thousands of Python index() calls)
+        self.setDynamicSortFilter(False)
+        self._last_sort: tuple[int, Any, float] = (-1, None, 0.0)
+        self._needle = ""
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Header clicks sort the source model (Python's sort, once); the proxy itself keeps its order.
+
+        A sorting proxy asks the model for two sort keys per comparison (thousands of Python calls
+        at 2000 domains, and again on every tick under a CPU sort).
+        """
+        src = self.sourceModel()
+        if not isinstance(src, DomainTreeModel):
+            return
+        # QTreeView.sortByColumn sorts twice (the header's signal, then itself): once is enough
+        now = time.monotonic()
+        if self._last_sort[:2] == (column, order) and now - self._last_sort[2] < 0.05:
+            return
+        self._last_sort = (column, order, now)
+        src.sort(column, order)
+
+    def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:  # type: ignore[override]
+        """A connection row's label counts the domains the filter shows ('3 of 12 domains shown')."""
+        if role == _DISPLAY and index.column() == 0 and not index.parent().isValid() \
+                and self.filterRegularExpression().pattern():
+            node = self.mapToSource(index).data(ROW_ROLE)
+            if isinstance(node, ConnectionNode) and node.status == node.CONNECTED:
+                return f"{node.uri}  ({self.rowCount(index)} of {plural(len(node.rows), 'domain')} shown)"
+        return super().data(index, role)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Any) -> bool:  # noqa: N802
+        """One Python call per row and no data() round trip (the proxy is not dynamic: only on a refilter)."""
+        needle = self._needle
+        if not needle or not source_parent.isValid():
+            return True  # no filter, or a connection row
+        src = self.sourceModel()
+        node = src.connections[source_parent.row()]  # type: ignore[attr-defined]
+        if source_row >= len(node.rows):
+            return False
+        row = node.rows[source_row]
+        return needle in row.name.casefold() or needle in row.uuid_str or needle in state_name(row.state)
 
     def set_filter_text(self, text: str) -> None:
-        """Substring filter; connection rows always match (their filter text is a marker the pattern accepts).
+        """Substring filter over name, UUID and state; connection rows always show.
 
-        Done with a pattern rather than a Python ``filterAcceptsRow`` so that a poll tick's
-        dataChanged costs no Python call per changed row.
+        The pattern is kept for what reads it (is a filter on?); :meth:`filterAcceptsRow` does the matching.
         """
         text = text.strip()
+        self._needle = text.casefold()
         if not text:
             self.setFilterRegularExpression(QRegularExpression())
             return

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from ..models import thumbnails
 from ..models.connections import DEFAULT_INTERVAL_MS, SETTINGS_INTERVAL
+from .confirm import CONFIRMATIONS, set_ask, should_ask
 
 
 def _external() -> ModuleType:
@@ -129,6 +130,14 @@ class PreferencesDialog(QDialog):
         self.message.setObjectName("preferencesMessage")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b00020")
+        form.addRow(QLabel("<b>Confirmations</b> — ask before:"))
+        self.confirmations: dict[str, QCheckBox] = {}
+        for key, (label, _title) in CONFIRMATIONS.items():
+            box = QCheckBox(label)
+            box.setObjectName(f"confirm_{key}")
+            box.setChecked(should_ask(settings, key))
+            form.addRow(box)
+            self.confirmations[key] = box
         form.addRow(self.message)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._accept)
@@ -152,6 +161,8 @@ class PreferencesDialog(QDialog):
             self.settings.setValue(thumbnails.SETTINGS_INTERVAL, int(round(self.thumbs_interval.value() * 1000)))
             self.settings.setValue(ext.SETTINGS_VIEWER, template)
             self.settings.sync()
+        for key, box in self.confirmations.items():
+            set_ask(self.settings, key, box.isChecked())
         self.interval_changed.emit(ms)
         self.thumbnails_changed.emit()
         self.accept()

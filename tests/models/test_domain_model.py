@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex
 
-from guiapp.models.domains import COL_CPU, COL_ID, COL_NAME, COL_NET, DomainFilterProxy, DomainTreeModel
+from guiapp.models.domains import COL_CPU, COL_ID, COL_NET, COL_STATE, DomainFilterProxy, DomainTreeModel
 from guiapp.models.stats import DomainRow, PollResult
 
 
@@ -37,7 +37,7 @@ def test_apply_inserts_updates_with_one_datachanged_and_removes(qapp: Any) -> No
     assert events == [(0, 6, COL_ID, 8, COL_NET)]
     events.clear()
     m.apply(PollResult("a", changed=[row(3, state=3)]))
-    assert events == [(0, 3, COL_NAME, 3, COL_NET)]
+    assert events == [(0, 3, COL_STATE, 3, COL_NET)]  # the state column, not the name (no re-sort by name)
     events.clear()
     m.apply(PollResult("a", changed=[]))
     assert events == []

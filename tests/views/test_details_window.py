@@ -118,9 +118,37 @@ def test_memory_above_the_maximum_is_refused(qtbot: Any, connected: tuple) -> No
     d = open_details(qtbot, win, uri, "vm-011")
     before = inactive_xml(win, uri, "vm-011")
     d.memory.setValue(d.max_memory.value() + 1)
-    d.resources_apply.click()
+    # checked inline: the message in red and Apply disabled (issue 16), nothing sent
     assert "cannot exceed the maximum" in d.resources_note.text()
+    assert "c62828" in d.resources_note.styleSheet() and not d.resources_apply.isEnabled()
+    d.resources_apply.click()
+    d.apply_resources()
     assert inactive_xml(win, uri, "vm-011") == before
+    d.memory.setValue(d.max_memory.value())
+    assert d.resources_apply.isEnabled() and d.resources_note.text() == ""
+
+
+def test_running_domain_shows_live_values_and_marks_next_boot_changes(qtbot: Any, connected: tuple) -> None:
+    """Issue 16: after the definition of a running domain changes, the overview shows what runs now."""
+    win, uri = connected
+    conn = win.manager.conn(uri)
+    xml = inactive_xml(win, uri, "vm-001")
+    live_kib = off_ui(lambda: conn.lookupByName("vm-001").info()[2])
+    bigger = live_kib * 2
+    new = xml.replace(f">{live_kib}</memory>", f">{bigger}</memory>").replace(
+        f">{live_kib}</currentMemory>", f">{bigger}</currentMemory>")
+    assert new != xml
+    off_ui(lambda: conn.defineXML(new))
+    assert off_ui(lambda: conn.lookupByName("vm-001").info()[2]) == live_kib  # still running with the old size
+    d = open_details(qtbot, win, uri, "vm-001")
+    text = d.ov["memory"].text()
+    from guiapp.models.domains import format_bytes
+    assert text.startswith(f"{format_bytes(live_kib * 1024)} of {format_bytes(live_kib * 1024)}"), text
+    assert f"{format_bytes(bigger * 1024)} applies at next boot" in text
+    assert "applies at next boot" in d.pending_note.text() and "memory" in d.pending_note.text()
+    assert "next boot" not in d.ov["vcpus"].text()
+    s = open_details(qtbot, win, uri, "vm-011")  # shut off: the definition is what it is, nothing pending
+    assert "next boot" not in s.ov["memory"].text() and s.pending_note.text() == ""
 
 
 def test_boot_order_kernel_and_autostart(qtbot: Any, connected: tuple) -> None:

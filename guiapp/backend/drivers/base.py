@@ -93,6 +93,9 @@ OPERATIONS: dict[str, str] = {
     "domain_resume": "virDomainResume",  # (ref) -> None
     "domain_reboot": "virDomainReboot",  # (ref, flags) -> None
     "domain_save": "virDomainSave",  # (ref, path, dxml|None, flags) -> None
+    "domain_managed_save": "virDomainManagedSave",  # (ref, flags) -> None; the next start restores it
+    "domain_has_managed_save_image": "virDomainHasManagedSaveImage",  # (ref, flags) -> bool
+    "domain_managed_save_remove": "virDomainManagedSaveRemove",  # (ref, flags) -> None
     "domain_undefine": "virDomainUndefine",  # (ref, flags) -> None
     "domain_set_memory": "virDomainSetMemory",  # (ref, KiB, flags) -> None
     "domain_set_max_memory": "virDomainSetMaxMemory",  # (ref, KiB) -> None

@@ -27,6 +27,7 @@ the default node has libvirt's ``default`` network.  Other children
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -216,7 +217,8 @@ def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
         path = ref if os.path.isabs(ref) else os.path.join(base_dir, ref)
         dom_root = parse_xml(_read_file(path, "domain file"), path, domain=_FROM)
     else:
-        dom_root = etree.fromstring(etree.tostring(el))  # detach a copy (with its namespace declarations)
+        dom_root = copy.deepcopy(el)  # a detached copy with its namespace declarations (no text round trip)
+        dom_root.tail = None  # the whitespace after </domain> in the node file is not part of the domain
     state = C.VIR_DOMAIN_RUNNING
     transient = managed = False
     for child in list(dom_root):

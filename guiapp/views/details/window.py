@@ -104,6 +104,11 @@ class DetailsWindow(QWidget):
             form.addRow(f"{label}:", lab)
         self.ov["uri"].setText(self.uri)
         self.ov["uuid"].setText(_uuid_text(self.uuid))
+        self.pending_note = QLabel("")
+        self.pending_note.setObjectName("pendingNote")
+        self.pending_note.setStyleSheet("color: #8a5a00")
+        self.pending_note.hide()
+        form.addRow(self.pending_note)
         self.tabs.addTab(w, "&Overview")
 
     def _build_performance(self) -> None:
@@ -144,6 +149,7 @@ class DetailsWindow(QWidget):
         self.resources_apply.clicked.connect(self.apply_resources)
         for spin in (self.vcpus, self.memory, self.max_memory):
             spin.setMaximumWidth(180)
+            spin.valueChanged.connect(self._check_resources)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.resources_apply)
@@ -267,9 +273,7 @@ class DetailsWindow(QWidget):
         self.ov["arch"].setText(d.arch or "–")
         self.ov["emulator"].setText(d.emulator or "–")
         self.ov["os_type"].setText(d.os_type)
-        self.ov["memory"].setText(f"{format_bytes(d.current_memory_kib * 1024)} of "
-                                  f"{format_bytes(d.memory_kib * 1024)}")
-        self.ov["vcpus"].setText(str(d.vcpus))
+        self._fill_live_values(d, live_def)
         self.vcpus.setValue(live_def.vcpus)
         self.memory.setValue(max(1, live_def.current_memory_kib // 1024))
         self.max_memory.setValue(max(1, d.memory_kib // 1024))
@@ -286,6 +290,30 @@ class DetailsWindow(QWidget):
                 button.setToolTip(tip)
             self.xml_tab.editor.setReadOnly(True)
             self.status.setText(tip)
+
+    def _fill_live_values(self, d: Any, live_def: Any) -> None:
+        """Memory and vCPUs as they are now (running: the live values), with pending changes marked."""
+        active = self._is_active()
+        now = live_def if active else d
+
+        def mem(x: Any) -> str:
+            return f"{format_bytes(x.current_memory_kib * 1024)} of {format_bytes(x.memory_kib * 1024)}"
+        mem_text, cpu_text = mem(now), str(now.vcpus)
+        pending = []
+        if active and (d.current_memory_kib, d.memory_kib) != (live_def.current_memory_kib, live_def.memory_kib):
+            mem_text += f"  — {mem(d)} applies at next boot"
+            pending.append("memory")
+        if active and d.vcpus != live_def.vcpus:
+            cpu_text += f"  — {d.vcpus} applies at next boot"
+            pending.append("vCPUs")
+        self.ov["memory"].setText(mem_text)
+        self.ov["vcpus"].setText(cpu_text)
+        tip = ("The running domain's value; the definition holds a change that takes effect when the domain "
+               "next starts")
+        self.ov["memory"].setToolTip(tip if "memory" in pending else "")
+        self.ov["vcpus"].setToolTip(tip if "vCPUs" in pending else "")
+        self.pending_note.setText(("Pending (applies at next boot): " + ", ".join(pending)) if pending else "")
+        self.pending_note.setVisible(bool(pending))
 
     def _fill_boot(self, d: Any, auto: Optional[bool]) -> None:
         self.autostart_box.setEnabled(auto is not None)
@@ -370,6 +398,21 @@ class DetailsWindow(QWidget):
 
     def apply_xml(self, text: str) -> None:
         self._define(text, "Applied.")
+
+    def resources_problem(self) -> str:
+        if self.memory.value() > self.max_memory.value():
+            return "Current memory cannot exceed the maximum memory: lower it or raise the maximum."
+        return ""
+
+    def _check_resources(self, *_a: Any) -> None:
+        """Inline check: the problem in red next to the fields, Apply disabled until it is fixed."""
+        problem = self.resources_problem()
+        self.memory.setStyleSheet("QSpinBox { border: 1px solid #c62828; }" if problem else "")
+        self.resources_note.setStyleSheet("color: #c62828" if problem else "")
+        if problem or self.resources_note.text().startswith("Current memory cannot"):
+            self.resources_note.setText(problem)
+        read_only = self.resources_apply.toolTip().startswith("Read-only")
+        self.resources_apply.setEnabled(not problem and not read_only)
 
     def apply_resources(self) -> None:
         if self.definition is None:

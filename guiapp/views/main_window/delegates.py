@@ -16,7 +16,17 @@ from collections.abc import Sequence
 from itertools import islice
 from typing import Any, Optional
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QSize, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPointF,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+)
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -32,7 +42,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTreeView
 
-from ...models.domains import COL_NAME, COL_SCREEN, COLUMNS, ROW_ROLE, SPARK_COLUMNS, THUMB_ROLE, cell_text
+from ...models.domains import COL_NAME, COL_SCREEN, COL_STATE, COLUMNS, ROW_ROLE, SPARK_COLUMNS, THUMB_ROLE, cell_text
 from ...models.stats import SPARK_POINTS, DomainRow
 from ..icons import state_icon
 
@@ -161,12 +171,16 @@ class DomainDelegate(QStyledItemDelegate):
                     painter.drawPixmap(px, py, pix)
                 continue
             if col == COL_NAME:
-                size = min(16, h - 2)
-                state_icon(row.state).paint(painter, QRect(x + 3, y + (h - size) // 2, size, size))
-                avail = w - size - 11
+                avail = w - 8
                 st, tw = self.text(row.name, fm)
                 if tw > avail:
                     st, tw = self.text(fm.elidedText(row.name, Qt.TextElideMode.ElideRight, avail), fm)
+                painter.drawStaticText(x + 4, text_y, st)
+                continue
+            if col == COL_STATE:  # icon and text, left-aligned
+                size = min(16, h - 2)
+                state_icon(row.state).paint(painter, QRect(x + 3, y + (h - size) // 2, size, size))
+                st, _tw = self.text(cell_text(row, col), fm)
                 painter.drawStaticText(x + size + 8, text_y, st)
                 continue
             s = cell_text(row, col)
@@ -226,6 +240,20 @@ class DomainTreeView(QTreeView):
         self._style: Optional[tuple] = None  # per paint event, from the first row's option (see _row_style)
         self.thumbnails: dict[tuple[str, bytes], QPixmap] = {}  # the model's thumbnails (the window shares its dict)
         self._screen = False  # the screen column is painted in this paint event
+
+    def selectAll(self) -> None:
+        """Select every domain row with one range per connection (Qt's own builds one per row: O(N²))."""
+        model, sm = self.model(), self.selectionModel()
+        if model is None or sm is None:
+            return
+        selection = QItemSelection()
+        last_col = model.columnCount() - 1
+        for r in range(model.rowCount()):
+            parent = model.index(r, 0)
+            n = model.rowCount(parent)
+            if n:
+                selection.select(model.index(0, 0, parent), model.index(n - 1, last_col, parent))
+        sm.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         exposed = event.rect()

@@ -57,6 +57,12 @@ class DeleteDialog(QDialog):
         self.remove_disks.toggled.connect(self.files.setEnabled)
         layout.addWidget(self.remove_disks)
         layout.addWidget(self.files)
+        # wide enough for the longest disk path (up to most of a screen), tooltips for the rest
+        longest = max((self.files.fontMetrics().horizontalAdvance(self.files.item(i).text())
+                       for i in range(self.files.count())), default=0)
+        self.files.setMinimumWidth(min(900, max(420, longest + 40)))
+        for i in range(self.files.count()):
+            self.files.item(i).setToolTip(self.files.item(i).text())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.delete_button = buttons.addButton("&Delete", QDialogButtonBox.ButtonRole.DestructiveRole)
         self.delete_button.setObjectName("deleteButton")

@@ -35,15 +35,18 @@ from ...models.domains import (
     COL_NAME,
     COL_NET,
     COL_SCREEN,
+    COL_STATE,
     COLUMNS,
     KIND_ROLE,
     ROW_ROLE,
     ConnectionNode,
     DomainFilterProxy,
     DomainTreeModel,
+    plural,
 )
 from ...models.stats import DomainRow
 from ...models.thumbnails import LIST_SIZE, DomainListThumbnails
+from ..confirm import confirm
 from ..errors import ErrorDialog, show_error
 from ..icons import app_icon, icon, state_icon
 from ..preferences import PreferencesDialog, poll_interval_ms
@@ -56,6 +59,7 @@ from .jobs_panel import JobsView
 log = logging.getLogger(__name__)
 
 Selected = list[tuple[str, DomainRow]]
+FILTER_DEBOUNCE_MS = 150
 
 
 def _is_local(uri: str) -> bool:
@@ -89,6 +93,12 @@ class MainWindow(QMainWindow):
         # hooks (tests replace them): where to save, which file to restore
         self.ask_save_dir: Callable[[], Optional[str]] = self._ask_save_dir
         self.ask_restore_file: Callable[[str], Optional[str]] = self._ask_restore_file
+        self._selected_keys: Optional[list[tuple[str, bytes]]] = None
+        self._actions_version = -1
+        self._actions_timer = QTimer(self)  # selection and state changes coalesce into one actions update
+        self._actions_timer.setSingleShot(True)
+        self._actions_timer.setInterval(0)
+        self._actions_timer.timeout.connect(self._update_actions)
         self._build_view()
         self.domain_actions = DomainActions(self)
         self.domain_actions.triggered.connect(self.run_action)
@@ -100,6 +110,8 @@ class MainWindow(QMainWindow):
         self.manager.open_failed.connect(self._on_open_failed)
         self.model.dataChanged.connect(self._on_model_data_changed)
         self.model.rowsRemoved.connect(lambda *_: self._selection_changed())
+        self.model.modelReset.connect(self._selection_changed)
+        self.proxy.rowsRemoved.connect(lambda *_: self._selection_changed())  # filtered out: deselected
         self._vnc_probe: Optional[tuple[str, bytes]] = None
         self._has_vnc: dict[tuple[str, bytes], bool] = self.screens.has_vnc  # one cache for both
         self._counted = -1
@@ -129,7 +141,7 @@ class MainWindow(QMainWindow):
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
         header.setToolTip("Click to sort; right-click to show or hide columns")
-        widths = {COL_NAME: 260, COL_ID: 50, COL_CPU: 130, COL_MEM: 90, COL_DISK: 130, COL_NET: 130,
+        widths = {COL_NAME: 220, COL_STATE: 110, COL_ID: 50, COL_CPU: 130, COL_MEM: 90, COL_DISK: 130, COL_NET: 130,
                   COL_SCREEN: LIST_SIZE.width() + 8}
         view.thumbnails = self.model.thumbnails
         for col, w in widths.items():
@@ -170,12 +182,13 @@ class MainWindow(QMainWindow):
                                    "", "Close the selected connection and forget it")
         self.act_new_vm = act("action_new_vm", "&New Virtual Machine…", self.open_new_vm_wizard, "Ctrl+N",
                               "Create a guest: Xen PV/HVM, KVM or QEMU, with any network mode")
-        self.act_new_vm.setIcon(icon("action-add"))
+        self.act_new_vm.setIcon(icon("action-new-vm"))  # not Add Connection's icon
         self.act_restore = act("action_restore", "R&estore Saved Domain…", self.restore_domain, "Ctrl+Shift+O",
                                "Restore a domain from a file written by Save")
         self.act_prefs = act("action_preferences", "&Preferences…", self.open_preferences, "Ctrl+,",
                              "Polling interval, screen thumbnails, external VNC viewer")
-        self.act_quit = act("action_quit", "&Quit", self.close, "Ctrl+Q")
+        self.act_quit = act("action_quit", "&Quit", self.quit_app, "Ctrl+Q",
+                            "Close every guiapp window and quit (asks first while a long job runs)")
         self.act_filter = act("action_filter", "&Filter", self._focus_filter, "Ctrl+F",
                               "Filter the list by name, UUID or state")
         self.act_about = act("action_about", "&About", self._about)
@@ -188,8 +201,8 @@ class MainWindow(QMainWindow):
         for x in (self.act_new_vm, self.act_add, self.act_restore, None, self.act_prefs, None, self.act_quit):
             file_menu.addSeparator() if x is None else file_menu.addAction(x)
         dom_menu = mb.addMenu("&Domain")
-        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "save", "delete", None,
-                    "details", "console", "external"):
+        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "managed_save", "save",
+                    "delete", None, "details", "console", "external"):
             dom_menu.addSeparator() if key is None else dom_menu.addAction(a[key])
         conn_menu = mb.addMenu("&Connection")
         for x in (self.act_add, self.act_retry, self.act_remove_conn, None, self.act_networks):
@@ -217,7 +230,7 @@ class MainWindow(QMainWindow):
         tb.addAction(self.act_new_vm)
         tb.addAction(self.act_add)
         tb.addSeparator()
-        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", "save", "delete", "details",
+        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", "managed_save", "delete", "details",
                     "console"):
             tb.addAction(a[key])
         self.filter_edit = QLineEdit()
@@ -227,8 +240,17 @@ class MainWindow(QMainWindow):
         self.filter_edit.setToolTip("Show only domains whose name, UUID or state contains this text")
         self.filter_edit.setMinimumWidth(320)
         self.filter_edit.setMaximumWidth(480)
-        self.filter_edit.textChanged.connect(self.set_filter)
+        self._filter_timer = QTimer(self)  # keystrokes typed quickly filter once
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(FILTER_DEBOUNCE_MS)
+        self._filter_timer.timeout.connect(lambda: self.set_filter(self.filter_edit.text()))
+        self.filter_edit.textChanged.connect(self._filter_typed)
         self.filter_edit.returnPressed.connect(lambda: self.view.setFocus())
+        clear = QAction("Clear Filter", self.filter_edit)
+        clear.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        clear.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        clear.triggered.connect(self.clear_filter)
+        self.filter_edit.addAction(clear)
         self.filter_bar.addWidget(self.filter_edit)
         self.filter_bar.addStretch(1)
         self.setTabOrder(self.filter_edit, self.view)
@@ -270,16 +292,47 @@ class MainWindow(QMainWindow):
         self.runner.job_changed.connect(self._long_job_changed)
 
     # ------------------------------------------------------------- selection
+    def selected_keys(self) -> list[tuple[str, bytes]]:
+        """(uri, uuid) of every selected domain row; read from the selection's ranges once per change.
+
+        ``selectedRows()`` asks the model for every cell's flags (a Python call each); the ranges
+        give the rows directly, and without a filter the proxy's rows are the model's.
+        """
+        if self._selected_keys is None:
+            keys: dict[tuple[str, bytes], None] = {}
+            proxy = self.proxy
+            identity = not proxy.filterRegularExpression().pattern()
+            selection = self.view.selectionModel().selection()
+            for k in range(selection.count()):
+                rng = selection.at(k)
+                pparent = rng.parent()
+                if not pparent.isValid():
+                    continue  # connection rows
+                sparent = proxy.mapToSource(pparent)
+                if not sparent.isValid() or sparent.internalPointer() is not None:
+                    continue
+                node = self.model.connections[sparent.row()]
+                if identity:
+                    rows = node.rows[rng.top():rng.bottom() + 1]
+                else:
+                    rows = []
+                    for r in range(rng.top(), rng.bottom() + 1):
+                        sidx = proxy.mapToSource(proxy.index(r, 0, pparent))
+                        if sidx.isValid() and sidx.row() < len(node.rows):
+                            rows.append(node.rows[sidx.row()])
+                for row in rows:
+                    keys[(node.uri, row.uuid)] = None
+            self._selected_keys = list(keys)
+        return self._selected_keys
+
     def selected_domains(self) -> Selected:
-        """(uri, current DomainRow) for every selected domain row."""
+        """(uri, current DomainRow) for every selected domain row (O(1) per row after a selection change)."""
         out: Selected = []
-        sm = self.view.selectionModel()
-        for pidx in sm.selectedRows(0):
-            sidx = self.proxy.mapToSource(pidx)
-            node = sidx.internalPointer()
-            if node is None or sidx.row() >= len(node.rows):
-                continue
-            out.append((node.uri, node.rows[sidx.row()]))
+        find = self.model.domain_row
+        for uri, uuid in self.selected_keys():
+            row = find(uri, uuid)
+            if row is not None:
+                out.append((uri, row))
         return out
 
     def selected_connection(self) -> Optional[str]:
@@ -301,9 +354,24 @@ class MainWindow(QMainWindow):
             QItemSelectionModel.SelectionFlag.Select if extend else QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self.view.selectionModel().select(pidx, flags)
         self.view.setCurrentIndex(pidx) if not extend else None
+        self.update_actions_now()
         return True
 
     def _selection_changed(self) -> None:
+        """The selection (or the rows) changed: recompute the actions once, after the current batch of events."""
+        self._selected_keys = None
+        self._schedule_actions_update()
+
+    def _schedule_actions_update(self) -> None:
+        if not self._actions_timer.isActive():
+            self._actions_timer.start()
+
+    def update_actions_now(self) -> None:
+        """Enable the actions for the current selection (tests call it instead of waiting for the timer)."""
+        self._actions_timer.stop()
+        self._update_actions()
+
+    def _update_actions(self) -> None:
         sel = self.selected_domains()
         rows = [r for _u, r in sel]
         self.domain_actions.has_vnc = None
@@ -324,9 +392,15 @@ class MainWindow(QMainWindow):
         return frozenset(r.uuid for u, r in sel if u in conns and conns[u].read_only)
 
     def _on_model_data_changed(self, top: QModelIndex, bottom: QModelIndex, *_: Any) -> None:
-        # states of selected rows may have changed: refresh the actions (cheap: selected rows only)
-        if self.view.selectionModel().hasSelection() or not top.parent().isValid():
-            self._selection_changed()
+        # a connection row changed (status), or domain states changed: refresh the actions once, later
+        if not top.parent().isValid():
+            self._schedule_actions_update()
+        elif self._actions_version != self.model.state_version:
+            self._actions_version = self.model.state_version
+            if self.view.selectionModel().hasSelection():
+                self._schedule_actions_update()
+            if self.filter_edit.text().strip() and not self._filter_timer.isActive():
+                self._filter_timer.start()  # the filter matches states: apply it again, once per burst
 
     def _probe_vnc(self, uri: str, row: DomainRow) -> None:
         """Find out (on the pool, once per domain) whether it has VNC graphics, for the console's tooltip."""
@@ -373,10 +447,57 @@ class MainWindow(QMainWindow):
         if op.call is None:
             return
         read_only = self._read_only_uuids(sel)
-        for uri, row in sel:
-            if row.state not in op.states or row.uuid in read_only:
-                continue
-            self.domain_job(uri, row, op.label.replace("&", "").rstrip("…"), op.api, op.call, long=op.long)
+        targets = [(uri, row) for uri, row in sel if row.state in op.states and row.uuid not in read_only]
+        verb = op.label.replace("&", "").rstrip("…")
+        if targets and key in ("destroy", "reboot"):
+            names = ", ".join(f"'{r.name}'" for _u, r in targets[:5]) + ("…" if len(targets) > 5 else "")
+            what = ("Power off at once, without a guest shutdown (unsaved data in the guests is lost)"
+                    if key == "destroy" else "Ask the guests to reboot")
+            self.confirm_box = confirm(self, self.settings, key, f"{what}: {names}?",
+                                       lambda: self._run_op(targets, verb, op))
+            return
+        self._run_op(targets, verb, op)
+
+    def _run_op(self, targets: Selected, verb: str, op: Any) -> None:
+        if len(targets) == 1:
+            self.domain_job(*targets[0], verb, op.api, op.call, long=op.long)
+        elif targets:
+            self.bulk_job(targets, verb, op.api, op.call)
+
+    def bulk_job(self, targets: Selected, verb: str, api: str, fn: Callable[[Any], Any]) -> Optional[Job]:
+        """One long job calling ``fn(virDomain)`` for every target on the pool, with progress; one error dialog."""
+        conns = {uri: self.manager.conn(uri) for uri, _r in targets}
+        items = [(uri, row.uuid, row.name) for uri, row in targets if conns.get(uri) is not None]
+        if not items:
+            return None
+        total = len(items)
+
+        def work(ctx: Any) -> list[tuple[str, str, BaseException]]:
+            failures: list[tuple[str, str, BaseException]] = []
+            step = max(1, total // 50)
+            for k, (uri, uuid, name) in enumerate(items):
+                try:
+                    fn(conns[uri].lookupByUUID(uuid))
+                except Exception as exc:  # reported together below; the others go on
+                    failures.append((uri, name, exc))
+                if k % step == 0 or k == total - 1:
+                    ctx.progress(100 * (k + 1) // total, f"{k + 1} of {total}")
+            return failures
+
+        def done(failures: list[tuple[str, str, BaseException]]) -> None:
+            for uri in conns:
+                self.manager.poll_now(uri)
+            if failures:
+                uri, name, exc = failures[0]
+                more = "" if len(failures) == 1 else f" (and {len(failures) - 1} more: " + ", ".join(
+                    f"'{n}'" for _u, n, _e in failures[1:6]) + ("…" if len(failures) > 6 else "") + ")"
+                self.show_error(exc, operation=f"{api} ('{name}')", uri=uri,
+                                title=f"{verb} failed for '{name}'{more}")
+            self.statusBar().showMessage(f"{verb}: {total - len(failures)} of {total} done", 5000)
+
+        return self.runner.submit(f"{verb} {total} domains", work, uri=items[0][0], operation=api, long=True,
+                                  takes_context=True, on_result=done,
+                                  on_error=lambda exc: self.show_error(exc, operation=api))
 
     def open_consoles(self, sel: Selected) -> None:
         """One console window per selected running domain (at most 4 at a time); lookups run on the pool."""
@@ -487,9 +608,18 @@ class MainWindow(QMainWindow):
         folder = self.ask_save_dir()
         if not folder:
             return
-        for uri, row in targets:
-            path = os.path.join(folder, f"{row.name}.save")
-            self.domain_job(uri, row, "Save", "virDomainSave", lambda d, p=path: d.save(p), long=True)
+
+        def save_all() -> None:
+            for uri, row in targets:
+                path = os.path.join(folder, f"{row.name}.save")
+                self.domain_job(uri, row, "Save", "virDomainSave", lambda d, p=path: d.save(p), long=True)
+        existing = [f"{r.name}.save" for _u, r in targets if os.path.exists(os.path.join(folder, f"{r.name}.save"))]
+        if existing:
+            self.confirm_box = confirm(self, self.settings, "save_overwrite",
+                                       f"Overwrite {', '.join(existing[:5])}{'…' if len(existing) > 5 else ''} "
+                                       f"in {folder}?", save_all)
+            return
+        save_all()
 
     def restore_domain(self) -> None:
         uri = self.selected_connection()
@@ -645,17 +775,31 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------- misc
     def set_filter(self, text: str) -> None:
+        """Filter the list now (the filter box calls it through a short debounce)."""
+        self._filter_timer.stop()
         self.proxy.set_filter_text(text)
-        self.view.expandAll()
+        for r in range(self.proxy.rowCount()):  # connection rows only (expandAll walks every row)
+            idx = self.proxy.index(r, 0)
+            if not self.view.isExpanded(idx):
+                self.view.expand(idx)
+        self._selection_changed()
         self._update_count()
+
+    def clear_filter(self) -> None:
+        """Escape in the filter box: show every domain again, at once."""
+        self.filter_edit.clear()
+        self.set_filter("")
+
+    def _filter_typed(self, _text: str) -> None:
+        self._filter_timer.start()
 
     def _update_count(self) -> None:
         total = self.model.domain_count()
         if self.filter_edit.text().strip():
             shown = sum(self.proxy.rowCount(self.proxy.index(r, 0)) for r in range(self.proxy.rowCount()))
-            self.count_label.setText(f"{shown} of {total} domains shown")
+            self.count_label.setText(f"{shown} of {plural(total, 'domain')} shown")
         else:
-            self.count_label.setText(f"{total} domains")
+            self.count_label.setText(plural(total, "domain"))
 
     def _focus_filter(self) -> None:
         self.filter_edit.setFocus()
@@ -672,8 +816,11 @@ class MainWindow(QMainWindow):
             self.view.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.NoUpdate)
 
     def _respan(self, *_args: Any) -> None:
+        """Connection rows use the whole row (set once: each call lays out the whole tree again)."""
+        root = QModelIndex()
         for r in range(self.proxy.rowCount()):
-            self.view.setFirstColumnSpanned(r, QModelIndex(), True)
+            if not self.view.isFirstColumnSpanned(r, root):
+                self.view.setFirstColumnSpanned(r, root, True)
 
     def _activated(self, pidx: QModelIndex) -> None:
         sidx = self.proxy.mapToSource(pidx)
@@ -695,8 +842,8 @@ class MainWindow(QMainWindow):
                 menu.addAction(a)
         else:
             a = self.domain_actions.actions
-            for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "save", "delete", None,
-                        "details", "console", "external"):
+            for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "managed_save", "save",
+                        "delete", None, "details", "console", "external"):
                 menu.addSeparator() if key is None else menu.addAction(a[key])
             menu.addSeparator()
             menu.addAction(self.act_restore)
@@ -763,7 +910,7 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
-        header = s.value("window/header")
+        header = s.value("window/header2")  # "window/header" held the layout without the State column
         if header is not None:
             self.view.header().restoreState(header)
         for col, a in self._column_actions.items():
@@ -778,8 +925,40 @@ class MainWindow(QMainWindow):
             return
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("window/header", self.view.header().saveState())
+        s.setValue("window/header2", self.view.header().saveState())
         s.sync()
+
+    def running_long_jobs(self) -> list[Job]:
+        return [j for j in self.runner.history if j.state in (JobState.QUEUED, JobState.RUNNING)]
+
+    def quit_app(self) -> None:
+        """Quit: close every top-level window (consoles, details, networks, wizards), asking first if jobs run."""
+        running = self.running_long_jobs()
+        if not running:
+            self._quit_now()
+            return
+        from PySide6.QtWidgets import QMessageBox
+        names = "\n".join(f"• {j.title}" for j in running[:8]) + ("\n…" if len(running) > 8 else "")
+        box = QMessageBox(QMessageBox.Icon.Question, "Quit guiapp?",
+                          f"{len(running)} job{'s are' if len(running) != 1 else ' is'} still running:\n{names}\n\n"
+                          "Quit anyway? Running jobs finish in the background of the hypervisor, "
+                          "but guiapp will not report their result.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("quitConfirm")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Yes).setText("&Quit")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.accepted.connect(self._quit_now)
+        self.quit_box = box
+        box.open()
+
+    def _quit_now(self) -> None:
+        from PySide6.QtWidgets import QApplication
+        self.close()
+        for w in QApplication.topLevelWidgets():
+            if w is not self and w.isVisible():
+                w.close()
+        QApplication.quit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window_state()

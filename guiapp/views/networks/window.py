@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import shiboken6
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QPoint, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -46,6 +46,9 @@ class NetworksWindow(QWidget):
         self.runner = runner
         self.setObjectName("networksWindow")
         self.setWindowTitle("Virtual Networks")
+        for keys in (QKeySequence.StandardKey.Close, QKeySequence(Qt.Key.Key_Escape)):
+            close = QShortcut(keys, self)  # Ctrl+W and Escape close the window
+            close.activated.connect(self.close)
         self.setWindowIcon(app_icon())
         self.resize(1050, 620)
         self.model = NetworkTableModel(self)

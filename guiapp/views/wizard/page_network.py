@@ -263,11 +263,8 @@ class NetworkPage(WizardPage):
         self.add_nic()
 
     def allowed_modes(self) -> Optional[tuple[str, ...]]:
-        host = self.host
-        if host is None or not self.builder.kind.xen:
-            return None
-        opt = host.option(self.builder.kind.key)
-        return None if opt is not None and opt.emulated else XEN_MODES
+        """The modes the target can run: Xen kinds only what xl connects (also on a test connection)."""
+        return XEN_MODES if self.builder.kind.xen else None
 
     def add_nic(self, mode: Optional[str] = None) -> NicEditor:
         ed = NicEditor(len(self.nics) + 1, self)
@@ -300,11 +297,14 @@ class NetworkPage(WizardPage):
         kind = self.builder.kind
         ed.set_models(() if kind.pv else (NIC_MODELS_XEN_HVM if kind.xen else NIC_MODELS_HVM))
         allowed = self.allowed_modes()
-        ed.set_allowed_modes(allowed, "xl connects Xen guests only to a bridge or a script (ethernet)")
+        ed.set_allowed_modes(allowed, "Not for Xen guests: xl connects them only to a bridge or a script "
+                                      "(ethernet); user, multicast and TCP tunnels are QEMU's own networking")
         ed.set_networks(self.host.networks if self.host else None)
         ed.mac.setPlaceholderText("00:16:3e:xx:xx:xx" if kind.xen else "52:54:00:xx:xx:xx")
 
     def kind_changed(self) -> None:
+        self.subtitle = (type(self).subtitle if not self.builder.kind.xen else
+                         "Network interfaces: bridge or ethernet (a script) — what xl connects Xen guests to.")
         for ed in self.nics:
             self._setup(ed)
             allowed = self.allowed_modes()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
-from typing import TYPE_CHECKING
+import shutil
+import tempfile
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -31,9 +34,27 @@ if TYPE_CHECKING:
 BUSES_KVM = ("virtio", "ide", "sata", "scsi")
 
 
-def default_image_dir() -> str:
+def default_image_dir(uri: Optional[str] = None) -> str:
+    """Where new disk images go: the user's data folder, or for test connections a temporary folder.
+
+    The test driver keeps everything in memory, so its guests' images go to a per-process folder under the
+    temporary directory that is removed when guiapp exits (nothing is left in the user's home).
+    """
+    if uri is not None and uri.split(":", 1)[0].split("+", 1)[0] == "test":
+        return test_image_dir()
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return os.path.join(base, "guiapp", "images")
+
+
+_TEST_DIR: list[str] = []
+
+
+def test_image_dir() -> str:
+    """The per-process folder for test connections' images (made on first use, removed at exit)."""
+    if not _TEST_DIR:
+        _TEST_DIR.append(os.path.join(tempfile.gettempdir(), f"guiapp-test-images-{os.getpid()}"))
+        atexit.register(shutil.rmtree, _TEST_DIR[0], True)
+    return _TEST_DIR[0]
 
 
 def _is_block(path: str) -> bool:
@@ -192,7 +213,7 @@ class StoragePage(WizardPage):
 
     def _suggested_path(self) -> str:
         ext = "qcow2" if self.new_format.currentText() == "qcow2" else "img"
-        return os.path.join(default_image_dir(), f"{self.builder.name}.{ext}")
+        return os.path.join(default_image_dir(self.wizard.uri), f"{self.builder.name}.{ext}")
 
     def _format_changed(self) -> None:
         if self.new_path.text() == self._auto_path:
@@ -229,7 +250,8 @@ class StoragePage(WizardPage):
         m = self.mode()
         if m == "new":
             path = self.new_path.text()
-            msg = checks.check_new_file(path, create_parent=os.path.dirname(path) == default_image_dir())
+            in_default = os.path.dirname(path) == default_image_dir(self.wizard.uri)
+            msg = checks.check_new_file(path, create_parent=in_default)
             if msg:
                 out.append((self.new_path.edit, msg))
             msg = checks.check_disk_size(self.new_size.value(), path if not msg else "")
@@ -267,7 +289,7 @@ class StoragePage(WizardPage):
         size = int(round(self.new_size.value() * 1024)) * 1024 * 1024
         path = self.new_path.text()
         return [DiskPlan(path, self.new_format.currentText(), size,
-                         create_parent=os.path.dirname(path) == default_image_dir())]
+                         create_parent=os.path.dirname(path) == default_image_dir(self.wizard.uri))]
 
     def apply(self) -> None:
         self.builder.set_storage(self.specs())

@@ -74,6 +74,10 @@ class SummaryPage(WizardPage):
         return f"{base}-vm{n}"
 
     def enter(self) -> None:
+        self.fill_table()
+
+    def fill_table(self) -> None:
+        """The other pages' choices (rebuilt after a rename: the suggested disk file follows the name)."""
         rows = []
         for page in self.wizard.pages:
             if page is self or not page.applies():
@@ -98,6 +102,7 @@ class SummaryPage(WizardPage):
         if self.uuid.text().strip():
             self.builder.set_uuid(self.uuid.text())
         self.wizard.storage_page.follow_name()
+        self.fill_table()
 
 
 class XmlPage(WizardPage):

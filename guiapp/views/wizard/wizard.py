@@ -67,6 +67,7 @@ class NewVMWizard(QDialog):
         self.host_error: Optional[str] = None
         self._gen = 0
         self._preview_gen = 0
+        self.preview_problem = ""  # why the native preview cannot be produced ('' when it can)
         self.busy = False
         self.result: Optional[Created] = None
         self.error_dialog: Any = None
@@ -310,6 +311,25 @@ class NewVMWizard(QDialog):
         elif not self.busy:
             self.problem_label.setText("")
         self._update_preview()
+        self._apply_preview_problem()
+
+    def _set_preview(self, text: str) -> None:
+        """Show the native preview; one that says the definition cannot run keeps Create disabled."""
+        self.native_view.setPlainText(text)
+        marker = "# This definition cannot run as it is:\n# "
+        problem = text[len(marker):].strip() if text.startswith(marker) else ""
+        if problem != self.preview_problem:
+            self.preview_problem = problem
+            self._apply_preview_problem()
+
+    def _apply_preview_problem(self) -> None:
+        if not self.preview_problem or self.busy or self._next_index() is not None:
+            return
+        if self.page_problems(self.pages[self.index]):
+            return  # the page's own problems are shown already
+        self.finish_button.setEnabled(False)
+        title = self.preview.tabText(1).split(" (")[0]
+        self.problem_label.setText(f"Create is disabled: the {title} cannot be produced — {self.preview_problem}")
 
     def problem_text(self) -> str:
         return self.problem_label.text()
@@ -331,6 +351,7 @@ class NewVMWizard(QDialog):
             self._scroll_preview(page.anchor)
         if defn is None:
             self.native_view.setPlainText("# fix the XML first")
+            self.preview_problem = ""
             return
         title = native_title(defn) or "Native configuration"
         emulated = self.host is not None and any(o.emulated for o in self.host.kinds)
@@ -341,7 +362,7 @@ class NewVMWizard(QDialog):
             self._pending_xml = defn.to_xml(secure=False)
             self._preview_timer.start()
         else:
-            self.native_view.setPlainText(native_text(defn))
+            self._set_preview(native_text(defn))
 
     def _scroll_preview(self, anchor: str) -> None:
         """Show the part of the document the current page edits."""
@@ -368,11 +389,11 @@ class NewVMWizard(QDialog):
 
         def shown(argv: list[str]) -> None:
             if gen == self._preview_gen:
-                self.native_view.setPlainText(format_argv(argv))
+                self._set_preview(format_argv(argv))
 
         def failed(exc: BaseException) -> None:
             if gen == self._preview_gen:
-                self.native_view.setPlainText(f"# This definition cannot run as it is:\n# {exc}\n")
+                self._set_preview(f"# This definition cannot run as it is:\n# {exc}\n")
 
         self.runner.submit("QEMU command line", lambda: fn(xml), on_result=shown, on_error=failed, uri=self.uri or "",
                            owner=self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any
 
 import pytest
@@ -275,8 +276,11 @@ def test_networks_come_from_the_connection_and_disk_follows_name(qtbot: Any, tes
     wiz.install_page.set_method("network")
     forward(wiz, TITLES[2])
     forward(wiz, TITLES[3])
-    suggested = str(tmp_path / "data" / "guiapp" / "images" / "kvm-vm1.qcow2")
+    from guiapp.views.wizard.page_storage import test_image_dir
+    # a test connection keeps nothing in the user's folders: its images go to a temporary folder (issue 16)
+    suggested = os.path.join(test_image_dir(), "kvm-vm1.qcow2")
     assert wiz.storage_page.new_path.text() == suggested
+    assert test_image_dir().startswith(tempfile.gettempdir()) and str(os.getpid()) in test_image_dir()
     open_ok(wiz)  # the images folder is created on finish
     forward(wiz, TITLES[4])
     ed = wiz.network_page.nics[0]
@@ -291,3 +295,44 @@ def test_networks_come_from_the_connection_and_disk_follows_name(qtbot: Any, tes
     wiz.finish_button.click()
     qtbot.waitUntil(lambda: wiz.result is not None, timeout=5000)
     assert os.path.exists(suggested.replace("kvm-vm1", "renamed"))
+    assert not (tmp_path / "data").exists()
+    os.unlink(suggested.replace("kvm-vm1", "renamed"))
+
+
+def test_create_is_disabled_while_the_native_preview_cannot_be_produced(qtbot: Any, test_conn: Any, runner: Any,
+                                                                       files: dict[str, str]) -> None:
+    """Issue 16: the xl.cfg tab saying 'cannot run as it is' keeps Create disabled, with the reason."""
+    wiz = open_wizard(qtbot, test_conn, runner)
+    to_page(wiz, files, TITLES[6], kind="xen-hvm")
+    wiz.summary_page.name.setText("xen-user-net")
+    wiz.summary_page.edit_xml.setChecked(True)
+    forward(wiz, TITLES[7])
+    ed = wiz.xml_page.editor
+    good = ed.toPlainText()
+    assert "type=\"bridge\"" in good or "type='bridge'" in good
+    open_ok(wiz)
+    assert wiz.preview_problem == ""
+    ed.setPlainText(good.replace("type=\"bridge\"", "type=\"user\"").replace("type='bridge'", "type='user'"))
+    qtbot.waitUntil(lambda: not wiz.finish_button.isEnabled(), timeout=3000)
+    assert "cannot run as it is" in wiz.native_view.toPlainText()
+    assert "Create is disabled: the xl.cfg cannot be produced" in wiz.problem_text()
+    assert "user" in wiz.preview_problem
+    ed.setPlainText(good)
+    qtbot.waitUntil(lambda: wiz.finish_button.isEnabled(), timeout=3000)
+    assert wiz.problem_text() == "" and wiz.preview_problem == ""
+
+
+def test_summary_follows_a_rename(qtbot: Any, test_conn: Any, runner: Any, files: dict[str, str]) -> None:
+    """Issue 16 item 8: the summary showed the old disk file name after the guest was renamed."""
+    wiz = open_wizard(qtbot, test_conn, runner)
+    to_page(wiz, files, TITLES[3])
+    wiz.storage_page.set_mode("new")
+    wiz.storage_page.new_size.setValue(0.01)
+    for t in TITLES[4:7]:
+        forward(wiz, t)
+    old = os.path.basename(wiz.storage_page.new_path.text())
+    assert old in wiz.summary_page.table.text()
+    wiz.summary_page.name.setText("renamed-guest")
+    assert "renamed-guest" in wiz.storage_page.new_path.text()
+    assert old not in wiz.summary_page.table.text()
+    assert "renamed-guest" in wiz.summary_page.table.text()

@@ -536,6 +536,7 @@ class TestDriver(NetworkOpsMixin):
                paused_detail: int = C.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED) -> None:
         if dom.live is None:
             dom.live = dom.config.copy()  # type: ignore[union-attr]
+        dom.has_managed_save = False  # libvirt's test driver: a start consumes the managed save image
         self._set_running(dom, C.VIR_DOMAIN_RUNNING, reason)
         events.append((dom.ref, C.VIR_DOMAIN_EVENT_STARTED, detail))
         if flags & C.VIR_DOMAIN_START_PAUSED:
@@ -646,6 +647,32 @@ class TestDriver(NetworkOpsMixin):
         self._emit(events)
 
     # -- save / restore ----------------------------------------------------------------------
+
+    def domain_managed_save(self, ref: DomainRef, flags: int = 0) -> None:
+        """Like libvirt's test driver: the domain stops (reason saved) and its next start clears the image."""
+        _check_flags(flags, C.VIR_DOMAIN_SAVE_BYPASS_CACHE | C.VIR_DOMAIN_SAVE_RUNNING | C.VIR_DOMAIN_SAVE_PAUSED,
+                     "virDomainManagedSave")
+        events: list[Event] = []
+        with self._lock:
+            dom = self._get(ref)
+            if not dom.active:
+                raise _not_running()
+            if dom.config is None:
+                raise DriverError(C.VIR_ERR_OPERATION_INVALID, "cannot do managed save for transient domain",
+                                  _FROM_TEST)
+            self._stop(dom, C.VIR_DOMAIN_SHUTOFF_SAVED, C.VIR_DOMAIN_EVENT_STOPPED_SAVED, events)
+            dom.has_managed_save = True
+        self._emit(events)
+
+    def domain_has_managed_save_image(self, ref: DomainRef, flags: int = 0) -> bool:
+        _check_flags(flags, 0, "virDomainHasManagedSaveImage")
+        with self._lock:
+            return self._get(ref).has_managed_save
+
+    def domain_managed_save_remove(self, ref: DomainRef, flags: int = 0) -> None:
+        _check_flags(flags, 0, "virDomainManagedSaveRemove")
+        with self._lock:
+            self._get(ref).has_managed_save = False
 
     def domain_save(self, ref: DomainRef, path: str, dxml: Optional[str] = None, flags: int = 0) -> None:
         _check_flags(flags, C.VIR_DOMAIN_SAVE_BYPASS_CACHE | C.VIR_DOMAIN_SAVE_RUNNING | C.VIR_DOMAIN_SAVE_PAUSED,
