@@ -77,6 +77,7 @@ _DOMAIN_NAMES: dict[int, str] = {
     C.VIR_FROM_REMOTE: "Remote Driver",
     C.VIR_FROM_DOMAIN: "Domain Config",
     C.VIR_FROM_NETWORK: "Network Driver",
+    C.VIR_FROM_STORAGE: "Storage Driver",
     C.VIR_FROM_LIBXL: "libxenlight",
 }
 
