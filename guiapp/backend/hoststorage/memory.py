@@ -16,7 +16,13 @@ TEST_POOL_CAPACITY = 100 * 1024 ** 3
 
 
 class MemoryBackend:
-    """See the module docstring; volumes live in ``pool.vols`` and their bytes in ``pool.data``."""
+    """See the module docstring; volumes outlive a stop and start of their pool (as in libvirt's test driver)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[bytes, dict[str, VolumeDef]] = {}  # pool uuid -> volumes
+
+    def _vols(self, pool: Pool) -> dict[str, VolumeDef]:
+        return self.kept.setdefault(pool.defn.uuid, {})
 
     def build(self, pool: Pool, flags: int) -> None:
         return None
@@ -31,27 +37,30 @@ class MemoryBackend:
         return None
 
     def sizes(self, pool: Pool) -> tuple[int, int, int]:
-        used = sum(v.allocation or 0 for v in (pool.vols or {}).values())
+        used = sum(v.allocation or 0 for v in self._vols(pool).values())
         return TEST_POOL_CAPACITY, used, TEST_POOL_CAPACITY - used
 
     def scan(self, pool: Pool) -> dict[str, VolumeDef]:
-        return dict(pool.vols or {})
+        return dict(sorted(self._vols(pool).items()))
 
     def create_volume(self, pool: Pool, vol: VolumeDef, source: Optional[VolumeDef]) -> VolumeDef:
-        if vol.name in (pool.vols or {}):
+        if vol.name in self._vols(pool):
             raise DriverError(C.VIR_ERR_OPERATION_FAILED, "storage vol already exists")
         path = volume_path(pool.defn, vol.name)
         cap = vol.capacity if vol.capacity is not None else (source.capacity if source else 0)
         alloc = vol.allocation if vol.allocation is not None else cap
         made = replace(vol, key=path, path=path, capacity=cap, allocation=alloc, format=vol.format or "raw")
         pool.data[vol.name] = bytearray(pool.data.get(source.name, b"")) if source else bytearray()
+        self._vols(pool)[vol.name] = made
         return made
 
     def stat_volume(self, pool: Pool, vol: VolumeDef) -> VolumeDef:
+        self._vols(pool)[vol.name] = vol
         return vol
 
     def delete_volume(self, pool: Pool, vol: VolumeDef) -> None:
         pool.data.pop(vol.name, None)
+        self._vols(pool).pop(vol.name, None)
 
     def wipe_volume(self, pool: Pool, vol: VolumeDef) -> None:
         pool.data[vol.name] = bytearray()
