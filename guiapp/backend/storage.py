@@ -163,7 +163,10 @@ class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
         return 0
 
     def resize(self, capacity: int, flags: int = 0) -> int:
-        self._conn._checked(True, "virStorageVolResize", lambda: (_offset(capacity, "capacity"), _flags(flags)))
+        def check() -> None:
+            _offset(capacity, "capacity")
+            _flags(flags)
+        self._conn._checked(True, "virStorageVolResize", check)
         self._call("storage_vol_resize", True, capacity, flags)
         return 0
 
@@ -227,12 +230,17 @@ class virStream:  # noqa: N801 - libvirt-python's name
                               f"{'an upload: use send()' if self._upload else 'a download: use recv()'}")
 
     def send(self, data: bytes) -> int:
-        self._op("virStreamSend", lambda: (self._direction(True, "virStreamSend"), self._end.write(bytes(data))))
+        def write() -> None:
+            self._direction(True, "virStreamSend")
+            self._end.write(bytes(data))
+        self._op("virStreamSend", write)
         return len(data)
 
     def recv(self, nbytes: int) -> bytes:
-        return self._op("virStreamRecv", lambda: (self._direction(False, "virStreamRecv"),
-                                                  self._end.read(nbytes))[1])
+        def read() -> bytes:
+            self._direction(False, "virStreamRecv")
+            return self._end.read(nbytes)
+        return self._op("virStreamRecv", read)
 
     def sendAll(self, handler: Callable[[virStream, int, Any], bytes], opaque: Any) -> None:  # noqa: N802
         """Send what ``handler(stream, nbytes, opaque)`` returns until it returns b''."""

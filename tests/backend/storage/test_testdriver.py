@@ -132,5 +132,5 @@ def _cli(lib: Any) -> list[tuple[int, str, str]]:
 
 def test_cli_output_matches_virsh_over_libvirts_test_driver(real: Any) -> None:
     ours, theirs = _cli(libvirt), _cli(real)
-    for (name, _), a, b in zip(CLI, ours, theirs):
+    for (name, _), a, b in zip(CLI, ours, theirs, strict=True):
         assert a == b, name

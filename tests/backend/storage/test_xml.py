@@ -37,7 +37,8 @@ def test_volume_matches_libvirt_output(pool_type: str, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["a/b", "..", ".", "../../etc/passwd", "x\ny", "a\x00b"])
 def test_hostile_volume_names_are_refused(name: str) -> None:
-    xml = "<volume><name>%s</name><capacity>1</capacity></volume>" % name.replace("\x00", "&#0;")
+    escaped = name.replace("\x00", "&#0;")
+    xml = f"<volume><name>{escaped}</name><capacity>1</capacity></volume>"
     with pytest.raises(DriverError) as exc:
         parse_volume(xml)
     assert exc.value.code in (C.VIR_ERR_XML_ERROR, C.VIR_ERR_XML_DETAIL)

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from ...hoststorage import DirBackend, LogicalBackend, PoolStore, StorageTable
+from ...hoststorage.backend import Backend
 from ...hoststorage.table import Users
 from ...xml.storage import PoolDef
 from .state import Dirs, system_root
@@ -37,7 +38,7 @@ def default_pool(system: bool) -> PoolDef:
 
 def host_storage(system: bool, dirs: Dirs, users: Users) -> StorageTable:
     """The storage table of one QEMU connection."""
-    backends = {"dir": DirBackend(), "logical": LogicalBackend()}
+    backends: dict[str, Backend] = {"dir": DirBackend(), "logical": LogicalBackend()}
     return StorageTable(backends, PoolStore(dirs.config, dirs.runtime), users, default_pool(system))
 
 
