@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 from .. import constants as C  # noqa: N812
 from ..xml.storage import CREATE_FORMATS, KNOWN_FORMATS, Permissions, VolumeDef, volume_path
-from .probe import ImageInfo, probe
+from .probe import probe
 from .refs import Pool
 from .streams import FileSink, FileSource
 from .tools import err, run
@@ -43,7 +43,7 @@ class DirBackend:
     """See the module docstring."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[tuple[int, int, int, int], ImageInfo]] = {}
+        self._cache: dict[str, tuple[tuple[int, ...], VolumeDef]] = {}
 
     # ------------------------------------------------------------------ pool
     def build(self, pool: Pool, flags: int) -> None:
@@ -92,17 +92,18 @@ class DirBackend:
 
     # --------------------------------------------------------------- volumes
     def _volume(self, pool: Pool, name: str, path: str, st: os.stat_result) -> VolumeDef:
-        key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_blocks)
+        """The volume at ``path``, probed again only when its inode, size, mtime, blocks or owner changed."""
+        key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_blocks, st.st_mode, st.st_uid, st.st_gid)
         hit = self._cache.get(path)
         if hit is not None and hit[0] == key:
-            info = hit[1]
-        else:
-            info = probe(path, st)
-            self._cache[path] = (key, info)
-        return VolumeDef(name=name, type="block" if info.block else "file", key=path, capacity=info.capacity,
-                         allocation=info.allocation, path=path, format=info.format,
-                         perms=Permissions(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid),
-                         backing_path=info.backing, backing_format=info.backing_format if info.backing else None)
+            return hit[1]
+        info = probe(path, st)
+        vol = VolumeDef(name=name, type="block" if info.block else "file", key=path, capacity=info.capacity,
+                        allocation=info.allocation, path=path, format=info.format,
+                        perms=Permissions(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid),
+                        backing_path=info.backing, backing_format=info.backing_format if info.backing else None)
+        self._cache[path] = (key, vol)
+        return vol
 
     def scan(self, pool: Pool) -> dict[str, VolumeDef]:
         out: dict[str, VolumeDef] = {}
