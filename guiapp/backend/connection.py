@@ -417,8 +417,8 @@ class virConnect:  # noqa: N801 - libvirt-python's name
             if srcSpec is not None:
                 _check_str(srcSpec, "srcSpec")
             _check_flags(flags)
-        self._checked(False, "virConnectFindStoragePoolSources", check)
-        return self._invoke("find_storage_pool_sources", False, type, srcSpec, flags)
+        self._checked(True, "virConnectFindStoragePoolSources", check)  # read-only refused, as in libvirt
+        return self._invoke("find_storage_pool_sources", True, type, srcSpec, flags)
 
     def newStream(self, flags: int = 0) -> virStream:  # noqa: N802
         """A stream for virStorageVol.upload/download."""

@@ -90,8 +90,9 @@ class virStoragePool(Handle):  # noqa: N801 - libvirt-python's name
         return 0
 
     def refresh(self, flags: int = 0) -> int:
-        self._conn._checked(False, "virStoragePoolRefresh", lambda: _flags(flags))
-        self._call("storage_pool_refresh", False, flags)
+        """Re-read the pool's volumes and sizes (refused on read-only connections, as libvirt does)."""
+        self._conn._checked(True, "virStoragePoolRefresh", lambda: _flags(flags))
+        self._call("storage_pool_refresh", True, flags)
         return 0
 
     def listAllVolumes(self, flags: int = 0) -> list[virStorageVol]:  # noqa: N802
@@ -188,8 +189,8 @@ class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
             _offset(length, "length")
             _flags(flags)
             stream._check_unused(self._conn)
-        self._conn._checked(False, "virStorageVolDownload", check)
-        stream._attach(self._call("storage_vol_download", False, offset, length, flags), upload=False)
+        self._conn._checked(True, "virStorageVolDownload", check)  # read-only connections may not read data
+        stream._attach(self._call("storage_vol_download", True, offset, length, flags), upload=False)
         return 0
 
 

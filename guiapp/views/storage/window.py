@@ -281,7 +281,7 @@ class StorageWindow(QWidget):
         self._vol_gen += 1
         gen = self._vol_gen
         self.runner.submit(f"List volumes of {row.name}",
-                           lambda: fetch_volumes(row.uri, conn, row.name, refresh), uri=row.uri,
+                           lambda: fetch_volumes(row.uri, conn, row.name, refresh and not row.read_only), uri=row.uri,
                            operation="virStoragePoolListAllVolumes", owner=self,
                            on_result=lambda vl: self._volumes_read(gen, vl),
                            on_error=lambda exc: self._volumes_failed(gen, exc))

@@ -199,6 +199,19 @@ def test_upload_download_with_progress_and_cancel(pool: Any, tmp_path: Path) -> 
     assert open(vol.path(), "rb").read(2 ** 20) == out.read_bytes()
 
 
+def test_read_only_connection_sees_but_cannot_read_or_change(session: Any, pool: Any) -> None:
+    vol = pool.createXML(vol_xml("secret.img"))
+    ro = libvirt.openReadOnly("qemu:///session")
+    v = ro.storageVolLookupByPath(vol.path())
+    assert v.info() == vol.info() and "<name>secret.img</name>" in v.XMLDesc()
+    for call in (lambda: v.download(ro.newStream(), 0, 0), v.delete, v.wipe, lambda: v.resize(2 ** 21),
+                 lambda: ro.storagePoolLookupByName("p").refresh()):
+        with pytest.raises(libvirt.libvirtError) as exc:
+            call()
+        assert exc.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+    ro.close()
+
+
 def test_definitions_are_shared_between_connections(session: Any, pool: Any) -> None:
     pool.setAutostart(1)
     pool.createXML(vol_xml("shared.img"))

@@ -91,13 +91,16 @@ def test_stream_upload_download_round_trip() -> None:
     assert exc.value.get_error_code() == libvirt.VIR_ERR_INVALID_STREAM
 
 
-def test_read_only_connections_cannot_change_storage() -> None:
-    c = libvirt.openReadOnly("test:///default")
+@pytest.mark.parametrize("which", ["guiapp", "libvirt"])
+def test_read_only_connections_cannot_change_storage(which: str, real: Any) -> None:
+    lib = libvirt if which == "guiapp" else real
+    c = lib.openReadOnly("test:///default")
     p = c.storagePoolLookupByName("default-pool")
-    for call in (lambda: p.createXML(VOL), p.destroy, lambda: p.setAutostart(1),
+    for call in (lambda: p.createXML(VOL), p.destroy, lambda: p.setAutostart(1), p.refresh,
+                 lambda: c.findStoragePoolSources("logical", None),
                  lambda: c.storagePoolDefineXML("<pool type='dir'><name>x</name><target><path>/x</path></target>"
                                                 "</pool>")):
-        with pytest.raises(libvirt.libvirtError) as exc:
+        with pytest.raises(lib.libvirtError) as exc:
             call()
         assert exc.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
 
