@@ -81,6 +81,14 @@ class DirBackend:
             raise err(C.VIR_ERR_OPERATION_INVALID, f"cannot delete the pool directory '{path}': {exc.strerror} "
                                                    f"(delete its volumes first)") from None
 
+    def stamp(self, pool: Pool) -> object:
+        """Changes when a file is added to or removed from the pool directory (by any process)."""
+        try:
+            st = os.stat(pool.defn.target_path)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_nlink)
+
     def sizes(self, pool: Pool) -> tuple[int, int, int]:
         try:
             st = os.statvfs(pool.defn.target_path)

@@ -33,6 +33,7 @@ class Pool:
     autostart: bool = False
     vols: Optional[dict[str, VolumeDef]] = None  # None: not scanned since it became active
     pending: Optional[PoolDef] = None  # a new definition waiting for the pool to stop
+    stamp: object = None  # the backend's change stamp at the last scan
     data: dict[str, bytearray] = field(default_factory=dict)  # memory pools: volume contents
 
     @property

@@ -72,8 +72,8 @@ class StorageTable:
             seen.add(name)
             old = self.pools.get(name)
             active = self.store.active(name)
-            if self.default is not None and name == self.default.name and name not in transient:
-                active = active or os.path.isdir(defn.target_path)
+            if self.default is not None and name == self.default.name and defn is self.default:
+                active = os.path.isdir(defn.target_path)  # not written yet: active when its directory exists
             if old is None or old.defn.uuid != defn.uuid or old.defn.target_path != defn.target_path:
                 old = self.pools[name] = Pool(defn)
             else:
@@ -105,12 +105,19 @@ class StorageTable:
         return pool
 
     def volumes(self, pool: Pool) -> dict[str, VolumeDef]:
-        if pool.vols is None:
+        """The pool's volumes, scanned again when never scanned or when the backend saw a change
+        (a dir pool's directory changed: another process made or removed a volume)."""
+        if pool.vols is None or self._stamp(pool) != pool.stamp:
             self._refresh(pool)
         return pool.vols  # type: ignore[return-value]
 
+    def _stamp(self, pool: Pool) -> object:
+        stamp = getattr(self.backend(pool), "stamp", None)
+        return stamp(pool) if stamp is not None else None
+
     def _refresh(self, pool: Pool) -> None:
         backend = self.backend(pool)
+        pool.stamp = self._stamp(pool)
         pool.vols = backend.scan(pool)
         cap, alloc, avail = backend.sizes(pool)
         pool.defn = pool.defn.with_sizes(cap, alloc, avail)
@@ -120,6 +127,8 @@ class StorageTable:
             self.store.save(pool.defn)
 
     def _mark_active(self, pool: Pool, active: bool) -> None:
+        if self.default is not None and pool.defn.name == self.default.name and pool.persistent:
+            self._persist(pool)  # from now on its state is its marker, not whether its directory exists
         pool.active = active
         if self.store is not None:
             self.store.set_active(pool.defn.name, active, None if pool.persistent else pool.defn.format())
@@ -342,7 +351,10 @@ class StorageTable:
             pool = self.pools.get(ref.pool)
         if pool is None or not pool.active:
             raise _no_vol(f"key '{ref.uuid}' (its pool '{ref.pool}' is gone or stopped)")
-        vol = self.volumes(pool).get(ref.name)
+        known = pool.vols  # a known volume is served without looking at the disk; a miss looks again
+        vol = known.get(ref.name) if known is not None else None
+        if vol is None:
+            vol = self.volumes(pool).get(ref.name)
         if vol is None or (vol.key or vol.path or vol.name) != ref.uuid:
             raise _no_vol(f"name '{ref.name}'")
         return pool, vol

@@ -226,3 +226,27 @@ def test_definitions_are_shared_between_connections(session: Any, pool: Any) -> 
         other.storagePoolLookupByName("p")
     assert exc.value.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL
     other.close()
+
+
+def test_volumes_made_by_another_process_are_seen_without_refresh(session: Any, pool: Any, tmp_path: Path) -> None:
+    assert pool.listAllVolumes() == []
+    other = libvirt.open("qemu:///session")
+    made = other.storagePoolLookupByName("p").createXML(vol_xml("from-other.img"))
+    assert [v.name() for v in pool.listAllVolumes()] == ["from-other.img"]
+    assert session.storageVolLookupByPath(made.path()).name() == "from-other.img"
+    made.delete()
+    assert pool.listAllVolumes() == []
+    other.close()
+
+
+def test_default_pool_stop_sticks_once_started(session: Any, tmp_path: Path) -> None:
+    images = tmp_path / "data" / "guiapp" / "images"
+    images.mkdir(parents=True)
+    p = session.storagePoolLookupByName("default")
+    assert p.isActive() == 1  # its directory exists: listed as active, nothing written
+    assert not (tmp_path / "cfg" / "guiapp" / "qemu" / "storage").exists()
+    p.destroy()
+    assert p.isActive() == 0
+    assert libvirt.open("qemu:///session").storagePoolLookupByName("default").isActive() == 0
+    p.create()
+    assert p.isActive() == 1 and images.is_dir()

@@ -103,6 +103,7 @@ def test_read_only_connections_cannot_change_storage(which: str, real: Any) -> N
         with pytest.raises(lib.libvirtError) as exc:
             call()
         assert exc.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+    c.close()  # libvirt shares test:///default between open connections: leave none open
 
 
 CLI = [("pool-list", {"all": True}), ("pool-list", {"all": True, "details": True}),
