@@ -157,3 +157,29 @@ def test_read_only_connection_disables_changes(qtbot: Any, window: Any) -> None:
     assert not win.acts["new_pool"].isEnabled()
     assert win.pools.data(win.pools.index(0, 0)) == f"{URI} (read-only)"
     win.close()
+
+
+def test_new_pool_form_and_autostart_toggle(qtbot: Any, storage: tuple[Any, Any]) -> None:
+    main, win = storage
+    win.open_new_pool()
+    dlg = win.dialog
+    ok = dlg.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert dlg.conn.currentText() == URI and not ok.isEnabled()
+    qtbot.waitUntil(lambda: "No LVM" in dlg.devices_note.text(), timeout=5000)  # the test node has none
+    dlg.name.setText("images2")
+    dlg.target.setText("relative/path")
+    assert not ok.isEnabled() and "absolute" in dlg.problem.text()
+    dlg.type.setCurrentText("logical")
+    assert not ok.isEnabled() and "device" in dlg.problem.text()
+    dlg.type.setCurrentText("dir")
+    dlg.target.setText("/images2")
+    assert ok.isEnabled()
+    ok.click()
+    qtbot.waitUntil(lambda: any(r.name == "images2" and r.active for r in win.pools.rows()), timeout=5000)
+    pool = off_ui(lambda: conn_of(main).storagePoolLookupByName("images2"))
+    assert off_ui(pool.isActive) == 1 and "<path>/images2</path>" in off_ui(lambda: pool.XMLDesc(0))
+    assert win.select_pool(URI, "images2")
+    assert not win.acts["autostart"].isChecked()
+    win.acts["autostart"].trigger()
+    qtbot.waitUntil(lambda: win.selected_pool() is not None and win.selected_pool().autostart, timeout=5000)
+    assert off_ui(pool.autostart) == 1 and win.acts["autostart"].isChecked()
