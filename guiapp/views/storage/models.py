@@ -81,25 +81,39 @@ class PoolModel(_Table):
 
 
 class VolumeModel(_Table):
-    """The volumes of one pool."""
+    """The volumes of one pool (display texts made once per listing: painting asks for them often)."""
 
     columns = VOL_COLUMNS
 
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._texts: list[tuple[str, ...]] = []
+
+    def set_rows(self, rows: list[Any]) -> None:
+        if rows == self._rows:
+            return
+        self.beginResetModel()
+        self._rows = list(rows)
+        self._texts = [(r.name, r.format, pretty(r.capacity), pretty(r.allocation), r.used_by_text, r.path)
+                       for r in self._rows]
+        self.endResetModel()
+
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            r = index.row()
+            return self._texts[r][index.column()] if index.isValid() and r < len(self._texts) else None
+        if role not in (ROW_ROLE, Qt.ItemDataRole.ToolTipRole):
+            return None
         row: Optional[VolRow] = self.row_at(index.row()) if index.isValid() else None
         if row is None:
             return None
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (row.name, row.format, pretty(row.capacity), pretty(row.allocation), row.used_by_text,
-                    row.path)[col]
         if role == ROW_ROLE:
             return row
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col in (V_CAP, V_ALLOC):
-                return f"{row.capacity if col == V_CAP else row.allocation} bytes"
-            if col == V_FORMAT and row.backing:
-                return f"Backing file: {row.backing}"
+        col = index.column()
+        if col in (V_CAP, V_ALLOC):
+            return f"{row.capacity if col == V_CAP else row.allocation} bytes"
+        if col == V_FORMAT and row.backing:
+            return f"Backing file: {row.backing}"
         return None
 
     def find_name(self, name: str) -> int:

@@ -17,7 +17,6 @@ _FORMAT = re.compile(r"<format type=['\"]([^'\"]+)['\"]")
 _TYPE = re.compile(r"<pool type=['\"]([^'\"]+)['\"]")
 _TARGET = re.compile(r"<target>\s*<path>([^<]*)</path>")
 _DISK_SOURCE = re.compile(r"<source (?:file|dev)=['\"]([^'\"]+)['\"]")
-_BACKING = re.compile(r"<backingStore>\s*<path>([^<]*)</path>")
 
 
 def _unescape(text: str) -> str:
@@ -110,21 +109,29 @@ def disk_users(conn: Any) -> dict[str, list[tuple[str, bool]]]:
     return users
 
 
+_CAPACITY = re.compile(r"<capacity unit='bytes'>(\d+)</capacity>")
+_ALLOCATION = re.compile(r"<allocation unit='bytes'>(\d+)</allocation>")
+_PATH = re.compile(r"<path>([^<]*)</path>")
+
+
+def volume_row(name: str, key: str, xml: str, users: dict[str, list[tuple[str, bool]]]) -> VolRow:
+    """One volume's row from its XML alone (one driver call per volume keeps big pools quick)."""
+    head, _, backing_part = xml.partition("<backingStore>")
+    cap, alloc = _CAPACITY.search(head), _ALLOCATION.search(head)
+    path_m, fmt = _PATH.search(head), _FORMAT.search(head)
+    backing = _PATH.search(backing_part) if backing_part else None
+    path = _unescape(path_m.group(1)) if path_m else ""
+    return VolRow(name, path, fmt.group(1) if fmt else "", int(cap.group(1)) if cap else 0,
+                  int(alloc.group(1)) if alloc else 0, tuple(sorted(users.get(path, []))),
+                  _unescape(backing.group(1)) if backing else "", key)
+
+
 def fetch_volumes(uri: str, conn: Any, pool_name: str, refresh: bool = False) -> VolumeList:
     pool = conn.storagePoolLookupByName(pool_name)
     if refresh:
         pool.refresh(0)
     users = disk_users(conn)
-    rows = []
-    for v in pool.listAllVolumes(0):
-        _t, cap, alloc = v.info()
-        xml = v.XMLDesc(0)
-        path = v.path()
-        fmt = _FORMAT.search(xml.split("<backingStore>")[0])
-        backing = _BACKING.search(xml)
-        rows.append(VolRow(v.name(), path, fmt.group(1) if fmt else "", cap, alloc,
-                           tuple(sorted(users.get(path, []))), _unescape(backing.group(1)) if backing else "",
-                           v.key()))
+    rows = [volume_row(v.name(), v.key(), v.XMLDesc(0), users) for v in pool.listAllVolumes(0)]
     return VolumeList(uri, pool_name, sorted(rows, key=lambda r: r.name))
 
 
