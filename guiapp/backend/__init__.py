@@ -28,11 +28,13 @@ from .errors import dispatch as _dispatch
 from .errors import report as _report
 from .errors import reset_thread_error as _reset
 from .network import virNetwork
+from .storage import virStoragePool, virStorageVol, virStream
 from .uri import parse_uri
 
 __all__ = [
     "open", "openReadOnly", "openAuth", "registerErrorHandler", "virGetLastError", "virResetLastError",
-    "libvirtError", "virConnect", "virDomain", "virNetwork", "getVersion", "default_uri",
+    "libvirtError", "virConnect", "virDomain", "virNetwork", "virStoragePool", "virStorageVol", "virStream",
+    "getVersion", "default_uri",
 ]
 
 #: guiapp's own version as libvirt encodes versions (major * 1_000_000 + minor * 1000 + release).

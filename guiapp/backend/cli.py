@@ -111,7 +111,8 @@ class Command:
 
 
 GROUPS = (("domain", "Domain Management"), ("monitor", "Domain Monitoring"),
-          ("host", "Host and Hypervisor"), ("network", "Networking"), ("virsh", "Virsh itself"))
+          ("host", "Host and Hypervisor"), ("network", "Networking"), ("storage", "Storage Pool and Volume"),
+          ("virsh", "Virsh itself"))
 
 
 def _dom_opt(help_text: str = "domain name, id or uuid") -> Opt:
@@ -813,9 +814,9 @@ COMMANDS: tuple[Command, ...] = (
 
 @functools.cache
 def all_commands() -> tuple[Command, ...]:
-    """The domain/host commands above plus the network ones of cli_net."""
-    from . import cli_net
-    return COMMANDS + tuple(cli_net.cli_commands())
+    """The domain/host commands above plus the network ones of cli_net and the storage ones of cli_storage."""
+    from . import cli_net, cli_storage
+    return COMMANDS + tuple(cli_net.cli_commands()) + tuple(cli_storage.cli_commands())
 
 
 def command_table() -> dict[str, Command]:

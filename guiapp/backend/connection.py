@@ -20,6 +20,7 @@ from .errors import DriverError, ErrorSink, libvirtError
 from .handle import check_flags as _check_flags
 from .handle import check_str as _check_str
 from .network import virNetwork
+from .storage import virStoragePool, virStorageVol, virStream
 
 _reset = errors.reset_thread_error
 
@@ -371,6 +372,65 @@ class virConnect:  # noqa: N801 - libvirt-python's name
             _check_flags(flags)
         self._checked(True, "virNetworkDefineXML", check)
         return virNetwork(self, self._invoke("network_define_xml", True, xml, flags))
+
+    # ------------------------------------------------------- storage pools and volumes
+    def listAllStoragePools(self, flags: int = 0) -> list[virStoragePool]:  # noqa: N802
+        """Pools filtered by VIR_CONNECT_LIST_STORAGE_POOLS_* flags (0: all)."""
+        self._checked(False, "virConnectListAllStoragePools", lambda: _check_flags(flags))
+        return [virStoragePool(self, ref) for ref in self._invoke("list_all_storage_pools", False, flags)]
+
+    def listStoragePools(self) -> list[str]:  # noqa: N802
+        return [p.name() for p in self.listAllStoragePools(C.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)]
+
+    def listDefinedStoragePools(self) -> list[str]:  # noqa: N802
+        return [p.name() for p in self.listAllStoragePools(C.VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE)]
+
+    def storagePoolLookupByName(self, name: str) -> virStoragePool:  # noqa: N802
+        self._checked(False, "virStoragePoolLookupByName", lambda: _check_str(name, "name"))
+        return virStoragePool(self, self._invoke("storage_pool_lookup_by_name", False, name))
+
+    def storagePoolLookupByUUID(self, uuid: bytes) -> virStoragePool:  # noqa: N802
+        raw = self._checked(False, "virStoragePoolLookupByUUID", lambda: _uuid_bytes(uuid))
+        return virStoragePool(self, self._invoke("storage_pool_lookup_by_uuid", False, raw))
+
+    def storagePoolLookupByUUIDString(self, uuidstr: str) -> virStoragePool:  # noqa: N802
+        raw = self._checked(False, "virStoragePoolLookupByUUIDString", lambda: uuid_from_string(uuidstr))
+        return virStoragePool(self, self._invoke("storage_pool_lookup_by_uuid", False, raw))
+
+    def storagePoolDefineXML(self, xml: str, flags: int = 0) -> virStoragePool:  # noqa: N802
+        """Define (but do not start) a persistent pool from ``<pool>`` XML."""
+        self._checked(True, "virStoragePoolDefineXML", lambda: (_check_str(xml, "xml"), _check_flags(flags)))
+        return virStoragePool(self, self._invoke("storage_pool_define_xml", True, xml, flags))
+
+    def storagePoolCreateXML(self, xmlDesc: str, flags: int = 0) -> virStoragePool:  # noqa: N802,N803
+        """Create and start a transient pool from ``<pool>`` XML."""
+        self._checked(True, "virStoragePoolCreateXML", lambda: (_check_str(xmlDesc, "xmlDesc"),
+                                                                _check_flags(flags)))
+        return virStoragePool(self, self._invoke("storage_pool_create_xml", True, xmlDesc, flags))
+
+    def storageVolLookupByPath(self, path: str) -> virStorageVol:  # noqa: N802
+        self._checked(False, "virStorageVolLookupByPath", lambda: _check_str(path, "path"))
+        return virStorageVol(self, self._invoke("storage_vol_lookup_by_path", False, path))
+
+    def storageVolLookupByKey(self, key: str) -> virStorageVol:  # noqa: N802
+        self._checked(False, "virStorageVolLookupByKey", lambda: _check_str(key, "key"))
+        return virStorageVol(self, self._invoke("storage_vol_lookup_by_key", False, key))
+
+    def findStoragePoolSources(self, type: str, srcSpec: Optional[str] = None,  # noqa: N802,N803,A002
+                               flags: int = 0) -> str:
+        """``<sources>`` XML of the pools of ``type`` found on the host (e.g. LVM volume groups for 'logical')."""
+        def check() -> None:
+            _check_str(type, "type")
+            if srcSpec is not None:
+                _check_str(srcSpec, "srcSpec")
+            _check_flags(flags)
+        self._checked(True, "virConnectFindStoragePoolSources", check)  # read-only refused, as in libvirt
+        return self._invoke("find_storage_pool_sources", True, type, srcSpec, flags)
+
+    def newStream(self, flags: int = 0) -> virStream:  # noqa: N802
+        """A stream for virStorageVol.upload/download."""
+        self._checked(False, "virStreamNew", lambda: _check_flags(flags))
+        return virStream(self, flags)
 
     # ------------------------------------------------------------------ events
     def domainEventRegisterAny(self, dom: Optional[virDomain], eventID: int,  # noqa: N802,N803

@@ -61,6 +61,10 @@ _PREFIX: dict[int, str] = {
     C.VIR_ERR_ACCESS_DENIED: "access denied",
     C.VIR_ERR_AUTH_FAILED: "authentication failed",
     C.VIR_ERR_ARGUMENT_UNSUPPORTED: "argument unsupported",
+    C.VIR_ERR_NO_STORAGE_POOL: "Storage pool not found",
+    C.VIR_ERR_NO_STORAGE_VOL: "Storage volume not found",
+    C.VIR_ERR_STORAGE_VOL_EXIST: "this storage volume exists already",
+    C.VIR_ERR_INVALID_STREAM: "invalid stream pointer in",
 }
 
 # Name shown by the default handler for an error domain ("libvirt: Test Driver error : ...").
@@ -77,6 +81,7 @@ _DOMAIN_NAMES: dict[int, str] = {
     C.VIR_FROM_REMOTE: "Remote Driver",
     C.VIR_FROM_DOMAIN: "Domain Config",
     C.VIR_FROM_NETWORK: "Network Driver",
+    C.VIR_FROM_STORAGE: "Storage Driver",
     C.VIR_FROM_LIBXL: "libxenlight",
 }
 

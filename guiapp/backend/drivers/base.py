@@ -132,6 +132,40 @@ OPERATIONS: dict[str, str] = {
     "network_is_active": "virNetworkIsActive",  # (ref) -> bool
     "network_is_persistent": "virNetworkIsPersistent",  # (ref) -> bool
     "network_get_dhcp_leases": "virNetworkGetDHCPLeases",  # (ref, mac|None, flags) -> list[dict]
+    # storage pools and volumes (guiapp.backend.hoststorage.ops.StorageOpsMixin implements them all;
+    # refs: hoststorage.refs.StoragePoolRef(name, uuid) / StorageVolRef(pool, name, key))
+    "list_all_storage_pools": "virConnectListAllStoragePools",  # (flags) -> list[StoragePoolRef]
+    "storage_pool_lookup_by_name": "virStoragePoolLookupByName",  # (name) -> StoragePoolRef
+    "storage_pool_lookup_by_uuid": "virStoragePoolLookupByUUID",  # (uuid bytes) -> StoragePoolRef
+    "storage_pool_define_xml": "virStoragePoolDefineXML",  # (xml, flags) -> StoragePoolRef
+    "storage_pool_create_xml": "virStoragePoolCreateXML",  # (xml, flags) -> StoragePoolRef
+    "storage_pool_create": "virStoragePoolCreate",  # (ref, flags) -> None
+    "storage_pool_build": "virStoragePoolBuild",  # (ref, flags) -> None
+    "storage_pool_destroy": "virStoragePoolDestroy",  # (ref) -> None
+    "storage_pool_delete": "virStoragePoolDelete",  # (ref, flags) -> None
+    "storage_pool_undefine": "virStoragePoolUndefine",  # (ref) -> None
+    "storage_pool_refresh": "virStoragePoolRefresh",  # (ref, flags) -> None
+    "storage_pool_get_info": "virStoragePoolGetInfo",  # (ref) -> [state, capacity, allocation, available]
+    "storage_pool_get_xml_desc": "virStoragePoolGetXMLDesc",  # (ref, flags) -> str
+    "storage_pool_get_autostart": "virStoragePoolGetAutostart",  # (ref) -> bool
+    "storage_pool_set_autostart": "virStoragePoolSetAutostart",  # (ref, bool) -> None
+    "storage_pool_is_active": "virStoragePoolIsActive",  # (ref) -> bool
+    "storage_pool_is_persistent": "virStoragePoolIsPersistent",  # (ref) -> bool
+    "storage_pool_list_all_volumes": "virStoragePoolListAllVolumes",  # (ref, flags) -> list[StorageVolRef]
+    "storage_vol_lookup_by_name": "virStorageVolLookupByName",  # (pool ref, name) -> StorageVolRef
+    "storage_vol_lookup_by_path": "virStorageVolLookupByPath",  # (path) -> StorageVolRef
+    "storage_vol_lookup_by_key": "virStorageVolLookupByKey",  # (key) -> StorageVolRef
+    "storage_vol_create_xml": "virStorageVolCreateXML",  # (pool ref, xml, flags) -> StorageVolRef
+    "storage_vol_create_xml_from": "virStorageVolCreateXMLFrom",  # (pool ref, xml, vol ref, flags) -> StorageVolRef
+    "storage_vol_get_info": "virStorageVolGetInfo",  # (ref) -> [type, capacity, allocation]
+    "storage_vol_get_xml_desc": "virStorageVolGetXMLDesc",  # (ref, flags) -> str
+    "storage_vol_get_path": "virStorageVolGetPath",  # (ref) -> str
+    "storage_vol_delete": "virStorageVolDelete",  # (ref, flags) -> None
+    "storage_vol_wipe": "virStorageVolWipe",  # (ref, flags) -> None
+    "storage_vol_resize": "virStorageVolResize",  # (ref, capacity, flags) -> None
+    "storage_vol_upload": "virStorageVolUpload",  # (ref, offset, length, flags) -> Sink (write/finish/abort)
+    "storage_vol_download": "virStorageVolDownload",  # (ref, offset, length, flags) -> Source (read/finish/abort)
+    "find_storage_pool_sources": "virConnectFindStoragePoolSources",  # (type, spec|None, flags) -> str
 }
 
 

@@ -176,6 +176,8 @@ class MainWindow(QMainWindow):
         self.act_add.setIcon(icon("action-add"))
         self.act_networks = act("action_networks", "Virtual &Networks…", self.open_networks_window, "Ctrl+Shift+W",
                                 "The virtual networks of every open connection: start, stop, create, XML, leases")
+        self.act_storage = act("action_storage", "&Storage…", self.open_storage_window, "Ctrl+Shift+S",
+                               "Storage pools and volumes of every open connection: create, delete, resize, upload")
         self.act_retry = act("action_retry", "&Retry Connection", self.retry_selected_connection, "F5",
                              "Reconnect the selected connection (failed or dropped)")
         self.act_remove_conn = act("action_remove_connection", "Remove C&onnection", self.remove_selected_connection,
@@ -205,7 +207,7 @@ class MainWindow(QMainWindow):
                     "delete", None, "details", "console", "external"):
             dom_menu.addSeparator() if key is None else dom_menu.addAction(a[key])
         conn_menu = mb.addMenu("&Connection")
-        for x in (self.act_add, self.act_retry, self.act_remove_conn, None, self.act_networks):
+        for x in (self.act_add, self.act_retry, self.act_remove_conn, None, self.act_networks, self.act_storage):
             conn_menu.addSeparator() if x is None else conn_menu.addAction(x)
         self.view_menu = mb.addMenu("&View")
         self.view_menu.addAction(self.act_filter)
@@ -571,6 +573,11 @@ class MainWindow(QMainWindow):
         """The networks page (one window, raised when already open)."""
         from ..networks import open_networks_window
         open_networks_window(self)
+
+    def open_storage_window(self) -> None:
+        """The Storage window (one window, raised when already open)."""
+        from ..storage import open_storage_window
+        open_storage_window(self)
 
     def open_new_vm_wizard(self) -> None:
         """The New-VM wizard on the open connections (non-modal)."""

@@ -37,6 +37,7 @@ from typing import Any, Optional
 from ... import constants as C  # noqa: N812
 from ...errors import DriverError
 from ...hostnet.runner import Runner
+from ...hoststorage import StorageOpsMixin
 from ...uri import URI
 from ...xml.domain import DomainDef, parse_domain
 from ..base import DomainRef
@@ -60,6 +61,7 @@ from .state import (
     write_json,
 )
 from .stats import domain_stats, read_net_dev
+from .storage import host_storage
 
 log = logging.getLogger("guiapp.qemu")
 
@@ -120,8 +122,8 @@ class Dom:
         return DomainRef(self.name, self.uuid, self.record["id"] if self.active else -1)  # type: ignore[index]
 
 
-class QemuDriver:
-    """See the module docstring."""
+class QemuDriver(StorageOpsMixin):
+    """See the module docstring (storage pools: :mod:`.storage`)."""
 
     error_domain = C.VIR_FROM_QEMU
     schemes = ("qemu", "kvm")
@@ -175,6 +177,7 @@ class QemuDriver:
         if not hasattr(self, "_net_run"):
             self._net_run = Runner()  # host network commands (ip) for guest taps, in this network namespace
         self._stats_wanted = -1e9
+        self._storage = host_storage(uri.path.rstrip("/") == "/system", dirs, self._volume_users)
         self.mloop = MonitorLoop()
         self._queue: queue.Queue[Optional[Callable[[], None]]] = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="guiapp-qemu-worker", daemon=True)
@@ -879,12 +882,23 @@ class QemuDriver:
         if marker.exists():
             return
         atomic_write(marker, f"{time.time()}\n")
+        self._storage.autostart_all()  # pools first: autostart guests may have disks in them
         for dom in list(self._doms.values()):
             if dom.config is not None and not dom.active and self._autostart_path(dom.name).exists():
                 try:
                     self._start(dom.config.copy())
                 except DriverError as exc:
                     log.warning("autostart of domain '%s' failed: %s", dom.name, exc)
+
+    def _volume_users(self, path: str) -> list[tuple[str, bool]]:
+        """(domain, running) of every domain with a disk on ``path`` (for storage's in-use checks)."""
+        out = []
+        with self._mu:
+            for dom in self._doms.values():
+                defs = [d for d in (dom.config, dom.live) if d is not None]
+                if any(disk.source == path for d in defs for disk in d.disks):
+                    out.append((dom.name, dom.active))
+        return out
 
     def _autostart_path(self, name: str) -> Path:
         return self.dirs.config / "autostart" / name

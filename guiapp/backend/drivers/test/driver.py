@@ -31,10 +31,13 @@ from ... import constants as C  # noqa: N812
 from ...errors import DriverError
 from ...hostnet.ops import NetworkOpsMixin
 from ...hostnet.table import NetworkTable
+from ...hoststorage import MemoryBackend, StorageOpsMixin, StorageTable
+from ...hoststorage.memory import TEST_POOL_CAPACITY
 from ...uri import URI
 from ...xml.capabilities import Capabilities, Guest, GuestDomain, Host, HostCPU
 from ...xml.domain import DomainDef, format_uuid, parse_domain
 from ...xml.node import Node, default_node, load_node
+from ...xml.storage import parse_pool as _parse_pool
 from ..base import DomainRef
 
 _FROM_TEST = C.VIR_FROM_TEST
@@ -192,7 +195,15 @@ def _host_name() -> str:
         return "localhost"
 
 
-class TestDriver(NetworkOpsMixin):
+#: libvirt's test driver's storage pool (python3-libvirt shows the same XML on test:///default).
+DEFAULT_POOL_XML = """<pool type='dir'>
+  <name>default-pool</name>
+  <uuid>dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566</uuid>
+  <target><path>/default-pool</path></target>
+</pool>"""
+
+
+class TestDriver(StorageOpsMixin, NetworkOpsMixin):
     """libvirt's ``test`` driver: a fake hypervisor kept in memory, one private node per connection.
 
     Virtual networks are kept in a :class:`NetworkTable` (no host side): the node's
@@ -246,6 +257,21 @@ class TestDriver(NetworkOpsMixin):
                                   f"network '{net.name}' is defined twice in the node file", _FROM_TEST)
             seen.update((net.name, net.uuid))
             self._networks.add_loaded(net, net.copy())
+        self._in_memory_storage = True
+        self._storage = StorageTable({"dir": MemoryBackend(), "logical": MemoryBackend()},
+                                     users=self._volume_users, vol_exists_code=C.VIR_ERR_OPERATION_FAILED)
+        pool = self._storage.add(_parse_pool(DEFAULT_POOL_XML).with_sizes(TEST_POOL_CAPACITY, 0,
+                                                                             TEST_POOL_CAPACITY), active=True)
+        pool.vols = {}
+
+    def _volume_users(self, path: str) -> list[tuple[str, bool]]:
+        """(domain, running) of every domain with a disk on ``path``."""
+        with self._lock:
+            out = []
+            for dom in self._by_name.values():
+                if any(d.source == path for d in dom.cur.disks):
+                    out.append((dom.name, dom.active))
+            return out
 
     def _network_nics(self, network: str) -> list[tuple[str, str]]:
         """(mac, guest name) of every interface of a running guest on ``network``."""

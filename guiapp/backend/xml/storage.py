@@ -1,0 +1,370 @@
+"""Storage pool and volume XML in libvirt's format (``<pool>``, ``<volume>``): parse, check, format.
+
+:func:`parse_pool` / :func:`parse_volume` read a document through the safe parser
+and return a :class:`PoolDef` / :class:`VolumeDef`; ``format()`` writes libvirt's
+layout (sizes in ``unit='bytes'``, children in libvirt's order, single quotes), so
+``parse(format(x))`` gives ``x`` back.  Understood::
+
+    <pool type='dir|logical'>
+      <name/> <uuid/> <capacity/> <allocation/> <available/>
+      <source> <device path='/dev/sdb1'/>… <name>VG</name> <format type='lvm2'/> </source>
+      <target> <path/> <permissions> <mode/> <owner/> <group/> <label/> </permissions> </target>
+    </pool>
+
+    <volume type='file|block'>
+      <name/> <key/> <capacity unit='G'/> <allocation/>
+      <target> <path/> <format type='raw|qcow2|…'/> <permissions/> </target>
+      <backingStore> <path/> <format type='…'/> <permissions/> </backingStore>
+    </volume>
+
+Names of volumes become file names: a name with ``/``, a NUL, a control character
+or that is ``.``/``..`` is refused here, before any driver sees it.  Errors are
+``VIR_ERR_XML_ERROR`` (``VIR_ERR_NO_NAME`` for a missing name) in ``VIR_FROM_STORAGE``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid as _uuid
+from dataclasses import dataclass, field, replace
+from typing import Optional
+from xml.sax.saxutils import escape, quoteattr
+
+from lxml import etree
+
+from .. import constants as C  # noqa: N812
+from ..errors import DriverError
+from .domain import format_uuid, parse_uuid
+from .safe import check_root, parse_xml
+
+_FROM = C.VIR_FROM_STORAGE
+
+#: Pool types this project implements; the others are libvirt's but need hardware or network storage.
+POOL_TYPES = ("dir", "logical")
+#: Volume formats a dir pool creates with qemu-img (others are shown when found).
+CREATE_FORMATS = ("raw", "qcow2")
+KNOWN_FORMATS = ("raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vpc", "vhdx", "iso", "dmg", "cow", "bochs",
+                 "cloop", "luks", "none")
+
+_SIZE_UNITS = {
+    "": 1, "b": 1, "bytes": 1,
+    "k": 1024, "kib": 1024, "kb": 1000,
+    "m": 1024 ** 2, "mib": 1024 ** 2, "mb": 1000 ** 2,
+    "g": 1024 ** 3, "gib": 1024 ** 3, "gb": 1000 ** 3,
+    "t": 1024 ** 4, "tib": 1024 ** 4, "tb": 1000 ** 4,
+    "p": 1024 ** 5, "pib": 1024 ** 5, "pb": 1000 ** 5,
+    "e": 1024 ** 6, "eib": 1024 ** 6, "eb": 1000 ** 6,
+}
+_MAX_SIZE = 2 ** 63 - 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_VG_NAME = re.compile(r"[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}")
+_LABEL = re.compile(r"[^\x00-\x1f\x7f]{1,1024}")
+
+
+def xml_error(detail: str, code: int = C.VIR_ERR_XML_ERROR) -> DriverError:
+    return DriverError(code, detail, _FROM)
+
+
+def parse_size(value: Optional[str], unit: Optional[str], what: str) -> int:
+    """``<capacity unit='G'>5</capacity>`` -> bytes (no unit: bytes, as libvirt for storage)."""
+    if value is None or not value.strip():
+        raise xml_error(f"missing {what} value: write e.g. <{what} unit='GiB'>10</{what}>")
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()):
+        raise xml_error(f"malformed {what} '{value}': a whole non-negative number is needed "
+                        f"(with an optional unit such as unit='GiB')")
+    scale = _SIZE_UNITS.get((unit or "").strip().lower())
+    if scale is None:
+        raise xml_error(f"unknown unit '{unit}' for <{what}>: use bytes, KiB, MiB, GiB, TiB (or KB, MB, GB)")
+    size = int(text) * scale
+    if size > _MAX_SIZE:
+        raise xml_error(f"{what} {value} {unit or 'bytes'} is too large: numerical overflow")
+    return size
+
+
+def check_volume_name(name: str) -> str:
+    """A volume name is a file name in its pool: no '/', NUL or control characters, not '.' or '..'."""
+    if not name:
+        raise xml_error("missing volume name element: write <name>disk.qcow2</name>")
+    if "/" in name or name in (".", "..") or _CONTROL.search(name) or len(name.encode()) > 255:
+        raise xml_error(f"volume name {name!r} is not usable as a file name: it must not contain '/' or "
+                        f"control characters, must not be '.' or '..' and must be at most 255 bytes")
+    return name
+
+
+def check_pool_name(name: str) -> str:
+    if not name:
+        raise xml_error("missing pool name element: write <name>mypool</name>", C.VIR_ERR_NO_NAME)
+    if "/" in name or name in (".", "..") or _CONTROL.search(name) or len(name) > 255:
+        raise xml_error(f"pool name {name!r} must not contain '/' or control characters and must not be "
+                        f"'.' or '..'")
+    return name
+
+
+def check_vg_name(name: str) -> str:
+    """An LVM volume group name as lvm(8) accepts it (and never an option such as '-ff')."""
+    if not _VG_NAME.fullmatch(name) or name in (".", "..") or name.startswith(("snapshot", "pvmove")):
+        raise xml_error(f"volume group name {name!r} is not valid for LVM: use letters, digits and + _ . - "
+                        f"(not starting with '-'), at most 127 characters")
+    return name
+
+
+def check_abs_path(path: str, what: str) -> str:
+    """An absolute, normalized path without control characters (it reaches other programs' argv)."""
+    if not path or not path.startswith("/") or _CONTROL.search(path):
+        raise xml_error(f"{what} {path!r} must be an absolute path without control characters")
+    return normpath(path)
+
+
+def normpath(path: str) -> str:
+    """libvirt's virFileSanitizePath: collapse '//' and drop a trailing '/'."""
+    out = re.sub(r"/+", "/", path)
+    return out[:-1] if len(out) > 1 and out.endswith("/") else out
+
+
+@dataclass(frozen=True)
+class Permissions:
+    mode: Optional[int] = None
+    owner: Optional[int] = None  # None (or -1 in XML): unchanged
+    group: Optional[int] = None
+    label: Optional[str] = None
+
+    def empty(self) -> bool:
+        return self.mode is None and self.owner is None and self.group is None and self.label is None
+
+
+@dataclass(frozen=True)
+class PoolDef:
+    type: str
+    name: str
+    uuid: bytes
+    target_path: str
+    devices: tuple[str, ...] = ()
+    source_name: Optional[str] = None
+    source_format: Optional[str] = None
+    perms: Permissions = field(default_factory=Permissions)
+    capacity: int = 0
+    allocation: int = 0
+    available: int = 0
+
+    def with_sizes(self, capacity: int, allocation: int, available: int) -> PoolDef:
+        return replace(self, capacity=capacity, allocation=allocation, available=available)
+
+    def format(self) -> str:
+        lines = [f"<pool type='{self.type}'>", f"  <name>{escape(self.name)}</name>",
+                 f"  <uuid>{format_uuid(self.uuid)}</uuid>",
+                 f"  <capacity unit='bytes'>{self.capacity}</capacity>",
+                 f"  <allocation unit='bytes'>{self.allocation}</allocation>",
+                 f"  <available unit='bytes'>{self.available}</available>", "  <source>"]
+        lines += [f"    <device path={_q(d)}/>" for d in self.devices]
+        if self.source_name is not None:
+            lines.append(f"    <name>{escape(self.source_name)}</name>")
+        if self.source_format is not None:
+            lines.append(f"    <format type={_q(self.source_format)}/>")
+        lines += ["  </source>", "  <target>", f"    <path>{escape(self.target_path)}</path>"]
+        lines += _perms_lines(self.perms, "    ")
+        lines += ["  </target>", "</pool>"]
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class VolumeDef:
+    name: str
+    type: str = "file"
+    key: Optional[str] = None
+    capacity: Optional[int] = None  # None: not given (allowed with a backing store / createXMLFrom)
+    allocation: Optional[int] = None
+    path: Optional[str] = None
+    format: Optional[str] = None
+    perms: Permissions = field(default_factory=Permissions)
+    backing_path: Optional[str] = None
+    backing_format: Optional[str] = None
+    backing_perms: Permissions = field(default_factory=Permissions)
+
+    def to_xml(self) -> str:
+        lines = [f"<volume type='{self.type}'>", f"  <name>{escape(self.name)}</name>"]
+        if self.key is not None:
+            lines.append(f"  <key>{escape(self.key)}</key>")
+        lines.append(f"  <capacity unit='bytes'>{self.capacity or 0}</capacity>")
+        lines.append(f"  <allocation unit='bytes'>{self.allocation or 0}</allocation>")
+        lines.append("  <target>")
+        if self.path is not None:
+            lines.append(f"    <path>{escape(self.path)}</path>")
+        if self.format is not None:
+            lines.append(f"    <format type={_q(self.format)}/>")
+        lines += _perms_lines(self.perms, "    ")
+        lines.append("  </target>")
+        if self.backing_path is not None:
+            lines += ["  <backingStore>", f"    <path>{escape(self.backing_path)}</path>"]
+            if self.backing_format is not None:
+                lines.append(f"    <format type={_q(self.backing_format)}/>")
+            lines += _perms_lines(self.backing_perms, "    ")
+            lines.append("  </backingStore>")
+        lines.append("</volume>")
+        return "\n".join(lines) + "\n"
+
+
+def _q(value: str) -> str:
+    """An attribute value in libvirt's single quotes."""
+    if "'" not in value:
+        return "'" + escape(value, {'"': "&quot;"}) + "'"
+    return quoteattr(value)
+
+
+def _perms_lines(p: Permissions, ind: str) -> list[str]:
+    if p.empty():
+        return []
+    out = [f"{ind}<permissions>"]
+    if p.mode is not None:
+        out.append(f"{ind}  <mode>0{p.mode:o}</mode>")
+    if p.owner is not None:
+        out.append(f"{ind}  <owner>{p.owner}</owner>")
+    if p.group is not None:
+        out.append(f"{ind}  <group>{p.group}</group>")
+    if p.label is not None:
+        out.append(f"{ind}  <label>{escape(p.label)}</label>")
+    out.append(f"{ind}</permissions>")
+    return out
+
+
+def _text(el: Optional[etree._Element], path: str) -> Optional[str]:
+    if el is None:
+        return None
+    found = el.find(path)
+    if found is None:
+        return None
+    return (found.text or "").strip()
+
+
+def _parse_perms(el: Optional[etree._Element]) -> Permissions:
+    if el is None:
+        return Permissions()
+    mode_t, owner_t, group_t, label = (_text(el, t) for t in ("mode", "owner", "group", "label"))
+    mode = owner = group = None
+    if mode_t:
+        try:
+            mode = int(mode_t, 8)
+        except ValueError:
+            raise xml_error(f"malformed octal mode '{mode_t}' in <permissions>: write e.g. <mode>0600</mode>") \
+                from None
+        if not 0 <= mode <= 0o7777:
+            raise xml_error(f"mode '{mode_t}' in <permissions> is out of range (0 to 07777)")
+    for what, txt in (("owner", owner_t), ("group", group_t)):
+        if txt:
+            try:
+                val = int(txt, 10)
+            except ValueError:
+                raise xml_error(f"malformed {what} '{txt}' in <permissions>: a numeric id is needed") from None
+            if val < -1 or val > 2 ** 32 - 2:
+                raise xml_error(f"{what} '{txt}' in <permissions> is out of range")
+            if what == "owner":
+                owner = None if val == -1 else val
+            else:
+                group = None if val == -1 else val
+    if label is not None and not _LABEL.fullmatch(label):
+        raise xml_error("security label in <permissions> must be 1-1024 characters without control characters")
+    return Permissions(mode, owner, group, label or None)
+
+
+def _opt_size(root: etree._Element, tag: str) -> Optional[int]:
+    el = root.find(tag)
+    if el is None:
+        return None
+    return parse_size(el.text, el.get("unit"), tag)
+
+
+# ------------------------------------------------------------------------- pools
+def parse_pool(xml: str, *, new_uuid: bool = True) -> PoolDef:
+    """Parse and check a ``<pool>`` document (a missing UUID is generated)."""
+    root = parse_xml(xml, "storage_pool_definition", domain=_FROM)
+    check_root(root, "pool", domain=_FROM)
+    ptype = root.get("type")
+    if not ptype:
+        raise xml_error("storage pool missing type attribute: write <pool type='dir'> or <pool type='logical'>")
+    if ptype not in POOL_TYPES:
+        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED if ptype in _OTHER_POOLS else C.VIR_ERR_XML_ERROR,
+                          f"storage pool type '{ptype}' is not supported here: use one of "
+                          f"{', '.join(POOL_TYPES)}", _FROM)
+    source = root.find("source")
+    name = check_pool_name(_text(root, "name") or (_text(source, "name") if ptype == "logical" else "") or "")
+    uuid_text = _text(root, "uuid")
+    if uuid_text:
+        uuid = parse_uuid(uuid_text)
+    elif new_uuid:
+        uuid = _uuid.uuid4().bytes
+    else:
+        raise xml_error("missing uuid element for pool")
+    devices = tuple(check_abs_path(d.get("path") or "", "source device path")
+                    for d in (source.findall("device") if source is not None else []))
+    target = root.find("target")
+    perms = _parse_perms(target.find("permissions") if target is not None else None)
+    path_text = _text(target, "path")
+    if ptype == "dir":
+        if not path_text:
+            raise xml_error("missing storage pool target path: write <target><path>/some/dir</path></target>")
+        return PoolDef("dir", name, uuid, check_abs_path(path_text, "pool target path"), devices=devices,
+                       perms=perms, capacity=_opt_size(root, "capacity") or 0,
+                       allocation=_opt_size(root, "allocation") or 0, available=_opt_size(root, "available") or 0)
+    vg = check_vg_name(_text(source, "name") or name)
+    fmt = source.find("format").get("type") if source is not None and source.find("format") is not None else None
+    if fmt not in (None, "lvm2", "auto"):
+        raise xml_error(f"unknown logical pool source format '{fmt}': use lvm2")
+    return PoolDef("logical", name, uuid, f"/dev/{vg}", devices=devices, source_name=vg, source_format="lvm2",
+                   perms=perms, capacity=_opt_size(root, "capacity") or 0,
+                   allocation=_opt_size(root, "allocation") or 0, available=_opt_size(root, "available") or 0)
+
+
+_OTHER_POOLS = ("fs", "netfs", "disk", "iscsi", "iscsi-direct", "scsi", "mpath", "rbd", "sheepdog", "gluster",
+                "zfs", "vstorage")
+
+
+# ------------------------------------------------------------------------ volumes
+def parse_volume(xml: str, pool_type: str = "dir") -> VolumeDef:
+    """Parse and check a ``<volume>`` document as a volume of a ``pool_type`` pool would be."""
+    root = parse_xml(xml, "storage_volume_definition", domain=_FROM)
+    check_root(root, "volume", domain=_FROM)
+    name = check_volume_name(_text(root, "name") or "")
+    vtype = root.get("type") or ("block" if pool_type == "logical" else "file")
+    if vtype not in ("file", "block", "dir", "network", "netdir", "ploop"):
+        raise xml_error(f"unknown volume type '{vtype}'")
+    cap_el = root.find("capacity")
+    capacity = None if cap_el is None else parse_size(cap_el.text, cap_el.get("unit"), "capacity")
+    allocation = _opt_size(root, "allocation")
+    target = root.find("target")
+    path = _text(target, "path") or None
+    fmt_el = target.find("format") if target is not None else None
+    fmt = fmt_el.get("type") if fmt_el is not None else None
+    if pool_type == "dir":
+        fmt = fmt or "raw"
+        if fmt not in KNOWN_FORMATS:
+            raise xml_error(f"unknown volume format type '{fmt}': use one of {', '.join(CREATE_FORMATS)}")
+    elif fmt is not None and fmt not in ("none", "raw"):
+        raise xml_error(f"volume format '{fmt}' is not available in a {pool_type} pool (logical volumes are raw)")
+    else:
+        fmt = None
+    perms = _parse_perms(target.find("permissions") if target is not None else None)
+    backing = root.find("backingStore")
+    bpath = bfmt = None
+    bperms = Permissions()
+    if backing is not None:
+        bpath = _text(backing, "path") or None
+        if bpath is not None:
+            bpath = check_abs_path(bpath, "backing store path")
+        bf = backing.find("format")
+        bfmt = bf.get("type") if bf is not None else None
+        if bfmt is not None and bfmt not in KNOWN_FORMATS:
+            raise xml_error(f"unknown backing store format type '{bfmt}'")
+        bperms = _parse_perms(backing.find("permissions"))
+    return VolumeDef(name=name, type=vtype, key=_text(root, "key") or None, capacity=capacity,
+                     allocation=allocation, path=path, format=fmt, perms=perms, backing_path=bpath,
+                     backing_format=bfmt, backing_perms=bperms)
+
+
+def volume_path(pool: PoolDef, name: str) -> str:
+    """Where volume ``name`` of ``pool`` lives (the name is checked again: it is about to become a path)."""
+    return os.path.join(pool.target_path, check_volume_name(name))
+
+
+__all__ = ["PoolDef", "VolumeDef", "Permissions", "parse_pool", "parse_volume", "parse_size", "volume_path",
+           "check_volume_name", "check_vg_name", "check_abs_path", "POOL_TYPES", "CREATE_FORMATS"]

@@ -1,0 +1,510 @@
+"""The Storage window: pools of every open connection with usage bars, and the selected pool's volumes.
+
+Every driver call runs through the job runner (``guiapp/jobs.py``); the UI thread only
+shows results.  Uploads and downloads report progress to a bar and stop on Cancel
+(nothing half-written is kept: see :func:`guiapp.backend.storage.upload_file`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Optional
+
+import shiboken6
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QSplitter,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...jobs import JobRunner
+from ...models.connections import ConnectionManager
+from ..errors import ErrorDialog, show_error
+from ..icons import app_icon
+from .dialogs import NewPoolDialog, NewVolumeDialog, ResizeDialog, confirm_delete_text
+from .models import P_USAGE, PoolModel, UsageDelegate, VolumeModel
+from .rows import PoolRow, VolRow, VolumeList, fetch_pools, fetch_volumes, find_devices
+from .transfer import TransferBar
+
+REFRESH_MS = 5000
+_SHRINK = 4  # VIR_STORAGE_VOL_RESIZE_SHRINK
+_BUILD = 1  # VIR_STORAGE_POOL_CREATE_WITH_BUILD
+
+
+def _table(name: str) -> QTableView:
+    view = QTableView()
+    view.setObjectName(name)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(22)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    return view
+
+
+class StorageWindow(QWidget):
+    """A non-modal window for storage pools and volumes of the manager's open connections."""
+
+    def __init__(self, manager: ConnectionManager, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.manager, self.runner = manager, runner
+        self.setObjectName("storageWindow")
+        self.setWindowTitle("Storage")
+        self.setWindowIcon(app_icon())
+        self.resize(1100, 680)
+        self.pools = PoolModel(self)
+        self.volumes = VolumeModel(self)
+        self.error_dialogs: list[ErrorDialog] = []
+        self.confirm_box: Optional[QMessageBox] = None
+        self.dialog: Optional[Any] = None
+        self._pool_rows: dict[str, list[PoolRow]] = {}
+        self._vol_gen = 0
+        self._shown_pool: Optional[tuple[str, str]] = None
+        self._busy = 0
+        self.last_transfer = ""  # "Upload of x finished" / "... cancelled" / "... failed"
+        self._build()
+        manager.connected.connect(lambda uri: self.refresh_all())
+        manager.removed.connect(lambda uri: self._drop(uri))
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(lambda: self.refresh_all())
+        self.timer.start()
+        self._update_actions()
+
+    # ------------------------------------------------------------------- build
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.toolbar = QToolBar("Storage")
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        layout.addWidget(self.toolbar)
+        self.acts: dict[str, QAction] = {}
+
+        def act(key: str, text: str, tip: str, slot: Callable[[], Any], shortcut: str = "") -> QAction:
+            a = QAction(text, self)
+            a.setObjectName(f"storage_action_{key}")
+            a.setToolTip(tip)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.triggered.connect(lambda _c=False: slot())
+            self.toolbar.addAction(a)
+            self.addAction(a)
+            self.acts[key] = a
+            return a
+
+        act("new_pool", "New &Pool…", "Define a dir or logical pool", self.open_new_pool)
+        act("start", "&Start", "Start the selected pool", lambda: self.pool_job("start"))
+        act("stop", "S&top", "Stop the selected pool", lambda: self.pool_job("stop"))
+        auto = act("autostart", "&Autostart", "Start the selected pool when the host boots",
+                   lambda: self.pool_job("autostart"))
+        auto.setCheckable(True)
+        act("delete_pool", "Delete Pool…", "Stop and undefine the selected pool (its files stay)",
+            self.confirm_delete_pool)
+        self.toolbar.addSeparator()
+        act("new_vol", "&New Volume…", "Create a volume in the selected pool", self.open_new_volume, "Ctrl+N")
+        act("delete_vol", "&Delete Volume…", "Delete the selected volume", self.confirm_delete_volume, "Del")
+        act("resize", "&Resize…", "Change the capacity of the selected volume", self.open_resize)
+        act("upload", "&Upload…", "Copy a file into the selected volume", self.choose_upload)
+        act("download", "Do&wnload…", "Copy the selected volume into a file", self.choose_download)
+        self.toolbar.addSeparator()
+        act("refresh", "Re&fresh", "Read pools and volumes again", lambda: self.refresh_all(user=True), "F5")
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.pool_view = _table("poolView")
+        self.pool_view.setModel(self.pools)
+        self.pool_view.setItemDelegateForColumn(P_USAGE, UsageDelegate(self.pool_view))
+        self.pool_view.horizontalHeader().resizeSection(0, 170)
+        self.pool_view.horizontalHeader().resizeSection(P_USAGE, 260)
+        self.pool_view.selectionModel().selectionChanged.connect(lambda *_: self._pool_selected())
+        self.pools.modelReset.connect(self._restore_pool)
+        self.vol_view = _table("volumeView")
+        self.vol_view.setModel(self.volumes)
+        self.vol_view.horizontalHeader().resizeSection(0, 220)
+        self.vol_view.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        split.addWidget(self.pool_view)
+        split.addWidget(self.vol_view)
+        split.setSizes([220, 380])
+        layout.addWidget(split, 1)
+        bottom = QHBoxLayout()
+        self.status = QLabel("")
+        self.status.setObjectName("storageStatus")
+        self.transfers = TransferBar(self)
+        self.progress, self.cancel_button = self.transfers.progress, self.transfers.cancel_button
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.transfers)
+        layout.addLayout(bottom)
+
+    # ----------------------------------------------------------------- helpers
+    def open_uris(self, writable: bool = False) -> list[str]:
+        return [u for u, e in self.manager.connections.items() if e.is_open and not (writable and e.read_only)]
+
+    def _read_only(self, uri: str) -> bool:
+        e = self.manager.connections.get(uri)
+        return e is None or e.read_only
+
+    def selected_pool(self) -> Optional[PoolRow]:
+        rows = self.pool_view.selectionModel().selectedRows()
+        return self.pools.row_at(rows[0].row()) if rows else None
+
+    def selected_volume(self) -> Optional[VolRow]:
+        rows = self.vol_view.selectionModel().selectedRows()
+        return self.volumes.row_at(rows[0].row()) if rows else None
+
+    def show_error(self, exc: BaseException, operation: str, uri: str = "") -> None:
+        d = show_error(self, exc, operation=operation, uri=uri)
+        self.error_dialogs.append(d)
+        d.destroyed.connect(lambda *_: self.error_dialogs.remove(d) if d in self.error_dialogs else None)
+
+    def _submit(self, title: str, fn: Callable[..., Any], uri: str, api: str,
+                done: Optional[Callable[[Any], Any]] = None, *, context: bool = False, long: bool = False) -> None:
+        self._busy += 1
+        self._update_actions()
+
+        def ok(result: Any) -> None:
+            self._busy -= 1
+            if done is not None:
+                done(result)
+            self._update_actions()
+
+        def failed(exc: BaseException) -> None:
+            self._busy -= 1
+            self.show_error(exc, api, uri)
+            self._update_actions()
+            self.refresh_all()
+
+        self.runner.submit(title, fn, uri=uri, operation=api, owner=self, on_result=ok, on_error=failed,
+                           takes_context=context, long=long)
+
+    # ----------------------------------------------------------------- refresh
+    def refresh_all(self, user: bool = False) -> None:
+        uris = self.open_uris()
+        for uri in list(self._pool_rows):
+            if uri not in uris:
+                self._drop(uri)
+        for uri in uris:
+            conn = self.manager.conn(uri)
+            if conn is None:
+                continue
+            ro = self._read_only(uri)
+            self._list_pools(uri, conn, ro, user)
+        if user:
+            self.load_volumes(refresh=True)
+
+    def _list_pools(self, uri: str, conn: Any, read_only: bool, user: bool) -> None:
+        self.runner.submit(f"List storage pools of {uri}", lambda: fetch_pools(uri, conn, read_only), uri=uri,
+                           operation="virConnectListAllStoragePools", owner=self,
+                           on_result=lambda rows: self._pools_read(uri, rows),
+                           on_error=lambda exc: self._pools_failed(uri, exc, user))
+
+    def _pools_read(self, uri: str, rows: list[PoolRow]) -> None:
+        if uri not in self.manager.connections:
+            return
+        self._pool_rows[uri] = rows
+        self._set_pool_rows()
+
+    def _pools_failed(self, uri: str, exc: BaseException, user: bool) -> None:
+        self._pool_rows[uri] = []
+        self._set_pool_rows()
+        self.status.setText(f"Could not list the storage pools of {uri}: {exc}")
+        if user:
+            self.show_error(exc, "virConnectListAllStoragePools", uri)
+
+    def _drop(self, uri: str) -> None:
+        if self._pool_rows.pop(uri, None) is not None:
+            self._set_pool_rows()
+
+    def _set_pool_rows(self) -> None:
+        self.pools.set_rows([r for u in sorted(self._pool_rows) for r in self._pool_rows[u]])
+        self._update_status()
+
+    def _restore_pool(self) -> None:
+        key = self._shown_pool
+        r = self.pools.find(key) if key else -1
+        if r < 0 and self.pools.rowCount() and key is None:
+            r = 0
+        if r >= 0:
+            self.pool_view.selectionModel().select(self.pools.index(r, 0),
+                                                   QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                                   | QItemSelectionModel.SelectionFlag.Rows)
+        else:
+            self._pool_selected()
+
+    def select_pool(self, uri: str, name: str) -> bool:
+        for r, row in enumerate(self.pools.rows()):
+            if row.uri == uri and row.name == name:
+                self.pool_view.selectionModel().select(self.pools.index(r, 0),
+                                                       QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                                       | QItemSelectionModel.SelectionFlag.Rows)
+                return True
+        return False
+
+    def select_volume(self, name: str) -> bool:
+        r = self.volumes.find_name(name)
+        if r >= 0:
+            self.vol_view.selectionModel().select(self.volumes.index(r, 0),
+                                                  QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                                  | QItemSelectionModel.SelectionFlag.Rows)
+        return r >= 0
+
+    def _pool_selected(self) -> None:
+        row = self.selected_pool()
+        key = row.key if row else None
+        changed = key != self._shown_pool
+        self._shown_pool = key
+        if changed:
+            self.volumes.set_rows([])
+        self.load_volumes()
+        self._update_actions()
+
+    def load_volumes(self, refresh: bool = False) -> None:
+        row = self.selected_pool()
+        if row is None or not row.active:
+            self.volumes.set_rows([])
+            self._update_status()
+            return
+        conn = self.manager.conn(row.uri)
+        if conn is None:
+            return
+        self._vol_gen += 1
+        gen = self._vol_gen
+        self.runner.submit(f"List volumes of {row.name}",
+                           lambda: fetch_volumes(row.uri, conn, row.name, refresh and not row.read_only), uri=row.uri,
+                           operation="virStoragePoolListAllVolumes", owner=self,
+                           on_result=lambda vl: self._volumes_read(gen, vl),
+                           on_error=lambda exc: self._volumes_failed(gen, exc))
+
+    def _volumes_read(self, gen: int, vl: VolumeList) -> None:
+        if gen != self._vol_gen:
+            return
+        self.volumes.set_rows(vl.rows)
+        self._update_status()
+        self._update_actions()
+
+    def _volumes_failed(self, gen: int, exc: BaseException) -> None:
+        if gen == self._vol_gen:
+            self.volumes.set_rows([])
+            self.status.setText(f"Could not list the volumes: {exc}")
+
+    def _update_status(self) -> None:
+        pools = self.pools.rows()
+        row = self.selected_pool()
+        text = f"{len(pools)} pool{'s' if len(pools) != 1 else ''}"
+        if row is not None:
+            n = self.volumes.rowCount()
+            text += f"; {row.name}: {n} volume{'s' if n != 1 else ''}" if row.active else f"; {row.name} is inactive"
+        if self.last_transfer:
+            text += f"; {self.last_transfer}"
+        self.status.setText(text)
+
+    # ----------------------------------------------------------------- actions
+    def disabled_reason(self, key: str) -> str:
+        """Why action ``key`` is disabled now ('' when enabled)."""
+        pool, vol = self.selected_pool(), self.selected_volume()
+        if key == "refresh":
+            return ""
+        if key == "new_pool":
+            return "" if self.open_uris(writable=True) else "No writable connection is open"
+        if self.transfers.running and key in ("upload", "download", "delete_vol", "resize"):
+            return "A transfer is running: wait for it or cancel it"
+        if pool is None:
+            return "Select a pool first"
+        if self._read_only(pool.uri):
+            return f"The connection {pool.uri} is read-only"
+        if key == "start":
+            return f"'{pool.name}' is already active" if pool.active else ""
+        if key in ("stop", "new_vol") and not pool.active:
+            return f"'{pool.name}' is not active: start it first"
+        if key == "autostart" and not pool.persistent:
+            return f"'{pool.name}' is transient: only defined pools can start at boot"
+        if key in ("stop", "autostart", "new_vol", "delete_pool"):
+            return ""
+        if vol is None:
+            return "Select a volume first"
+        if key in ("delete_vol", "resize", "upload") and vol.running_users:
+            return f"'{vol.name}' is in use by running domain(s) {', '.join(vol.running_users)}"
+        return ""
+
+    def _update_actions(self) -> None:
+        for key, a in self.acts.items():
+            why = self.disabled_reason(key)
+            a.setEnabled(not why)
+            if why:
+                a.setToolTip(why)
+        pool = self.selected_pool()
+        self.acts["autostart"].setChecked(bool(pool is not None and pool.autostart))
+
+    def _done(self, *_a: Any) -> None:
+        self.refresh_all()
+        self.load_volumes(refresh=True)
+
+    def pool_job(self, key: str) -> None:
+        pool = self.selected_pool()
+        if pool is None or self.disabled_reason(key):
+            self._update_actions()
+            return
+        conn = self.manager.conn(pool.uri)
+        name = pool.name
+        on = not pool.autostart
+
+        def fn() -> Any:
+            p = conn.storagePoolLookupByName(name)
+            if key == "start":
+                return p.create(_BUILD)
+            if key == "stop":
+                return p.destroy()
+            return p.setAutostart(1 if on else 0)
+        api = {"start": "virStoragePoolCreate", "stop": "virStoragePoolDestroy"}.get(key, "virStoragePoolSetAutostart")
+        self._submit(f"{key} pool {name}", fn, pool.uri, api, self._done)
+
+    def _confirm(self, title: str, text: str, yes: Callable[[], None]) -> None:
+        box = self.confirm_box = QMessageBox(QMessageBox.Icon.Question, title, text,
+                                             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("storageConfirm")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(lambda r: yes() if r == QMessageBox.StandardButton.Yes else None)
+        box.open()
+
+    def confirm_delete_pool(self) -> None:
+        pool = self.selected_pool()
+        if pool is None or self.disabled_reason("delete_pool"):
+            return
+        conn = self.manager.conn(pool.uri)
+
+        def run() -> None:
+            p = conn.storagePoolLookupByName(pool.name)
+            if p.isActive():
+                p.destroy()
+            if p.isPersistent():
+                p.undefine()
+        self._confirm("Delete pool", f"Stop and undefine the pool '{pool.name}'? Its volumes stay on disk in "
+                      f"{pool.target}.", lambda: self._submit(f"Delete pool {pool.name}", run, pool.uri,
+                                                              "virStoragePoolUndefine", self._done))
+
+    def confirm_delete_volume(self) -> None:
+        pool, vol = self.selected_pool(), self.selected_volume()
+        if pool is None or vol is None or self.disabled_reason("delete_vol"):
+            return
+        conn = self.manager.conn(pool.uri)
+        self._confirm("Delete volume", confirm_delete_text(vol),
+                      lambda: self._submit(f"Delete volume {vol.name}",
+                                           lambda: conn.storageVolLookupByKey(vol.key).delete(0), pool.uri,
+                                           "virStorageVolDelete", self._done))
+
+    def open_new_pool(self) -> None:
+        uris = self.open_uris(writable=True)
+        if not uris:
+            return
+        dlg = self.dialog = NewPoolDialog(uris, self)
+        conn = self.manager.conn(uris[0])
+        self.runner.submit("Find LVM sources", lambda: find_devices(conn), uri=uris[0],
+                           operation="virConnectFindStoragePoolSources", owner=dlg,
+                           on_result=lambda devs: dlg.set_devices(devs),
+                           on_error=lambda exc: dlg.set_devices([], f"No LVM sources: {exc}"))
+
+        def accepted() -> None:
+            uri, xml = dlg.conn.currentText(), dlg.xml()
+            c = self.manager.conn(uri)
+
+            def run() -> None:
+                p = c.storagePoolDefineXML(xml, 0)
+                if dlg.type.currentText() == "logical":
+                    p.build(0)
+                p.create(_BUILD if dlg.type.currentText() == "dir" else 0)
+            self._submit("Create pool", run, uri, "virStoragePoolDefineXML", self._done)
+        dlg.accepted.connect(accepted)
+        dlg.open()
+
+    def open_new_volume(self) -> None:
+        pool = self.selected_pool()
+        if pool is None or self.disabled_reason("new_vol"):
+            return
+        dlg = self.dialog = NewVolumeDialog(pool.name, self.volumes.rows(), pool.available, self)
+        conn = self.manager.conn(pool.uri)
+
+        def accepted() -> None:
+            xml = dlg.xml()
+            self._submit("New volume", lambda: conn.storagePoolLookupByName(pool.name).createXML(xml, 0).name(),
+                         pool.uri, "virStorageVolCreateXML", self._done)
+        dlg.accepted.connect(accepted)
+        dlg.open()
+
+    def open_resize(self) -> None:
+        pool, vol = self.selected_pool(), self.selected_volume()
+        if pool is None or vol is None or self.disabled_reason("resize"):
+            return
+        dlg = self.dialog = ResizeDialog(vol, self)
+        conn = self.manager.conn(pool.uri)
+
+        def accepted() -> None:
+            cap, flags = dlg.new_capacity(), _SHRINK if dlg.shrinks() else 0
+            self._submit(f"Resize {vol.name}", lambda: conn.storageVolLookupByKey(vol.key).resize(cap, flags),
+                         pool.uri, "virStorageVolResize", self._done)
+        dlg.accepted.connect(accepted)
+        dlg.open()
+
+    # --------------------------------------------------------------- transfers
+    def choose_upload(self) -> None:
+        if self.disabled_reason("upload"):
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Upload a file into the volume")
+        if path:
+            self.transfer("upload", path)
+
+    def choose_download(self) -> None:
+        if self.disabled_reason("download"):
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Download the volume into a file")
+        if path:
+            self.transfer("download", path)
+
+    def transfer(self, kind: str, path: str) -> None:
+        """Upload ``path`` into / download the selected volume to ``path`` on the pool, with progress and Cancel."""
+        pool, vol = self.selected_pool(), self.selected_volume()
+        if pool is None or vol is None or self.disabled_reason(kind):
+            return
+        self.transfers.start(self.runner, kind, self.manager.conn(pool.uri), vol.key, vol.name, path, pool.uri,
+                             self._transfer_ended)
+        self._update_actions()
+
+    def _transfer_ended(self, kind: str, name: str, ok: bool, exc: Optional[BaseException]) -> None:
+        title = f"{kind.capitalize()} of {name}"
+        self.last_transfer = f"{title} {'finished' if ok else 'failed' if exc else 'cancelled'}"
+        self._update_status()
+        self._update_actions()
+        if exc is not None:
+            self.show_error(exc, title)
+        if kind == "upload":
+            self._done()
+
+    def cancel_transfer(self) -> None:
+        self.transfers.cancel()
+
+
+def open_storage_window(main_window: Any) -> StorageWindow:
+    """The Storage window of ``main_window`` (one per main window), shown and raised."""
+    win = getattr(main_window, "storage_window", None)
+    if win is None or not shiboken6.isValid(win):
+        win = StorageWindow(main_window.manager, main_window.runner, main_window)
+        win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        main_window.storage_window = win
+    win.show()
+    win.raise_()
+    win.activateWindow()
+    win.refresh_all()
+    return win
+
+
+__all__ = ["StorageWindow", "open_storage_window"]
