@@ -62,9 +62,6 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
     def autostart(self) -> int:
         return 1 if self._conn._invoke("domain_get_autostart", False, self._ref) else 0
 
-    def hasManagedSaveImage(self, flags: int = 0) -> int:  # noqa: N802
-        return 1 if self._conn._invoke("domain_has_managed_save_image", False, self._ref, flags) else 0
-
     def securityLabel(self) -> list:  # noqa: N802
         """[label, enforcing] of a running domain."""
         return self._conn._invoke("domain_get_security_label", False, self._ref)

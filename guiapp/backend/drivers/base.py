@@ -106,7 +106,6 @@ OPERATIONS: dict[str, str] = {
     "domain_is_persistent": "virDomainIsPersistent",  # (ref) -> bool
     "domain_get_autostart": "virDomainGetAutostart",  # (ref) -> bool
     "domain_set_autostart": "virDomainSetAutostart",  # (ref, bool) -> None
-    "domain_has_managed_save_image": "virDomainHasManagedSaveImage",  # (ref, flags) -> bool
     "domain_get_security_label": "virDomainGetSecurityLabel",  # (ref) -> [label, enforcing]
     "node_get_security_model": "virNodeGetSecurityModel",  # () -> [model, doi]
     # events: callback(ref, event: int, detail: int); returns an id for deregistering
