@@ -1,0 +1,95 @@
+"""A private guiappd for tests: its own socket folder, XDG dirs and pid file; stopped by pid."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST_PACKAGES = "/usr/lib/python3/dist-packages"
+
+
+class Guiappd:
+    """One guiappd process under ``scratch`` (sockets in ``scratch/sock``)."""
+
+    def __init__(self, scratch: Path, uris: list[str], *, session: bool = True, extra: Optional[list[str]] = None,
+                 env: Optional[dict[str, str]] = None) -> None:
+        self.scratch = scratch
+        self.sock_dir = scratch / "sock"
+        self.pid_file = scratch / "guiappd.pid"
+        self.log = scratch / "guiappd.log"
+        self.uris = uris
+        self.session = session
+        self.extra = extra or []
+        self.env = dict(os.environ)
+        self.env.update({"XDG_RUNTIME_DIR": str(scratch / "run"), "XDG_CONFIG_HOME": str(scratch / "cfg"),
+                         "PYTHONPATH": str(ROOT)})
+        self.env.pop("GUIAPP_SOCKET_DIR", None)
+        self.env.update(env or {})
+        self.proc: Optional[subprocess.Popen] = None
+
+    @property
+    def rw(self) -> str:
+        return str(self.sock_dir / "guiapp-sock")
+
+    @property
+    def ro(self) -> str:
+        return str(self.sock_dir / "guiapp-sock-ro")
+
+    def start(self, timeout: float = 60.0) -> Guiappd:
+        (self.scratch / "run").mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "guiapp.daemon", "--socket-dir", str(self.sock_dir),
+                "--pid-file", str(self.pid_file), "--system" if not self.session else "--session"]
+        for u in self.uris:
+            argv += ["--uri", u]
+        argv += self.extra
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(argv, env=self.env, stdout=log, stderr=log, cwd=str(ROOT),
+                                         start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not (os.path.exists(self.rw) and self.pid_file.exists()):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"guiappd exited with {self.proc.returncode}:\n{self.log.read_text()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"guiappd did not come up within {timeout} s:\n{self.log.read_text()}")
+            time.sleep(0.05)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.alive():
+            os.kill(self.pid, sig)
+            assert self.proc is not None
+            self.proc.wait(30)
+
+    def stop(self) -> str:
+        """SIGTERM (then SIGKILL); returns the daemon's log."""
+        if self.alive():
+            assert self.proc is not None
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        return self.log.read_text() if self.log.exists() else ""
+
+
+def python_libvirt_env() -> dict[str, str]:
+    """Environment for a subprocess importing Debian's python3-libvirt."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = DIST_PACKAGES
+    return env
