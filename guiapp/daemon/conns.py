@@ -41,21 +41,36 @@ class _Shared:
     users: int = 0
 
 
+def _may(st: os.stat_result, uid: int, gids: tuple[int, ...], bits: tuple[int, int, int]) -> bool:
+    """Whether ``uid``/``gids`` has the (owner, group, other) permission ``bits`` on a file with status ``st``."""
+    if st.st_uid == uid:
+        return bool(st.st_mode & bits[0])
+    if st.st_gid in gids:
+        return bool(st.st_mode & bits[1])
+    return bool(st.st_mode & bits[2])
+
+
 def _readable_by(path: str, uid: int, gids: tuple[int, ...]) -> bool:
-    """Whether user ``uid`` (with groups ``gids``) may read the regular file ``path`` by its mode bits."""
+    """Whether user ``uid`` (groups ``gids``) could open the regular file ``path`` for reading (mode bits of the
+    file and search permission on every folder above it)."""
     try:
         st = os.stat(path)
+        parents = []
+        d = os.path.dirname(path)
+        while True:
+            parents.append(os.stat(d))
+            if d == "/":
+                break
+            d = os.path.dirname(d)
     except OSError:
         return False
     if not stat.S_ISREG(st.st_mode):
         return False
     if uid == 0:
         return True
-    if st.st_uid == uid:
-        return bool(st.st_mode & stat.S_IRUSR)
-    if st.st_gid in gids:
-        return bool(st.st_mode & stat.S_IRGRP)
-    return bool(st.st_mode & stat.S_IROTH)
+    search = (stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH)
+    return (all(_may(p, uid, gids, search) for p in parents)
+            and _may(st, uid, gids, (stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)))
 
 
 def _peer_groups(uid: int, gid: int) -> tuple[int, ...]:

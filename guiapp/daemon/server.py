@@ -134,10 +134,11 @@ class Client:
         reason = "closed"
         try:
             while True:
-                head = self._recv_exact(MIN_PACKET, first=True)
+                head = self._recv_exact(protocol.LEN_LEN, first=True)
                 (total,) = _LEN.unpack_from(head)
                 if total < MIN_PACKET or total > self.server.max_message:
                     raise ProtocolError(f"packet length {total} outside [{MIN_PACKET}, {self.server.max_message}]")
+                head += self._recv_exact(protocol.HEADER_LEN)
                 payload = bytes(self._recv_exact(total - MIN_PACKET)) if total > MIN_PACKET else b""
                 self._packet(protocol.unpack_header(head), payload)
         except ClientGone:

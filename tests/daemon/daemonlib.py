@@ -93,3 +93,67 @@ def python_libvirt_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = DIST_PACKAGES
     return env
+
+
+class RawClient:
+    """A bare libvirt RPC peer for hostile and boundary tests: sends any bytes, reads packets."""
+
+    def __init__(self, path: str, timeout: float = 20.0) -> None:
+        import socket
+
+        from guiapp.backend.rpc.protocol import FrameReader
+
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.reader = FrameReader()
+        self.serial = 0
+        self.backlog: list = []
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def packet(self):
+        """The next packet (Header, payload), or None when the daemon closed the connection."""
+        if self.backlog:
+            return self.backlog.pop(0)
+        while True:
+            data = self.sock.recv(1 << 16)
+            if not data:
+                return None
+            self.backlog.extend(self.reader.feed(data))
+            if self.backlog:
+                return self.backlog.pop(0)
+
+    def call(self, name: str, args=None):
+        """(status, decoded reply or remote_error) of one call."""
+        from guiapp.backend.rpc import protocol, xdr
+
+        proc = protocol.procedure(name)
+        self.serial += 1
+        self.send(protocol.call(proc, self.serial, args))
+        return self.reply(proc)
+
+    def reply(self, proc=None):
+        from guiapp.backend.rpc import protocol, xdr
+
+        got = self.packet()
+        assert got is not None, "the daemon closed the connection"
+        header, payload = got
+        if header.status == protocol.Status.ERROR:
+            return "error", xdr.decode("remote_error", payload)
+        p = proc or protocol.procedure(header.proc)
+        return "ok", xdr.decode(p.ret, payload)
+
+    def closed(self) -> bool:
+        """Whether the daemon closed this connection (reads until EOF or timeout)."""
+        try:
+            while True:
+                data = self.sock.recv(1 << 16)
+                if not data:
+                    return True
+        except OSError as exc:
+            return "reset" in str(exc).lower() or "broken" in str(exc).lower()
+
+    def close(self) -> None:
+        self.sock.close()
