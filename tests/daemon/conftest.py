@@ -5,7 +5,7 @@ from typing import Iterator
 
 import pytest
 
-from .daemonlib import Guiappd
+from daemonlib import Guiappd, qemu_testlib
 
 
 @pytest.fixture
@@ -14,3 +14,6 @@ def guiappd(tmp_path: Path) -> Iterator[Guiappd]:
     d = Guiappd(tmp_path, ["test:///default"], session=False).start()
     yield d
     d.stop()
+
+
+tiny_guest = qemu_testlib().tiny_guest  # the tiny Linux guest fixture of the QEMU driver tests

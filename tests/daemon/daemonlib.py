@@ -43,6 +43,8 @@ class Guiappd:
 
     def start(self, timeout: float = 60.0) -> Guiappd:
         (self.scratch / "run").mkdir(parents=True, exist_ok=True)
+        if self.pid_file.exists():  # left by a SIGKILLed daemon: wait for the new one's
+            self.pid_file.unlink()
         argv = [sys.executable, "-m", "guiapp.daemon", "--socket-dir", str(self.sock_dir),
                 "--pid-file", str(self.pid_file), "--system" if not self.session else "--session"]
         for u in self.uris:
@@ -52,7 +54,7 @@ class Guiappd:
             self.proc = subprocess.Popen(argv, env=self.env, stdout=log, stderr=log, cwd=str(ROOT),
                                          start_new_session=True)
         deadline = time.monotonic() + timeout
-        while not (os.path.exists(self.rw) and self.pid_file.exists()):
+        while not self.pid_file.exists():  # written once every socket listens
             if self.proc.poll() is not None:
                 raise RuntimeError(f"guiappd exited with {self.proc.returncode}:\n{self.log.read_text()}")
             if time.monotonic() > deadline:
@@ -157,3 +159,17 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def qemu_testlib():
+    """tests/backend/drivers/qemu/qemu_testlib.py (guest XML, waits, the tiny guest), loaded by path."""
+    import importlib.util
+
+    name = "guiapp_tests_qemu_testlib"
+    if name not in sys.modules:
+        path = ROOT / "tests" / "backend" / "drivers" / "qemu" / "qemu_testlib.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules[name] = module
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return sys.modules[name]

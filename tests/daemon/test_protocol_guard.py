@@ -15,7 +15,7 @@ import guiapp.backend as gl
 from guiapp.backend.rpc import protocol
 from guiapp.backend.rpc.protocol import Header, MessageType, Status
 
-from .daemonlib import Guiappd, RawClient
+from daemonlib import Guiappd, RawClient
 
 R = protocol
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from .daemonlib import Guiappd, python_libvirt_env
+from daemonlib import Guiappd, python_libvirt_env
 
 VIRSH = shutil.which("virsh")
 pytestmark = pytest.mark.skipif(VIRSH is None, reason="virsh is not installed (apt-get install libvirt-clients)")
