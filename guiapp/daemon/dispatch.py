@@ -9,13 +9,14 @@ reply unchanged.  Procedures without a handler are answered with VIR_ERR_NO_SUPP
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, NamedTuple, Optional, Protocol
 
 from ..backend import constants as C
 from ..backend.connection import virConnect
 from ..backend.domain import virDomain
 from ..backend.errors import DriverError
 from ..backend.network import virNetwork
+from .stats import StatsCache, encode_stats
 
 #: virDrvFeature numbers (libvirt's src/libvirt_internal.h) this daemon answers "supported" to
 FEATURE_PROGRAM_KEEPALIVE = 10
@@ -31,7 +32,9 @@ class Session(Protocol):
     """What a handler needs from the client connection (see :class:`guiapp.daemon.server.Client`)."""
 
     conn: Optional[virConnect]
+    conn_key: str  # the shared connection's URI
     read_only: bool
+    stats_cache: StatsCache
 
     def open_connection(self, name: str, flags: int) -> None: ...
     def close_connection(self) -> None: ...
@@ -73,17 +76,10 @@ def _net(s: Session, wire: dict[str, Any]) -> virNetwork:
     return _conn(s).networkLookupByUUID(wire["uuid"])
 
 
-def typed_param(field: str, value: Any) -> dict[str, Any]:
-    """One ``remote_typed_param`` (bool, signed/unsigned 64-bit int, double, string)."""
-    if isinstance(value, bool):
-        v: tuple[int, Any] = (C.VIR_TYPED_PARAM_BOOLEAN, int(value))
-    elif isinstance(value, int):
-        v = (C.VIR_TYPED_PARAM_ULLONG, value) if value >= 0 else (C.VIR_TYPED_PARAM_LLONG, value)
-    elif isinstance(value, float):
-        v = (C.VIR_TYPED_PARAM_DOUBLE, value)
-    else:
-        v = (C.VIR_TYPED_PARAM_STRING, str(value))
-    return {"field": field, "value": v}
+class Encoded(NamedTuple):
+    """A reply whose XDR payload a handler has already written (sent as is)."""
+
+    data: bytes
 
 
 # ---------------------------------------------------------------- connection
@@ -328,12 +324,15 @@ def _set_vcpus(s: Session, a: Any) -> None:
 @_h("CONNECT_GET_ALL_DOMAIN_STATS")
 def _all_stats(s: Session, a: Any) -> Any:
     conn = _conn(s)
-    if a["doms"]:
-        rows = conn.domainListGetStats([_dom(s, w) for w in a["doms"]], a["stats"], a["flags"])
-    else:
-        rows = conn.getAllDomainStats(a["stats"], a["flags"])
-    return {"retStats": [{"dom": dom_wire(d), "params": [typed_param(k, v) for k, v in values.items()]}
-                         for d, values in rows]}
+    wanted = tuple(w["uuid"] for w in a["doms"])
+
+    def collect() -> bytes:
+        if wanted:
+            rows = conn.domainListGetStats([conn.lookupByUUID(u) for u in wanted], a["stats"], a["flags"])
+        else:
+            rows = conn.getAllDomainStats(a["stats"], a["flags"])
+        return encode_stats([(d.name(), d.UUID(), d.ID(), values) for d, values in rows])
+    return Encoded(s.stats_cache.get((s.conn_key, a["stats"], a["flags"], wanted), collect))
 
 
 @_h("CONNECT_DOMAIN_XML_TO_NATIVE")
@@ -453,4 +452,4 @@ def _net_persistent(s: Session, a: Any) -> Any:
     return {"persistent": _net(s, a["net"]).isPersistent()}
 
 
-__all__ = ["HANDLERS", "Session", "dom_wire", "net_wire", "typed_param", "NO_CONNECTION_NEEDED"]
+__all__ = ["HANDLERS", "Encoded", "Session", "dom_wire", "net_wire", "NO_CONNECTION_NEEDED"]

@@ -99,6 +99,8 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--max-pending", type=int, default=16, help="calls in progress per client (default 16)")
     p.add_argument("--max-message", type=int, default=32 * 1024 * 1024,
                    help="largest packet a client may send, bytes (default and maximum: libvirt's 32 MiB)")
+    p.add_argument("--stats-cache", type=float, default=1.0, metavar="SECONDS",
+                   help="share a bulk-stats reply between clients for this long (default 1; 0 = off)")
     p.add_argument("--pid-file", help="write the daemon's pid here")
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p.parse_args(argv)
@@ -129,7 +131,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             log.warning("autostarted on %s: %s", uri, ", ".join(names))
 
     server = Server(conns, workers=args.workers, max_clients=args.max_clients, max_pending=args.max_pending,
-                    max_message=args.max_message)
+                    max_message=args.max_message, stats_ttl=args.stats_cache)
     server.listen(rw_path, False, 0o600)
     if ro_path:
         server.listen(ro_path, True, 0o666)

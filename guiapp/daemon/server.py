@@ -9,7 +9,11 @@ reply (VIR_ERR_NO_SUPPORT / VIR_ERR_RPC) and the connection stays.  Read-only
 sockets accept only the procedures the protocol marks read-only (derived from
 the ``@acl`` annotations in the generated tables) and refuse their write flags
 (``VIR_DOMAIN_XML_SECURE`` …).  Each client has at most ``max_pending`` calls in
-progress: its reader stops reading until one finishes.
+progress: its reader stops reading until one finishes.  A read-only call arriving
+while none of the client's calls is on the pool is answered from the reader thread
+itself (one thread hand-over less per round trip for the usual one-call-at-a-time
+client); everything else runs on the pool, so a slow change never blocks reads of
+other clients.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from ..backend.errors import DriverError, format_message, libvirtError
 from ..backend.rpc import protocol, xdr
 from ..backend.rpc.protocol import Header, MessageType, Procedure, ProtocolError
 from .conns import Connections
-from .dispatch import HANDLERS, NO_CONNECTION_NEEDED, dom_wire
+from .dispatch import HANDLERS, NO_CONNECTION_NEEDED, Encoded, dom_wire
+from .stats import StatsCache
 
 log = logging.getLogger("guiappd")
 
@@ -87,7 +92,8 @@ class Client:
         self.sock = sock
         self.read_only = read_only
         self.conn: Optional[virConnect] = None
-        self._key = ""
+        self.conn_key = ""
+        self.stats_cache = server.stats_cache
         _pid, uid, gid = peer_credentials(sock)
         self.peer = (uid, gid)
         self._send_lock = threading.Lock()
@@ -96,6 +102,7 @@ class Client:
         self._events: dict[int, int] = {}  # our callbackID -> the front-end's callback id
         self._ev_lock = threading.Lock()
         self._cb_ids = itertools.count(1)
+        self._in_pool = 0  # calls of this client running on the worker pool
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
                         struct.pack("ll", int(SEND_TIMEOUT), int((SEND_TIMEOUT % 1) * 1e6)))
 
@@ -176,8 +183,15 @@ class Client:
             self._error(h, *refusal)
             return
         self._slots.acquire()  # at most max_pending calls of this client in progress: stop reading meanwhile
+        with self._ev_lock:
+            inline = proc.read_only and self._in_pool == 0
+            if not inline:
+                self._in_pool += 1
+        if inline:  # a read with nothing else in progress: answer from this thread (no hand-over)
+            self._run(h, proc, args)
+            return
         try:
-            self.server.pool.submit(self._run, h, proc, args)
+            self.server.pool.submit(self._run, h, proc, args, True)
         except RuntimeError:  # the pool is shut down: the daemon is stopping
             self._slots.release()
             raise ClientGone() from None
@@ -203,11 +217,17 @@ class Client:
         self.server.count("error_replies")
         self.send(protocol.error_reply(h, protocol.make_error(code, domain, format_message(code, detail))))
 
-    def _run(self, h: Header, proc: Procedure, args: Any) -> None:
+    def _run(self, h: Header, proc: Procedure, args: Any, pooled: bool = False) -> None:
         try:
             ret = HANDLERS[proc.name[len("REMOTE_PROC_"):]](self, args)
+            if not proc.read_only:
+                self.stats_cache.clear()  # a change: the next bulk-stats poll collects afresh
             try:
-                data = protocol.reply(proc, h.serial, ret)
+                if isinstance(ret, Encoded):
+                    data = protocol.pack(Header(h.prog, h.vers, h.proc, MessageType.REPLY, h.serial,
+                                                protocol.Status.OK), ret.data)
+                else:
+                    data = protocol.reply(proc, h.serial, ret)
             except (xdr.XDRError, ProtocolError) as exc:
                 raise DriverError(C.VIR_ERR_RPC, f"cannot send the reply of {proc.name}: {exc}", C.VIR_FROM_RPC) \
                     from None
@@ -219,6 +239,9 @@ class Client:
             self.server.count("error_replies")
             data = protocol.error_reply(h, error_record(exc))
         finally:
+            if pooled:
+                with self._ev_lock:
+                    self._in_pool -= 1
             self._slots.release()
         self.send(data)
 
@@ -227,7 +250,7 @@ class Client:
         if self.conn is not None:
             raise DriverError(C.VIR_ERR_INTERNAL_ERROR, "connection already open", C.VIR_FROM_RPC)
         ro = self.read_only or bool(flags & C.VIR_CONNECT_RO)
-        self._key, self.conn = self.server.conns.attach(name, ro, self.peer)
+        self.conn_key, self.conn = self.server.conns.attach(name, ro, self.peer)
 
     def close_connection(self) -> None:
         conn, self.conn = self.conn, None
@@ -240,7 +263,7 @@ class Client:
                 conn.domainEventDeregisterAny(cid)
             except libvirtError:
                 pass
-        self.server.conns.detach(self._key)
+        self.server.conns.detach(self.conn_key)
 
     def register_lifecycle(self, dom: Optional[virDomain], legacy: bool) -> int:
         assert self.conn is not None
@@ -304,8 +327,9 @@ class Server:
     """Accepts clients on the listeners and serves them; see the module docstring."""
 
     def __init__(self, conns: Connections, *, workers: int = 8, max_clients: int = 256, max_pending: int = 16,
-                 max_message: int = protocol.MESSAGE_MAX) -> None:
+                 max_message: int = protocol.MESSAGE_MAX, stats_ttl: float = 1.0) -> None:
         self.conns = conns
+        self.stats_cache = StatsCache(stats_ttl)
         self.max_clients = max_clients
         self.max_pending = max_pending
         self.max_message = min(max_message, protocol.MESSAGE_MAX)
