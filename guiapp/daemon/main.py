@@ -17,7 +17,7 @@ import signal
 import socket
 import sys
 import threading
-from typing import Optional
+from typing import Any, Optional
 
 from .. import backend
 from ..backend.errors import libvirtError
@@ -72,10 +72,10 @@ def default_uris(system: bool) -> list[str]:
     from ..backend.drivers import driver_for_scheme  # noqa: PLC0415
 
     uris = []
-    qemu = driver_for_scheme("qemu")
+    qemu: Any = driver_for_scheme("qemu")
     if qemu is not None and qemu.probe():
         uris.append("qemu:///system" if system else "qemu:///session")
-    xen = driver_for_scheme("xen")
+    xen: Any = driver_for_scheme("xen")
     if xen is not None and system and xen.probe():
         uris.append("xen:///")
     return uris

@@ -129,7 +129,7 @@ class RawClient:
 
     def call(self, name: str, args=None):
         """(status, decoded reply or remote_error) of one call."""
-        from guiapp.backend.rpc import protocol, xdr
+        from guiapp.backend.rpc import protocol
 
         proc = protocol.procedure(name)
         self.serial += 1

@@ -10,12 +10,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from daemonlib import Guiappd, RawClient
 
 import guiapp.backend as gl
 from guiapp.backend.rpc import protocol
 from guiapp.backend.rpc.protocol import Header, MessageType, Status
-
-from daemonlib import Guiappd, RawClient
 
 R = protocol
 

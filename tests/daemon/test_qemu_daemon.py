@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from daemonlib import Guiappd, qemu_testlib
 
 import guiapp.backend as gl
-from daemonlib import Guiappd, qemu_testlib
 
 ql = qemu_testlib()
 pytestmark = ql.needs_qemu

@@ -10,7 +10,6 @@ import textwrap
 import time
 
 import pytest
-
 from daemonlib import Guiappd, python_libvirt_env
 
 VIRSH = shutil.which("virsh")
