@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -136,3 +137,29 @@ def test_kill_9_of_the_daemon_then_restart_reattaches_every_guest(qemud: Guiappd
         assert victim.state()[0] in (gl.VIR_DOMAIN_SHUTOFF, gl.VIR_DOMAIN_CRASHED)
         for n in names[:-1]:
             c.lookupByName(n).destroy()
+
+
+@pytest.mark.qemu
+def test_daemon_start_runs_autostart_guests(tmp_path: Path, tiny_guest: tuple[str, str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    kernel, initrd = tiny_guest
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    (tmp_path / "run").mkdir()
+    with gl.open("qemu:///session?route=local") as c:  # the daemonless driver defines it, no daemon running
+        c.defineXML(ql.guest_xml("auto", kernel, initrd)).setAutostart(1)
+        assert not c.lookupByName("auto").isActive()
+    shutil.rmtree(tmp_path / "run" / "guiapp")  # a reboot: the runtime folder (tmpfs) is empty again
+    d = Guiappd(tmp_path, ["qemu:///session"], session=True).start()
+    try:
+        ql.wait_for(lambda: ql.qemu_processes_under(str(tmp_path)), 30, "the autostart guest's QEMU")
+        with gl.open(_uri(d)) as c:
+            dom = c.lookupByName("auto")
+            assert dom.isActive()
+            dom.destroy()
+    finally:
+        d.stop()
+        left = ql.qemu_processes_under(str(tmp_path))
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert not left
