@@ -30,6 +30,10 @@ SYSTEM_SOCKET_DIR = "/run/libvirt"
 #: drivers whose local URIs (``qemu:///system``) go to a running daemon when its socket exists
 DAEMON_SCHEMES = ("qemu", "kvm")
 ROUTE_ENV = "GUIAPP_URI_ROUTE"  # remote | local | auto (default)
+#: guiappd (guiapp's own daemon, :mod:`guiapp.daemon`): its socket folder, and the schemes it serves locally
+GUIAPPD_DIR_ENV = "GUIAPP_SOCKET_DIR"
+GUIAPPD_SYSTEM_DIR = "/run/guiapp"
+GUIAPPD_SCHEMES = ("qemu", "kvm", "xen")
 
 _HOST = re.compile(r"^[A-Za-z0-9_.:%\[\]][A-Za-z0-9_.:%\[\]-]*$")
 _USER = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$")
@@ -107,6 +111,18 @@ def local_sockets(uri: URI, read_only: bool) -> list[str]:
     return [os.path.join(base, n) for n in names]
 
 
+def guiappd_sockets(uri: URI, read_only: bool) -> list[str]:
+    """guiappd's socket for ``uri`` (system: ``/run/guiapp/guiapp-sock[-ro]``; session: under $XDG_RUNTIME_DIR)."""
+    if uri.scheme not in GUIAPPD_SCHEMES:
+        return []
+    session = uri.scheme != "xen" and uri.path.rstrip("/") in ("", "/session")
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    base = os.environ.get(GUIAPPD_DIR_ENV) or (os.path.join(runtime, "guiapp") if session else GUIAPPD_SYSTEM_DIR)
+    if session:  # a session daemon has one socket; read-only is asked for in CONNECT_OPEN
+        return [os.path.join(base, "guiapp-sock")]
+    return [os.path.join(base, "guiapp-sock-ro" if read_only else "guiapp-sock")]
+
+
 def route_mode() -> str:
     mode = os.environ.get(ROUTE_ENV, "auto").strip().lower() or "auto"
     if mode not in ("auto", "remote", "local"):
@@ -126,14 +142,17 @@ def target_for(uri: URI, read_only: bool) -> Optional[Target]:
         return _explicit(uri, read_only)
     if uri.host:
         return None  # libvirt would use TLS (not supported): the scheme's own driver reports NO_CONNECT
-    if uri.scheme not in DAEMON_SCHEMES or mode == "local":
+    if uri.scheme not in DAEMON_SCHEMES + GUIAPPD_SCHEMES or mode == "local":
         return None
-    sock = next((s for s in local_sockets(uri, read_only) if _is_socket(s)), None)
+    # guiapp's own daemon first (it owns guiapp's guests), then a libvirt daemon (qemu only)
+    candidates = guiappd_sockets(uri, read_only) + (local_sockets(uri, read_only) if uri.scheme in DAEMON_SCHEMES
+                                                     else [])
+    sock = next((s for s in candidates if _is_socket(s)), None)
     if sock is None:
         if mode == "remote":
             raise DriverError(C.VIR_ERR_NO_CONNECT,
                               f"{ROUTE_ENV}=remote but no libvirt daemon socket exists for '{uri.text}' "
-                              f"(looked for {', '.join(local_sockets(uri, read_only))})")
+                              f"(looked for {', '.join(candidates)})")
         return None
     return Target("unix", daemon_name(uri), socket=sock, read_only=read_only, auto=True)
 
