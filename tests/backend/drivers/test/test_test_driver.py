@@ -73,8 +73,8 @@ def test_driver_protocol_and_operations(drv):
     # everything but native-config conversion, which libvirt's test driver does not have either
     assert set(base.supported_operations(drv)) == set(base.OPERATIONS) - {
         "domain_xml_to_native", "domain_xml_from_native",
-        # so far only the remote driver answers these (virsh dominfo's managed save and security lines)
-        "domain_has_managed_save_image", "domain_get_security_label", "node_get_security_model"}
+        # so far only the remote driver answers these (virsh dominfo's security lines)
+        "domain_get_security_label", "node_get_security_model"}
     assert TestDriver.probe() is None
 
 
