@@ -96,15 +96,25 @@ class HostNetworks(NetworkTable):
         except OSError as exc:
             raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"cannot create the network directories "
                               f"{self.runtime_dir} and {self.config_dir}: {exc.strerror}", _FROM) from None
+        if install_default:
+            self.install_default_network()
+
+    def install_default_network(self) -> bool:
+        """Define the ``default`` network (autostart) once per host, as libvirt's package does at install time;
+        undefining it sticks.  True when it was defined now.  Never done by opening a connection."""
         marker = os.path.join(self.config_dir, ".initialized")
-        if install_default and not os.path.exists(marker):
-            with self._transaction():
-                if "default" not in self._by_name:
-                    d = parse_network(HOST_DEFAULT_NETWORK_XML)
-                    e = NetworkEntry(d, None, autostart=True)
-                    self._save_config(e)
-                    self._add(e)
-                _write(marker, "")
+        if os.path.exists(marker):
+            return False
+        added = False
+        with self._transaction():
+            if "default" not in self._by_name:
+                d = parse_network(HOST_DEFAULT_NETWORK_XML)
+                e = NetworkEntry(d, None, autostart=True)
+                self._save_config(e)
+                self._add(e)
+                added = True
+            _write(marker, "")
+        return added
 
     @classmethod
     def shared(cls, runtime_dir: str = DEFAULT_SYSTEM_RUNTIME_DIR, config_dir: str = DEFAULT_SYSTEM_CONFIG_DIR,
