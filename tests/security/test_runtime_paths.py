@@ -3,6 +3,7 @@
 Real QEMU processes (firmware-only guests: SeaBIOS, no kernel needed) in private XDG directories.
 """
 
+# ruff: noqa: F811 - the fixtures imported from qemu_testlib are test arguments
 from __future__ import annotations
 
 import json
@@ -145,3 +146,25 @@ def test_runtime_dir_too_long_for_sockets_is_a_clear_error(xdg, monkeypatch) -> 
         assert "XDG_RUNTIME_DIR" in str(ei.value) and "107" in str(ei.value)
     finally:
         c.close()
+
+
+def test_autoport_vnc_of_a_local_guest_is_on_its_unix_socket_only(conn, xdg) -> None:
+    """No TCP listener unless the XML gives a listen address; the console still finds the display."""
+    from guiapp.vnc.address import console_target
+    dom = conn.createXML(firmware_xml("vncsock"), 0)
+    try:
+        rec = json.loads((dom_dir(runtime_dir(xdg), "vncsock") / "record.json").read_text())
+        vncs = [rec["argv"][i + 1] for i, a in enumerate(rec["argv"]) if a == "-vnc"]
+        assert vncs == [f"unix:{rec['vnc_socket']}"] and rec["vnc_port"] is None
+        target = console_target(dom)
+        assert target.address.is_unix and target.address.path == rec["vnc_socket"]
+        assert os.path.exists(rec["vnc_socket"])
+    finally:
+        dom.destroy()
+    tcp = conn.createXML(firmware_xml("vnctcp").replace("autoport='yes'/>", "autoport='yes' listen='127.0.0.1'/>"),
+                         0)
+    try:
+        rec = json.loads((dom_dir(runtime_dir(xdg), "vnctcp") / "record.json").read_text())
+        assert rec["vnc_port"] is not None and rec["vnc_port"] >= 5900  # asked for: TCP on loopback
+    finally:
+        tcp.destroy()
