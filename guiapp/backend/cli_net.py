@@ -332,6 +332,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         if not ns.quiet:
             sys.stdout.write("\n")
         return rc
+    except Exception as exc:  # a bug: an error line, never a traceback
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        return 1
     finally:
         conn.close()
 
