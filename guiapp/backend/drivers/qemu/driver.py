@@ -176,6 +176,7 @@ class QemuDriver:
         self.config_errors: dict[str, str] = {}
         self._callbacks: dict[int, Callable[[DomainRef, int, int], None]] = {}
         self._cb_ids = itertools.count(1)
+        self._starting: set[str] = set()  # names this process is starting (lock held): _sync() leaves them
         self._caps: Optional[HostCaps] = None
         self._kvm: Optional[bool] = None
         self._closed = False
@@ -234,9 +235,9 @@ class QemuDriver:
             records = self._scan_records()
             names = set(configs) | {n for n, r in records.items() if r.get("pid") or n in configs}
             for name in list(self._doms):
-                if name not in names:
+                if name not in names and name not in self._starting:
                     self._detach(self._doms.pop(name))
-            for name in names:
+            for name in names - self._starting:  # a guest being started has no saved record yet
                 cfg = configs.get(name)
                 rec = records.get(name)
                 uuid = cfg.uuid if cfg is not None else bytes.fromhex(rec["uuid"])  # type: ignore[index]
@@ -620,8 +621,9 @@ class QemuDriver:
         self._remove_taps(dom)
         if dom.config is not None:
             remove_runtime_files(self.dirs, dom.uuid, dom.record, keep=KEEP_RECORD)
-            dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "state": SHUTOFF, "reason": reason}
-            self._save_record(dom)
+            with self._mu:
+                dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "state": SHUTOFF, "reason": reason}
+                self._save_record(dom)
             dom.live = dom.live_src = None
             self._note_state(dom)
         else:
@@ -1048,6 +1050,16 @@ class QemuDriver:
                restore: Optional[tuple[str, int, bool]] = None, keep_id: Optional[int] = None) -> Dom:
         """Start QEMU for ``defn`` (lock held).  ``restore``: (save file, stream offset, was running);
         ``keep_id``: a restart, which keeps the domain id and the console log going."""
+        with self._mu:
+            self._starting.add(defn.name)
+        try:
+            return self._start_locked(defn, paused, restore, keep_id)
+        finally:
+            with self._mu:
+                self._starting.discard(defn.name)
+
+    def _start_locked(self, defn: DomainDef, paused: bool, restore: Optional[tuple[str, int, bool]],
+                      keep_id: Optional[int]) -> Dom:
         name = defn.name
         kvm = self.kvm_available() if defn.type == "kvm" else False
         self.dirs.check_socket_dir()
@@ -1169,16 +1181,18 @@ class QemuDriver:
             state = (RUNNING, C.VIR_DOMAIN_RUNNING_RESTORED) if running else (PAUSED, C.VIR_DOMAIN_PAUSED_USER)
         else:
             state = (RUNNING, C.VIR_DOMAIN_RUNNING_BOOTED) if running else (PAUSED, C.VIR_DOMAIN_PAUSED_USER)
-        dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "id": dom_id, "pid": pid, "start_time": start_time,
-                      "state": state[0], "reason": state[1], "qmp": paths.qmp, "qmp_cmd": paths.qmp_cmd,
-                      "vcpu_tids": tids, "taps": [t.ifname for t in cmd.taps], "argv": cmd.argv,
-                      "vnc_port": vnc_port, "vnc_socket": paths.vnc_socket, "pidfile": paths.pidfile,
-                      "no_shutdown": cmd.no_shutdown,
-                      "started": time.time(), "changed_at": time.time(), "nets": nets,
-                      "own_taps": own_taps or []}
-        self._set_live(dom, live)
-        dom.balloon_bytes = defn.current_memory_kib * 1024
-        self._save_record(dom)
+        with self._mu:  # a concurrent _sync() must not put the old record back before this one is saved
+            dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "id": dom_id, "pid": pid,
+                          "start_time": start_time, "state": state[0], "reason": state[1], "qmp": paths.qmp,
+                          "qmp_cmd": paths.qmp_cmd,
+                          "vcpu_tids": tids, "taps": [t.ifname for t in cmd.taps], "argv": cmd.argv,
+                          "vnc_port": vnc_port, "vnc_socket": paths.vnc_socket, "pidfile": paths.pidfile,
+                          "no_shutdown": cmd.no_shutdown,
+                          "started": time.time(), "changed_at": time.time(), "nets": nets,
+                          "own_taps": own_taps or []}
+            self._set_live(dom, live)
+            dom.balloon_bytes = defn.current_memory_kib * 1024
+            self._save_record(dom)
         self._watch(dom)
 
     def domain_create_xml(self, xml: str, flags: int) -> DomainRef:

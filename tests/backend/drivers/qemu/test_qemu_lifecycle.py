@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -34,11 +35,18 @@ RUNTIME_ONLY = {"pid", "console.log"}
 
 
 def leftover_runtime_files(xdg, name: str) -> list[str]:
-    """The domain's runtime-only files, and any socket left in the socket directory."""
-    d = dom_dir(runtime_dir(xdg), name)
+    """The domain's runtime-only files, and sockets of ids no running domain holds."""
+    run = runtime_dir(xdg)
+    d = dom_dir(run, name)
     own = sorted(p.name for p in d.iterdir() if p.name in RUNTIME_ONLY) if d.exists() else []
-    sock = runtime_dir(xdg) / "sock"
-    return own + (sorted(p.name for p in sock.iterdir()) if sock.exists() else [])
+    live = set()
+    for r in run.glob("*/record.json"):
+        with contextlib.suppress(OSError, ValueError):
+            rec = json.loads(r.read_text())
+            if rec.get("pid") and rec.get("state") != C.VIR_DOMAIN_SHUTOFF:
+                live.add(str(rec.get("id")))
+    sock = run / "sock"
+    return own + (sorted(p.name for p in sock.iterdir() if p.name.split("-")[0] not in live) if sock.exists() else [])
 
 
 def record(xdg, name: str) -> dict:
