@@ -156,3 +156,23 @@ def test_closed_connection_raises_only_libvirt_error() -> None:
     dom = conn.lookupByName("test")
     conn.close()
     assert _leaks(conn) + _leaks(dom) == []
+
+
+@pytest.mark.parametrize("length", [251, 252, 300, 5000])
+def test_test_driver_name_lengths_match_libvirt(length: int) -> None:
+    """The in-memory test driver stores no file: like libvirt's, it takes any name length (the QEMU and Xen
+    drivers refuse what cannot be a file name, see test_runtime_paths / test_atomic_store)."""
+    real = _real_libvirt()
+    real.registerErrorHandler(lambda c, e: None, None)
+    xml = (f"<domain type='test'><name>{'a' * length}</name><memory>1024</memory>"
+           f"<os><type>hvm</type></os></domain>")
+    results = []
+    for lib in (real, libvirt):
+        c = lib.open("test:///default")
+        try:
+            d = c.defineXML(xml)
+            d.create()
+            results.append((d.name() == "a" * length, d.isActive()))
+        finally:
+            c.close()
+    assert results[0] == results[1] == (True, 1)
