@@ -202,3 +202,23 @@ def test_network_definitions_are_checked_as_stored(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "etc").iterdir() if p.is_file()) == ["lab.xml"]
     again = HostNetworks(str(tmp_path / "run"), str(tmp_path / "etc"), install_default=False)
     assert again.list_names(active=False) == ["lab"]
+
+
+def test_xen_files_of_names_like_each_others_files_do_not_collide(tmp_path: Path) -> None:
+    """Xen keeps ``<name>.xml`` and ``<name>.cfg`` (suffixes of equal length): no name's file is another's."""
+    store = Store(tmp_path / "xen", tmp_path / "xen" / "run")
+    xml = ("<domain type='xen'><name>{n}</name><uuid>{u}</uuid><memory unit='MiB'>64</memory>"
+           "<os><type>linux</type><kernel>/k</kernel></os></domain>")
+    names = ["a", "a.cfg", "a.xml", "a.cfg.xml", "run", "autostart"]
+    for i, n in enumerate(names):
+        d = parse_domain(xml.format(n=n, u=f"0f0f0f0f-1111-2222-3333-4444555566{i:02d}"), hypervisor="xen")
+        store.save_definition(d)
+        store.save_status(d)
+        store.write_cfg(n, f"name = '{n}'\n")
+        store.set_autostart(n, True)
+    for n in names[1:]:
+        store.remove_status(n)
+        store.remove_definition(n)
+    assert store.load_status("a") is not None and store.load_status("a").name == "a"
+    assert (tmp_path / "xen" / "run" / "a.cfg").read_text() == "name = 'a'\n"
+    assert sorted(store.load_definitions()) == ["a"] and store.autostart("a")
