@@ -23,7 +23,7 @@ from guiapp.backend import constants as C
 from guiapp.backend.drivers.xen.store import Store
 from guiapp.backend.errors import DriverError
 from guiapp.backend.hostnet import HostNetworks
-from guiapp.backend.storage import clean_temp_files
+from guiapp.backend.filestore import clean_temp_files
 from guiapp.backend.xml.domain import parse_domain
 
 REPO = str(Path(__file__).resolve().parents[2])

@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 from .. import constants as C  # noqa: N812
 from ..errors import DriverError
-from ..storage import atomic_write, check_file_name, clean_temp_files, store_document
+from ..filestore import atomic_write, check_file_name, clean_temp_files, store_document
 from ..xml.network import HOST_DEFAULT_NETWORK_XML, NetworkDef, parse_network
 from . import dnsmasq, firewall, links, tap
 from .runner import Runner

@@ -37,7 +37,7 @@ from typing import Any, Optional
 from ... import constants as C  # noqa: N812
 from ...errors import DriverError
 from ...hostnet.runner import Runner
-from ...storage import clean_temp_files, store_document
+from ...filestore import clean_temp_files, store_document
 from ...uri import URI
 from ...xml.domain import DomainDef, parse_domain
 from ..base import DomainRef

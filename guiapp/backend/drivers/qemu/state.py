@@ -26,7 +26,7 @@ from typing import Any, Optional
 
 from ... import constants as C  # noqa: N812
 from ...errors import DriverError
-from ...storage import atomic_write, check_file_name
+from ...filestore import atomic_write, check_file_name
 
 #: Files in a domain's runtime directory.
 RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK = "record.json", "pid", "console.log", "lease", "cmdlock"

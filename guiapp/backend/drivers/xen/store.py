@@ -15,7 +15,7 @@ from typing import Optional
 
 from ... import constants as C  # noqa: N812 - the project-wide alias
 from ...errors import DriverError
-from ...storage import atomic_write, check_file_name, clean_temp_files, store_document
+from ...filestore import atomic_write, check_file_name, clean_temp_files, store_document
 from ...xml.domain import DomainDef, parse_domain
 
 
