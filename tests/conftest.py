@@ -1,7 +1,7 @@
 """Test-wide settings: Qt offscreen, and no test reaching the host's hypervisor by accident.
 
-``open(None)`` as root on a machine with QEMU means ``qemu:///system``, whose first open starts the host's
-``default`` network (a real bridge, dnsmasq and NAT rules). Tests that mean to exercise the default-URI probe
+``open(None)`` as root on a machine with QEMU means ``qemu:///system``: the host's real guests and networks
+(opening changes nothing, but a test's define or start there would). Tests that mean to exercise the default-URI probe
 unset ``LIBVIRT_DEFAULT_URI`` themselves (monkeypatch) and fake what the probe finds.
 """
 

@@ -14,7 +14,7 @@ from typing import Optional
 
 from .connection import virConnect
 from .constants import *  # noqa: F401,F403 - the VIR_* constants are part of the API
-from .constants import VIR_ERR_INVALID_ARG, VIR_ERR_NO_CONNECT, VIR_FROM_NONE
+from .constants import VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_CONNECT, VIR_FROM_NONE
 from .domain import virDomain
 from .drivers import driver_for_uri, known_schemes, probe_default_uri
 from .errors import (
@@ -29,7 +29,7 @@ from .errors import report as _report
 from .errors import reset_thread_error as _reset
 from .network import virNetwork
 from .storage import virStoragePool, virStorageVol, virStream
-from .uri import parse_uri
+from .uri import parse_uri, shown
 
 __all__ = [
     "open", "openReadOnly", "openAuth", "registerErrorHandler", "virGetLastError", "virResetLastError",
@@ -67,6 +67,11 @@ def _open(name: Optional[str], read_only: bool) -> virConnect:
         if exc.raw is not None:
             raise _dispatch(exc.raw) from None
         raise _report(exc.code, exc.detail, exc.domain if exc.domain is not None else VIR_FROM_NONE) from None
+    except libvirtError:
+        raise
+    except Exception as exc:  # a driver bug: still only libvirtError leaves the API
+        raise _report(VIR_ERR_INTERNAL_ERROR, f"opening '{shown(text)}': {type(exc).__name__}: {exc}",
+                      VIR_FROM_NONE) from exc
     return virConnect(driver, text, read_only)
 
 
@@ -83,4 +88,7 @@ def openReadOnly(name: Optional[str] = None) -> virConnect:  # noqa: N802
 def openAuth(uri: Optional[str], auth: object = None, flags: int = 0) -> virConnect:  # noqa: N802
     """libvirt-python's openAuth; local drivers need no credentials (VIR_CONNECT_RO honoured)."""
     from .constants import VIR_CONNECT_RO
+    if isinstance(flags, bool) or not isinstance(flags, int):
+        _reset()
+        raise _report(VIR_ERR_INVALID_ARG, f"openAuth flags must be an integer, not {type(flags).__name__}")
     return _open(uri, bool(flags & VIR_CONNECT_RO))

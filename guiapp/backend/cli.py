@@ -10,6 +10,7 @@ libvirt-python (which is how its layout is checked against the real virsh).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import os
 import re
@@ -97,6 +98,8 @@ class Command:
     run: Callable[[Session, dict[str, Any]], bool]
     aliases: tuple[str, ...] = ()
     needs_conn: bool = True
+    #: only reads: opens a read-only connection (a read-only command never opens read-write)
+    reads_only: bool = False
 
     def synopsis(self) -> str:
         parts = [self.name]
@@ -812,11 +815,19 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+#: Commands that only read: they open a read-only connection (opening never changes the host, and a
+#: read-only command cannot change it by accident either).
+READ_ONLY_COMMANDS = frozenset({"list", "dominfo", "domstate", "dumpxml", "capabilities", "nodeinfo", "uri",
+                                "version", "domid", "domname", "domuuid", "net-list", "net-dumpxml",
+                                "net-dhcp-leases"})
+
+
 @functools.cache
 def all_commands() -> tuple[Command, ...]:
     """The domain/host commands above plus the network ones of cli_net and the storage ones of cli_storage."""
     from . import cli_net, cli_storage
-    return COMMANDS + tuple(cli_net.cli_commands()) + tuple(cli_storage.cli_commands())
+    return tuple(dataclasses.replace(c, reads_only=c.name in READ_ONLY_COMMANDS)
+                 for c in COMMANDS + tuple(cli_net.cli_commands()) + tuple(cli_storage.cli_commands()))
 
 
 def command_table() -> dict[str, Command]:
@@ -978,7 +989,9 @@ def run(argv: list[str], lib: ModuleType, out: TextIO, err: TextIO, conn: Any = 
         return 1
 
     uri = ns.uri if ns.uri is not None else os.environ.get("VIRSH_DEFAULT_CONNECT_URI") or None
-    session = Session(lib, uri, ns.readonly, ns.quiet, out, err, conn=conn, commands=commands)
+    # secrets (dumpxml --security-info) need read-write access; every other read opens read-only
+    readonly = ns.readonly or (cmd.reads_only and not args.get("security-info"))
+    session = Session(lib, uri, readonly, ns.quiet, out, err, conn=conn, commands=commands)
     try:
         if cmd.needs_conn and conn is None:
             try:
@@ -1019,6 +1032,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: still an error line like virsh's, never a Python traceback
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        return 1
     finally:
         if previous is None:
             lib.registerErrorHandler(None, None)

@@ -322,8 +322,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     register(parser.add_subparsers(dest="command", required=True))
     ns = parser.parse_args(argv)
     lib.registerErrorHandler(lambda ctx, e: None, None)
-    try:
-        conn = lib.open(ns.uri)
+    try:  # a read-only command opens read-only
+        conn = (lib.openReadOnly if ns.command in ("net-list", "net-dumpxml", "net-dhcp-leases") else lib.open)(ns.uri)
     except lib.libvirtError as exc:
         sys.stderr.write(f"error: failed to connect to the hypervisor\nerror: {_message(exc)}\n")
         return 1
@@ -332,6 +332,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         if not ns.quiet:
             sys.stdout.write("\n")
         return rc
+    except Exception as exc:  # a bug: an error line, never a traceback
+        sys.stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        return 1
     finally:
         conn.close()
 

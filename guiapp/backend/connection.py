@@ -102,6 +102,11 @@ class virConnect:  # noqa: N801 - libvirt-python's name
             return check()
         except DriverError as exc:
             raise self._fail(exc, C.VIR_FROM_DOMAIN) from None
+        except libvirtError:
+            raise
+        except Exception as exc:  # a bug in a check: still only libvirtError leaves the API
+            raise self._fail(DriverError(C.VIR_ERR_INTERNAL_ERROR, f"{api}: {type(exc).__name__}: {exc}"),
+                             C.VIR_FROM_DOMAIN) from exc
 
     def _dom(self, ref: DomainRef) -> virDomain:
         return self._domain_class(self, ref)

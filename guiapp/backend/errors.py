@@ -200,7 +200,8 @@ def registerErrorHandler(f: Optional[ErrorHandler], ctx: Any) -> int:  # noqa: N
     """Set the global callback ``f(ctx, err_tuple)``; ``None`` restores the default (stderr)."""
     global _global_handler
     if f is not None and not callable(f):
-        raise TypeError("registerErrorHandler: the handler must be callable or None")
+        raise report(C.VIR_ERR_INVALID_ARG, f"registerErrorHandler: the handler must be callable or None, "
+                                            f"not {type(f).__name__}")
     _global_handler = None if f is None else (f, ctx)
     return 1
 
@@ -238,7 +239,8 @@ class ErrorSink:
 
     def set_handler(self, f: Optional[ErrorHandler], ctx: Any) -> None:
         if f is not None and not callable(f):
-            raise TypeError("the error handler must be callable or None")
+            raise report(C.VIR_ERR_INVALID_ARG, f"the error handler must be callable or None, not {type(f).__name__}",
+                         sink=self)
         self.handler = None if f is None else (f, ctx)
 
     def store(self, err: ErrorTuple) -> None:

@@ -27,11 +27,25 @@ class URI:
         return not self.host and self.transport in ("", "unix")
 
 
+def shown(text: str) -> str:
+    """``text`` with control characters (NUL, newline...) as ``\\xNN`` escapes, for error messages."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for c in text)
+
+
+def _check_printable(text: str, what: str, uri: str) -> None:
+    if any(not c.isprintable() for c in text):
+        raise DriverError(C.VIR_ERR_INVALID_ARG,
+                          f"malformed connection URI '{shown(uri)}': its {what} contains control characters "
+                          f"('{shown(text)}'); remove them")
+
+
 def parse_uri(text: str) -> URI:
     """Parse ``text``; a malformed URI raises DriverError(VIR_ERR_INVALID_ARG)."""
     if not isinstance(text, str) or not text.strip():
         raise DriverError(C.VIR_ERR_INVALID_ARG, "empty connection URI; use e.g. test:///default or qemu:///session")
     text = text.strip()
+    _check_printable(text, "text", text)
     if "://" not in text and ":" not in text:
         raise DriverError(C.VIR_ERR_INVALID_ARG,
                           f"malformed connection URI '{text}': expected driver:///path, e.g. test:///default")
@@ -43,13 +57,17 @@ def parse_uri(text: str) -> URI:
     scheme, _, transport = parts.scheme.lower().partition("+")
     if not scheme:
         raise DriverError(C.VIR_ERR_INVALID_ARG, f"malformed connection URI '{text}': no driver name before ':'")
+    user, path = unquote(parts.username or ""), unquote(parts.path)
+    query = dict(parse_qsl(parts.query))
+    for what, value in [("user", user), ("path", path)] + [(f"parameter '{k}'", f"{k}{v}") for k, v in query.items()]:
+        _check_printable(value, what, text)  # e.g. %00: a NUL byte would reach a file name
     return URI(
         text=text,
         scheme=scheme,
         transport=transport,
-        user=unquote(parts.username or ""),
+        user=user,
         host=parts.hostname or "",
         port=port,
-        path=unquote(parts.path),
-        query=dict(parse_qsl(parts.query)),
+        path=path,
+        query=query,
     )

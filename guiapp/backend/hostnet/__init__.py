@@ -14,7 +14,9 @@ How the QEMU driver uses it for ``qemu:///system`` (``guiapp.backend.drivers.qem
         self._networks = HostNetworks.shared(run, etc)  # <root>/run/guiapp/network, <root>/etc/guiapp/qemu/networks
         self._networks.users = ...       # name -> running guests (read from the QEMU runtime records; destroy refuses)
         self._networks.reconcile()       # forget networks whose bridge vanished
-        self._networks.autostart_all()   # once per boot, before autostart guests: 'default' and the others
+        # autostart_once() (run by the daemon at its start, never by opening a connection):
+        self._networks.install_default_network()  # the 'default' network, once per host
+        self._networks.autostart_all()   # once per boot, before autostart guests
 
     bridge = self._networks.bridge_for(nic.network)  # <interface type='network'>: NO_NETWORK / OPERATION_INVALID
     # QEMU opens the tap (-netdev tap,ifname=vnetN,script=no); after start the driver enslaves it with

@@ -26,6 +26,7 @@ from typing import Any, Optional
 
 from .. import constants as C  # noqa: N812
 from ..errors import DriverError
+from ..filestore import atomic_write, check_file_name, clean_temp_files, store_document
 from ..xml.network import HOST_DEFAULT_NETWORK_XML, NetworkDef, parse_network
 from . import dnsmasq, firewall, legacy, links, tap
 from .runner import Runner
@@ -49,10 +50,7 @@ def _read(path: str) -> Optional[str]:
 
 
 def _write(path: str, text: str) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic_write(path, text, mode=0o644, error_domain=_FROM)
 
 
 def _unlink(path: str) -> None:
@@ -96,15 +94,27 @@ class HostNetworks(NetworkTable):
         except OSError as exc:
             raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"cannot create the network directories "
                               f"{self.runtime_dir} and {self.config_dir}: {exc.strerror}", _FROM) from None
+        for d in (self.config_dir, self._autostart_dir, self.runtime_dir):
+            clean_temp_files(d)  # left by a define killed half-way (live writers are spared)
+        if install_default:
+            self.install_default_network()
+
+    def install_default_network(self) -> bool:
+        """Define the ``default`` network (autostart) once per host, as libvirt's package does at install time;
+        undefining it sticks.  True when it was defined now.  Never done by opening a connection."""
         marker = os.path.join(self.config_dir, ".initialized")
-        if install_default and not os.path.exists(marker):
-            with self._transaction():
-                if "default" not in self._by_name:
-                    d = parse_network(HOST_DEFAULT_NETWORK_XML)
-                    e = NetworkEntry(d, None, autostart=True)
-                    self._save_config(e)
-                    self._add(e)
-                _write(marker, "")
+        if os.path.exists(marker):
+            return False
+        added = False
+        with self._transaction():
+            if "default" not in self._by_name:
+                d = parse_network(HOST_DEFAULT_NETWORK_XML)
+                e = NetworkEntry(d, None, autostart=True)
+                self._save_config(e)
+                self._add(e)
+                added = True
+            _write(marker, "")
+        return added
 
     @classmethod
     def shared(cls, runtime_dir: str = DEFAULT_SYSTEM_RUNTIME_DIR, config_dir: str = DEFAULT_SYSTEM_CONFIG_DIR,
@@ -160,8 +170,15 @@ class HostNetworks(NetworkTable):
 
     def _save_config(self, e: NetworkEntry) -> None:
         assert e.config is not None
+        path = os.path.join(self.config_dir, f"{e.name}.xml")
+        check_file_name(e.name, ".xml", "network", _FROM)
+
+        def read_back(raw: bytes) -> None:
+            back = parse_network(raw)
+            if back.name != e.name or back.uuid != e.config.uuid:  # type: ignore[union-attr]
+                raise DriverError(C.VIR_ERR_XML_ERROR, f"it reads back as network '{back.name}'", _FROM)
+        store_document(path, e.config.to_xml(), read_back, f"network '{e.name}'", _FROM)
         try:
-            _write(os.path.join(self.config_dir, f"{e.name}.xml"), e.config.to_xml())
             mark = os.path.join(self._autostart_dir, e.name)
             if e.autostart:
                 _write(mark, "")

@@ -96,6 +96,13 @@ def create_disk_image(plan: DiskPlan) -> None:
     parent = os.path.dirname(plan.path)
     if plan.create_parent and parent and not os.path.isdir(parent):
         os.makedirs(parent, exist_ok=True)  # the default images folder; kept (it is not a half-made guest)
+    try:  # made here first, 0600 and never over an existing file; qemu-img then writes into it
+        os.close(os.open(plan.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    except FileExistsError:
+        raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"{plan.path} already exists; it was not overwritten") from None
+    except OSError as exc:
+        raise DriverError(C.VIR_ERR_OPERATION_FAILED,
+                          f"cannot create disk image {plan.path}: {exc.strerror or exc}") from None
     argv = [tool, "create", "-q", "-f", plan.format, plan.path, str(plan.size_bytes)]
     try:
         res = subprocess.run(argv, capture_output=True, text=True, timeout=600)

@@ -51,7 +51,8 @@ def test_wizard_guest_boots_under_tcg(qtbot: Any, qemu_conn: Any, runner: Any, t
     wiz.finish_button.click()
     wait_created(qtbot, wiz, timeout=20000)
     assert wiz.result.started
-    log = Path(os.environ["XDG_RUNTIME_DIR"]) / "guiapp" / "qemu" / "wizboot.console.log"
+    uuid = off_ui(lambda: qemu_conn.lookupByName("wizboot").UUIDString()).replace("-", "")
+    log = Path(os.environ["XDG_RUNTIME_DIR"]) / "guiapp" / "qemu" / uuid / "console.log"  # per-domain directory
     deadline = time.monotonic() + 25
     text = ""
     while time.monotonic() < deadline:

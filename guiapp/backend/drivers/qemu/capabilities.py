@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from ...errors import DriverError
 from .state import atomic_write
 
 KVM_GET_API_VERSION = 0xAE00
@@ -144,7 +145,7 @@ def _save_cache(cache: dict[str, dict], before: str) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, json.dumps(cache, sort_keys=True), 0o644)
-        except OSError:
+        except (OSError, DriverError):
             pass  # a read-only cache only costs time
 
 

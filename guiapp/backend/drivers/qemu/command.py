@@ -391,7 +391,9 @@ class _Builder:
         # the key spelled out: an implied first value containing '=' would be read as a key by QEMU
         self.add("-vnc", f"vnc=unix:{qemu_escape(g.socket or self.paths.vnc_socket)}{extra}")
         port = g.port
-        if g.socket is None and (port is not None or g.autoport):
+        # TCP only when the XML asks for it (a listen address, or a fixed port): an autoport display of a
+        # local guest is reached through its unix socket alone, like the console and thumbnails do
+        if g.socket is None and (g.listen is not None or (port is not None and port >= 0 and not g.autoport)):
             listen = optcheck.inet_host(g.listen or "127.0.0.1", "VNC listen address")
             if port is None or port < 0 or g.autoport:
                 self.add("-vnc", f"{listen}:0,to=99,id=vnc1{extra}")

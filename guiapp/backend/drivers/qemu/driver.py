@@ -36,6 +36,7 @@ from typing import Any, Optional
 
 from ... import constants as C  # noqa: N812
 from ...errors import DriverError
+from ...filestore import clean_temp_files, store_document
 from ...hostnet.runner import Runner
 from ...hoststorage import StorageOpsMixin
 from ...uri import URI
@@ -49,13 +50,20 @@ from .monitor import Monitor, MonitorLoop, one_shot
 from .networks import attach_tap, can_create_taps, check_target_dev, remove_stale_tap, session_helper, taps_in_use
 from .process import pidfd_open, spawn, terminate, vcpu_cpu_time_ns, wait_exit
 from .state import (
+    CMDLOCK,
+    CONSOLE_LOG,
+    LEASE,
+    PIDFILE,
+    RECORD,
     Dirs,
     FileLock,
     atomic_write,
+    migrate_legacy_layout,
     next_domain_id,
     process_alive,
     process_start_time,
     read_json,
+    record_paths,
     remove_runtime_files,
     try_lease,
     write_json,
@@ -68,8 +76,8 @@ log = logging.getLogger("guiapp.qemu")
 E = C.VIR_FROM_QEMU
 RUNNING, PAUSED, SHUTOFF, CRASHED = C.VIR_DOMAIN_RUNNING, C.VIR_DOMAIN_PAUSED, C.VIR_DOMAIN_SHUTOFF, \
     C.VIR_DOMAIN_CRASHED
-KEEP_FILES = (".lease", ".cmdlock")
-KEEP_RECORD = KEEP_FILES + (".json",)  # a record is replaced atomically, never removed first (readers race)
+KEEP_FILES = (LEASE, CMDLOCK)
+KEEP_RECORD = KEEP_FILES + (RECORD,)  # a record is replaced atomically, never removed first (readers race)
 TICK = 0.5  # seconds between the worker's looks at the shared state
 
 
@@ -170,6 +178,7 @@ class QemuDriver(StorageOpsMixin):
         self.config_errors: dict[str, str] = {}
         self._callbacks: dict[int, Callable[[DomainRef, int, int], None]] = {}
         self._cb_ids = itertools.count(1)
+        self._starting: set[str] = set()  # names this process is starting (lock held): _sync() leaves them
         self._caps: Optional[HostCaps] = None
         self._kvm: Optional[bool] = None
         self._closed = False
@@ -182,11 +191,15 @@ class QemuDriver(StorageOpsMixin):
         self._queue: queue.Queue[Optional[Callable[[], None]]] = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="guiapp-qemu-worker", daemon=True)
         with self.lock():
+            # guests started by a guiapp with the older flat layout are moved over and re-attached
+            moved = migrate_legacy_layout(dirs)
+            if moved:
+                log.info("moved the runtime state of %s to per-domain directories", ", ".join(moved))
+            self._clean_temp_files()
             self._sync(attach=True)
             for dom in list(self._doms.values()):
                 self._reap_if_dead(dom)
-            if not read_only:
-                self._autostart_once()
+        # Opening never starts anything: autostart is run by whoever starts the host (autostart_once()).
         for dom in self._doms.values():
             dom.seen = self._state(dom)
         self._ready = True
@@ -225,9 +238,9 @@ class QemuDriver(StorageOpsMixin):
             records = self._scan_records()
             names = set(configs) | {n for n, r in records.items() if r.get("pid") or n in configs}
             for name in list(self._doms):
-                if name not in names:
+                if name not in names and name not in self._starting:
                     self._detach(self._doms.pop(name))
-            for name in names:
+            for name in names - self._starting:  # a guest being started has no saved record yet
                 cfg = configs.get(name)
                 rec = records.get(name)
                 uuid = cfg.uuid if cfg is not None else bytes.fromhex(rec["uuid"])  # type: ignore[index]
@@ -316,21 +329,22 @@ class QemuDriver(StorageOpsMixin):
     def _scan_records(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         try:
-            entries = [e for e in os.scandir(self.dirs.runtime) if e.name.endswith(".json") and e.is_file()]
+            entries = [str(p) for p in record_paths(self.dirs)]
         except OSError:
             entries = []
         seen = set()
-        for e in entries:
-            seen.add(e.path)
-            key = self._file_key(e.path)
-            cached = self._rec_cache.get(e.path)
+        for path in entries:
+            seen.add(path)
+            key = self._file_key(path)
+            cached = self._rec_cache.get(path)
             if cached is not None and cached[0] == key:
                 rec = cached[1]
             else:
-                rec = read_json(Path(e.path))
-                if rec is not None and not (isinstance(rec.get("name"), str) and isinstance(rec.get("uuid"), str)):
+                rec = read_json(Path(path))
+                if rec is not None and not (isinstance(rec.get("name"), str) and isinstance(rec.get("uuid"), str)
+                                            and rec["uuid"] == os.path.basename(os.path.dirname(path))):
                     rec = None
-                self._rec_cache[e.path] = (key, rec)  # type: ignore[assignment]
+                self._rec_cache[path] = (key, rec)  # type: ignore[assignment]
             if rec is not None:
                 out[rec["name"]] = rec
         for p in list(self._rec_cache):
@@ -340,7 +354,7 @@ class QemuDriver(StorageOpsMixin):
 
     def _save_record(self, dom: Dom) -> None:
         assert dom.record is not None
-        path = self.dirs.run_file(dom.name, ".json")
+        path = self.dirs.run_file(dom.uuid, RECORD)
         write_json(path, dom.record)
         self._rec_cache[str(path)] = (self._file_key(str(path)), dom.record)  # type: ignore[assignment]
 
@@ -393,7 +407,7 @@ class QemuDriver(StorageOpsMixin):
         rec = dom.record
         if rec is None or self._closed or self.read_only:  # a read-only connection only looks
             return False
-        fd = try_lease(self.dirs.run_file(dom.name, ".lease"))
+        fd = try_lease(self.dirs.run_file(dom.uuid, LEASE))
         if fd is None:
             return False
         mon = Monitor(self.mloop, rec["qmp"], self._event_sink(dom.name))
@@ -609,14 +623,15 @@ class QemuDriver(StorageOpsMixin):
         self._detach(dom)
         self._remove_taps(dom)
         if dom.config is not None:
-            remove_runtime_files(self.dirs, dom.name, keep=KEEP_RECORD)
-            dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "state": SHUTOFF, "reason": reason}
-            self._save_record(dom)
+            remove_runtime_files(self.dirs, dom.uuid, dom.record, keep=KEEP_RECORD)
+            with self._mu:
+                dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "state": SHUTOFF, "reason": reason}
+                self._save_record(dom)
             dom.live = dom.live_src = None
             self._note_state(dom)
         else:
-            remove_runtime_files(self.dirs, dom.name)
-            self._rec_cache.pop(str(self.dirs.run_file(dom.name, ".json")), None)
+            remove_runtime_files(self.dirs, dom.uuid, dom.record)
+            self._rec_cache.pop(str(self.dirs.domain_dir(dom.uuid) / RECORD), None)
             dom.record = None
             with self._mu:
                 if self._doms.get(dom.name) is dom:
@@ -642,7 +657,7 @@ class QemuDriver(StorageOpsMixin):
         rec = dom.record or {}
         if "exit_reason" in rec:
             return rec["exit_reason"]
-        if not self.dirs.run_file(dom.name, ".pid").exists():
+        if not Path(rec.get("pidfile") or self.dirs.domain_dir(dom.uuid) / PIDFILE).exists():
             return C.VIR_DOMAIN_SHUTOFF_SHUTDOWN
         return C.VIR_DOMAIN_SHUTOFF_CRASHED
 
@@ -696,7 +711,7 @@ class QemuDriver(StorageOpsMixin):
         rec = dom.record
         if rec is None or not rec.get("qmp_cmd"):
             raise _err(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is not running")
-        with FileLock(self.dirs.run_file(dom.name, ".cmdlock"))():
+        with FileLock(self.dirs.run_file(dom.uuid, CMDLOCK))():
             return self.mloop.call(one_shot(rec["qmp_cmd"], cmd, args, timeout=min(timeout, 10), fd=fd), timeout)
 
     # ------------------------------------------------------------------ lookups
@@ -848,9 +863,12 @@ class QemuDriver(StorageOpsMixin):
         with self.lock():
             self._sync()
             existing = self._check_unique(defn, allow_same=True)
-            atomic_write(self.dirs.config_file(defn.name), defn.to_xml(inactive=True, secure=False))
+            self._store_config(defn)
             self._sync()
-            dom = self._doms[defn.name]
+            dom = self._doms.get(defn.name)
+            if dom is None:  # cannot happen: the stored file was read back before it replaced the old one
+                raise _err(C.VIR_ERR_INTERNAL_ERROR, f"domain '{defn.name}' was written but does not load back: "
+                                                     f"{self.config_errors.get(str(self.dirs.config_file(defn.name)))}")
             if dom.record is None:
                 dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "state": SHUTOFF,
                               "reason": C.VIR_DOMAIN_SHUTOFF_UNKNOWN}
@@ -859,6 +877,16 @@ class QemuDriver(StorageOpsMixin):
         self._emit(dom, C.VIR_DOMAIN_EVENT_DEFINED, C.VIR_DOMAIN_EVENT_DEFINED_UPDATED
                    if existing is not None and existing.config is not None else C.VIR_DOMAIN_EVENT_DEFINED_ADDED)
         return dom.ref()
+
+    def _store_config(self, defn: DomainDef) -> None:
+        """Write ``defn``'s config file atomically, only if it reads back (size, name) (lock held)."""
+        path = self.dirs.config_file(defn.name)  # refuses names too long for a file name, with the limit
+
+        def read_back(raw: bytes) -> None:
+            back = parse_domain(raw, hypervisor="qemu")
+            if back.name != defn.name or back.uuid != defn.uuid:
+                raise _err(C.VIR_ERR_XML_ERROR, f"it reads back as domain '{back.name}'")
+        store_document(path, defn.to_xml(inactive=True, secure=False), read_back, f"domain '{defn.name}'", E)
 
     def domain_undefine(self, ref: DomainRef, flags: int) -> None:
         with self.lock():
@@ -871,24 +899,42 @@ class QemuDriver(StorageOpsMixin):
                 os.unlink(self._autostart_path(dom.name))
             dom.config = None
             if not dom.active:
-                remove_runtime_files(self.dirs, dom.name)
-                self._rec_cache.pop(str(self.dirs.run_file(dom.name, ".json")), None)
+                remove_runtime_files(self.dirs, dom.uuid, dom.record)
+                self._rec_cache.pop(str(self.dirs.domain_dir(dom.uuid) / RECORD), None)
             self._sync()
         self._emit(dom, C.VIR_DOMAIN_EVENT_UNDEFINED, C.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED)
 
-    def _autostart_once(self) -> None:
-        """Start the autostart domains once per boot (the runtime directory is on tmpfs), as libvirtd does."""
-        marker = self.dirs.runtime / "autostarted"
-        if marker.exists():
-            return
-        atomic_write(marker, f"{time.time()}\n")
-        self._storage.autostart_all()  # pools first: autostart guests may have disks in them
-        for dom in list(self._doms.values()):
-            if dom.config is not None and not dom.active and self._autostart_path(dom.name).exists():
-                try:
-                    self._start(dom.config.copy())
-                except DriverError as exc:
-                    log.warning("autostart of domain '%s' failed: %s", dom.name, exc)
+    def _clean_temp_files(self) -> None:
+        """Remove temp files of writers that died (a killed define) from our directories (lock held)."""
+        dirs = [self.dirs.runtime, self.dirs.config, self.dirs.config / "autostart"]
+        dirs += [p.parent for p in record_paths(self.dirs)]
+        for d in dirs:
+            for fn in clean_temp_files(d):
+                log.info("removed %s left by an interrupted write", d / fn)
+
+    def autostart_once(self) -> list[str]:
+        """Start the autostart domains once per boot (the runtime directory is on tmpfs), as libvirtd does.
+
+        Never called by opening a connection: the daemon (or a host's start-up) calls it.
+        Returns the names started."""
+        if self.read_only:
+            raise _err(C.VIR_ERR_OPERATION_DENIED, "autostart needs a read-write connection")
+        started: list[str] = []
+        with self.lock():
+            marker = self.dirs.runtime / "autostarted"
+            if marker.exists():
+                return started
+            atomic_write(marker, f"{time.time()}\n")
+            self._sync()
+            self._storage.autostart_all()  # pools first: autostart guests may have disks in them
+            for dom in list(self._doms.values()):
+                if dom.config is not None and not dom.active and self._autostart_path(dom.name).exists():
+                    try:
+                        self._start(dom.config.copy())
+                        started.append(dom.name)
+                    except DriverError as exc:
+                        log.warning("autostart of domain '%s' failed: %s", dom.name, exc)
+        return started
 
     def _volume_users(self, path: str) -> list[tuple[str, bool]]:
         """(domain, running) of every domain with a disk on ``path`` (for storage's in-use checks)."""
@@ -924,11 +970,11 @@ class QemuDriver(StorageOpsMixin):
         if isinstance(xml_or_ref, DomainRef):
             dom = self._find(xml_or_ref)
             defn = (dom.config or dom.defn).copy()
-            name = dom.name
+            dom_id = dom.record["id"] if dom.active and dom.record else -1
         else:
             defn = self._parse(xml_or_ref)
-            name = defn.name
-        return build_command(defn, self._paths(name), kvm_usable=self.kvm_available(),
+            dom_id = -1
+        return build_command(defn, self._paths(defn.uuid, dom_id), kvm_usable=self.kvm_available(),
                              resolve_bridge=self._bridge_for_preview, check_files=False,
                              bridge_helper=self._bridge_helper(), machines=known_machines).argv
 
@@ -938,10 +984,11 @@ class QemuDriver(StorageOpsMixin):
             raise _err(C.VIR_ERR_INVALID_ARG, f"unsupported native format '{fmt}'; use 'qemu-argv'")
         return shlex.join(self.command_line(xml))
 
-    def _paths(self, name: str) -> RunPaths:
-        f = self.dirs.run_file
-        return RunPaths(qmp=str(f(name, ".qmp")), qmp_cmd=str(f(name, ".cmd.qmp")), pidfile=str(f(name, ".pid")),
-                        console_log=str(f(name, ".console.log")), vnc_socket=str(f(name, ".vnc")))
+    def _paths(self, uuid: bytes, dom_id: int) -> RunPaths:
+        """Where QEMU puts a guest's files: its runtime directory, sockets named after its id."""
+        d, sock = self.dirs.domain_dir(uuid), self.dirs.socket
+        return RunPaths(qmp=str(sock(dom_id, "qmp")), qmp_cmd=str(sock(dom_id, "cmd")), pidfile=str(d / PIDFILE),
+                        console_log=str(d / CONSOLE_LOG), vnc_socket=str(sock(dom_id, "vnc")))
 
     def _bridge_helper(self) -> Optional[Callable[[str, str], str]]:
         """How QEMU attaches network/bridge interfaces when this process cannot create taps (None: taps)."""
@@ -1017,9 +1064,23 @@ class QemuDriver(StorageOpsMixin):
                restore: Optional[tuple[str, int, bool]] = None, keep_id: Optional[int] = None) -> Dom:
         """Start QEMU for ``defn`` (lock held).  ``restore``: (save file, stream offset, was running);
         ``keep_id``: a restart, which keeps the domain id and the console log going."""
+        with self._mu:
+            self._starting.add(defn.name)
+        try:
+            return self._start_locked(defn, paused, restore, keep_id)
+        finally:
+            with self._mu:
+                self._starting.discard(defn.name)
+
+    def _start_locked(self, defn: DomainDef, paused: bool, restore: Optional[tuple[str, int, bool]],
+                      keep_id: Optional[int]) -> Dom:
         name = defn.name
         kvm = self.kvm_available() if defn.type == "kvm" else False
-        paths = self._paths(name)
+        self.dirs.check_socket_dir()
+        dom_id = keep_id if keep_id is not None else next_domain_id(self.dirs)
+        paths = self._paths(defn.uuid, dom_id)
+        self.dirs.run_file(defn.uuid, RECORD)  # makes the domain's runtime directory
+        old_rec = self._doms[name].record if name in self._doms else None
         for br in [i.bridge for i in defn.interfaces if i.type == "bridge"]:
             if br and not _netdev_exists(br):
                 raise _err(C.VIR_ERR_CONFIG_UNSUPPORTED, f"bridge '{br}' does not exist on this host; create it "
@@ -1035,11 +1096,14 @@ class QemuDriver(StorageOpsMixin):
                                 bridge_helper=self._bridge_helper(), machines=known_machines)
             existing = self._check_taps(defn, cmd)
             cmd_own_taps = [t.ifname for t in cmd.taps if t.bridge and t.ifname not in existing]
-            remove_runtime_files(self.dirs, name, keep=KEEP_RECORD + ((".console.log",) if keep_id else ()))
+            sockets = (paths.qmp, paths.qmp_cmd, paths.vnc_socket)
+            remove_runtime_files(self.dirs, defn.uuid, old_rec,
+                                 keep=KEEP_RECORD + ((CONSOLE_LOG,) if keep_id else ()), extra=sockets)
             try:
                 pid = spawn(cmd.argv, Path(paths.pidfile), pass_fds=[incoming_fd] if incoming_fd is not None else [])
             except BaseException:
-                remove_runtime_files(self.dirs, name, keep=() if dom_is_new else KEEP_RECORD)
+                remove_runtime_files(self.dirs, defn.uuid, None, keep=() if dom_is_new else KEEP_RECORD,
+                                     extra=sockets)
                 raise
         finally:
             if incoming_fd is not None:
@@ -1050,26 +1114,26 @@ class QemuDriver(StorageOpsMixin):
             dom = self._doms[name] = Dom(name, defn.uuid, seen=(SHUTOFF, C.VIR_DOMAIN_SHUTOFF_UNKNOWN))
         self._detach(dom)
         try:
-            self._bring_up(dom, defn, cmd, pid, start_time, paths, paused, restore, keep_id, cmd_own_taps)
+            self._bring_up(dom, defn, cmd, pid, start_time, paths, paused, restore, dom_id, cmd_own_taps)
         except BaseException:
             self._detach(dom)
             terminate(pid, start_time, grace=1.0)
             if dom.config is not None:
-                remove_runtime_files(self.dirs, name, keep=KEEP_RECORD)
+                remove_runtime_files(self.dirs, dom.uuid, None, keep=KEEP_RECORD, extra=sockets)
                 dom.record = {"name": name, "uuid": dom.uuid.hex(), "state": SHUTOFF,
                               "reason": C.VIR_DOMAIN_SHUTOFF_FAILED}
                 self._save_record(dom)
             else:
-                remove_runtime_files(self.dirs, name)
-                self._rec_cache.pop(str(self.dirs.run_file(name, ".json")), None)
+                remove_runtime_files(self.dirs, dom.uuid, None, extra=sockets)
+                self._rec_cache.pop(str(self.dirs.domain_dir(dom.uuid) / RECORD), None)
                 self._doms.pop(name, None)
             raise
         return dom
 
     def _bring_up(self, dom: Dom, defn: DomainDef, cmd: Command, pid: int, start_time: Optional[int],
                   paths: RunPaths, paused: bool, restore: Optional[tuple[str, int, bool]],
-                  keep_id: Optional[int] = None, own_taps: Optional[list[str]] = None) -> None:
-        lease = try_lease(self.dirs.run_file(dom.name, ".lease"))
+                  dom_id: int, own_taps: Optional[list[str]] = None) -> None:
+        lease = try_lease(self.dirs.run_file(dom.uuid, LEASE))
         if lease is None:
             raise _err(C.VIR_ERR_OPERATION_FAILED, f"another process holds the lease of domain '{dom.name}'")
         dom.lease_fd = lease
@@ -1077,8 +1141,6 @@ class QemuDriver(StorageOpsMixin):
         mon.connect(timeout=10)
         dom.monitor = mon
         live = defn.copy()
-        with self.lock():
-            dom_id = keep_id if keep_id is not None else next_domain_id(self.dirs)
         live.id = dom_id
         if cmd.vnc_password:
             mon.execute("set_password", {"protocol": "vnc", "password": cmd.vnc_password})
@@ -1133,15 +1195,18 @@ class QemuDriver(StorageOpsMixin):
             state = (RUNNING, C.VIR_DOMAIN_RUNNING_RESTORED) if running else (PAUSED, C.VIR_DOMAIN_PAUSED_USER)
         else:
             state = (RUNNING, C.VIR_DOMAIN_RUNNING_BOOTED) if running else (PAUSED, C.VIR_DOMAIN_PAUSED_USER)
-        dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "id": dom_id, "pid": pid, "start_time": start_time,
-                      "state": state[0], "reason": state[1], "qmp": paths.qmp, "qmp_cmd": paths.qmp_cmd,
-                      "vcpu_tids": tids, "taps": [t.ifname for t in cmd.taps], "argv": cmd.argv,
-                      "vnc_port": vnc_port, "vnc_socket": paths.vnc_socket, "no_shutdown": cmd.no_shutdown,
-                      "started": time.time(), "changed_at": time.time(), "nets": nets,
-                      "own_taps": own_taps or []}
-        self._set_live(dom, live)
-        dom.balloon_bytes = defn.current_memory_kib * 1024
-        self._save_record(dom)
+        with self._mu:  # a concurrent _sync() must not put the old record back before this one is saved
+            dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "id": dom_id, "pid": pid,
+                          "start_time": start_time, "state": state[0], "reason": state[1], "qmp": paths.qmp,
+                          "qmp_cmd": paths.qmp_cmd,
+                          "vcpu_tids": tids, "taps": [t.ifname for t in cmd.taps], "argv": cmd.argv,
+                          "vnc_port": vnc_port, "vnc_socket": paths.vnc_socket, "pidfile": paths.pidfile,
+                          "no_shutdown": cmd.no_shutdown,
+                          "started": time.time(), "changed_at": time.time(), "nets": nets,
+                          "own_taps": own_taps or []}
+            self._set_live(dom, live)
+            dom.balloon_bytes = defn.current_memory_kib * 1024
+            self._save_record(dom)
         self._watch(dom)
 
     def domain_create_xml(self, xml: str, flags: int) -> DomainRef:
@@ -1321,7 +1386,7 @@ class QemuDriver(StorageOpsMixin):
         return live, config
 
     def _write_config(self, dom: Dom, defn: DomainDef) -> None:
-        atomic_write(self.dirs.config_file(dom.name), defn.to_xml(inactive=True, secure=False))
+        self._store_config(defn)
         dom.config = defn
 
     def domain_set_memory(self, ref: DomainRef, kib: int, flags: int) -> None:

@@ -21,7 +21,7 @@ from ...errors import DriverError
 from ...hostnet import HostNetworks, links, session, tap
 from ...hostnet.runner import Runner
 from ...xml.safe import parse_xml
-from .state import Dirs, process_alive, read_json, system_root
+from .state import Dirs, process_alive, read_json, record_paths, system_root
 
 E = C.VIR_FROM_QEMU
 CAP_NET_ADMIN = 12
@@ -36,7 +36,7 @@ def network_dirs(root: Optional[Path] = None) -> tuple[str, str]:
 def system_networks(dirs: Dirs) -> HostNetworks:
     """The shared network manager of ``qemu:///system``, told which guests (from ``dirs``) use each network."""
     runtime, config = network_dirs()
-    mgr = HostNetworks.shared(runtime, config)
+    mgr = HostNetworks.shared(runtime, config, install_default=False)  # opening defines nothing
     mgr.users = lambda name: guests_on_network(dirs, name)
     mgr.guest_nics = lambda name: guest_nics(dirs, name)
     return mgr
@@ -44,14 +44,8 @@ def system_networks(dirs: Dirs) -> HostNetworks:
 
 def _active_records(dirs: Dirs) -> list[dict[str, Any]]:
     out = []
-    try:
-        names = sorted(os.listdir(dirs.runtime))
-    except OSError:
-        return out
-    for fn in names:
-        if not fn.endswith(".json"):
-            continue
-        rec = read_json(dirs.runtime / fn)
+    for path in sorted(record_paths(dirs)):
+        rec = read_json(path)
         if (rec and isinstance(rec.get("name"), str) and rec.get("pid") and rec.get("state") != C.VIR_DOMAIN_SHUTOFF
                 and process_alive(rec["pid"], rec.get("start_time"))):
             out.append(rec)

@@ -1,8 +1,12 @@
 """Where the QEMU driver keeps things: runtime and config directories, file locks, atomic writes.
 
-Runtime directory (per connection URI): one ``<name>.json`` record per domain that
-ran (pid, QMP sockets, state, reason, id...), its live XML ``<name>.xml``, the
-QMP sockets, pid file and console log.  Config directory: ``<name>.xml`` per
+Runtime directory (per connection URI): one directory per domain, named after its
+UUID (``<runtime>/<uuid hex>/``: ``record.json`` with pid, state, live XML..., the
+pid file, console log, lease and command lock), so no two domains share a file
+whatever their names.  The unix sockets of a running guest (two QMP sockets and the
+VNC socket) are ``<runtime>/sock/<id>-qmp|cmd|vnc``, named after the domain id like
+libvirt's ``domain-<id>-...`` directories, so their paths stay short (108-byte
+``sun_path`` limit) for any domain name.  Config directory: ``<name>.xml`` per
 persistent domain.  Every change is made under an ``fcntl`` lock on ``lock`` in
 the runtime directory, so several processes can manage the same guests.
 """
@@ -22,10 +26,18 @@ from typing import Any, Optional
 
 from ... import constants as C  # noqa: N812
 from ...errors import DriverError
+from ...filestore import atomic_write, check_file_name
 
-#: Runtime files of a domain, by suffix (all in the runtime directory).
-RUNTIME_SUFFIXES = (".json", ".xml", ".pid", ".qmp", ".cmd.qmp", ".log", ".console.log", ".vnc", ".lease",
-                    ".cmdlock")
+#: Files in a domain's runtime directory.
+RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK = "record.json", "pid", "console.log", "lease", "cmdlock"
+DOMAIN_FILES = (RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK)
+#: Record keys naming socket files of a running guest (removed with its other runtime files).
+SOCKET_KEYS = ("qmp", "qmp_cmd", "vnc_socket")
+#: Longest unix socket path (``sizeof(sun_path) - 1``).
+SOCKET_PATH_MAX = 107
+#: Suffixes of the runtime files of the layout before per-domain directories (``<runtime>/<name><suffix>``).
+LEGACY_SUFFIXES = (".json", ".xml", ".pid", ".qmp", ".cmd.qmp", ".log", ".console.log", ".vnc", ".lease",
+                   ".cmdlock")
 
 
 #: Environment variable moving every file of ``qemu:///system`` (domains and networks) under another root,
@@ -68,28 +80,43 @@ class Dirs:
                 raise DriverError(C.VIR_ERR_OPEN_FAILED,
                                   f"cannot create the directory {d}: {exc.strerror}; check its permissions") from None
 
-    def run_file(self, name: str, suffix: str) -> Path:
-        return self.runtime / f"{name}{suffix}"
+    def domain_dir(self, uuid: bytes) -> Path:
+        """The runtime directory of the domain with ``uuid`` (UUIDs are unique per connection)."""
+        return self.runtime / uuid.hex()
+
+    def run_file(self, uuid: bytes, fname: str) -> Path:
+        """A file of the domain's runtime directory, created on demand (``fname``: one of DOMAIN_FILES)."""
+        d = self.domain_dir(uuid)
+        d.mkdir(mode=0o700, exist_ok=True)
+        return d / fname
+
+    def socket(self, dom_id: int, kind: str) -> Path:
+        """A unix socket of the running domain with id ``dom_id`` (``kind``: qmp, cmd, vnc)."""
+        return self.runtime / "sock" / f"{dom_id}-{kind}"
+
+    def check_socket_dir(self) -> None:
+        """Refuse to start guests when even the short socket names exceed the unix socket path limit."""
+        longest = str(self.socket(2 ** 31, "qmp"))
+        if len(longest.encode()) > SOCKET_PATH_MAX:
+            raise DriverError(C.VIR_ERR_OPERATION_FAILED,
+                              f"the runtime directory {self.runtime} is too long for unix socket paths "
+                              f"(at most {SOCKET_PATH_MAX} bytes for {longest}); set XDG_RUNTIME_DIR (or "
+                              f"${SYSTEM_ROOT_ENV}) to a shorter directory")
+        (self.runtime / "sock").mkdir(mode=0o700, exist_ok=True)
 
     def config_file(self, name: str) -> Path:
+        check_file_name(name, ".xml", "domain", C.VIR_FROM_QEMU)
         return self.config / f"{name}.xml"
 
 
-def atomic_write(path: Path, data: str | bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new content, never a mix."""
-    raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def record_paths(dirs: Dirs) -> list[Path]:
+    """The record files of every domain with a runtime directory."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        entries = list(os.scandir(dirs.runtime))
+    except OSError:
+        return []
+    return [Path(e.path) / RECORD for e in entries
+            if len(e.name) == 32 and e.is_dir(follow_symlinks=False) and os.path.exists(os.path.join(e.path, RECORD))]
 
 
 class FileLock:
@@ -143,13 +170,76 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
     atomic_write(path, json.dumps(record, sort_keys=True, indent=1))
 
 
-def remove_runtime_files(dirs: Dirs, name: str, keep: tuple[str, ...] = ()) -> None:
-    """Remove a domain's runtime files except the suffixes in ``keep``."""
-    for suffix in RUNTIME_SUFFIXES:
-        if suffix in keep:
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(dirs.run_file(name, suffix))
+def remove_runtime_files(dirs: Dirs, uuid: bytes, record: Optional[dict[str, Any]], keep: tuple[str, ...] = (),
+                         extra: tuple[str, ...] = ()) -> None:
+    """Remove a domain's runtime files except those named in ``keep``: its own directory's files, the
+    sockets its record names and ``extra`` paths (only ever paths under the runtime directory)."""
+    d = dirs.domain_dir(uuid)
+    for fname in DOMAIN_FILES:
+        if fname not in keep:
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                os.unlink(d / fname)
+    rec = record or {}
+    paths = [rec.get(k) for k in SOCKET_KEYS] + list(rec.get("legacy_files") or []) + list(extra)
+    root = str(dirs.runtime) + os.sep
+    for p in paths:
+        if isinstance(p, str) and p.startswith(root) and ".." not in p:
+            with contextlib.suppress(OSError):
+                os.unlink(p)
+    if not keep:
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
+def migrate_legacy_layout(dirs: Dirs) -> list[str]:
+    """Move records of the layout before per-domain directories (``<runtime>/<name>.json``) into the new
+    layout, so guests started by an older guiapp are re-attached, not lost (call with the state lock held).
+
+    A running guest keeps its old socket and pid-file paths (the record names them) until it stops; the
+    older version's files are then removed by the names its record lists (files another running guest
+    also claims are never listed).  Returns the names of the domains moved.
+    """
+    try:
+        legacy = sorted(e.name for e in os.scandir(dirs.runtime) if e.name.endswith(".json") and e.is_file())
+    except OSError:
+        return []
+    recs: dict[str, dict[str, Any]] = {}
+    for fn in legacy:
+        rec = read_json(dirs.runtime / fn)
+        if rec is not None and isinstance(rec.get("name"), str) and isinstance(rec.get("uuid"), str) \
+                and fn == f"{rec['name']}.json":
+            try:
+                bytes.fromhex(rec["uuid"])
+            except ValueError:
+                continue
+            recs[rec["name"]] = rec
+
+    def files(name: str) -> list[str]:
+        return [str(dirs.runtime / f"{name}{s}") for s in LEGACY_SUFFIXES if s != ".json"
+                and os.path.lexists(dirs.runtime / f"{name}{s}")]
+
+    live = {n for n, r in recs.items() if r.get("pid") and r.get("state") != C.VIR_DOMAIN_SHUTOFF
+            and process_alive(r["pid"], r.get("start_time"))}
+    claimed = {p for n in live for p in files(n)} | {recs[n].get(k) for n in live for k in SOCKET_KEYS}
+    moved = []
+    for name, rec in recs.items():
+        uuid = bytes.fromhex(rec["uuid"])
+        target = dirs.domain_dir(uuid) / RECORD
+        if not target.exists():
+            own = files(name)
+            if name in live:
+                rec["pidfile"] = str(dirs.runtime / f"{name}.pid")
+            else:
+                own = [p for p in own if p not in claimed]
+                for k in SOCKET_KEYS:
+                    if rec.get(k) in claimed:
+                        del rec[k]
+            rec["legacy_files"] = own
+            write_json(dirs.run_file(uuid, RECORD), rec)
+            moved.append(name)
+        with contextlib.suppress(OSError):
+            os.unlink(dirs.runtime / f"{name}.json")
+    return moved
 
 
 def next_domain_id(dirs: Dirs) -> int:

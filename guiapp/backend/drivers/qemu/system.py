@@ -2,9 +2,11 @@
 
 Networks are real bridges with dnsmasq (DHCP/DNS) and NAT rules, managed by
 :class:`~guiapp.backend.hostnet.HostNetworks` (see :mod:`.networks` for where
-their files live).  The ``default`` network (NAT, 192.168.22.0/24, ``virbr0``)
-is defined the first time and, like every autostart network, started by the
-first read-write connection opened after boot, before autostart guests.
+their files live).  Opening a connection changes nothing on the host: networks
+start on ``net-start`` / ``create()``, or in :meth:`QemuSystemDriver.autostart_once`
+(called by the daemon at its start, see :func:`guiapp.backend.autostart.autostart`),
+which defines the ``default`` network (NAT, 192.168.22.0/24, ``virbr0``) the first
+time and starts every autostart network once per boot, before autostart guests.
 A guest's ``<interface type='network'>`` joins the bridge of its *running*
 network (else VIR_ERR_NO_NETWORK / VIR_ERR_OPERATION_INVALID); a network with
 running guests cannot be destroyed.
@@ -39,15 +41,19 @@ class QemuSystemDriver(NetworkOpsMixin, QemuDriver):
             self._networks.reconcile()
         super().__init__(uri, read_only, dirs)
 
-    def _autostart_once(self) -> None:
-        """Start autostart networks once per boot, then the autostart guests (which may need them)."""
+    def autostart_once(self) -> list[str]:
+        """Define ``default`` the first time, start autostart networks once per boot, then the autostart guests
+        (which may need them).  Returns the names of the guests started."""
+        if self.read_only:
+            return super().autostart_once()  # refuses
+        self._networks.install_default_network()
         marker = os.path.join(self._networks.runtime_dir, AUTOSTART_MARKER)
         if not os.path.exists(marker):
             atomic_write(Path(marker), f"{time.time()}\n")
             started = self._networks.autostart_all()
             if started:
                 log.info("autostarted networks: %s", ", ".join(started))
-        super()._autostart_once()
+        return super().autostart_once()
 
     def _bridge_for_network(self, network: str) -> str:
         """The bridge of the running network ``network`` (VIR_ERR_NO_NETWORK / OPERATION_INVALID otherwise)."""

@@ -19,6 +19,7 @@ timeout, seconds) and ``xl_timeout`` (longest xl run, seconds).  Environment: ``
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -39,6 +40,8 @@ from .store import Store, default_config_dir, default_state_dir
 from .xenstore import XenStoreDriver, XsDomain
 from .xl import CHANGE_TIMEOUT, QUERY_TIMEOUT, Xl, XlDomain, find_xl
 from .xsclient import DEFAULT_TIMEOUT, gone, ping, read_only_socket, socket_candidates
+
+log = logging.getLogger("guiapp.xen")
 
 #: Seconds one ``xl list`` answers for (state and CPU time of every domain).
 ROWS_TTL = 0.5
@@ -130,6 +133,8 @@ class XenDriver:
         self._rows_cache: Optional[tuple[int, float, Optional[dict[int, XlDomain]]]] = None
         self.events = DomainEvents(self.xs, after_change=self._reap)
         self.xs.client()  # fail now, not on the first call, when the socket does not answer
+        for path in store.clean_temp_files():  # a define killed half-way (writers still alive are spared)
+            log.info("removed %s left by an interrupted write", path)
 
     def close(self) -> None:
         self.events.close()

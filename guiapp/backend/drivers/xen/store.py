@@ -10,12 +10,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 from ... import constants as C  # noqa: N812 - the project-wide alias
 from ...errors import DriverError
+from ...filestore import atomic_write, check_file_name, clean_temp_files, store_document
 from ...xml.domain import DomainDef, parse_domain
 
 
@@ -34,28 +34,11 @@ def default_state_dir(config_dir: Path) -> Path:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that readers see the old or the new file, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise DriverError(C.VIR_ERR_WRITE_FAILED, f"{path}: {exc.strerror or exc}", C.VIR_FROM_XEN) from None
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+        raise DriverError(C.VIR_ERR_WRITE_FAILED, f"{path.parent}: {exc.strerror or exc}", C.VIR_FROM_XEN) from None
+    atomic_write(path, text, error_domain=C.VIR_FROM_XEN)
 
 
 def _unlink(path: Path) -> None:
@@ -78,6 +61,7 @@ class Store:
         self.broken: dict[str, str] = {}
 
     def _def_path(self, name: str) -> Path:
+        check_file_name(name, ".xml", "domain", C.VIR_FROM_XEN)  # refused with the limit, before any write
         return self.config_dir / f"{name}.xml"
 
     # -- persistent definitions -------------------------------------------------
@@ -96,7 +80,26 @@ class Store:
         return out
 
     def save_definition(self, d: DomainDef) -> None:
-        write_atomic(self._def_path(d.name), d.to_xml(inactive=True, secure=False))
+        """Store ``d`` atomically, only if it reads back as the same domain (a failed write keeps the old one)."""
+        path = self._def_path(d.name)
+        try:
+            self.config_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DriverError(C.VIR_ERR_WRITE_FAILED, f"{self.config_dir}: {exc.strerror or exc}",
+                              C.VIR_FROM_XEN) from None
+
+        def read_back(raw: bytes) -> None:
+            back = parse_domain(raw, hypervisor="xen")
+            if back.name != d.name or back.uuid != d.uuid:
+                raise DriverError(C.VIR_ERR_XML_ERROR, f"it reads back as domain '{back.name}'", C.VIR_FROM_XEN)
+        store_document(path, d.to_xml(inactive=True, secure=False), read_back, f"domain '{d.name}'", C.VIR_FROM_XEN)
+
+    def clean_temp_files(self) -> list[str]:
+        """Remove temp files left by interrupted writes (only ours, only in our directories)."""
+        removed = []
+        for d in (self.config_dir, self.config_dir / "autostart", self.state_dir):
+            removed += [str(d / n) for n in clean_temp_files(d)]
+        return removed
 
     def remove_definition(self, name: str) -> None:
         _unlink(self._def_path(name))

@@ -108,6 +108,19 @@ def runtime_dir(xdg: Path) -> Path:
     return xdg / "run" / "guiapp" / "qemu"
 
 
+def dom_dir(run: Path, name: str) -> Path:
+    """The runtime directory (``<run>/<uuid hex>/``) of domain ``name``, found by its record; a path that does
+    not exist when it has none."""
+    import json
+    for rec in run.glob("*/record.json"):
+        try:
+            if json.loads(rec.read_text()).get("name") == name:
+                return rec.parent
+        except (OSError, ValueError):
+            continue
+    return run / f"no-domain-{name}"
+
+
 def guest_xml(name: str, kernel: str, initrd: str, *, cmdline: str = "", nics: str = "", extra: str = "",
               dtype: str = "qemu", memory_mib: int = 128, lifecycle: str = "", vcpus: str = "<vcpu>1</vcpu>") -> str:
     """The tiny guest's domain XML (serial console, ACPI, pvpanic)."""
@@ -135,7 +148,7 @@ def guest_xml(name: str, kernel: str, initrd: str, *, cmdline: str = "", nics: s
 
 def console_text(xdg: Path, name: str) -> str:
     try:
-        return (runtime_dir(xdg) / f"{name}.console.log").read_text(errors="replace")
+        return (dom_dir(runtime_dir(xdg), name) / "console.log").read_text(errors="replace")
     except OSError:
         return ""
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from qemu_testlib import QEMU, SEED_QEMU, runtime_dir, wait_for
+from qemu_testlib import QEMU, SEED_QEMU, dom_dir, runtime_dir, wait_for
 
 import guiapp.backend as libvirt
 from guiapp.backend import constants as C
+from guiapp.backend.autostart import autostart
 from guiapp.backend.drivers.qemu.capabilities import kvm_usable, parse_machine_help
 
 pytestmark = pytest.mark.qemu
@@ -56,7 +57,8 @@ def test_seed_qemu_example_starts_and_stops_for_real(conn, xdg, tmp_path):
     info = dom.info()
     assert info[1] == 219200 and info[3] == 2
     live = etree.fromstring(dom.XMLDesc().encode())
-    assert int(live.find("devices/graphics").get("port")) >= 5900  # autoport: the port QEMU took
+    # autoport without a listen address: the display is on the unix socket only, no TCP port (issue 11)
+    assert int(live.find("devices/graphics").get("port")) == -1
     assert live.find("devices/interface/mac").get("address").startswith("52:54:00:")
     with pytest.raises(libvirt.libvirtError) as ei:
         dom.shutdown()  # no <acpi/>: nothing in the guest can hear a power button
@@ -220,7 +222,7 @@ def test_guest_outlives_the_process_that_started_it(xdg):
         dom = c.lookupByName("orphan")
         assert dom.isActive() == 1 and dom.ID() == int(r.stdout.split()[-1])
         dom.destroy()
-        wait_for(lambda: not (runtime_dir(xdg) / "orphan.pid").exists(), 5, "the pid file to go")
+        wait_for(lambda: not (dom_dir(runtime_dir(xdg), "orphan") / "pid").exists(), 5, "the pid file to go")
     finally:
         c.close()
 
@@ -236,9 +238,11 @@ def test_autostart_runs_once_per_boot(xdg):
         assert dom.autostart() == 1 and c.lookupByName("manual").autostart() == 0
     finally:
         c.close()
-    (runtime_dir(xdg) / "autostarted").unlink()  # as after a reboot (the runtime dir is on tmpfs)
+    assert not (runtime_dir(xdg) / "autostarted").exists()  # opening never runs autostart
     c = libvirt.open("qemu:///session")
     try:
+        assert c.listAllDomains(C.VIR_CONNECT_LIST_DOMAINS_ACTIVE) == []  # opening starts nothing
+        assert autostart(c) == ["auto"]  # the daemon's start does
         assert [d.name() for d in c.listAllDomains(C.VIR_CONNECT_LIST_DOMAINS_ACTIVE)] == ["auto"]
         assert c.lookupByName("manual").isActive() == 0
         c.lookupByName("auto").destroy()
@@ -246,6 +250,7 @@ def test_autostart_runs_once_per_boot(xdg):
         c.close()
     c = libvirt.open("qemu:///session")  # not again in the same boot
     try:
+        assert autostart(c) == []
         assert c.listAllDomains(C.VIR_CONNECT_LIST_DOMAINS_ACTIVE) == []
     finally:
         c.close()

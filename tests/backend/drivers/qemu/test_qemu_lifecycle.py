@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -12,7 +13,16 @@ import textwrap
 import time
 
 import pytest
-from qemu_testlib import console_text, guest_xml, runtime_dir, type_on_console, wait_console, wait_for, wait_state
+from qemu_testlib import (
+    console_text,
+    dom_dir,
+    guest_xml,
+    runtime_dir,
+    type_on_console,
+    wait_console,
+    wait_for,
+    wait_state,
+)
 
 import guiapp.backend as libvirt
 from guiapp.backend import constants as C
@@ -21,17 +31,26 @@ QEMU_BIN = shutil.which("qemu-system-x86_64") or "/usr/bin/qemu-system-x86_64"
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
-RUNTIME_ONLY = {".pid", ".qmp", ".cmd.qmp", ".console.log", ".vnc"}
+RUNTIME_ONLY = {"pid", "console.log"}
 
 
 def leftover_runtime_files(xdg, name: str) -> list[str]:
-    d = runtime_dir(xdg)
-    return sorted(p.name for p in d.iterdir() if p.name.startswith(name + ".") and
-                  any(p.name == name + s for s in RUNTIME_ONLY)) if d.exists() else []
+    """The domain's runtime-only files, and sockets of ids no running domain holds."""
+    run = runtime_dir(xdg)
+    d = dom_dir(run, name)
+    own = sorted(p.name for p in d.iterdir() if p.name in RUNTIME_ONLY) if d.exists() else []
+    live = set()
+    for r in run.glob("*/record.json"):
+        with contextlib.suppress(OSError, ValueError):
+            rec = json.loads(r.read_text())
+            if rec.get("pid") and rec.get("state") != C.VIR_DOMAIN_SHUTOFF:
+                live.add(str(rec.get("id")))
+    sock = run / "sock"
+    return own + (sorted(p.name for p in sock.iterdir() if p.name.split("-")[0] not in live) if sock.exists() else [])
 
 
 def record(xdg, name: str) -> dict:
-    return json.loads((runtime_dir(xdg) / f"{name}.json").read_text())
+    return json.loads((dom_dir(runtime_dir(xdg), name) / "record.json").read_text())
 
 
 def test_define_start_pause_stats_balloon_shutdown(conn, xdg, tiny_guest, tmp_path):
@@ -212,7 +231,8 @@ def test_reattach_second_process_and_kill9(conn, xdg, tiny_guest):
     c2.close()
     wait_console(xdg, "shared")
     run_second_process("shared", "shutdown-nowait")
-    wait_for(lambda: not list(runtime_dir(xdg).glob("shared.pid")), 30, "QEMU to end after the guest's power-off")
+    pidfile = dom_dir(runtime_dir(xdg), "shared") / "pid"
+    wait_for(lambda: not pidfile.exists(), 30, "QEMU to end after the guest's power-off")
     c2 = libvirt.open("qemu:///session")
     try:
         dom = c2.lookupByName("shared")
@@ -241,7 +261,7 @@ def test_stale_runtime_entry_is_dropped_on_open(conn, xdg, tiny_guest):
     c2 = libvirt.open("qemu:///session")
     try:
         assert c2.listAllDomains() == []
-        assert not (runtime_dir(xdg) / "stale.json").exists()
+        assert not dom_dir(runtime_dir(xdg), "stale").exists()
     finally:
         c2.close()
     del dom
@@ -297,7 +317,7 @@ def test_start_errors_leave_nothing_behind(conn, xdg, tiny_guest, tmp_path, case
     if case == "duplicate":
         first.destroy()
     assert leftover_runtime_files(xdg, "broken") == []
-    assert not (runtime_dir(xdg) / "broken.json").exists()
+    assert not dom_dir(runtime_dir(xdg), "broken").exists()
     assert conn.listAllDomains() == []
 
 
@@ -355,7 +375,8 @@ NETNS_PROCESS = textwrap.dedent("""
         for n, (_, _, target) in guests.items():
             if target and n not in pinged:
                 try:
-                    log = open(os.path.join(rundir, n + ".console.log"), errors="replace").read()
+                    log = open(os.path.join(rundir, doms[n].UUIDString().replace("-", ""), "console.log"),
+                               errors="replace").read()
                 except OSError:
                     log = ""
                 if "GUIAPP-PING-OK " + target in log:
@@ -432,7 +453,7 @@ def test_seed_kvm_example_runs_under_kvm(conn, xdg, tmp_path):
     dom = conn.createXML(SEED_KVM.format(emulator=QEMU_BIN, disk=disk), 0)
     assert dom.state() == [C.VIR_DOMAIN_RUNNING, C.VIR_DOMAIN_RUNNING_BOOTED]
     from qemu.qmp.legacy import QEMUMonitorProtocol
-    qmp = QEMUMonitorProtocol(str(runtime_dir(xdg) / "demo2.cmd.qmp"))
+    qmp = QEMUMonitorProtocol(record(xdg, "demo2")["qmp_cmd"])
     qmp.connect()
     try:
         kvm = qmp.cmd("query-kvm")
@@ -445,6 +466,7 @@ def test_seed_kvm_example_runs_under_kvm(conn, xdg, tmp_path):
     assert "pc,accel=kvm,acpi=off" in argv and "24:42:53:21:52:45" in " ".join(argv)
     live = dom.XMLDesc()
     port = int(live.split("<graphics", 1)[1].split("port=\"", 1)[1].split("\"", 1)[0])
-    assert port >= 5900  # the allocated VNC port is reported back
+    assert port == -1  # autoport without a listen address: unix socket only, no TCP port (issue 11)
+    assert os.path.exists(record(xdg, "demo2")["vnc_socket"])
     dom.destroy()
     assert conn.listAllDomains() == []  # transient: gone once destroyed

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from netns_child import NetnsPython, RemoteError
-from qemu_testlib import QEMU, guest_xml, qemu_processes_under, wait_for
+from qemu_testlib import QEMU, dom_dir, guest_xml, qemu_processes_under, wait_for
 
 import guiapp.backend as libvirt
 from guiapp.backend.drivers.qemu.command import RunPaths, build_command
@@ -100,7 +100,7 @@ class SystemHost:
 
     def console(self, name: str) -> str:
         try:
-            return (self.qemu_run / f"{name}.console.log").read_text(errors="replace")
+            return (dom_dir(self.qemu_run, name) / "console.log").read_text(errors="replace")
         except OSError:
             return ""
 
@@ -161,9 +161,12 @@ NIC = "<interface type='network'><source network='{net}'/>{target}<model type='v
 def test_default_network_guests_dhcp_ping_taps_and_destroy(host, tiny_guest):
     kernel, initrd = tiny_guest
     py = host.py
-    # -- the default network comes up when the first connection opens
+    # -- opening changes nothing; the daemon's autostart defines and starts the default network
     info = py.run(textwrap.dedent("""
+        from guiapp.backend.autostart import autostart
         conn = libvirt.open('qemu:///system')
+        assert conn.listAllNetworks() == []
+        autostart(conn)
         net = conn.networkLookupByName('default')
         result = dict(type=conn.getType(), active=net.isActive(), persistent=net.isPersistent(),
                       autostart=net.autostart(), bridge=net.bridgeName(), names=conn.listNetworks(),
@@ -190,7 +193,7 @@ def test_default_network_guests_dhcp_ping_taps_and_destroy(host, tiny_guest):
     with pytest.raises(RemoteError) as ei:
         py.run(f"conn.createXML({guest_xml('idle', kernel, initrd, nics=NIC.format(net='quiet', target=''))!r})")
     assert ei.value.code == libvirt.VIR_ERR_OPERATION_INVALID and "not active" in str(ei.value)
-    assert list(host.qemu_run.glob("*.pid")) == []
+    assert list(host.qemu_run.glob("*/pid")) == []
 
     # -- two guests on 'default': one gets vnetN, the other the seed's <target dev='vnet7'/>
     specs = {"neta": "", "netb": "<target dev='vnet7'/>"}
@@ -249,7 +252,8 @@ def test_default_network_guests_dhcp_ping_taps_and_destroy(host, tiny_guest):
     assert taps["neta"] not in ns_links(host.ns)
     with pytest.raises(RemoteError, match="netb"):
         py.run("net.destroy()")
-    pid = int((host.qemu_run / "netb.pid").read_text())
+    netb_dir = dom_dir(host.qemu_run, "netb")
+    pid = int((netb_dir / "pid").read_text())
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: taps["netb"] not in ns_links(host.ns), 10, "the dead guest's tap to go")
 
@@ -262,13 +266,16 @@ def test_default_network_guests_dhcp_ping_taps_and_destroy(host, tiny_guest):
     assert firewall_rules(host, net_uuid) is False
     # the transient guest that died is gone, and so are its runtime files
     wait_for(lambda: py.run("result = [d.name() for d in conn.listAllDomains()]") == [], 10, "netb to be gone")
-    assert sorted(p.name for p in host.qemu_run.glob("netb.*")) == []
+    assert not netb_dir.exists()
 
 
 def test_network_api_and_autostart_once_per_boot(host):
     py = host.py
     got = py.run(textwrap.dedent("""
+        from guiapp.backend.autostart import autostart
         conn = libvirt.open('qemu:///system')
+        at_open = [n.name() for n in conn.listAllNetworks()]  # opening defines and starts nothing
+        autostart(conn)  # what the daemon does at its start: defines 'default' (once) and starts it
         net = conn.networkLookupByName('default')
         net.destroy()
         net.setAutostart(0)
@@ -278,7 +285,8 @@ def test_network_api_and_autostart_once_per_boot(host):
             "</dhcp></ip></network>")
         other.setAutostart(1)
         conn.close()
-        again = libvirt.open('qemu:///system')  # autostart happens once per boot, not at every open
+        again = libvirt.open('qemu:///system')
+        autostart(again)  # once per boot, not at every call
         first = sorted(again.listNetworks())
         guest = ("<domain type='qemu'><name>preview</name><memory unit='MiB'>64</memory><os><type>hvm</type></os>"
                  "<devices><interface type='network'><source network='%s'/></interface></devices></domain>")
@@ -294,17 +302,21 @@ def test_network_api_and_autostart_once_per_boot(host):
             denied = None
         except libvirt.libvirtError as exc:
             denied = exc.get_error_code()
-        result = dict(first=first, defined=sorted(again.listDefinedNetworks()), denied=denied, missing=missing,
+        result = dict(at_open=at_open, first=first, defined=sorted(again.listDefinedNetworks()), denied=denied,
+                      missing=missing,
                       tap='tap,id=hostnet0,ifname=vnet0,script=no' in argv,
                       ro_names=[n.name() for n in ro.listAllNetworks()])
         again.close(); ro.close()
     """))
-    assert got == {"first": [], "defined": ["default", "lab"], "denied": libvirt.VIR_ERR_OPERATION_DENIED,
+    assert got == {"at_open": [], "first": [], "defined": ["default", "lab"],
+                   "denied": libvirt.VIR_ERR_OPERATION_DENIED,
                    "missing": libvirt.VIR_ERR_NO_NETWORK, "tap": True, "ro_names": ["default", "lab"]}
-    # a new boot (the runtime directory is on tmpfs): autostart networks come up at the next open
+    # a new boot (the runtime directory is on tmpfs): autostart networks come up when the daemon starts
     (host.net_run / "autostarted").unlink()
     got = py.run(textwrap.dedent("""
         c = libvirt.open('qemu:///system')
+        assert c.listNetworks() == []  # not by opening
+        autostart(c)
         result = [sorted(c.listNetworks()), c.networkLookupByName('lab').bridgeName(),
                   [n.name() for n in c.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_AUTOSTART)]]
     """))
