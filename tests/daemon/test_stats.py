@@ -10,8 +10,8 @@ import pytest
 from daemonlib import Guiappd
 
 import guiapp.backend as gl
-from guiapp.backend.drivers.remote.driver import typed_params
 from guiapp.backend.rpc import xdr
+from guiapp.backend.rpc.values import typed_params_to_dict as typed_params
 from guiapp.daemon.stats import StatsCache, encode_stats
 
 
