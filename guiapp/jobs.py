@@ -266,7 +266,7 @@ def install_ui_thread_guard(*, raise_error: bool = False) -> None:
     method reaching the driver goes through) plus the few methods that call the driver directly.
     """
     from guiapp.backend.connection import virConnect
-    from guiapp.backend.drivers.base import OPERATIONS
+    from guiapp.backend.drivers.contract import OPERATIONS
 
     with _guard_lock:
         _guard["thread"] = threading.get_ident()

@@ -14,9 +14,10 @@ from typing import Optional
 
 from .connection import virConnect
 from .constants import *  # noqa: F401,F403 - the VIR_* constants are part of the API
-from .constants import VIR_ERR_INVALID_ARG, VIR_ERR_NO_CONNECT, VIR_FROM_NONE
+from .constants import VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_CONNECT, VIR_FROM_NONE
 from .domain import virDomain
 from .drivers import driver_for_scheme, known_schemes, probe_default_uri
+from .drivers.contract import ContractError, check_driver
 from .errors import (
     DriverError,
     libvirtError,
@@ -60,8 +61,12 @@ def _open(name: Optional[str], read_only: bool) -> virConnect:
             raise DriverError(VIR_ERR_NO_CONNECT,
                               f"'{text}': no driver for '{uri.scheme}' (available: {', '.join(known_schemes())})")
         driver = cls.open(uri, read_only)
+        if type(driver) is not cls:  # open() may pick a subclass (qemu:///system)
+            check_driver(type(driver))
     except DriverError as exc:
         raise _report(exc.code, exc.detail, exc.domain if exc.domain is not None else VIR_FROM_NONE) from None
+    except ContractError as exc:  # a broken driver is a bug, still reported as a libvirtError
+        raise _report(VIR_ERR_INTERNAL_ERROR, str(exc), VIR_FROM_NONE) from exc
     return virConnect(driver, text, read_only)
 
 

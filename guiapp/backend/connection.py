@@ -15,7 +15,8 @@ from typing import Any, Callable, Optional
 from . import constants as C
 from . import errors
 from .domain import virDomain
-from .drivers.base import OPERATIONS, DomainRef
+from .drivers.base import DomainRef
+from .drivers.contract import OPERATIONS
 from .errors import DriverError, ErrorSink, libvirtError
 from .handle import check_flags as _check_flags
 from .handle import check_str as _check_str

@@ -25,7 +25,9 @@ FALLBACK_URI = "test:///default"
 
 
 def driver_for_scheme(scheme: str) -> Optional[type]:
-    """The driver class serving ``scheme``, or None when there is none (or it is not installed)."""
+    """The driver class serving ``scheme``, or None when there is none (or it is not installed).
+
+    Registration checks the class against the typed contract (:func:`.contract.check_driver`)."""
     modname = _MODULES.get(scheme)
     if modname is None:
         return None
@@ -35,7 +37,12 @@ def driver_for_scheme(scheme: str) -> Optional[type]:
         if exc.name and modname.startswith(exc.name):
             return None  # that driver is not part of this build
         raise
-    return getattr(module, "DRIVER", None)
+    cls = getattr(module, "DRIVER", None)
+    if cls is not None:
+        from .contract import check_driver
+
+        check_driver(cls)  # a driver that breaks the contract fails here, not at a user's call
+    return cls
 
 
 def known_schemes() -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from guiapp.backend import constants as C
-from guiapp.backend.drivers import base
+from guiapp.backend.drivers import base, contract
 from guiapp.backend.drivers.test import DRIVER, TestDriver
 from guiapp.backend.drivers.test import driver as driver_mod
 from guiapp.backend.errors import DriverError
@@ -71,8 +71,8 @@ def test_driver_protocol_and_operations(drv):
     assert isinstance(drv, base.Driver)
     assert TestDriver.error_domain == C.VIR_FROM_TEST and TestDriver.schemes == ("test",)
     # everything but native-config conversion, which libvirt's test driver does not have either
-    assert set(base.supported_operations(drv)) == set(base.OPERATIONS) - {"domain_xml_to_native",
-                                                                           "domain_xml_from_native"}
+    assert set(contract.implemented(drv)) == set(contract.OPERATIONS) - {"domain_xml_to_native",
+                                                                               "domain_xml_from_native"}
     assert TestDriver.probe() is None
 
 
