@@ -39,6 +39,7 @@ from ...errors import DriverError
 from ...hostnet.runner import Runner
 from ...uri import URI
 from ...xml.domain import DomainDef, parse_domain
+from .. import common
 from ..base import DomainRef
 from . import savefile
 from .capabilities import HostCaps, find_emulators, kvm_usable, probe_host
@@ -73,6 +74,10 @@ TICK = 0.5  # seconds between the worker's looks at the shared state
 
 def _err(code: int, detail: str) -> DriverError:
     return DriverError(code, detail, E)
+
+
+def _existing(dom: Optional[Dom]) -> Optional[common.Existing]:
+    return None if dom is None else common.Existing(dom.name, dom.uuid, dom.active)
 
 
 def _no_domain(what: str) -> DriverError:
@@ -827,14 +832,10 @@ class QemuDriver:
     def _check_unique(self, defn: DomainDef, *, allow_same: bool) -> Optional[Dom]:
         """Name/UUID uniqueness; returns the existing domain with the same name and UUID, if any (lock held)."""
         same = self._doms.get(defn.name)
-        if same is not None and same.uuid != defn.uuid:
-            raise _err(C.VIR_ERR_OPERATION_FAILED,
-                       f"domain '{defn.name}' already exists with uuid {_uuid_str(same.uuid)}")
-        other = next((d for d in self._doms.values() if d.uuid == defn.uuid and d.name != defn.name), None)
-        if other is not None:
-            raise _err(C.VIR_ERR_OPERATION_FAILED,
-                       f"domain '{other.name}' is already defined with uuid {defn.uuid_str}")
-        if same is not None and not allow_same:
+        other = next((d for d in self._doms.values() if d.uuid == defn.uuid), None)
+        if common.check_unique(defn.name, defn.uuid, [_existing(same), _existing(other)], error_domain=E) is None:
+            return None
+        if not allow_same:
             raise _err(C.VIR_ERR_OPERATION_FAILED, f"domain '{defn.name}' already exists")
         return same
 
@@ -1295,16 +1296,8 @@ class QemuDriver:
 
     # ------------------------------------------------------------------ resources
     def _affect(self, dom: Dom, flags: int, live_bit: int, config_bit: int) -> tuple[bool, bool]:
-        live = bool(flags & live_bit)
-        config = bool(flags & config_bit)
-        if not live and not config:  # CURRENT
-            live, config = (True, False) if dom.active else (False, True)
-        if live and not dom.active:
-            raise _err(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is not running (no live state to change)")
-        if config and dom.config is None:
-            raise _err(C.VIR_ERR_OPERATION_INVALID, f"cannot change the persistent config of transient domain "
-                                                    f"'{dom.name}'")
-        return live, config
+        return common.resolve_affect(flags, active=dom.active, persistent=dom.config is not None,
+                                     live_bit=live_bit, config_bit=config_bit, error_domain=E)
 
     def _write_config(self, dom: Dom, defn: DomainDef) -> None:
         atomic_write(self.dirs.config_file(dom.name), defn.to_xml(inactive=True, secure=False))

@@ -35,6 +35,7 @@ from ...uri import URI
 from ...xml.capabilities import Capabilities, Guest, GuestDomain, Host, HostCPU
 from ...xml.domain import DomainDef, format_uuid, parse_domain
 from ...xml.node import Node, default_node, load_node
+from .. import common
 from ..base import DomainRef
 
 _FROM_TEST = C.VIR_FROM_TEST
@@ -66,7 +67,7 @@ SUPPORTED_STATS = (C.VIR_DOMAIN_STATS_STATE | C.VIR_DOMAIN_STATS_CPU_TOTAL | C.V
                    | C.VIR_DOMAIN_STATS_VCPU | C.VIR_DOMAIN_STATS_INTERFACE | C.VIR_DOMAIN_STATS_BLOCK)
 _START_FLAGS = (C.VIR_DOMAIN_START_PAUSED | C.VIR_DOMAIN_START_AUTODESTROY | C.VIR_DOMAIN_START_BYPASS_CACHE
                 | C.VIR_DOMAIN_START_FORCE_BOOT | C.VIR_DOMAIN_START_VALIDATE)
-_AFFECT = C.VIR_DOMAIN_AFFECT_LIVE | C.VIR_DOMAIN_AFFECT_CONFIG
+_AFFECT = common.AFFECT
 
 Event = tuple[DomainRef, int, int]
 
@@ -75,13 +76,15 @@ _now = time.monotonic_ns
 
 
 def _check_flags(flags: int, allowed: int, func: str) -> None:
-    if flags & ~allowed:
-        raise DriverError(C.VIR_ERR_INVALID_ARG, f"unsupported flags (0x{flags & ~allowed:x}) in function {func}",
-                          _FROM_TEST)
+    common.check_flags(flags, allowed, func, _FROM_TEST)
 
 
 def _not_running() -> DriverError:
-    return DriverError(C.VIR_ERR_OPERATION_INVALID, "domain is not running", _FROM_DOMAIN)
+    return common.not_running()
+
+
+def _existing(dom: Optional[_Dom]) -> Optional[common.Existing]:
+    return None if dom is None else common.Existing(dom.name, dom.uuid, dom.active)
 
 
 # ---------------------------------------------------------------------------
@@ -396,20 +399,10 @@ class TestDriver(NetworkOpsMixin):
 
     def _check_new(self, d: DomainDef, *, check_live: bool) -> Optional[_Dom]:
         """libvirt's virDomainObjListAdd checks; returns the existing domain with that uuid+name, if any."""
-        dom = self._by_uuid.get(d.uuid)
-        if dom is not None:
-            if dom.name != d.name:
-                raise DriverError(C.VIR_ERR_OPERATION_FAILED,
-                                  f"domain '{dom.name}' is already defined with uuid {d.uuid_str}", _FROM_DOMAIN)
-            if check_live and dom.active:
-                raise DriverError(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is already active",
-                                  _FROM_DOMAIN)
-            return dom
-        other = self._by_name.get(d.name)
-        if other is not None:
-            raise DriverError(C.VIR_ERR_OPERATION_FAILED,
-                              f"domain '{d.name}' already exists with uuid {format_uuid(other.uuid)}", _FROM_DOMAIN)
-        return None
+        by_uuid, by_name = self._by_uuid.get(d.uuid), self._by_name.get(d.name)
+        same = common.check_unique(d.name, d.uuid, [_existing(by_uuid), _existing(by_name)],
+                                   refuse_active=check_live)
+        return by_uuid if same is not None else None
 
     # -- listing and lookup -----------------------------------------------------------
 
@@ -805,16 +798,9 @@ class TestDriver(NetworkOpsMixin):
 
     def _targets(self, dom: _Dom, flags: int) -> tuple[Optional[DomainDef], Optional[DomainDef]]:
         """libvirt's virDomainObjGetDefs: (live, config) to change for AFFECT_* ``flags``."""
-        affect = flags & _AFFECT
-        if affect == C.VIR_DOMAIN_AFFECT_CURRENT:
-            affect = C.VIR_DOMAIN_AFFECT_LIVE if dom.active else C.VIR_DOMAIN_AFFECT_CONFIG
-        if affect & C.VIR_DOMAIN_AFFECT_LIVE and not dom.active:
-            raise _not_running()
-        if affect & C.VIR_DOMAIN_AFFECT_CONFIG and dom.config is None:
-            raise DriverError(C.VIR_ERR_OPERATION_INVALID, "transient domains do not have any persistent config",
-                              _FROM_DOMAIN)
-        return (dom.live if affect & C.VIR_DOMAIN_AFFECT_LIVE else None,
-                dom.config if affect & C.VIR_DOMAIN_AFFECT_CONFIG else None)
+        live, config = common.resolve_affect(flags, active=dom.active,
+                                             persistent=dom.config is not None)
+        return (dom.live if live else None, dom.config if config else None)
 
     def domain_set_memory(self, ref: DomainRef, memory: int, flags: int = 0) -> None:
         """virDomainSetMemoryFlags; plain virDomainSetMemory is ``flags=VIR_DOMAIN_AFFECT_LIVE``."""
