@@ -60,9 +60,9 @@ def _open(name: Optional[str], read_only: bool) -> virConnect:
         if cls is None:
             raise DriverError(VIR_ERR_NO_CONNECT,
                               f"'{text}': no driver for '{uri.scheme}' (available: {', '.join(known_schemes())})")
+        check_driver(cls)
         driver = cls.open(uri, read_only)
-        if type(driver) is not cls:  # open() may pick a subclass (qemu:///system)
-            check_driver(type(driver))
+        check_driver(type(driver))  # open() may pick a subclass (qemu:///system); each class is checked once
     except DriverError as exc:
         raise _report(exc.code, exc.detail, exc.domain if exc.domain is not None else VIR_FROM_NONE) from None
     except ContractError as exc:  # a broken driver is a bug, still reported as a libvirtError

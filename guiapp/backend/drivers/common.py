@@ -15,6 +15,14 @@ from ..xml.domain import format_uuid
 #: Flags of virDomainModificationImpact (SetMemoryFlags, SetVcpusFlags, ...).
 AFFECT = C.VIR_DOMAIN_AFFECT_LIVE | C.VIR_DOMAIN_AFFECT_CONFIG
 
+#: Flags virDomainSetMemoryFlags / virDomainSetVcpusFlags accept (drivers may accept fewer).
+MEM_FLAGS = AFFECT | C.VIR_DOMAIN_MEM_MAXIMUM
+VCPU_FLAGS = AFFECT | C.VIR_DOMAIN_VCPU_MAXIMUM
+
+#: Flags virDomainGetXMLDesc accepts.
+XML_DESC_FLAGS = (C.VIR_DOMAIN_XML_SECURE | C.VIR_DOMAIN_XML_INACTIVE | C.VIR_DOMAIN_XML_UPDATE_CPU
+                  | C.VIR_DOMAIN_XML_MIGRATABLE)
+
 
 class Existing(NamedTuple):
     """What the uniqueness rule needs to know about a domain the driver already has."""

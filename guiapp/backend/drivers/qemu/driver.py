@@ -1304,6 +1304,7 @@ class QemuDriver:
         dom.config = defn
 
     def domain_set_memory(self, ref: DomainRef, kib: int, flags: int) -> None:
+        common.check_flags(flags, common.MEM_FLAGS, "virDomainSetMemoryFlags", E)
         with self.lock():
             dom = self._find(ref)
             if flags & C.VIR_DOMAIN_MEM_MAXIMUM:
@@ -1341,6 +1342,7 @@ class QemuDriver:
         return self._find(ref).defn.memory_kib
 
     def domain_set_vcpus(self, ref: DomainRef, n: int, flags: int) -> None:
+        common.check_flags(flags, common.VCPU_FLAGS, "virDomainSetVcpusFlags", E)
         with self.lock():
             dom = self._find(ref)
             if flags & C.VIR_DOMAIN_VCPU_MAXIMUM:
@@ -1421,6 +1423,7 @@ class QemuDriver:
         return self._find(ref).defn.os_type
 
     def domain_get_xml_desc(self, ref: DomainRef, flags: int) -> str:
+        common.check_flags(flags, common.XML_DESC_FLAGS, "virDomainGetXMLDesc", E)
         dom = self._find(ref)
         if flags & C.VIR_DOMAIN_XML_INACTIVE and dom.config is not None:
             return dom.config.xml_for_flags(flags)

@@ -67,7 +67,6 @@ SUPPORTED_STATS = (C.VIR_DOMAIN_STATS_STATE | C.VIR_DOMAIN_STATS_CPU_TOTAL | C.V
                    | C.VIR_DOMAIN_STATS_VCPU | C.VIR_DOMAIN_STATS_INTERFACE | C.VIR_DOMAIN_STATS_BLOCK)
 _START_FLAGS = (C.VIR_DOMAIN_START_PAUSED | C.VIR_DOMAIN_START_AUTODESTROY | C.VIR_DOMAIN_START_BYPASS_CACHE
                 | C.VIR_DOMAIN_START_FORCE_BOOT | C.VIR_DOMAIN_START_VALIDATE)
-_AFFECT = common.AFFECT
 
 Event = tuple[DomainRef, int, int]
 
@@ -764,8 +763,7 @@ class TestDriver(NetworkOpsMixin):
             return self._get(ref).cur.os_type
 
     def domain_get_xml_desc(self, ref: DomainRef, flags: int = 0) -> str:
-        _check_flags(flags, C.VIR_DOMAIN_XML_SECURE | C.VIR_DOMAIN_XML_INACTIVE | C.VIR_DOMAIN_XML_UPDATE_CPU
-                     | C.VIR_DOMAIN_XML_MIGRATABLE, "virDomainGetXMLDesc")
+        _check_flags(flags, common.XML_DESC_FLAGS, "virDomainGetXMLDesc")
         with self._lock:
             dom = self._get(ref)
             if flags & C.VIR_DOMAIN_XML_INACTIVE and dom.config is not None:
@@ -804,7 +802,7 @@ class TestDriver(NetworkOpsMixin):
 
     def domain_set_memory(self, ref: DomainRef, memory: int, flags: int = 0) -> None:
         """virDomainSetMemoryFlags; plain virDomainSetMemory is ``flags=VIR_DOMAIN_AFFECT_LIVE``."""
-        _check_flags(flags, _AFFECT | C.VIR_DOMAIN_MEM_MAXIMUM, "virDomainSetMemoryFlags")
+        _check_flags(flags, common.MEM_FLAGS, "virDomainSetMemoryFlags")
         if memory <= 0:
             raise DriverError(C.VIR_ERR_INVALID_ARG, "memory in virDomainSetMemory must not be zero", _FROM_DOMAIN)
         with self._lock:
@@ -832,8 +830,8 @@ class TestDriver(NetworkOpsMixin):
 
     def domain_set_vcpus(self, ref: DomainRef, nvcpus: int, flags: int = 0) -> None:
         """virDomainSetVcpusFlags; plain virDomainSetVcpus is ``flags=VIR_DOMAIN_AFFECT_LIVE``."""
-        _check_flags(flags, _AFFECT | C.VIR_DOMAIN_VCPU_MAXIMUM | C.VIR_DOMAIN_VCPU_GUEST
-                     | C.VIR_DOMAIN_VCPU_HOTPLUGGABLE, "virDomainSetVcpusFlags")
+        _check_flags(flags, common.VCPU_FLAGS | C.VIR_DOMAIN_VCPU_GUEST | C.VIR_DOMAIN_VCPU_HOTPLUGGABLE,
+                     "virDomainSetVcpusFlags")
         if nvcpus <= 0:
             raise DriverError(C.VIR_ERR_INVALID_ARG, "nvcpus in virDomainSetVcpus must not be zero", _FROM_DOMAIN)
         with self._lock:

@@ -364,6 +364,7 @@ class XenDriver:
         return _OS_TYPE_NAME.get(p.os_type, p.os_type)
 
     def domain_get_xml_desc(self, ref: DomainRef, flags: int) -> str:
+        common.check_flags(flags, common.XML_DESC_FLAGS, "virDomainGetXMLDesc", C.VIR_FROM_XEN)
         x, p = self._lookup_ref(ref)
         if x is None or (flags & C.VIR_DOMAIN_XML_INACTIVE and p is not None):
             assert p is not None
@@ -610,6 +611,7 @@ class XenDriver:
         return p
 
     def domain_set_memory(self, ref: DomainRef, kib: int, flags: int) -> None:
+        common.check_flags(flags, common.MEM_FLAGS, "virDomainSetMemoryFlags", C.VIR_FROM_XEN)
         if flags & C.VIR_DOMAIN_MEM_MAXIMUM:
             return self._set_max_memory(ref, kib, flags & ~C.VIR_DOMAIN_MEM_MAXIMUM)
         with self._lock:
@@ -652,6 +654,7 @@ class XenDriver:
                 self.store.save_definition(c)
 
     def domain_set_vcpus(self, ref: DomainRef, n: int, flags: int) -> None:
+        common.check_flags(flags, common.VCPU_FLAGS, "virDomainSetVcpusFlags", C.VIR_FROM_XEN)
         with self._lock:
             x, p = self._lookup_ref(ref)
             if flags & C.VIR_DOMAIN_VCPU_MAXIMUM:
