@@ -211,7 +211,7 @@ class Session:
     commands: dict[str, Command] = field(default_factory=dict)
 
     @property
-    def libvirtError(self) -> type:  # noqa: N802 - libvirt-python's name
+    def libvirtError(self) -> type[Exception]:  # noqa: N802 - libvirt-python's name
         return self.lib.libvirtError
 
     def print(self, text: str) -> None:

@@ -9,7 +9,10 @@ installed); else ``test:///default``.
 from __future__ import annotations
 
 import importlib
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from .base import Driver
 
 # scheme -> module holding the driver class named DRIVER
 _MODULES: dict[str, str] = {
@@ -24,7 +27,7 @@ PROBE_ORDER = ("xen", "qemu")
 FALLBACK_URI = "test:///default"
 
 
-def driver_for_scheme(scheme: str) -> Optional[type]:
+def driver_for_scheme(scheme: str) -> Optional[type[Driver]]:
     """The driver class serving ``scheme``, or None when there is none (or it is not installed).
 
     Registration checks the class against the typed contract (:func:`.contract.check_driver`)."""

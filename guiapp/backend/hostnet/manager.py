@@ -229,7 +229,7 @@ class HostNetworks(NetworkTable):
                 for fam in sorted({ip.address.version for ip in d.ips}):
                     links.enable_forwarding(self.run, fam)
             if dnsmasq.needed(d):
-                undo.append(lambda: (dnsmasq.stop(files), dnsmasq.remove_files(files)))
+                undo.extend((lambda: dnsmasq.remove_files(files), lambda: dnsmasq.stop(files)))  # undone last-first
                 dnsmasq.start(self.run, d, files, self.dnsmasq_user)
         except BaseException:
             for step in reversed(undo):

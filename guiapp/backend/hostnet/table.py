@@ -440,7 +440,7 @@ class NetworkTable:
         """Leases the test driver makes up: one per running guest NIC, at a stable address of the DHCP range."""
         d = e.live
         ip = d.ipv4 if d is not None else None
-        if ip is None or not ip.has_dhcp:
+        if d is None or ip is None or not ip.has_dhcp:
             return []
         pool: list[int] = []
         for start, end in ip.ranges:

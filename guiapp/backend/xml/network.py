@@ -181,7 +181,7 @@ class NetworkDef:
             raise _xml_error(f"name {name} cannot contain '/': choose a network name without slashes")
         if _CONTROL.search(name):
             raise _xml_error(f"network name {name!r} cannot contain control characters")
-        if name_el.text != name:
+        if name_el is not None and name_el.text != name:
             name_el.text = name
         self.name = name
 

@@ -425,7 +425,7 @@ class QemuDriver:
             dom.lease_fd = None
         self._unwatch(dom)
 
-    def _event_sink(self, name: str) -> Callable[[str, dict[str, Any]], None]:
+    def _event_sink(self, name: str) -> Callable[[str, dict[str, Any], float], None]:
         def sink(event: str, data: dict[str, Any], when: float) -> None:  # loop thread: hand over to the worker
             if event == "BALLOON_CHANGE":
                 dom = self._doms.get(name)
@@ -948,7 +948,7 @@ class QemuDriver:
                 root = parse_xml(path.read_bytes(), str(path))
                 br = root.find("bridge")
                 if br is not None and br.get("name"):
-                    return br.get("name")  # type: ignore[return-value]
+                    return br.get("name")
             except (OSError, DriverError):
                 pass
         if network == "default":

@@ -43,7 +43,7 @@ def system_networks(dirs: Dirs) -> HostNetworks:
 
 
 def _active_records(dirs: Dirs) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     try:
         names = sorted(os.listdir(dirs.runtime))
     except OSError:

@@ -105,7 +105,7 @@ class _Profile:
         self.cpu = _make_wave(load * d.vcpus_current * 1e9, h, 0)
         self._def = d
         self._counters: Optional[tuple[tuple, tuple]] = None
-        self.templates: dict[int, dict[str, Any]] = {}
+        self.templates: dict[int, tuple[dict[str, Any], tuple[tuple[str, str], ...]]] = {}
 
     @property
     def counters(self) -> tuple[tuple, tuple]:
@@ -305,7 +305,7 @@ class TestDriver(NetworkOpsMixin):
 
     def get_capabilities(self) -> str:
         if self._caps_xml is None:
-            feats = {"pae": {}, "nonpae": {}}
+            feats: dict[str, dict[str, Any]] = {"pae": {}, "nonpae": {}}
             dom = [GuestDomain("test")]
             caps = Capabilities(
                 Host(HostCPU(arch="i686", features=["pae", "nonpae"])),
@@ -388,7 +388,7 @@ class TestDriver(NetworkOpsMixin):
                 except Exception as exc:  # a broken callback must not break the driver
                     sys.stderr.write(f"guiapp: domain event callback {cb!r} raised {exc!r}\n")
 
-    def _parse(self, xml: str) -> DomainDef:
+    def _parse(self, xml: str | bytes) -> DomainDef:
         d = parse_domain(xml, hypervisor="test")
         if d.arch is None:
             d.arch = "i686"  # what libvirt's test driver fills in

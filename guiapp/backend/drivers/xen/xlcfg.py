@@ -49,6 +49,13 @@ XL_ACTIONS = ("destroy", "restart", "rename-restart", "preserve", "coredump-dest
               "soft-reset")
 
 
+def _items(value: Optional[CfgValue]) -> list:
+    """A list-valued setting (``disk = [...]``) as a list; a scalar is one item."""
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def _unsupported(detail: str) -> DriverError:
     return DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, detail, _FROM)
 
@@ -548,7 +555,7 @@ def xl_to_domain_xml(text: str, what: str = "xl.cfg") -> str:
     emulator = s("device_model_override") or s("device_model")
     if emulator:
         etree.SubElement(devices, "emulator").text = emulator
-    for spec in cfg.get("disk") or []:
+    for spec in _items(cfg.get("disk")):
         spec = str(spec)
         kv = _kv(spec)
         if "_positional" in kv or not any(k in kv for k in ("vdev", "target")):
@@ -574,7 +581,7 @@ def xl_to_domain_xml(text: str, what: str = "xl.cfg") -> str:
         etree.SubElement(disk, "target", dev=vdev, bus=_bus_for(vdev, hvm))
         if kv.get("access", "rw") in ("ro", "r") or cdrom:
             etree.SubElement(disk, "readonly")
-    for spec in cfg.get("vif") or []:
+    for spec in _items(cfg.get("vif")):
         kv = _kv(str(spec))
         bridge = kv.get("bridge")
         nic = etree.SubElement(devices, "interface", type="bridge" if bridge else "ethernet")
