@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 from helpers import load_module, real_libvirt
+from helpers.tinyguest import tiny_guest  # noqa: F401 - fixture
 
 import guiapp.backend as guiapp_libvirt
 from guiapp.backend import constants as C
@@ -22,7 +23,7 @@ from guiapp.backend import constants as C
 _xen = load_module("backend/drivers/xen/conftest.py", "guiapp_tests_xen_fixtures")
 xs_shim, xenstored, fake_xl, xen_env = _xen.xs_shim, _xen.xenstored, _xen.fake_xl, _xen.xen_env
 _qemu = load_module("backend/drivers/qemu/qemu_testlib.py", "guiapp_tests_qemu_testlib")
-xdg, tiny_guest = _qemu.xdg, _qemu.tiny_guest
+xdg = _qemu.xdg
 
 
 def _test_xml(name: str, uuid: str) -> str:
