@@ -77,27 +77,19 @@ def interval_ms(settings: Any) -> int:
     return _setting_int(settings, SETTINGS_INTERVAL, DEFAULT_INTERVAL_MS, 500, 600_000)
 
 
-def _has_vnc(xml: str) -> bool:
-    from lxml import etree
-
-    root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml,
-                            etree.XMLParser(resolve_entities=False, no_network=True))
-    return any(g.get("type") == "vnc" for g in root.iterfind("devices/graphics"))
-
-
 def domain_resolver(conn: Any, uuid: bytes) -> Callable[[], ConsoleTarget]:
     """A resolver for the domain ``uuid`` of ``conn`` (driver calls happen when it is called).
 
     Raises :class:`NoVncGraphicsError` for a domain without VNC graphics, other errors as they come.
     """
     def resolve() -> ConsoleTarget:
-        from ..vnc.address import NoConsoleError, console_target
+        from ..vnc.address import NoConsoleError, console_target, has_vnc_graphics
 
         dom = conn.lookupByUUID(uuid)
         try:
             return console_target(dom)
         except NoConsoleError as exc:
-            if not _has_vnc(dom.XMLDesc(0)):
+            if not has_vnc_graphics(dom.XMLDesc(0)):
                 raise NoVncGraphicsError(str(exc)) from None
             raise
 

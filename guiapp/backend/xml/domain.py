@@ -38,6 +38,7 @@ from lxml import etree
 
 from .. import constants as C  # noqa: N812
 from ..errors import DriverError
+from ..uuids import format_uuid
 from .safe import check_root, parse_xml
 
 # ---------------------------------------------------------------------------
@@ -125,11 +126,6 @@ def parse_uuid(text: Optional[str]) -> bytes:
                           f"malformed uuid element: '{text}' (expected 32 hex digits, dashes optional, "
                           f"e.g. 4dea24b3-1d52-d8f3-2516-782e98a23fa0)", _FROM)
     return bytes.fromhex(hexs)
-
-
-def format_uuid(raw: bytes) -> str:
-    h = raw.hex()
-    return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
 def parse_mac(text: Optional[str]) -> str:

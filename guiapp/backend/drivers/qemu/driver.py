@@ -38,6 +38,7 @@ from ... import constants as C  # noqa: N812
 from ...errors import DriverError
 from ...hostnet.runner import Runner
 from ...uri import URI
+from ...uuids import format_uuid
 from ...xml.domain import DomainDef, parse_domain
 from .. import common
 from ..base import DomainRef
@@ -709,7 +710,7 @@ class QemuDriver:
             if dom is None or dom.uuid != ref.uuid:
                 dom = next((d for d in self._doms.values() if d.uuid == ref.uuid), None)
         if dom is None:
-            raise _no_domain(f"no domain with matching uuid '{_uuid_str(ref.uuid)}' ({ref.name})")
+            raise _no_domain(f"no domain with matching uuid '{format_uuid(ref.uuid)}' ({ref.name})")
         return dom
 
     def _active(self, ref: DomainRef) -> Dom:
@@ -729,7 +730,7 @@ class QemuDriver:
         self._sync()
         dom = next((d for d in self._doms.values() if d.uuid == uuid), None)
         if dom is None:
-            raise _no_domain(f"no domain with matching uuid '{_uuid_str(uuid)}'")
+            raise _no_domain(f"no domain with matching uuid '{format_uuid(uuid)}'")
         return dom.ref()
 
     def lookup_by_id(self, id: int) -> DomainRef:  # noqa: A002
@@ -1497,11 +1498,6 @@ def _netdev_exists(name: str) -> bool:
     except OSError:
         return False
     return True
-
-
-def _uuid_str(raw: bytes) -> str:
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _dummy_paths() -> RunPaths:
