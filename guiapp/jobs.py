@@ -117,7 +117,7 @@ class _Runnable(QRunnable):
                 result = job.fn(JobContext(job))
             else:
                 result = job.fn()
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the UI as a signal
+        except BaseException as exc:
             try:
                 exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
             except AttributeError:
@@ -147,7 +147,7 @@ class _LightRunnable(QRunnable):
     def run(self) -> None:
         try:
             value = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - delivered to the UI thread as a signal
+        except BaseException as exc:
             self.relay.error.emit(self.tag, exc)
         else:
             self.relay.result.emit(self.tag, value)

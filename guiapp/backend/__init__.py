@@ -13,7 +13,7 @@ import os
 from typing import Optional
 
 from .connection import virConnect
-from .constants import *  # noqa: F401,F403 - the VIR_* constants are part of the API
+from .constants import *  # noqa: F403 - the VIR_* constants are part of the API
 from .constants import VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_CONNECT, VIR_FROM_NONE
 from .domain import virDomain
 from .drivers import driver_for_scheme, known_schemes, probe_default_uri
@@ -39,7 +39,7 @@ __all__ = [
 VERSION = 1_000
 
 
-def getVersion(name: Optional[str] = None) -> int:  # noqa: N802
+def getVersion(name: Optional[str] = None) -> int:
     return VERSION
 
 
@@ -70,17 +70,17 @@ def _open(name: Optional[str], read_only: bool) -> virConnect:
     return virConnect(driver, text, read_only)
 
 
-def open(name: Optional[str] = None) -> virConnect:  # noqa: A001 - libvirt-python's name
+def open(name: Optional[str] = None) -> virConnect:
     """Open a read-write connection to ``name`` (None: the default URI)."""
     return _open(name, False)
 
 
-def openReadOnly(name: Optional[str] = None) -> virConnect:  # noqa: N802
+def openReadOnly(name: Optional[str] = None) -> virConnect:
     """Open a read-only connection: every mutating call fails with VIR_ERR_OPERATION_DENIED."""
     return _open(name, True)
 
 
-def openAuth(uri: Optional[str], auth: object = None, flags: int = 0) -> virConnect:  # noqa: N802
+def openAuth(uri: Optional[str], auth: object = None, flags: int = 0) -> virConnect:
     """libvirt-python's openAuth; local drivers need no credentials (VIR_CONNECT_RO honoured)."""
     from .constants import VIR_CONNECT_RO
     return _open(uri, bool(flags & VIR_CONNECT_RO))

@@ -54,8 +54,8 @@ class Handle:
     def name(self) -> str:
         return self._ref.name
 
-    def UUID(self) -> bytes:  # noqa: N802
+    def UUID(self) -> bytes:
         return self._ref.uuid
 
-    def UUIDString(self) -> str:  # noqa: N802
+    def UUIDString(self) -> str:
         return format_uuid(self._ref.uuid)

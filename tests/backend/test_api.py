@@ -134,7 +134,7 @@ def test_one_connection_many_threads_is_consistent() -> None:
                 if i % 2:
                     dom.destroy()
                     dom.undefine()
-        except BaseException as exc:  # noqa: BLE001 - collected for the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
@@ -208,7 +208,7 @@ def test_matches_real_libvirt_test_driver() -> None:
             try:
                 getattr(dom, call)()
                 codes.append(None)
-            except Exception as exc:  # noqa: BLE001 - both sides' libvirtError
+            except Exception as exc:
                 codes.append(exc.get_error_code())
         assert codes[0] == codes[1], call
     for lib in (libvirt, real):

@@ -51,7 +51,7 @@ class ConnectionOps(Protocol):
         """The capabilities XML."""
 
     @api("virConnectGetMaxVcpus")
-    def get_max_vcpus(self, type: Optional[str]) -> int: ...  # noqa: A002 - libvirt's name
+    def get_max_vcpus(self, type: Optional[str]) -> int: ...
 
     @api("virConnectIsAlive")
     def is_alive(self) -> bool: ...
@@ -75,7 +75,7 @@ class ConnectionOps(Protocol):
     def lookup_by_name(self, name: str) -> DomainRef: ...
 
     @api("virDomainLookupByID")
-    def lookup_by_id(self, id: int) -> DomainRef: ...  # noqa: A002 - libvirt's name
+    def lookup_by_id(self, id: int) -> DomainRef: ...
 
     @api("virDomainLookupByUUID")
     def lookup_by_uuid(self, uuid: bytes) -> DomainRef:
@@ -91,10 +91,10 @@ class ConnectionOps(Protocol):
     def domain_restore(self, path: str, dxml: Optional[str], flags: int) -> DomainRef: ...
 
     @api("virConnectDomainXMLToNative")
-    def domain_xml_to_native(self, format: str, xml: str, flags: int) -> str: ...  # noqa: A002
+    def domain_xml_to_native(self, format: str, xml: str, flags: int) -> str: ...
 
     @api("virConnectDomainXMLFromNative")
-    def domain_xml_from_native(self, format: str, config: str, flags: int) -> str: ...  # noqa: A002
+    def domain_xml_from_native(self, format: str, config: str, flags: int) -> str: ...
 
     @api("virConnectGetAllDomainStats")
     def get_all_domain_stats(self, stats: int, flags: int,

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 from lxml import etree
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from .capabilities import Capabilities, Guest
 from .domain import DomainDef, generate_mac, mac_prefix_for, parse_domain

@@ -36,7 +36,7 @@ from typing import Optional, Union
 
 from lxml import etree
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from ..uuids import format_uuid
 from .safe import check_root, parse_xml
@@ -546,7 +546,7 @@ class DomainDef:
 
     # -- loading -------------------------------------------------------------
 
-    def _load(self) -> None:  # noqa: C901 - one pass over the tree, by design
+    def _load(self) -> None:
         root = self.root
         check_root(root, "domain", domain=_FROM)
         self._cache: dict = {}

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 from ...hostnet.runner import Runner
 from ...uri import URI
@@ -733,7 +733,7 @@ class QemuDriver:
             raise _no_domain(f"no domain with matching uuid '{format_uuid(uuid)}'")
         return dom.ref()
 
-    def lookup_by_id(self, id: int) -> DomainRef:  # noqa: A002
+    def lookup_by_id(self, id: int) -> DomainRef:
         self._sync()
         dom = next((d for d in self._doms.values() if d.active and d.record and d.record.get("id") == id), None)
         if dom is None:
@@ -797,7 +797,7 @@ class QemuDriver:
             self._caps = probe_host()
         return self._caps.to_xml()
 
-    def get_max_vcpus(self, type: Optional[str]) -> int:  # noqa: A002
+    def get_max_vcpus(self, type: Optional[str]) -> int:
         if type not in (None, "qemu", "kvm"):
             raise _err(C.VIR_ERR_INVALID_ARG, f"unknown domain type '{type}': use 'qemu' or 'kvm'")
         return 255

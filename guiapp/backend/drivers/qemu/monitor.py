@@ -22,7 +22,7 @@ from typing import Any, Optional, TypeVar
 
 from qemu.qmp import ConnectError, ExecuteError, QMPClient, QMPError
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 
 log = logging.getLogger("guiapp.qemu")

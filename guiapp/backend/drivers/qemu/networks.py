@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 from ...hostnet import HostNetworks, links, session, tap
 from ...hostnet.runner import Runner

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 from ...hostnet.ops import NetworkOpsMixin
 from ...hostnet.table import NetworkTable
@@ -300,7 +300,7 @@ class TestDriver(NetworkOpsMixin):
     def node_get_info(self) -> list:
         return self._node.node_info()
 
-    def get_max_vcpus(self, type: Optional[str] = None) -> int:  # noqa: A002 - libvirt's name
+    def get_max_vcpus(self, type: Optional[str] = None) -> int:
         return 32
 
     def get_capabilities(self) -> str:
@@ -468,7 +468,7 @@ class TestDriver(NetworkOpsMixin):
                 raise DriverError(C.VIR_ERR_NO_DOMAIN, f"no domain with matching name '{name}'", _FROM_TEST)
             return dom.ref
 
-    def lookup_by_id(self, id: int) -> DomainRef:  # noqa: A002 - libvirt's name
+    def lookup_by_id(self, id: int) -> DomainRef:
         with self._lock:
             dom = self._by_id.get(id)
             if dom is None:

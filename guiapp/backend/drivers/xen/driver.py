@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
-from ... import constants as C  # noqa: N812 - the project-wide alias
+from ... import constants as C
 from ...errors import DriverError
 from ...uri import URI
 from ...xml.domain import DomainDef, format_uuid, parse_domain
@@ -163,7 +163,7 @@ class XenDriver:
     def get_capabilities(self) -> str:
         return caps.capabilities(self._xl_info()).to_xml()
 
-    def get_max_vcpus(self, type: Optional[str]) -> int:  # noqa: A002 - the protocol's name
+    def get_max_vcpus(self, type: Optional[str]) -> int:
         if type is not None and type.lower() not in ("xen", "libxl"):
             raise DriverError(C.VIR_ERR_INVALID_ARG, f"unknown domain type '{type}' for the Xen driver (use 'xen')",
                               C.VIR_FROM_XEN)

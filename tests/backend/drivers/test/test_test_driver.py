@@ -651,7 +651,7 @@ def test_block_and_interface_stats(clock, drv):
 def test_events_like_libvirt(drv, tmp_path):
     got = []
     cb = drv.domain_event_register(lambda ref, ev, detail: got.append((ref.name, ref.id, ev, detail)))
-    E = C  # noqa: N806
+    E = C
     ref = drv.lookup_by_name("test")
     drv.domain_suspend(ref)
     drv.domain_resume(ref)
