@@ -30,7 +30,6 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
-import uuid as _uuid
 from copy import deepcopy
 from typing import Optional, Union
 
@@ -38,7 +37,7 @@ from lxml import etree
 
 from .. import constants as C
 from ..errors import DriverError
-from ..uuids import format_uuid
+from ..uuids import format_uuid, new_uuid
 from .safe import check_root, parse_xml
 
 # ---------------------------------------------------------------------------
@@ -609,7 +608,7 @@ class DomainDef:
         # uuid
         uuid_el = els.get("uuid")
         if uuid_el is None:
-            raw = _uuid.uuid4().bytes
+            raw = new_uuid()
             uuid_el = etree.Element("uuid")
             uuid_el.text = format_uuid(raw)
             name_el.addnext(uuid_el)  # type: ignore[union-attr]

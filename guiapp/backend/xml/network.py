@@ -38,7 +38,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-import uuid as _uuid
 from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -47,6 +46,7 @@ from lxml import etree
 
 from .. import constants as C  # noqa: N812
 from ..errors import DriverError
+from ..uuids import new_uuid
 from .domain import format_uuid, parse_mac
 from .safe import check_root, parse_xml
 
@@ -187,7 +187,7 @@ class NetworkDef:
 
         uuid_el = els.get("uuid")
         if uuid_el is None:
-            self.uuid = _uuid.uuid4().bytes
+            self.uuid = new_uuid()
             uuid_el = etree.SubElement(root, "uuid")
         else:
             hexs = (uuid_el.text or "").strip().replace("-", "").replace(" ", "")

@@ -183,8 +183,9 @@ def test_contract_check_refuses_broken_drivers(monkeypatch):
     import guiapp.backend as libvirt
     import guiapp.backend.drivers as drivers
 
-    monkeypatch.setattr(drivers, "driver_for_scheme", lambda scheme: Misspelt)
-    monkeypatch.setattr(libvirt, "driver_for_scheme", lambda scheme: Misspelt)
+    # (registration checks signatures; the spelling check is this suite's, test_driver_classes_match_...)
+    monkeypatch.setattr(drivers, "driver_for_scheme", lambda scheme: TooFewParameters)
+    monkeypatch.setattr(libvirt, "driver_for_scheme", lambda scheme: TooFewParameters)
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     try:
         with pytest.raises(libvirt.libvirtError) as info:
@@ -192,4 +193,4 @@ def test_contract_check_refuses_broken_drivers(monkeypatch):
     finally:
         libvirt.registerErrorHandler(None, None)
     assert info.value.get_error_code() == C.VIR_ERR_INTERNAL_ERROR
-    assert "domain_set_memroy" in str(info.value)
+    assert "domain_set_memory(ref, memory) does not match" in str(info.value)

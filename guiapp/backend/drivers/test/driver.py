@@ -16,10 +16,8 @@ called synchronously after the lock is released.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
-import socket
 import struct
 import sys
 import threading
@@ -32,7 +30,6 @@ from ...errors import DriverError
 from ...hostnet.ops import NetworkOpsMixin
 from ...hostnet.table import NetworkTable
 from ...uri import URI
-from ...xml.capabilities import Capabilities, Guest, GuestDomain, Host, HostCPU
 from ...xml.domain import DomainDef, format_uuid, parse_domain
 from ...xml.node import Node, default_node, load_node
 from .. import common
@@ -100,7 +97,7 @@ class _Profile:
     __slots__ = ("cpu", "_counters", "templates", "_def")
 
     def __init__(self, d: DomainDef) -> None:
-        h = hashlib.blake2b(d.uuid, digest_size=16).digest()
+        h = _blake2b(d.uuid, digest_size=16).digest()
         load = 0.03 + 0.5 * h[5] / 255  # share of each vCPU in use
         self.cpu = _make_wave(load * d.vcpus_current * 1e9, h, 0)
         self._def = d
@@ -115,7 +112,7 @@ class _Profile:
             uuid = d.uuid
             block = []
             for i in range(len(d.disks)):
-                h = hashlib.blake2b(uuid + b"blk" + i.to_bytes(4, "big"), digest_size=16).digest()
+                h = _blake2b(uuid + b"blk" + i.to_bytes(4, "big"), digest_size=16).digest()
                 p = f"block.{i}."
                 block.append((p + "rd.bytes", p + "rd.reqs", _make_wave(2e4 + 4e6 * (h[10] / 255) ** 2, h, 0),
                               4096 * (1 + h[11] % 16)))
@@ -123,7 +120,7 @@ class _Profile:
                               4096 * (1 + h[13] % 8)))
             net = []
             for i in range(len(d.interfaces)):
-                h = hashlib.blake2b(uuid + b"net" + i.to_bytes(4, "big"), digest_size=16).digest()
+                h = _blake2b(uuid + b"net" + i.to_bytes(4, "big"), digest_size=16).digest()
                 p = f"net.{i}."
                 net.append((p + "rx.bytes", p + "rx.pkts", _make_wave(1e3 + 5e5 * (h[10] / 255) ** 2, h, 0),
                             200 + 5 * h[11]))
@@ -131,6 +128,14 @@ class _Profile:
                             100 + 5 * h[13]))
             self._counters = (tuple(block), tuple(net))
         return self._counters
+
+
+def _blake2b(data: bytes, digest_size: int) -> Any:
+    try:  # CPython's own BLAKE2: hashlib would load OpenSSL first (a few ms of every CLI start)
+        from _blake2 import blake2b
+    except ImportError:  # another Python
+        from hashlib import blake2b
+    return blake2b(data, digest_size=digest_size)
 
 
 def _make_wave(rate: float, h: bytes, k: int) -> tuple[float, float, float, float, float]:
@@ -188,10 +193,7 @@ class _Dom:
 
 
 def _host_name() -> str:
-    try:
-        return socket.gethostname()
-    except OSError:
-        return "localhost"
+    return os.uname().nodename or "localhost"  # gethostname() without importing socket
 
 
 class TestDriver(NetworkOpsMixin):
@@ -305,6 +307,8 @@ class TestDriver(NetworkOpsMixin):
 
     def get_capabilities(self) -> str:
         if self._caps_xml is None:
+            from ...xml.capabilities import Capabilities, Guest, GuestDomain, Host, HostCPU  # only when asked
+
             feats: dict[str, dict[str, Any]] = {"pae": {}, "nonpae": {}}
             dom = [GuestDomain("test")]
             caps = Capabilities(
