@@ -9,9 +9,13 @@ from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from ..backend import constants as C
 from ..backend.xml.safe import parse_xml
 
 WILDCARD_LISTEN = {"", "0.0.0.0", "::", "[::]"}
+
+#: States whose display can be shown: running, blocked, paused.
+_LIVE_STATES = (C.VIR_DOMAIN_RUNNING, C.VIR_DOMAIN_BLOCKED, C.VIR_DOMAIN_PAUSED)
 
 
 class NoConsoleError(Exception):
@@ -117,7 +121,7 @@ def target_from_xml(xml: str, *, uri: str = "", local_socket: Optional[str] = No
 def console_target(dom: Any) -> ConsoleTarget:
     """Resolve a running virDomain's console (driver calls: not on the UI thread)."""
     state = dom.state()[0]
-    if state not in (1, 2, 3):  # running, blocked, paused
+    if state not in _LIVE_STATES:
         raise NoConsoleError(f"domain '{dom.name()}' is not running")
     xml = dom.XMLDesc(0)
     conn = dom.connect()
