@@ -1,0 +1,9 @@
+"""Packaging glue pyproject.toml cannot express: the top-level ``resources/`` ships as ``guiapp.resources``."""
+
+from setuptools import find_packages, setup
+
+setup(
+    packages=[*find_packages(include=["guiapp", "guiapp.*"]), "guiapp.resources", "guiapp.resources.icons"],
+    package_dir={"guiapp.resources": "resources"},
+    package_data={"guiapp.resources": ["*.desktop", "*.metainfo.xml"], "guiapp.resources.icons": ["*.svg"]},
+)
