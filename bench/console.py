@@ -293,7 +293,7 @@ def main() -> None:
         worker(args)
         return
 
-    from fixtures.tinyguest import build_tiny_guest
+    from helpers.tinyguest import build_tiny_guest
     from vnc_qemu import QemuDisplay
 
     env = dict(os.environ)

@@ -8,7 +8,7 @@ releases the GIL) poll ``getAllDomainStats`` once a second for ``--seconds`` aga
 each daemon; the daemons' CPU (utime+stime from /proc) is reported in % of one core,
 goal ≤ 5 % for guiappd (default ``--stats-cache 1``; a ``--stats-cache 0`` row shows the cost without
 sharing).  The latency table uses a daemon with ``--stats-cache 0``.  Needs root (the private libvirtd
-runs in its own mount namespace, see ``tests/fixtures/libvirtd.py``) and python3-libvirt::
+runs in its own mount namespace, see ``tests/helpers/libvirtd.py``) and python3-libvirt::
 
     python3 bench/daemon.py [--domains 500] [--runs 5] [--clients 20] [--seconds 20]
 """
@@ -122,7 +122,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     libvirt.registerErrorHandler(lambda *_: None, None)
     import guiapp.backend as guiapp_lib
 
-    lvd_mod = _load("bench_libvirtd", "tests/fixtures/libvirtd.py")
+    lvd_mod = _load("bench_libvirtd", "tests/helpers/libvirtd.py")
     gd_mod = _load("bench_daemonlib", "tests/daemon/daemonlib.py")
     why = lvd_mod.usable()
     if why:

@@ -12,7 +12,7 @@ For each size, ``--runs`` fresh processes of ``python -m guiapp --connect test:/
   (the application's share: what it blocks the UI for itself).
 
 With ``--remote`` the node files are served by Debian's libvirtd, started privately
-(tests/fixtures/libvirtd.py: own mount namespace and sockets; needs root), and the manager connects
+(tests/helpers/libvirtd.py: own mount namespace and sockets; needs root), and the manager connects
 through the remote driver (``test+unix:///node.xml?socket=…``); goals there: rows within 1 s of the
 window, polling CPU ≤ 1.5 % of a core at 500 domains.
 
@@ -179,7 +179,7 @@ def main() -> int:
     try:
         if args.remote:
             import importlib.util
-            spec = importlib.util.spec_from_file_location("bench_libvirtd", ROOT / "tests/fixtures/libvirtd.py")
+            spec = importlib.util.spec_from_file_location("bench_libvirtd", ROOT / "tests/helpers/libvirtd.py")
             fixture = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
             spec.loader.exec_module(fixture)  # type: ignore[union-attr]
             if fixture.usable():

@@ -12,7 +12,7 @@ Measures (medians over ``--rounds``):
 
 libvirt runs as ``qemu:///system`` with its own daemons (virtlogd, libvirtd), started
 here and stopped by pid afterwards (root only; ``--no-libvirt`` skips it).  The guest is
-the tiny Linux of ``tests/fixtures/tinyguest.py`` booted with TCG.
+the tiny Linux of ``tests/helpers/tinyguest.py`` booted with TCG.
 
 Usage: python3 bench/qemu.py [--rounds 5] [--guests 10] [--no-libvirt]
 """
@@ -38,7 +38,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from fixtures.tinyguest import CMDLINE, READY_MARKER, build_tiny_guest  # noqa: E402
+from helpers.tinyguest import CMDLINE, READY_MARKER, build_tiny_guest  # noqa: E402
 
 GOALS = {"start": "<= 0.5x libvirt", "kill-9": "<= 1 s", "bulk-stats": "<= 5 ms (10 guests)",
          "memory/guest": "<= 1 MiB"}

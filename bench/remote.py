@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Remote driver numbers: guiapp's pure-Python RPC client against libvirt-python's C client.
 
-Starts Debian's libvirtd privately (tests/fixtures/libvirtd.py: own mount namespace, own sockets; needs
+Starts Debian's libvirtd privately (tests/helpers/libvirtd.py: own mount namespace, own sockets; needs
 root), writes a ``--domains`` node file (half running) and, in each of ``--runs`` runs, opens a fresh
 connection per library to ``test+unix:///NODE?socket=…`` on the same daemon socket and times: open,
 listAllDomains, info() on all, XMLDesc on all, getAllDomainStats (the two short calls: median of 5 in a row).
@@ -34,7 +34,7 @@ OPS = ("open", "listAllDomains", "info() on all", "XMLDesc on all", "getAllDomai
 
 
 def load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_libvirtd", ROOT / "tests" / "fixtures" / "libvirtd.py")
+    spec = importlib.util.spec_from_file_location("bench_libvirtd", ROOT / "tests" / "helpers" / "libvirtd.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

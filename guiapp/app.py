@@ -69,7 +69,7 @@ class _Probe:
         probe = self
 
         class Filter(QObject):
-            def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802
+            def eventFilter(self, obj: Any, event: Any) -> bool:
                 if event.type() == QEvent.Type.Paint and probe.shown_at is None:
                     probe.shown_at = time.monotonic()
                     if os.environ.get("GUIAPP_BENCH"):

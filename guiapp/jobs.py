@@ -117,7 +117,7 @@ class _Runnable(QRunnable):
                 result = job.fn(JobContext(job))
             else:
                 result = job.fn()
-        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the UI as a signal
+        except BaseException as exc:
             try:
                 exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
             except AttributeError:
@@ -147,7 +147,7 @@ class _LightRunnable(QRunnable):
     def run(self) -> None:
         try:
             value = self.fn()
-        except BaseException as exc:  # noqa: BLE001 - delivered to the UI thread as a signal
+        except BaseException as exc:
             self.relay.error.emit(self.tag, exc)
         else:
             self.relay.result.emit(self.tag, value)
@@ -247,7 +247,7 @@ class UIThreadViolation:
 
 
 _guard_lock = threading.Lock()
-_guard: dict[str, Any] = {"installed": False, "thread": None, "violations": [], "raise": False}
+_guard: dict[str, Any] = {"installed": False, "thread": None, "violations": [], "raise": False, "wrapped": []}
 
 
 def ui_thread_violations() -> list[UIThreadViolation]:
@@ -259,15 +259,32 @@ def clear_ui_thread_violations() -> None:
     _guard["violations"].clear()
 
 
-def install_ui_thread_guard(*, raise_error: bool = False) -> None:
-    """Report every driver call made on the calling (UI) thread: logged, recorded, optionally raised.
+#: Public methods that never reach a driver (the handle's own fields, error-handler plumbing).
+_LOCAL_METHODS = frozenset({"name", "UUID", "UUIDString", "ID", "connect", "isReadOnly", "registerErrorHandler",
+                            "virConnGetLastError", "virConnResetLastError"})
 
-    Wraps the backend's dispatch point (``virConnect._invoke``, which every connection and domain
-    method reaching the driver goes through) plus the few methods that call the driver directly.
-    """
+
+def _guarded_api() -> list[tuple[Any, str]]:
+    """(owner, name) of every public backend call that may reach a driver: module functions and methods."""
+    import guiapp.backend as backend
     from guiapp.backend.connection import virConnect
-    from guiapp.backend.drivers.base import OPERATIONS
+    from guiapp.backend.domain import virDomain
+    from guiapp.backend.network import virNetwork
 
+    out: list[tuple[Any, str]] = [(backend, n) for n in ("open", "openReadOnly", "openAuth")]
+    for cls in (virConnect, virDomain, virNetwork):
+        names = {n for k in cls.__mro__ if k is not object for n in vars(k)}
+        out += [(cls, n) for n in sorted(names)
+                if not n.startswith("_") and n not in _LOCAL_METHODS and callable(getattr(cls, n))]
+    return out
+
+
+def install_ui_thread_guard(*, raise_error: bool = False) -> None:
+    """Report every backend call made on the calling (UI) thread: logged, recorded, optionally raised.
+
+    Wraps the whole public API (``open*`` and every method of virConnect, virDomain and virNetwork
+    but the few that only read the handle's own fields).
+    """
     with _guard_lock:
         _guard["thread"] = threading.get_ident()
         _guard["raise"] = raise_error
@@ -275,36 +292,34 @@ def install_ui_thread_guard(*, raise_error: bool = False) -> None:
             return
         _guard["installed"] = True
 
-        def wrap(name: str, api_of: Callable[[tuple], str]) -> None:
-            original = getattr(virConnect, name)
+        def wrap(owner: Any, name: str) -> None:
+            original = getattr(owner, name)
+            api = f"{getattr(owner, '__name__', owner)}.{name}".removeprefix("guiapp.backend.")
 
-            def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            def guarded(*args: Any, **kwargs: Any) -> Any:
                 if threading.get_ident() == _guard["thread"]:
-                    api = api_of(args)
                     stack = "".join(traceback.format_stack(limit=12)[:-1])
                     _guard["violations"].append(UIThreadViolation(api, stack))
                     log.warning("driver call %s on the UI thread\n%s", api, stack)
                     if _guard["raise"]:
                         raise AssertionError(f"driver call {api} on the UI thread")
-                return original(self, *args, **kwargs)
+                return original(*args, **kwargs)
 
             guarded.__wrapped__ = original  # type: ignore[attr-defined]
-            setattr(virConnect, name, guarded)
+            guarded.__name__ = name
+            setattr(owner, name, guarded)
+            _guard["wrapped"].append((owner, name, original))
 
-        wrap("_invoke", lambda a: OPERATIONS.get(a[0], str(a[0])) if a else "?")
-        for method in ("getType", "getURI", "close", "isAlive"):
-            wrap(method, lambda _a, m=method: m)
+        _guard["wrapped"] = []
+        for owner, name in _guarded_api():
+            wrap(owner, name)
 
 
 def uninstall_ui_thread_guard() -> None:
-    from guiapp.backend.connection import virConnect
-
     with _guard_lock:
         if not _guard["installed"]:
             return
-        for name in ("_invoke", "getType", "getURI", "close", "isAlive"):
-            fn = getattr(virConnect, name)
-            original = getattr(fn, "__wrapped__", None)
-            if original is not None:
-                setattr(virConnect, name, original)
+        for owner, name, original in reversed(_guard["wrapped"]):
+            setattr(owner, name, original)
+        _guard["wrapped"] = []
         _guard["installed"] = False

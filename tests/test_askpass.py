@@ -66,7 +66,7 @@ def test_dialog_answers_a_prompt(qtbot: Any) -> None:
 def _load(stem: str):
     name = f"guiapp_tests_{stem}"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures" / f"{stem}.py")
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "helpers" / f"{stem}.py")
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules[name] = module
         spec.loader.exec_module(module)  # type: ignore[union-attr]

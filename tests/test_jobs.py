@@ -89,8 +89,16 @@ def test_ui_thread_guard_reports_driver_calls_on_the_ui_thread(qtbot: Any, runne
     assert ui_thread_violations() == []
     conn.listAllDomains()  # on the UI thread: reported
     bad = ui_thread_violations()
-    assert [v.api for v in bad] == ["virConnectListAllDomains"]
+    assert [v.api for v in bad] == ["virConnect.listAllDomains"]
     assert "test_ui_thread_guard" in bad[0].stack
+    clear_ui_thread_violations()
+    # the whole public API is guarded, opening a connection included; the handle's own fields are not
+    other = libvirt.open("test:///default")
+    dom = other.lookupByName("test")
+    assert dom.name() == "test" and len(dom.UUIDString()) == 36
+    assert [v.api for v in ui_thread_violations()] == ["open", "virConnect.lookupByName"]
+    clear_ui_thread_violations()
+    other.close()
     clear_ui_thread_violations()
     runner.submit("close", conn.close)
 

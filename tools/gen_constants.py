@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.append("/usr/lib/python3/dist-packages")
-import libvirt  # noqa: E402
+import libvirt
 
 names = sorted(n for n in dir(libvirt) if n.startswith("VIR_") and isinstance(getattr(libvirt, n), int))
 header = [

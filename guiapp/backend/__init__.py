@@ -13,10 +13,11 @@ import os
 from typing import Optional
 
 from .connection import virConnect
-from .constants import *  # noqa: F401,F403 - the VIR_* constants are part of the API
+from .constants import *  # noqa: F403 - the VIR_* constants are part of the API
 from .constants import VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_CONNECT, VIR_FROM_NONE
 from .domain import virDomain
 from .drivers import driver_for_uri, known_schemes, probe_default_uri
+from .drivers.contract import ContractError, check_driver
 from .errors import (
     DriverError,
     libvirtError,
@@ -41,7 +42,7 @@ __all__ = [
 VERSION = 1_000
 
 
-def getVersion(name: Optional[str] = None) -> int:  # noqa: N802
+def getVersion(name: Optional[str] = None) -> int:
     return VERSION
 
 
@@ -62,11 +63,15 @@ def _open(name: Optional[str], read_only: bool) -> virConnect:
         if cls is None:
             raise DriverError(VIR_ERR_NO_CONNECT,
                               f"'{text}': no driver for '{uri.scheme}' (available: {', '.join(known_schemes())})")
+        check_driver(cls)
         driver = cls.open(uri, read_only)
+        check_driver(type(driver))  # open() may pick a subclass (qemu:///system); each class is checked once
     except DriverError as exc:
         if exc.raw is not None:
             raise _dispatch(exc.raw) from None
         raise _report(exc.code, exc.detail, exc.domain if exc.domain is not None else VIR_FROM_NONE) from None
+    except ContractError as exc:  # a broken driver is a bug, still reported as a libvirtError
+        raise _report(VIR_ERR_INTERNAL_ERROR, str(exc), VIR_FROM_NONE) from exc
     except libvirtError:
         raise
     except Exception as exc:  # a driver bug: still only libvirtError leaves the API
@@ -75,17 +80,17 @@ def _open(name: Optional[str], read_only: bool) -> virConnect:
     return virConnect(driver, text, read_only)
 
 
-def open(name: Optional[str] = None) -> virConnect:  # noqa: A001 - libvirt-python's name
+def open(name: Optional[str] = None) -> virConnect:
     """Open a read-write connection to ``name`` (None: the default URI)."""
     return _open(name, False)
 
 
-def openReadOnly(name: Optional[str] = None) -> virConnect:  # noqa: N802
+def openReadOnly(name: Optional[str] = None) -> virConnect:
     """Open a read-only connection: every mutating call fails with VIR_ERR_OPERATION_DENIED."""
     return _open(name, True)
 
 
-def openAuth(uri: Optional[str], auth: object = None, flags: int = 0) -> virConnect:  # noqa: N802
+def openAuth(uri: Optional[str], auth: object = None, flags: int = 0) -> virConnect:
     """libvirt-python's openAuth; local drivers need no credentials (VIR_CONNECT_RO honoured)."""
     from .constants import VIR_CONNECT_RO
     if isinstance(flags, bool) or not isinstance(flags, int):

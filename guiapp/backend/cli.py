@@ -215,7 +215,7 @@ class Session:
     commands: dict[str, Command] = field(default_factory=dict)
 
     @property
-    def libvirtError(self) -> type:  # noqa: N802 - libvirt-python's name
+    def libvirtError(self) -> type[Exception]:
         return self.lib.libvirtError
 
     def print(self, text: str) -> None:
@@ -884,7 +884,8 @@ class _Once(argparse.Action):
         setattr(namespace, self.dest, True if self.nargs == 0 else values)
 
 
-def build_parser(commands: dict[str, Command]) -> _Parser:
+def build_parser(commands: dict[str, Command], only: Optional[str] = None) -> _Parser:
+    """virsh's parser; ``only``: build just that command's subparser (start-up time), when it is one."""
     parser = _Parser(prog="guiapp-virsh", add_help=False, allow_abbrev=False)
     parser.add_argument("-c", "--connect", dest="uri")
     parser.add_argument("-r", "--readonly", action="store_true")
@@ -893,6 +894,8 @@ def build_parser(commands: dict[str, Command]) -> _Parser:
     parser.add_argument("-v", "--version", dest="show_version", action="store_true")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for cmd in all_commands():
+        if only is not None and only != cmd.name and only not in cmd.aliases:
+            continue
         p = sub.add_parser(cmd.name, aliases=list(cmd.aliases), add_help=False, allow_abbrev=False)
         p.command = cmd
         p.set_defaults(_cmd=cmd)
@@ -954,6 +957,21 @@ def check_global_options(argv: list[str]) -> None:
         i += 1
 
 
+def _command_word(argv: list[str], commands: dict[str, Command]) -> Optional[str]:
+    """The command named on the line when it is a known one (after the global options), else None."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("-c", "--connect"):
+            i += 2
+            continue
+        if word.startswith("-"):
+            i += 1
+            continue
+        return word if word in commands else None
+    return None
+
+
 def _looks_like_option(word: str) -> bool:
     return word.startswith("-") and not _INT_RE.fullmatch(word)
 
@@ -968,7 +986,7 @@ def run(argv: list[str], lib: ModuleType, out: TextIO, err: TextIO, conn: Any = 
     commands = command_table()
     try:
         check_global_options(argv)
-        ns, extras = build_parser(commands).parse_known_args(argv)
+        ns, extras = build_parser(commands, _command_word(argv, commands)).parse_known_args(argv)
         if ns.show_help:
             out.write(USAGE)
             return 0

@@ -15,7 +15,8 @@ from typing import Any, Callable, Optional
 from . import constants as C
 from . import errors
 from .domain import virDomain
-from .drivers.base import OPERATIONS, DomainRef
+from .drivers.base import DomainRef
+from .drivers.contract import OPERATIONS
 from .errors import DriverError, ErrorSink, libvirtError
 from .handle import check_flags as _check_flags
 from .handle import check_str as _check_str
@@ -46,7 +47,7 @@ def uuid_from_string(text: Any) -> bytes:
         raise DriverError(C.VIR_ERR_INVALID_ARG, f"malformed UUID '{text}': expected 32 hex digits") from None
 
 
-class virConnect:  # noqa: N801 - libvirt-python's name
+class virConnect:
     """A connection to one hypervisor driver on one node."""
 
     def __init__(self, driver: Any, uri: str, read_only: bool) -> None:
@@ -130,48 +131,48 @@ class virConnect:  # noqa: N801 - libvirt-python's name
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def getType(self) -> str:  # noqa: N802
+    def getType(self) -> str:
         _reset()
         if self._closed:
             raise self._fail(DriverError(C.VIR_ERR_INVALID_CONN, "virConnectGetType", C.VIR_FROM_DOMAIN))
         return self._driver.get_type()
 
-    def getURI(self) -> str:  # noqa: N802
+    def getURI(self) -> str:
         _reset()
         if self._closed:
             raise self._fail(DriverError(C.VIR_ERR_INVALID_CONN, "virConnectGetURI", C.VIR_FROM_DOMAIN))
         return self._driver.get_uri()
 
-    def getVersion(self) -> int:  # noqa: N802
+    def getVersion(self) -> int:
         return self._invoke("get_version", False)
 
-    def getLibVersion(self) -> int:  # noqa: N802
+    def getLibVersion(self) -> int:
         from . import getVersion
         return getVersion()
 
-    def getHostname(self) -> str:  # noqa: N802
+    def getHostname(self) -> str:
         return self._invoke("get_hostname", False)
 
-    def getInfo(self) -> list:  # noqa: N802
+    def getInfo(self) -> list:
         """Node info: [model, memory MiB, cpus, mhz, nodes, sockets, cores, threads]."""
         return self._invoke("node_get_info", False)
 
-    def getCapabilities(self) -> str:  # noqa: N802
+    def getCapabilities(self) -> str:
         return self._invoke("get_capabilities", False)
 
-    def getMaxVcpus(self, type: Optional[str] = None) -> int:  # noqa: N802,A002
+    def getMaxVcpus(self, type: Optional[str] = None) -> int:
         if type is not None and not isinstance(type, str):
             self._checked(False, "virConnectGetMaxVcpus", lambda: _check_str(type, "type"))
         return self._invoke("get_max_vcpus", False, type)
 
-    def getSecurityModel(self) -> list:  # noqa: N802
+    def getSecurityModel(self) -> list:
         """[model, doi] of the host's security driver."""
         return self._invoke("node_get_security_model", False)
 
-    def isReadOnly(self) -> int:  # noqa: N802
+    def isReadOnly(self) -> int:
         return 1 if self._ro else 0
 
-    def isAlive(self) -> int:  # noqa: N802
+    def isAlive(self) -> int:
         if self._closed:
             return 0
         fn = getattr(self._driver, "is_alive", None)
@@ -180,73 +181,73 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         except Exception:
             return 0
 
-    def isSecure(self) -> int:  # noqa: N802
+    def isSecure(self) -> int:
         return 1
 
-    def isEncrypted(self) -> int:  # noqa: N802
+    def isEncrypted(self) -> int:
         return 0
 
     # ------------------------------------------------------------- error model
-    def registerErrorHandler(self, f: Optional[Callable[[Any, tuple], Any]], ctx: Any = None) -> int:  # noqa: N802
+    def registerErrorHandler(self, f: Optional[Callable[[Any, tuple], Any]], ctx: Any = None) -> int:
         """This connection's error callback (the seed's virConnSetErrorFunc); None removes it."""
         self._errors.set_handler(f, ctx)
         return 1
 
     virConnSetErrorFunc = registerErrorHandler
 
-    def virConnGetLastError(self) -> Optional[tuple]:  # noqa: N802
+    def virConnGetLastError(self) -> Optional[tuple]:
         """The last error reported on this connection, or None."""
         return self._errors.last
 
-    def virConnResetLastError(self) -> None:  # noqa: N802
+    def virConnResetLastError(self) -> None:
         self._errors.store(None)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ enumeration
-    def numOfDomains(self) -> int:  # noqa: N802
+    def numOfDomains(self) -> int:
         if hasattr(self._driver, "num_of_domains"):
             return self._invoke("num_of_domains", False)
         return len(self._invoke("list_domain_ids", False))
 
-    def listDomainsID(self) -> list[int]:  # noqa: N802
+    def listDomainsID(self) -> list[int]:
         return self._invoke("list_domain_ids", False)
 
-    def numOfDefinedDomains(self) -> int:  # noqa: N802
+    def numOfDefinedDomains(self) -> int:
         if hasattr(self._driver, "num_of_defined_domains"):
             return self._invoke("num_of_defined_domains", False)
         return len(self._invoke("list_defined_domains", False))
 
-    def listDefinedDomains(self) -> list[str]:  # noqa: N802
+    def listDefinedDomains(self) -> list[str]:
         return self._invoke("list_defined_domains", False)
 
-    def listAllDomains(self, flags: int = 0) -> list[virDomain]:  # noqa: N802
+    def listAllDomains(self, flags: int = 0) -> list[virDomain]:
         self._checked(False, "virConnectListAllDomains", lambda: _check_flags(flags))
         refs = self._invoke("list_all_domains", False, flags)
         cls = self._domain_class
         return [cls(self, ref) for ref in refs]
 
     # ----------------------------------------------------------------- lookups
-    def lookupByName(self, name: str) -> virDomain:  # noqa: N802
+    def lookupByName(self, name: str) -> virDomain:
         if not isinstance(name, str):
             self._checked(False, "virDomainLookupByName", lambda: _check_str(name, "name"))
         return self._domain_class(self, self._invoke("lookup_by_name", False, name))
 
-    def lookupByID(self, id: int) -> virDomain:  # noqa: N802,A002
+    def lookupByID(self, id: int) -> virDomain:
         def check() -> None:
             if isinstance(id, bool) or not isinstance(id, int) or id < 0:
                 raise DriverError(C.VIR_ERR_INVALID_ARG, f"domain id must be a non-negative integer, not {id!r}")
         self._checked(False, "virDomainLookupByID", check)
         return self._domain_class(self, self._invoke("lookup_by_id", False, id))
 
-    def lookupByUUID(self, uuid: bytes) -> virDomain:  # noqa: N802
+    def lookupByUUID(self, uuid: bytes) -> virDomain:
         raw = self._checked(False, "virDomainLookupByUUID", lambda: _uuid_bytes(uuid))
         return self._domain_class(self, self._invoke("lookup_by_uuid", False, raw))
 
-    def lookupByUUIDString(self, uuidstr: str) -> virDomain:  # noqa: N802
+    def lookupByUUIDString(self, uuidstr: str) -> virDomain:
         raw = self._checked(False, "virDomainLookupByUUIDString", lambda: uuid_from_string(uuidstr))
         return self._domain_class(self, self._invoke("lookup_by_uuid", False, raw))
 
     # ---------------------------------------------------------------- creation
-    def createXML(self, xmlDesc: str, flags: int = 0) -> virDomain:  # noqa: N802,N803
+    def createXML(self, xmlDesc: str, flags: int = 0) -> virDomain:
         """Create and start a transient domain from XML."""
         def check() -> None:
             _check_str(xmlDesc, "xmlDesc")
@@ -254,14 +255,14 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         self._checked(True, "virDomainCreateXML", check)
         return self._dom(self._invoke("domain_create_xml", True, xmlDesc, flags))
 
-    def createLinux(self, xmlDesc: str, flags: int = 0) -> virDomain:  # noqa: N802,N803
+    def createLinux(self, xmlDesc: str, flags: int = 0) -> virDomain:
         """The seed's virDomainCreateLinux: same as createXML."""
         return self.createXML(xmlDesc, flags)
 
-    def defineXML(self, xml: str) -> virDomain:  # noqa: N802
+    def defineXML(self, xml: str) -> virDomain:
         return self.defineXMLFlags(xml, 0)
 
-    def defineXMLFlags(self, xml: str, flags: int = 0) -> virDomain:  # noqa: N802
+    def defineXMLFlags(self, xml: str, flags: int = 0) -> virDomain:
         def check() -> None:
             _check_str(xml, "xml")
             _check_flags(flags)
@@ -272,7 +273,7 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         """Restore a domain saved with virDomain.save()."""
         return self.restoreFlags(frm, None, 0)
 
-    def restoreFlags(self, frm: str, dxml: Optional[str] = None, flags: int = 0) -> int:  # noqa: N802
+    def restoreFlags(self, frm: str, dxml: Optional[str] = None, flags: int = 0) -> int:
         def check() -> None:
             _check_str(frm, "frm")
             if not frm:
@@ -285,7 +286,7 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         return 0
 
     # ------------------------------------------------------- native configs
-    def domainXMLToNative(self, nativeFormat: str, domainXml: str, flags: int = 0) -> str:  # noqa: N802,N803
+    def domainXMLToNative(self, nativeFormat: str, domainXml: str, flags: int = 0) -> str:
         """The hypervisor's own config for a domain XML ('qemu-argv' for QEMU, 'xen-xl' for Xen)."""
         def check() -> None:
             _check_str(nativeFormat, "nativeFormat")
@@ -295,7 +296,7 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         self._checked(True, "virConnectDomainXMLToNative", check)
         return self._invoke("domain_xml_to_native", True, nativeFormat, domainXml, flags)
 
-    def domainXMLFromNative(self, nativeFormat: str, nativeConfig: str, flags: int = 0) -> str:  # noqa: N802,N803
+    def domainXMLFromNative(self, nativeFormat: str, nativeConfig: str, flags: int = 0) -> str:
         """Domain XML for a hypervisor's own config ('xen-xl' for Xen)."""
         def check() -> None:
             _check_str(nativeFormat, "nativeFormat")
@@ -305,14 +306,14 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         return self._invoke("domain_xml_from_native", True, nativeFormat, nativeConfig, flags)
 
     # ------------------------------------------------------------------- stats
-    def getAllDomainStats(self, stats: int = 0, flags: int = 0) -> list[tuple[virDomain, dict]]:  # noqa: N802
+    def getAllDomainStats(self, stats: int = 0, flags: int = 0) -> list[tuple[virDomain, dict]]:
         """Bulk statistics of all domains in one call: [(virDomain, {key: value})]."""
         self._checked(False, "virConnectGetAllDomainStats", lambda: (_check_flags(stats), _check_flags(flags)))
         rows = self._invoke("get_all_domain_stats", False, stats, flags, None)
         cls = self._domain_class
         return [(cls(self, ref), values) for ref, values in rows]
 
-    def domainListGetStats(self, doms: list[virDomain], stats: int = 0,  # noqa: N802
+    def domainListGetStats(self, doms: list[virDomain], stats: int = 0,
                            flags: int = 0) -> list[tuple[virDomain, dict]]:
         def check() -> list[DomainRef]:
             _check_flags(stats)
@@ -327,39 +328,39 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         return [(cls(self, ref), values) for ref, values in rows]
 
     # ---------------------------------------------------------- virtual networks
-    def numOfNetworks(self) -> int:  # noqa: N802
+    def numOfNetworks(self) -> int:
         return self._invoke("num_of_networks", False)
 
-    def listNetworks(self) -> list[str]:  # noqa: N802
+    def listNetworks(self) -> list[str]:
         """Names of the active networks."""
         return self._invoke("list_networks", False)
 
-    def numOfDefinedNetworks(self) -> int:  # noqa: N802
+    def numOfDefinedNetworks(self) -> int:
         return self._invoke("num_of_defined_networks", False)
 
-    def listDefinedNetworks(self) -> list[str]:  # noqa: N802
+    def listDefinedNetworks(self) -> list[str]:
         """Names of the inactive (defined) networks."""
         return self._invoke("list_defined_networks", False)
 
-    def listAllNetworks(self, flags: int = 0) -> list[virNetwork]:  # noqa: N802
+    def listAllNetworks(self, flags: int = 0) -> list[virNetwork]:
         """Networks filtered by VIR_CONNECT_LIST_NETWORKS_* flags (0: all)."""
         self._checked(False, "virConnectListAllNetworks", lambda: _check_flags(flags))
         return [virNetwork(self, ref) for ref in self._invoke("list_all_networks", False, flags)]
 
-    def networkLookupByName(self, name: str) -> virNetwork:  # noqa: N802
+    def networkLookupByName(self, name: str) -> virNetwork:
         if not isinstance(name, str):
             self._checked(False, "virNetworkLookupByName", lambda: _check_str(name, "name"))
         return virNetwork(self, self._invoke("network_lookup_by_name", False, name))
 
-    def networkLookupByUUID(self, uuid: bytes) -> virNetwork:  # noqa: N802
+    def networkLookupByUUID(self, uuid: bytes) -> virNetwork:
         raw = self._checked(False, "virNetworkLookupByUUID", lambda: _uuid_bytes(uuid))
         return virNetwork(self, self._invoke("network_lookup_by_uuid", False, raw))
 
-    def networkLookupByUUIDString(self, uuidstr: str) -> virNetwork:  # noqa: N802
+    def networkLookupByUUIDString(self, uuidstr: str) -> virNetwork:
         raw = self._checked(False, "virNetworkLookupByUUIDString", lambda: uuid_from_string(uuidstr))
         return virNetwork(self, self._invoke("network_lookup_by_uuid", False, raw))
 
-    def networkCreateXML(self, xmlDesc: str, flags: int = 0) -> virNetwork:  # noqa: N802,N803
+    def networkCreateXML(self, xmlDesc: str, flags: int = 0) -> virNetwork:
         """Create and start a transient network from XML."""
         def check() -> None:
             _check_str(xmlDesc, "xmlDesc")
@@ -367,11 +368,11 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         self._checked(True, "virNetworkCreateXML", check)
         return virNetwork(self, self._invoke("network_create_xml", True, xmlDesc, flags))
 
-    def networkDefineXML(self, xml: str) -> virNetwork:  # noqa: N802
+    def networkDefineXML(self, xml: str) -> virNetwork:
         """Define (but do not start) a persistent network from XML."""
         return self.networkDefineXMLFlags(xml, 0)
 
-    def networkDefineXMLFlags(self, xml: str, flags: int = 0) -> virNetwork:  # noqa: N802
+    def networkDefineXMLFlags(self, xml: str, flags: int = 0) -> virNetwork:
         def check() -> None:
             _check_str(xml, "xml")
             _check_flags(flags)
@@ -379,49 +380,49 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         return virNetwork(self, self._invoke("network_define_xml", True, xml, flags))
 
     # ------------------------------------------------------- storage pools and volumes
-    def listAllStoragePools(self, flags: int = 0) -> list[virStoragePool]:  # noqa: N802
+    def listAllStoragePools(self, flags: int = 0) -> list[virStoragePool]:
         """Pools filtered by VIR_CONNECT_LIST_STORAGE_POOLS_* flags (0: all)."""
         self._checked(False, "virConnectListAllStoragePools", lambda: _check_flags(flags))
         return [virStoragePool(self, ref) for ref in self._invoke("list_all_storage_pools", False, flags)]
 
-    def listStoragePools(self) -> list[str]:  # noqa: N802
+    def listStoragePools(self) -> list[str]:
         return [p.name() for p in self.listAllStoragePools(C.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)]
 
-    def listDefinedStoragePools(self) -> list[str]:  # noqa: N802
+    def listDefinedStoragePools(self) -> list[str]:
         return [p.name() for p in self.listAllStoragePools(C.VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE)]
 
-    def storagePoolLookupByName(self, name: str) -> virStoragePool:  # noqa: N802
+    def storagePoolLookupByName(self, name: str) -> virStoragePool:
         self._checked(False, "virStoragePoolLookupByName", lambda: _check_str(name, "name"))
         return virStoragePool(self, self._invoke("storage_pool_lookup_by_name", False, name))
 
-    def storagePoolLookupByUUID(self, uuid: bytes) -> virStoragePool:  # noqa: N802
+    def storagePoolLookupByUUID(self, uuid: bytes) -> virStoragePool:
         raw = self._checked(False, "virStoragePoolLookupByUUID", lambda: _uuid_bytes(uuid))
         return virStoragePool(self, self._invoke("storage_pool_lookup_by_uuid", False, raw))
 
-    def storagePoolLookupByUUIDString(self, uuidstr: str) -> virStoragePool:  # noqa: N802
+    def storagePoolLookupByUUIDString(self, uuidstr: str) -> virStoragePool:
         raw = self._checked(False, "virStoragePoolLookupByUUIDString", lambda: uuid_from_string(uuidstr))
         return virStoragePool(self, self._invoke("storage_pool_lookup_by_uuid", False, raw))
 
-    def storagePoolDefineXML(self, xml: str, flags: int = 0) -> virStoragePool:  # noqa: N802
+    def storagePoolDefineXML(self, xml: str, flags: int = 0) -> virStoragePool:
         """Define (but do not start) a persistent pool from ``<pool>`` XML."""
         self._checked(True, "virStoragePoolDefineXML", lambda: (_check_str(xml, "xml"), _check_flags(flags)))
         return virStoragePool(self, self._invoke("storage_pool_define_xml", True, xml, flags))
 
-    def storagePoolCreateXML(self, xmlDesc: str, flags: int = 0) -> virStoragePool:  # noqa: N802,N803
+    def storagePoolCreateXML(self, xmlDesc: str, flags: int = 0) -> virStoragePool:
         """Create and start a transient pool from ``<pool>`` XML."""
         self._checked(True, "virStoragePoolCreateXML", lambda: (_check_str(xmlDesc, "xmlDesc"),
                                                                 _check_flags(flags)))
         return virStoragePool(self, self._invoke("storage_pool_create_xml", True, xmlDesc, flags))
 
-    def storageVolLookupByPath(self, path: str) -> virStorageVol:  # noqa: N802
+    def storageVolLookupByPath(self, path: str) -> virStorageVol:
         self._checked(False, "virStorageVolLookupByPath", lambda: _check_str(path, "path"))
         return virStorageVol(self, self._invoke("storage_vol_lookup_by_path", False, path))
 
-    def storageVolLookupByKey(self, key: str) -> virStorageVol:  # noqa: N802
+    def storageVolLookupByKey(self, key: str) -> virStorageVol:
         self._checked(False, "virStorageVolLookupByKey", lambda: _check_str(key, "key"))
         return virStorageVol(self, self._invoke("storage_vol_lookup_by_key", False, key))
 
-    def findStoragePoolSources(self, type: str, srcSpec: Optional[str] = None,  # noqa: N802,N803,A002
+    def findStoragePoolSources(self, type: str, srcSpec: Optional[str] = None,
                                flags: int = 0) -> str:
         """``<sources>`` XML of the pools of ``type`` found on the host (e.g. LVM volume groups for 'logical')."""
         def check() -> None:
@@ -432,13 +433,13 @@ class virConnect:  # noqa: N801 - libvirt-python's name
         self._checked(True, "virConnectFindStoragePoolSources", check)  # read-only refused, as in libvirt
         return self._invoke("find_storage_pool_sources", True, type, srcSpec, flags)
 
-    def newStream(self, flags: int = 0) -> virStream:  # noqa: N802
+    def newStream(self, flags: int = 0) -> virStream:
         """A stream for virStorageVol.upload/download."""
         self._checked(False, "virStreamNew", lambda: _check_flags(flags))
         return virStream(self, flags)
 
     # ------------------------------------------------------------------ events
-    def domainEventRegisterAny(self, dom: Optional[virDomain], eventID: int,  # noqa: N802,N803
+    def domainEventRegisterAny(self, dom: Optional[virDomain], eventID: int,
                                cb: Callable[..., Any], opaque: Any = None) -> int:
         """Lifecycle events: ``cb(conn, dom, event, detail, opaque)`` as libvirt-python calls it."""
         def check() -> None:
@@ -455,6 +456,6 @@ class virConnect:  # noqa: N801 - libvirt-python's name
                 cb(self, self._dom(ref), event, detail, opaque)
         return self._invoke("domain_event_register", False, relay)
 
-    def domainEventDeregisterAny(self, callbackID: int) -> int:  # noqa: N802,N803
+    def domainEventDeregisterAny(self, callbackID: int) -> int:
         self._invoke("domain_event_deregister", False, callbackID)
         return 0

@@ -21,7 +21,7 @@ def _secure_flags_allowed(read_only: bool, flags: int) -> None:
         raise DriverError(C.VIR_ERR_OPERATION_DENIED, "virDomainGetXMLDesc with secure flag", C.VIR_FROM_DOMAIN)
 
 
-class virDomain(Handle):  # noqa: N801 - libvirt-python's name
+class virDomain(Handle):
     """A handle on a domain; it stays valid while the domain exists in its driver."""
 
     __slots__ = ()
@@ -29,11 +29,11 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
     def __repr__(self) -> str:
         return f"<virDomain {self._ref.name} id={self._ref.id}>"
 
-    def ID(self) -> int:  # noqa: N802
+    def ID(self) -> int:
         """The id at lookup time, updated by create/destroy through this handle (-1 when inactive)."""
         return self._ref.id
 
-    def OSType(self) -> str:  # noqa: N802
+    def OSType(self) -> str:
         return self._conn._invoke("domain_get_os_type", False, self._ref)
 
     # ------------------------------------------------------------------- state
@@ -47,36 +47,36 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
             self._conn._checked(False, "virDomainGetState", lambda: _flags(flags))
         return self._conn._invoke("domain_get_state", False, self._ref, flags)
 
-    def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
+    def XMLDesc(self, flags: int = 0) -> str:
         """The domain XML; secrets (VIR_DOMAIN_XML_SECURE, MIGRATABLE) only on a read-write connection."""
         if flags:
             self._conn._checked(False, "virDomainGetXMLDesc", lambda: _secure_flags_allowed(self._conn._ro, flags))
         return self._conn._invoke("domain_get_xml_desc", False, self._ref, flags)
 
-    def isActive(self) -> int:  # noqa: N802
+    def isActive(self) -> int:
         return 1 if self._conn._invoke("domain_is_active", False, self._ref) else 0
 
-    def isPersistent(self) -> int:  # noqa: N802
+    def isPersistent(self) -> int:
         return 1 if self._conn._invoke("domain_is_persistent", False, self._ref) else 0
 
     def autostart(self) -> int:
         return 1 if self._conn._invoke("domain_get_autostart", False, self._ref) else 0
 
-    def securityLabel(self) -> list:  # noqa: N802
+    def securityLabel(self) -> list:
         """[label, enforcing] of a running domain."""
         return self._conn._invoke("domain_get_security_label", False, self._ref)
 
-    def maxMemory(self) -> int:  # noqa: N802
+    def maxMemory(self) -> int:
         return self._conn._invoke("domain_get_max_memory", False, self._ref)
 
-    def maxVcpus(self) -> int:  # noqa: N802
+    def maxVcpus(self) -> int:
         return self._conn._invoke("domain_get_max_vcpus", False, self._ref)
 
     # --------------------------------------------------------------- lifecycle
     def create(self) -> int:
         return self.createWithFlags(0)
 
-    def createWithFlags(self, flags: int = 0) -> int:  # noqa: N802
+    def createWithFlags(self, flags: int = 0) -> int:
         self._conn._checked(True, "virDomainCreate", lambda: _flags(flags))
         ref = self._conn._invoke("domain_create", True, self._ref, flags)
         if isinstance(ref, DomainRef):
@@ -86,7 +86,7 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
     def shutdown(self) -> int:
         return self.shutdownFlags(0)
 
-    def shutdownFlags(self, flags: int = 0) -> int:  # noqa: N802
+    def shutdownFlags(self, flags: int = 0) -> int:
         self._conn._checked(True, "virDomainShutdown", lambda: _flags(flags))
         self._conn._invoke("domain_shutdown", True, self._ref, flags)
         return 0
@@ -94,7 +94,7 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
     def destroy(self) -> int:
         return self.destroyFlags(0)
 
-    def destroyFlags(self, flags: int = 0) -> int:  # noqa: N802
+    def destroyFlags(self, flags: int = 0) -> int:
         self._conn._checked(True, "virDomainDestroy", lambda: _flags(flags))
         self._conn._invoke("domain_destroy", True, self._ref, flags)
         self._ref = self._ref._replace(id=-1)
@@ -116,23 +116,23 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
     def save(self, to: str) -> int:
         return self.saveFlags(to, None, 0)
 
-    def managedSave(self, flags: int = 0) -> int:  # noqa: N802
+    def managedSave(self, flags: int = 0) -> int:
         """Save the state where the driver keeps it and stop; the next start restores it."""
         self._conn._checked(True, "virDomainManagedSave", lambda: _flags(flags))
         self._conn._invoke("domain_managed_save", True, self._ref, flags)
         self._ref = self._ref._replace(id=-1)
         return 0
 
-    def hasManagedSaveImage(self, flags: int = 0) -> int:  # noqa: N802
+    def hasManagedSaveImage(self, flags: int = 0) -> int:
         self._conn._checked(False, "virDomainHasManagedSaveImage", lambda: _flags(flags))
         return int(bool(self._conn._invoke("domain_has_managed_save_image", False, self._ref, flags)))
 
-    def managedSaveRemove(self, flags: int = 0) -> int:  # noqa: N802
+    def managedSaveRemove(self, flags: int = 0) -> int:
         self._conn._checked(True, "virDomainManagedSaveRemove", lambda: _flags(flags))
         self._conn._invoke("domain_managed_save_remove", True, self._ref, flags)
         return 0
 
-    def saveFlags(self, to: str, dxml: Optional[str] = None, flags: int = 0) -> int:  # noqa: N802
+    def saveFlags(self, to: str, dxml: Optional[str] = None, flags: int = 0) -> int:
         def check() -> None:
             if not isinstance(to, str) or not to:
                 raise DriverError(C.VIR_ERR_INVALID_ARG,
@@ -148,17 +148,17 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
     def undefine(self) -> int:
         return self.undefineFlags(0)
 
-    def undefineFlags(self, flags: int = 0) -> int:  # noqa: N802
+    def undefineFlags(self, flags: int = 0) -> int:
         self._conn._checked(True, "virDomainUndefine", lambda: _flags(flags))
         self._conn._invoke("domain_undefine", True, self._ref, flags)
         return 0
 
     # ---------------------------------------------------------------- resources
-    def setMemory(self, memory: int) -> int:  # noqa: N802
+    def setMemory(self, memory: int) -> int:
         """Balloon a running domain to ``memory`` KiB (libvirt's virDomainSetMemory: the live domain only)."""
         return self.setMemoryFlags(memory, C.VIR_DOMAIN_AFFECT_LIVE)
 
-    def setMemoryFlags(self, memory: int, flags: int = 0) -> int:  # noqa: N802
+    def setMemoryFlags(self, memory: int, flags: int = 0) -> int:
         """Set the current memory (balloon) in KiB."""
         def check() -> None:
             check_positive(memory, "memory (KiB)")
@@ -167,17 +167,17 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
         self._conn._invoke("domain_set_memory", True, self._ref, memory, flags)
         return 0
 
-    def setMaxMemory(self, memory: int) -> int:  # noqa: N802
+    def setMaxMemory(self, memory: int) -> int:
         """Set the maximum memory in KiB."""
         self._conn._checked(True, "virDomainSetMaxMemory", lambda: check_positive(memory, "maximum memory (KiB)"))
         self._conn._invoke("domain_set_max_memory", True, self._ref, memory)
         return 0
 
-    def setVcpus(self, nvcpus: int) -> int:  # noqa: N802
+    def setVcpus(self, nvcpus: int) -> int:
         """Set the running domain's vCPUs (libvirt's virDomainSetVcpus: the live domain only)."""
         return self.setVcpusFlags(nvcpus, C.VIR_DOMAIN_AFFECT_LIVE)
 
-    def setVcpusFlags(self, nvcpus: int, flags: int = 0) -> int:  # noqa: N802
+    def setVcpusFlags(self, nvcpus: int, flags: int = 0) -> int:
         def check() -> None:
             check_positive(nvcpus, "the number of vCPUs")
             _flags(flags)
@@ -185,7 +185,7 @@ class virDomain(Handle):  # noqa: N801 - libvirt-python's name
         self._conn._invoke("domain_set_vcpus", True, self._ref, nvcpus, flags)
         return 0
 
-    def setAutostart(self, autostart: int) -> int:  # noqa: N802
+    def setAutostart(self, autostart: int) -> int:
         self._conn._checked(True, "virDomainSetAutostart", lambda: None)
         self._conn._invoke("domain_set_autostart", True, self._ref, bool(autostart))
         return 0

@@ -86,7 +86,7 @@ _DOMAIN_NAMES: dict[int, str] = {
 }
 
 
-class libvirtError(Exception):  # noqa: N801 - libvirt-python's name
+class libvirtError(Exception):
     """The exception every API call raises, with libvirt-python's accessors."""
 
     def __init__(self, defmsg: str, err: Optional[ErrorTuple] = None) -> None:
@@ -196,7 +196,7 @@ _thread = _ThreadState()
 _global_handler: Optional[tuple[ErrorHandler, Any]] = None
 
 
-def registerErrorHandler(f: Optional[ErrorHandler], ctx: Any) -> int:  # noqa: N802
+def registerErrorHandler(f: Optional[ErrorHandler], ctx: Any) -> int:
     """Set the global callback ``f(ctx, err_tuple)``; ``None`` restores the default (stderr)."""
     global _global_handler
     if f is not None and not callable(f):
@@ -206,12 +206,12 @@ def registerErrorHandler(f: Optional[ErrorHandler], ctx: Any) -> int:  # noqa: N
     return 1
 
 
-def virGetLastError() -> Optional[ErrorTuple]:  # noqa: N802
+def virGetLastError() -> Optional[ErrorTuple]:
     """The last error reported in this thread, or None."""
     return _thread.last
 
 
-def virResetLastError() -> None:  # noqa: N802
+def virResetLastError() -> None:
     """Forget this thread's last error."""
     _thread.last = None
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from . import constants as C  # noqa: N812
+from . import constants as C
 from .errors import DriverError
 from .xml.safe import MAX_XML_SIZE
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import constants as C
 from .errors import DriverError
+from .uuids import format_uuid
 
 if TYPE_CHECKING:
     from .connection import virConnect
@@ -27,12 +28,6 @@ def check_str(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise DriverError(C.VIR_ERR_INVALID_ARG, f"{what} must be a string, not {type(value).__name__}")
     return value
-
-
-def uuid_string(raw: bytes) -> str:
-    """16 raw bytes as libvirt's dashed lowercase text."""
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Handle:
@@ -59,8 +54,8 @@ class Handle:
     def name(self) -> str:
         return self._ref.name
 
-    def UUID(self) -> bytes:  # noqa: N802
+    def UUID(self) -> bytes:
         return self._ref.uuid
 
-    def UUIDString(self) -> str:  # noqa: N802
-        return uuid_string(self._ref.uuid)
+    def UUIDString(self) -> str:
+        return format_uuid(self._ref.uuid)

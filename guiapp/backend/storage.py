@@ -34,7 +34,7 @@ def _offset(value: Any, what: str) -> None:
         raise DriverError(C.VIR_ERR_INVALID_ARG, f"{what} must be a non-negative integer, not {value!r}")
 
 
-class virStoragePool(Handle):  # noqa: N801 - libvirt-python's name
+class virStoragePool(Handle):
     """A handle on a storage pool; valid while the pool exists in its driver."""
 
     __slots__ = ()
@@ -46,21 +46,21 @@ class virStoragePool(Handle):  # noqa: N801 - libvirt-python's name
         """[state, capacity, allocation, available] (bytes)."""
         return self._call("storage_pool_get_info", False)
 
-    def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
+    def XMLDesc(self, flags: int = 0) -> str:
         if flags:
             self._conn._checked(False, "virStoragePoolGetXMLDesc", lambda: _flags(flags))
         return self._call("storage_pool_get_xml_desc", False, flags)
 
-    def isActive(self) -> int:  # noqa: N802
+    def isActive(self) -> int:
         return 1 if self._call("storage_pool_is_active", False) else 0
 
-    def isPersistent(self) -> int:  # noqa: N802
+    def isPersistent(self) -> int:
         return 1 if self._call("storage_pool_is_persistent", False) else 0
 
     def autostart(self) -> int:
         return 1 if self._call("storage_pool_get_autostart", False) else 0
 
-    def setAutostart(self, autostart: int) -> int:  # noqa: N802
+    def setAutostart(self, autostart: int) -> int:
         self._call("storage_pool_set_autostart", True, bool(autostart))
         return 0
 
@@ -95,26 +95,26 @@ class virStoragePool(Handle):  # noqa: N801 - libvirt-python's name
         self._call("storage_pool_refresh", True, flags)
         return 0
 
-    def listAllVolumes(self, flags: int = 0) -> list[virStorageVol]:  # noqa: N802
+    def listAllVolumes(self, flags: int = 0) -> list[virStorageVol]:
         self._conn._checked(False, "virStoragePoolListAllVolumes", lambda: _flags(flags))
         return [virStorageVol(self._conn, ref) for ref in self._call("storage_pool_list_all_volumes", False, flags)]
 
-    def listVolumes(self) -> list[str]:  # noqa: N802
+    def listVolumes(self) -> list[str]:
         return [v.name() for v in self.listAllVolumes()]
 
-    def numOfVolumes(self) -> int:  # noqa: N802
+    def numOfVolumes(self) -> int:
         return len(self.listAllVolumes())
 
-    def storageVolLookupByName(self, name: str) -> virStorageVol:  # noqa: N802
+    def storageVolLookupByName(self, name: str) -> virStorageVol:
         self._conn._checked(False, "virStorageVolLookupByName", lambda: _str(name, "name"))
         return virStorageVol(self._conn, self._call("storage_vol_lookup_by_name", False, name))
 
-    def createXML(self, xmlDesc: str, flags: int = 0) -> virStorageVol:  # noqa: N802,N803
+    def createXML(self, xmlDesc: str, flags: int = 0) -> virStorageVol:
         """Create a volume from ``<volume>`` XML."""
         self._conn._checked(True, "virStorageVolCreateXML", lambda: (_str(xmlDesc, "xmlDesc"), _flags(flags)))
         return virStorageVol(self._conn, self._call("storage_vol_create_xml", True, xmlDesc, flags))
 
-    def createXMLFrom(self, xmlDesc: str, clonevol: virStorageVol, flags: int = 0) -> virStorageVol:  # noqa: N802,N803
+    def createXMLFrom(self, xmlDesc: str, clonevol: virStorageVol, flags: int = 0) -> virStorageVol:
         """Create a volume as a copy of ``clonevol`` (converted to the format the XML asks for)."""
         def check() -> None:
             _str(xmlDesc, "xmlDesc")
@@ -126,7 +126,7 @@ class virStoragePool(Handle):  # noqa: N801 - libvirt-python's name
                                                     clonevol._ref, flags))
 
 
-class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
+class virStorageVol(Handle):
     """A handle on a storage volume (identified by its key)."""
 
     __slots__ = ()
@@ -137,17 +137,17 @@ class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
     def key(self) -> str:
         return self._ref.uuid
 
-    def UUIDString(self) -> str:  # noqa: N802 - volumes have keys, not UUIDs
+    def UUIDString(self) -> str:
         return self._ref.uuid
 
-    def storagePoolLookupByVolume(self) -> virStoragePool:  # noqa: N802
+    def storagePoolLookupByVolume(self) -> virStoragePool:
         return virStoragePool(self._conn, self._conn._invoke("storage_pool_lookup_by_name", False, self._ref.pool))
 
     def info(self) -> list[int]:
         """[type, capacity, allocation] (VIR_STORAGE_VOL_FILE/BLOCK, bytes)."""
         return self._call("storage_vol_get_info", False)
 
-    def XMLDesc(self, flags: int = 0) -> str:  # noqa: N802
+    def XMLDesc(self, flags: int = 0) -> str:
         return self._call("storage_vol_get_xml_desc", False, flags)
 
     def path(self) -> str:
@@ -194,7 +194,7 @@ class virStorageVol(Handle):  # noqa: N801 - libvirt-python's name
         return 0
 
 
-class virStream:  # noqa: N801 - libvirt-python's name
+class virStream:
     """A local data stream between the caller and a volume (upload or download)."""
 
     def __init__(self, conn: virConnect, flags: int = 0) -> None:
@@ -243,7 +243,7 @@ class virStream:  # noqa: N801 - libvirt-python's name
             return self._end.read(nbytes)
         return self._op("virStreamRecv", read)
 
-    def sendAll(self, handler: Callable[[virStream, int, Any], bytes], opaque: Any) -> None:  # noqa: N802
+    def sendAll(self, handler: Callable[[virStream, int, Any], bytes], opaque: Any) -> None:
         """Send what ``handler(stream, nbytes, opaque)`` returns until it returns b''."""
         while True:
             try:
@@ -255,7 +255,7 @@ class virStream:  # noqa: N801 - libvirt-python's name
                 return
             self.send(data)
 
-    def recvAll(self, handler: Callable[[virStream, bytes, Any], Any], opaque: Any) -> None:  # noqa: N802
+    def recvAll(self, handler: Callable[[virStream, bytes, Any], Any], opaque: Any) -> None:
         """Pass every chunk to ``handler(stream, data, opaque)`` until the end."""
         while True:
             data = self.recv(CHUNK)

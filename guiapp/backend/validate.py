@@ -20,7 +20,7 @@ import re
 import unicodedata
 from typing import Optional
 
-from . import constants as C  # noqa: N812
+from . import constants as C
 from .errors import DriverError
 
 IFNAMSIZ = 16  # the kernel's buffer: names have at most 15 bytes

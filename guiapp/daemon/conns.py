@@ -74,7 +74,7 @@ def _readable_by(path: str, uid: int, gids: tuple[int, ...]) -> bool:
 
 
 def _peer_groups(uid: int, gid: int) -> tuple[int, ...]:
-    import pwd  # noqa: PLC0415
+    import pwd
 
     try:
         name = pwd.getpwuid(uid).pw_name
@@ -158,7 +158,7 @@ class Connections:
 
         Returns ``{uri: names started}`` (None when that driver has no autostart).
         """
-        from ..backend.autostart import autostart  # noqa: PLC0415
+        from ..backend.autostart import autostart
 
         done: dict[str, Optional[list[str]]] = {}
         for text in uris:

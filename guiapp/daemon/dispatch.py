@@ -105,7 +105,7 @@ def _feature(s: Session, a: Any) -> Any:
 
 @_h("CONNECT_GET_LIB_VERSION")
 def _lib_version(s: Session, a: Any) -> Any:
-    from ..backend import getVersion  # noqa: PLC0415
+    from ..backend import getVersion
 
     return {"lib_ver": getVersion()}
 

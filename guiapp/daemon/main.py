@@ -69,7 +69,7 @@ def prepare_socket(path: str) -> None:
 
 def default_uris(system: bool) -> list[str]:
     """The URIs a daemon opens at start: QEMU in its mode when installed, Xen when a XenStore answers."""
-    from ..backend.drivers import driver_for_scheme  # noqa: PLC0415
+    from ..backend.drivers import driver_for_scheme
 
     uris = []
     qemu: Any = driver_for_scheme("qemu")

@@ -1,29 +1,17 @@
-"""The libvirt-python-compatible module the GUI talks to, and names for its numbers.
+"""The libvirt-python-compatible module the GUI talks to (``guiapp.backend``), and names for its numbers.
 
-The GUI uses only libvirt-python's public names, so it runs on ``guiapp.backend`` (the
-default) or, for comparison, on the system's libvirt-python (``GUIAPP_LIBVIRT=system``).
+The GUI uses only libvirt-python's public names; remote hosts come through guiapp's own drivers.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from functools import lru_cache
 from types import ModuleType
 from typing import Any, Optional
 
+import guiapp.backend
 
-def _load() -> ModuleType:
-    if os.environ.get("GUIAPP_LIBVIRT", "") == "system":
-        if "/usr/lib/python3/dist-packages" not in sys.path:
-            sys.path.append("/usr/lib/python3/dist-packages")
-        import libvirt  # type: ignore[import-not-found]
-        return libvirt
-    import guiapp.backend
-    return guiapp.backend
-
-
-libvirt: ModuleType = _load()
+libvirt: ModuleType = guiapp.backend
 
 # info()[0] / state()[0] numbers, as in libvirt.
 STATE_NOSTATE, STATE_RUNNING, STATE_BLOCKED, STATE_PAUSED = 0, 1, 2, 3

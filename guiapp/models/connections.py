@@ -15,7 +15,17 @@ from typing import Any, Optional
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from ..jobs import JobRunner, Relay
-from .api import error_code, is_connection_lost, libvirt
+from .api import (
+    STATE_CRASHED,
+    STATE_PAUSED,
+    STATE_PMSUSPENDED,
+    STATE_RUNNING,
+    STATE_SHUTDOWN,
+    STATE_SHUTOFF,
+    error_code,
+    is_connection_lost,
+    libvirt,
+)
 from .domains import ConnectionNode, DomainTreeModel
 from .stats import PollResult, StatsSampler
 
@@ -29,7 +39,17 @@ SETTINGS_INTERVAL = "preferences/poll_interval_ms"
 EVENT_BATCH_MS = 30  # events arriving within this window update the list together
 
 # lifecycle event number -> the state a row takes at once (None: only re-poll)
-_EVENT_STATE = {0: None, 1: None, 2: 1, 3: 3, 4: 1, 5: 5, 6: 4, 7: 7, 8: 6}
+_EVENT_STATE: dict[int, Optional[int]] = {
+    libvirt.VIR_DOMAIN_EVENT_DEFINED: None,
+    libvirt.VIR_DOMAIN_EVENT_UNDEFINED: None,
+    libvirt.VIR_DOMAIN_EVENT_STARTED: STATE_RUNNING,
+    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: STATE_PAUSED,
+    libvirt.VIR_DOMAIN_EVENT_RESUMED: STATE_RUNNING,
+    libvirt.VIR_DOMAIN_EVENT_STOPPED: STATE_SHUTOFF,
+    libvirt.VIR_DOMAIN_EVENT_SHUTDOWN: STATE_SHUTDOWN,
+    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: STATE_PMSUSPENDED,
+    libvirt.VIR_DOMAIN_EVENT_CRASHED: STATE_CRASHED,
+}
 
 
 def settings_list(value: Any) -> list[str]:

@@ -142,7 +142,7 @@ class DomainTreeModel(QAbstractItemModel):
         self._icons = icons
 
     # ------------------------------------------------------------------ structure
-    def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+    def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:
         if parent.isValid():
             if parent.internalPointer() is not None:
                 return QModelIndex()
@@ -154,7 +154,7 @@ class DomainTreeModel(QAbstractItemModel):
             return self.createIndex(row, column)
         return QModelIndex()
 
-    def parent(self, index: QModelIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+    def parent(self, index: QModelIndex = QModelIndex()) -> QModelIndex:
         if not index.isValid():
             return QModelIndex()
         node = index.internalPointer()
@@ -162,17 +162,17 @@ class DomainTreeModel(QAbstractItemModel):
             return QModelIndex()
         return self.createIndex(self._by_uri[node.uri], 0)
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
         if not parent.isValid():
             return len(self.connections)
         if parent.internalPointer() is None and parent.column() == 0:
             return len(self.connections[parent.row()].rows)
         return 0
 
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
         return len(COLUMNS)
 
-    def hasChildren(self, parent: QModelIndex = QModelIndex()) -> bool:  # noqa: B008
+    def hasChildren(self, parent: QModelIndex = QModelIndex()) -> bool:
         if not parent.isValid():
             return bool(self.connections)
         return parent.internalPointer() is None and parent.column() == 0 and bool(self.connections[parent.row()].rows)
@@ -558,7 +558,7 @@ class DomainFilterProxy(QSortFilterProxyModel):
                 return f"{node.uri}  ({self.rowCount(index)} of {plural(len(node.rows), 'domain')} shown)"
         return super().data(index, role)
 
-    def filterAcceptsRow(self, source_row: int, source_parent: Any) -> bool:  # noqa: N802
+    def filterAcceptsRow(self, source_row: int, source_parent: Any) -> bool:
         """One Python call per row and no data() round trip (the proxy is not dynamic: only on a refilter)."""
         needle = self._needle
         if not needle or not source_parent.isValid():

@@ -77,27 +77,19 @@ def interval_ms(settings: Any) -> int:
     return _setting_int(settings, SETTINGS_INTERVAL, DEFAULT_INTERVAL_MS, 500, 600_000)
 
 
-def _has_vnc(xml: str) -> bool:
-    from lxml import etree
-
-    root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml,
-                            etree.XMLParser(resolve_entities=False, no_network=True))
-    return any(g.get("type") == "vnc" for g in root.iterfind("devices/graphics"))
-
-
 def domain_resolver(conn: Any, uuid: bytes) -> Callable[[], ConsoleTarget]:
     """A resolver for the domain ``uuid`` of ``conn`` (driver calls happen when it is called).
 
     Raises :class:`NoVncGraphicsError` for a domain without VNC graphics, other errors as they come.
     """
     def resolve() -> ConsoleTarget:
-        from ..vnc.address import NoConsoleError, console_target
+        from ..vnc.address import NoConsoleError, console_target, has_vnc_graphics
 
         dom = conn.lookupByUUID(uuid)
         try:
             return console_target(dom)
         except NoConsoleError as exc:
-            if not _has_vnc(dom.XMLDesc(0)):
+            if not has_vnc_graphics(dom.XMLDesc(0)):
                 raise NoVncGraphicsError(str(exc)) from None
             raise
 
@@ -208,7 +200,7 @@ class ThumbnailService(QObject):
             for fut in list(self._busy.values()):
                 try:
                     fut.result(timeout=10)
-                except BaseException:  # noqa: BLE001, S110 - already reported through the relay
+                except BaseException:
                     pass
 
     def close(self) -> None:
@@ -230,7 +222,7 @@ class ThumbnailService(QObject):
     def _work(self, key: Hashable, resolver: Callable[[], ConsoleTarget], size: QSize) -> None:
         try:
             img = grab_thumbnail(resolver(), size)
-        except BaseException as exc:  # noqa: BLE001 - delivered as a signal
+        except BaseException as exc:
             self._relay.failed.emit(key, str(exc) or type(exc).__name__, isinstance(exc, NoVncGraphicsError))
         else:
             self._relay.done.emit(key, img)

@@ -9,8 +9,18 @@ from typing import Union
 from PySide6.QtGui import QIcon
 
 _PACKAGE = Path(__file__).resolve().parent.parent
-# guiapp/resources (shipped as package data)
-RESOURCES = _PACKAGE / "resources"
+
+
+def _resources() -> Path:
+    """``guiapp/resources`` when installed (the top-level ``resources/`` shipped as package data, see setup.py),
+    else the checkout's own ``resources/`` (running from source or an editable install)."""
+    for candidate in (_PACKAGE / "resources", _PACKAGE.parent / "resources"):
+        if (candidate / "icons").is_dir():
+            return candidate
+    return _PACKAGE / "resources"
+
+
+RESOURCES = _resources()
 ICONS = RESOURCES / "icons"
 
 _STATE_FILES = {

@@ -9,9 +9,13 @@ from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from lxml import etree
+from ..backend import constants as C
+from ..backend.xml.safe import parse_xml
 
 WILDCARD_LISTEN = {"", "0.0.0.0", "::", "[::]"}
+
+#: States whose display can be shown: running, blocked, paused.
+_LIVE_STATES = (C.VIR_DOMAIN_RUNNING, C.VIR_DOMAIN_BLOCKED, C.VIR_DOMAIN_PAUSED)
 
 
 class NoConsoleError(Exception):
@@ -75,14 +79,18 @@ def _uri_host(uri: str) -> Optional[str]:
         return None
 
 
+def has_vnc_graphics(xml: str) -> bool:
+    """Whether a domain XML has a ``<graphics type='vnc'>`` (a console or thumbnail is possible)."""
+    return any(g.get("type") == "vnc" for g in parse_xml(xml).iterfind("devices/graphics"))
+
+
 def target_from_xml(xml: str, *, uri: str = "", local_socket: Optional[str] = None) -> ConsoleTarget:
     """The console target described by a domain's live XML (raises :class:`NoConsoleError`).
 
     ``local_socket`` is the driver's unix socket for the display when it knows one (local QEMU);
     it wins over TCP, as a socket in the XML (``socket=`` or ``<listen type='socket'>``) does.
     """
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml, parser)
+    root = parse_xml(xml)
     name = root.findtext("name") or ""
     g = next((e for e in root.iterfind("devices/graphics") if e.get("type") == "vnc"), None)
     if g is None:
@@ -113,7 +121,7 @@ def target_from_xml(xml: str, *, uri: str = "", local_socket: Optional[str] = No
 def console_target(dom: Any) -> ConsoleTarget:
     """Resolve a running virDomain's console (driver calls: not on the UI thread)."""
     state = dom.state()[0]
-    if state not in (1, 2, 3):  # running, blocked, paused
+    if state not in _LIVE_STATES:
         raise NoConsoleError(f"domain '{dom.name()}' is not running")
     xml = dom.XMLDesc(0)
     conn = dom.connect()

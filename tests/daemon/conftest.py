@@ -18,13 +18,13 @@ def guiappd(tmp_path: Path) -> Iterator[Guiappd]:
 tiny_guest = qemu_testlib().tiny_guest  # the tiny Linux guest fixture of the QEMU driver tests
 
 
-def _load_fixture(stem: str):  # tests/fixtures/<stem>.py, as tests/backend/drivers/remote/conftest.py loads it
+def _load_fixture(stem: str):  # tests/helpers/<stem>.py, as tests/backend/drivers/remote/conftest.py loads it
     import importlib.util
     import sys
 
     name = f"guiapp_tests_{stem}"
     if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "fixtures" / f"{stem}.py"
+        path = Path(__file__).resolve().parents[1] / "helpers" / f"{stem}.py"
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)

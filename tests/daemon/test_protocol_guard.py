@@ -87,7 +87,7 @@ def _as_user(uid: int, fn) -> str:
             os.setgid(65534)
             os.setuid(uid)
             out = fn()
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        except BaseException as exc:
             out = f"child failed: {exc!r}"
         os.write(wfd, out.encode())
         os._exit(0)

@@ -2,24 +2,4 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
-
-def off_ui(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` on a plain thread (driver calls never run on the Qt main thread)."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["result"] = fn()
-        except BaseException as exc:
-            box["error"] = exc
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join(30)
-    if "error" in box:
-        raise box["error"]
-    return box.get("result")
+from helpers.threads import off_ui  # noqa: F401 - re-exported: the model tests import it from here

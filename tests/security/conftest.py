@@ -1,4 +1,4 @@
-"""Fixtures for the security probes: ``netns`` (a private network namespace per test, tests/fixtures/netns.py)."""
+"""Fixtures for the security probes: ``netns`` (a private network namespace per test, tests/helpers/netns.py)."""
 
 from __future__ import annotations
 
@@ -7,4 +7,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (fixtures.netns)
 
-from fixtures.netns import netns  # noqa: E402,F401 - fixture
+from helpers.netns import netns  # noqa: F401 - fixture

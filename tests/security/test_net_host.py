@@ -11,7 +11,7 @@ import json
 import os
 
 import pytest
-from fixtures.netns import ip  # tests/ is on sys.path (conftest.py)
+from helpers.netns import ip  # tests/ is on sys.path (conftest.py)
 
 from guiapp.backend import constants as C
 from guiapp.backend.errors import DriverError

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend" / "drivers" / "qemu"))
-from qemu_testlib import QEMU, conn, dom_dir, runtime_dir, xdg  # noqa: E402,F401 - fixtures
+from qemu_testlib import QEMU, conn, dom_dir, runtime_dir, xdg  # noqa: F401 - fixtures
 
-import guiapp.backend as libvirt  # noqa: E402
-from guiapp.backend import constants as C  # noqa: E402
+import guiapp.backend as libvirt
+from guiapp.backend import constants as C
 
 pytestmark = [pytest.mark.qemu]
 

@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
+from helpers.threads import off_ui  # noqa: F401 - re-exported: the GUI tests import it from here
 from PySide6.QtCore import QCoreApplication
-
-
-def off_ui(fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` on a plain thread and return its result (tests must not call drivers on the UI thread)."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # re-raised on the caller's thread
-            box["error"] = exc
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join(30)
-    if "error" in box:
-        raise box["error"]
-    return box.get("result")
 
 
 def drain(runner: Any, rounds: int = 5) -> None:

@@ -14,7 +14,7 @@ class _PaintRegions(QObject):
         super().__init__()
         self.regions: list[list[QRect]] = []
 
-    def eventFilter(self, _obj: Any, event: Any) -> bool:  # noqa: N802
+    def eventFilter(self, _obj: Any, event: Any) -> bool:
         if event.type() == QEvent.Type.Paint:
             self.regions.append([QRect(r) for r in event.region()])
         return False

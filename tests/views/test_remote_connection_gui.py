@@ -13,7 +13,7 @@ from guiapp.models.demo import write_node
 def _load(stem: str):
     name = f"guiapp_tests_{stem}"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "fixtures" / f"{stem}.py")
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "helpers" / f"{stem}.py")
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules[name] = module
         spec.loader.exec_module(module)  # type: ignore[union-attr]

@@ -11,16 +11,13 @@ from typing import Any
 
 import pytest
 from gui_helpers import off_ui
+from helpers.vnc_qemu import needs_qemu, qemu_display  # noqa: F401 - fixture
 from PySide6.QtGui import QImage
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "vnc"))
-
-from vnc_qemu import needs_qemu, qemu_display  # noqa: E402,F401 - fixture
-
-from guiapp.models import thumbnails  # noqa: E402
-from guiapp.models.demo import TEST_NS, domain_xml, node_xml  # noqa: E402
-from guiapp.models.domains import COL_NET, COL_SCREEN, THUMB_ROLE  # noqa: E402
-from guiapp.views.console.external import SETTINGS_VIEWER  # noqa: E402
+from guiapp.models import thumbnails
+from guiapp.models.demo import TEST_NS, domain_xml, node_xml
+from guiapp.models.domains import COL_NET, COL_SCREEN, THUMB_ROLE
+from guiapp.views.console.external import SETTINGS_VIEWER
 
 AUTOPORT = "<graphics type='vnc' port='-1' autoport='yes'/>"
 

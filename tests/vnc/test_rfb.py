@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.vnc_qemu import VNCDO, needs_qemu, vncdo_capture
 from PIL import Image
-from vnc_qemu import VNCDO, needs_qemu, vncdo_capture
 
 from guiapp.vnc.address import ConsoleTarget, NoConsoleError, VncAddress, target_from_xml
 from guiapp.vnc.rfb import AuthenticationError, Resize, RFBClient, RFBError, Update

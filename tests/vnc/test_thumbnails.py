@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.vnc_qemu import needs_qemu
 from PySide6.QtCore import QSettings, QSize
-from vnc_qemu import needs_qemu
 
 from guiapp.models.thumbnails import SETTINGS_ENABLED, SETTINGS_MAX_DOMAINS, ThumbnailService
 from guiapp.vnc.address import ConsoleTarget, NoConsoleError, VncAddress

@@ -9,7 +9,10 @@ installed); else ``test:///default``.
 from __future__ import annotations
 
 import importlib
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from .base import Driver
 
 from ..uri import URI
 
@@ -26,8 +29,10 @@ PROBE_ORDER = ("xen", "qemu")
 FALLBACK_URI = "test:///default"
 
 
-def driver_for_scheme(scheme: str) -> Optional[type]:
-    """The driver class serving ``scheme``, or None when there is none (or it is not installed)."""
+def driver_for_scheme(scheme: str) -> Optional[type[Driver]]:
+    """The driver class serving ``scheme``, or None when there is none (or it is not installed).
+
+    Registration checks the class against the typed contract (:func:`.contract.check_driver`)."""
     modname = _MODULES.get(scheme)
     if modname is None:
         return None
@@ -37,20 +42,25 @@ def driver_for_scheme(scheme: str) -> Optional[type]:
         if exc.name and modname.startswith(exc.name):
             return None  # that driver is not part of this build
         raise
-    return getattr(module, "DRIVER", None)
+    cls = getattr(module, "DRIVER", None)
+    if cls is not None:
+        from .contract import check_driver
+
+        check_driver(cls)  # a driver that breaks the contract fails here, not at a user's call
+    return cls
 
 
-def driver_for_uri(uri: URI, read_only: bool) -> Optional[type]:
+def driver_for_uri(uri: URI, read_only: bool) -> Optional[type[Driver]]:
     """The driver class for a parsed URI: the remote driver when a daemon serves it, else by scheme.
 
     Transports (``qemu+ssh://``, ``test+unix://``, ``+tcp``) always go to a daemon; local ``qemu:///system``
     and ``qemu:///session`` go to a running libvirt daemon when its socket exists (``$GUIAPP_URI_ROUTE`` or
     ``?route=`` = remote | local | auto forces a side).  Decided without side effects.
     """
-    from .remote.route import target_for  # noqa: PLC0415 - keep the RPC code out of local-only imports
+    from .remote.route import target_for
 
     if target_for(uri, read_only) is not None:
-        from .remote import RemoteDriver  # noqa: PLC0415
+        from .remote import RemoteDriver
         return RemoteDriver
     return driver_for_scheme(uri.scheme)
 

@@ -30,8 +30,21 @@ For ``qemu:///session``: ``session.bridge_helper_for(bridge)`` gives a helper fo
 ``session.no_tap_error(network, bridge)``.
 """
 
-from .manager import HostNetworks
+from typing import TYPE_CHECKING, Any
+
 from .ops import NetworkOpsMixin
 from .table import NetworkEntry, NetworkTable
 
+if TYPE_CHECKING:
+    from .manager import HostNetworks
+
 __all__ = ["HostNetworks", "NetworkOpsMixin", "NetworkTable", "NetworkEntry"]
+
+
+def __getattr__(name: str) -> Any:
+    """HostNetworks (bridges, dnsmasq, firewall) loads on first use: the test driver needs only the table."""
+    if name == "HostNetworks":
+        from .manager import HostNetworks
+
+        return HostNetworks
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

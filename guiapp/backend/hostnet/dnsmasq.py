@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from .. import validate
 from ..errors import DriverError
 from ..xml.network import NetworkDef

@@ -22,7 +22,7 @@ from __future__ import annotations
 import shlex
 from typing import Optional, Union
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from .. import validate
 from ..errors import DriverError
 from ..xml.network import NetworkDef

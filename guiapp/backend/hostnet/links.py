@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Optional, Union
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from .. import validate
 from ..errors import DriverError
 from .runner import Runner

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from ..filestore import atomic_write, check_file_name, clean_temp_files, store_document
 from ..xml.network import HOST_DEFAULT_NETWORK_XML, NetworkDef, parse_network

@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 
 _FROM = C.VIR_FROM_NETWORK
@@ -62,7 +62,7 @@ class Runner:
     def argv(self, args: Sequence[str]) -> list[str]:
         return self.prefix + [self.tool(args[0]), *args[1:]]
 
-    def run(self, *args: str, check: bool = True, input: Optional[str] = None,  # noqa: A002
+    def run(self, *args: str, check: bool = True, input: Optional[str] = None,
             timeout: float = 15.0) -> subprocess.CompletedProcess:
         """Run ``args``; with ``check`` a non-zero exit raises DriverError quoting the command and its stderr."""
         argv = self.argv(args)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 
 HELPER_PATHS = ("/usr/lib/qemu/qemu-bridge-helper", "/usr/libexec/qemu-bridge-helper")

@@ -15,7 +15,6 @@ a refused call changes nothing; a hook failing half-way is undone by the hook.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import ipaddress
 import threading
 import time
@@ -23,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..drivers.base import NetworkRef
 from ..errors import DriverError
 from ..xml.domain import format_uuid
@@ -454,7 +453,9 @@ class NetworkTable:
             if host is not None and host.ip is not None:
                 addr = int(host.ip)
             elif pool:
-                k = int.from_bytes(hashlib.blake2b(mac.encode(), digest_size=4).digest(), "big") % len(pool)
+                from hashlib import blake2b  # only for made-up leases
+
+                k = int.from_bytes(blake2b(mac.encode(), digest_size=4).digest(), "big") % len(pool)
                 for step in range(len(pool)):
                     addr = pool[(k + step) % len(pool)]
                     if addr not in used:

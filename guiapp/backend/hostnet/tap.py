@@ -16,7 +16,7 @@ import struct
 import threading
 from typing import Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from .. import validate
 from ..errors import DriverError
 from . import links

@@ -16,7 +16,7 @@ import os
 import stat
 from typing import Any, Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..xml.storage import CREATE_FORMATS, KNOWN_FORMATS, Permissions, VolumeDef, volume_path
 from .probe import probe
 from .refs import Pool

@@ -13,7 +13,7 @@ import os
 from typing import Optional
 from xml.sax.saxutils import escape
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from ..xml.storage import Permissions, VolumeDef, check_abs_path, check_vg_name
 from .refs import Pool

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from ..xml.storage import VolumeDef, volume_path
 from .refs import Pool

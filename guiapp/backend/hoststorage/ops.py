@@ -7,7 +7,7 @@ The method names are the ``storage_*`` entries of
 
 from __future__ import annotations
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from .backend import Sink, Source
 from .lvm import find_sources
 from .refs import StoragePoolRef, StorageVolRef

@@ -14,7 +14,7 @@ import os
 import tempfile
 from typing import Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from .tools import err
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from ..xml.storage import PoolDef, VolumeDef, normpath, parse_pool, parse_volume
 from .backend import Backend, Sink, Source

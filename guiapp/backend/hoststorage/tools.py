@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import Optional
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from ..hostnet.runner import which
 

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 
 from lxml import etree
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from .capabilities import Capabilities, Guest
 from .domain import DomainDef, generate_mac, mac_prefix_for, parse_domain
@@ -237,14 +237,15 @@ _DEV_ORDER = ("emulator", "disk", "controller", "interface", "serial", "console"
 _BUS_PREFIX = {"ide": "hd", "virtio": "vd", "sata": "sd", "scsi": "sd", "xen": "xvd", "fdc": "fd", "usb": "sd"}
 
 
-def _el(tag: str, text: Optional[str] = None, **attrs: str) -> etree._Element:
+def _el(tag: str, text: Optional[str] = None, **attrs: Optional[str]) -> etree._Element:
+    """A new element; attributes given as None are left out."""
     e = etree.Element(tag, {k: v for k, v in attrs.items() if v is not None})
     if text is not None:
         e.text = text
     return e
 
 
-def _sub(parent: etree._Element, tag: str, text: Optional[str] = None, **attrs: str) -> etree._Element:
+def _sub(parent: etree._Element, tag: str, text: Optional[str] = None, **attrs: Optional[str]) -> etree._Element:
     e = _el(tag, text, **attrs)
     parent.append(e)
     return e
@@ -386,13 +387,18 @@ class DomainBuilder:
             el.attrib.pop("current", None)
         self._edit(fn)
 
+    @staticmethod
+    def _render_each(root: etree._Element, *renderers: Callable[[etree._Element], None]) -> None:
+        for render in renderers:
+            render(root)
+
     def set_platform(self, arch: Optional[str], machine: Optional[str], emulator: Optional[str] = None) -> None:
         self.arch, self.machine, self.emulator = arch or None, machine or None, emulator or None
-        self._edit(lambda root: (self._render_os(root), self._render_emulator(root)))
+        self._edit(lambda root: self._render_each(root, self._render_os, self._render_emulator))
 
     def set_install(self, spec: InstallSpec) -> None:
         self.install = spec
-        self._edit(lambda root: (self._render_os(root), self._render_disks(root)))
+        self._edit(lambda root: self._render_each(root, self._render_os, self._render_disks))
 
     def set_storage(self, disks: list[DiskSpec]) -> None:
         self.disks = list(disks)

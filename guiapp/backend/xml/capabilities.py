@@ -44,7 +44,7 @@ from typing import Optional, Union
 
 from lxml import etree
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from .safe import check_root, parse_xml
 

@@ -30,15 +30,15 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
-import uuid as _uuid
 from copy import deepcopy
 from typing import Optional, Union
 
 from lxml import etree
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from .. import validate
 from ..errors import DriverError
+from ..uuids import format_uuid, new_uuid
 from .safe import check_root, parse_xml
 
 # ---------------------------------------------------------------------------
@@ -124,11 +124,6 @@ def parse_uuid(text: Optional[str]) -> bytes:
                           f"malformed uuid element: '{text}' (expected 32 hex digits, dashes optional, "
                           f"e.g. 4dea24b3-1d52-d8f3-2516-782e98a23fa0)", _FROM)
     return bytes.fromhex(hexs)
-
-
-def format_uuid(raw: bytes) -> str:
-    h = raw.hex()
-    return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
 def parse_mac(text: Optional[str]) -> str:
@@ -549,7 +544,7 @@ class DomainDef:
 
     # -- loading -------------------------------------------------------------
 
-    def _load(self) -> None:  # noqa: C901 - one pass over the tree, by design
+    def _load(self) -> None:
         root = self.root
         check_root(root, "domain", domain=_FROM)
         self._cache: dict = {}
@@ -612,7 +607,7 @@ class DomainDef:
         # uuid
         uuid_el = els.get("uuid")
         if uuid_el is None:
-            raw = _uuid.uuid4().bytes
+            raw = new_uuid()
             uuid_el = etree.Element("uuid")
             uuid_el.text = format_uuid(raw)
             name_el.addnext(uuid_el)  # type: ignore[union-attr]

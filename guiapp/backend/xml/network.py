@@ -37,16 +37,16 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import uuid as _uuid
 from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from lxml import etree
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from .. import validate
 from ..errors import DriverError
+from ..uuids import new_uuid
 from .domain import format_uuid
 from .network_dns import check_dns
 from .safe import check_root, parse_xml
@@ -181,7 +181,7 @@ class NetworkDef:
 
         uuid_el = els.get("uuid")
         if uuid_el is None:
-            self.uuid = _uuid.uuid4().bytes
+            self.uuid = new_uuid()
             uuid_el = etree.SubElement(root, "uuid")
         else:
             hexs = (uuid_el.text or "").strip().replace("-", "").replace(" ", "")

@@ -14,7 +14,7 @@ from typing import Optional
 
 from lxml import etree
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from .. import validate
 from ..errors import DriverError
 

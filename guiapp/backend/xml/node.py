@@ -34,7 +34,7 @@ from typing import Optional, Union
 
 from lxml import etree
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from .domain import DomainDef
 from .network import TEST_DEFAULT_NETWORK_XML, NetworkDef, network_from_element

@@ -23,7 +23,7 @@ from typing import Union
 
 from lxml import etree
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 
 #: Largest document accepted (bytes for ``bytes`` input, characters for ``str``).

@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from .. import constants as C  # noqa: N812
+from .. import constants as C
 from ..errors import DriverError
 from .domain import format_uuid, parse_uuid
 from .safe import check_root, parse_xml

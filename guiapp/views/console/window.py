@@ -153,7 +153,7 @@ class ConsoleWindow(QMainWindow):
             try:
                 try:
                     result = work()
-                except BaseException as exc:  # noqa: BLE001 - reported on the UI thread
+                except BaseException as exc:
                     relay.failed.emit(gen, exc)
                 else:
                     relay.done.emit(gen, result)

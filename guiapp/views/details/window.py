@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid as uuid_mod
 from typing import TYPE_CHECKING, Any, Optional
 
 from PySide6.QtCore import Qt
@@ -103,7 +104,7 @@ class DetailsWindow(QWidget):
             self.ov[key] = lab
             form.addRow(f"{label}:", lab)
         self.ov["uri"].setText(self.uri)
-        self.ov["uuid"].setText(_uuid_text(self.uuid))
+        self.ov["uuid"].setText(str(uuid_mod.UUID(bytes=self.uuid)))
         self.pending_note = QLabel("")
         self.pending_note.setObjectName("pendingNote")
         self.pending_note.setStyleSheet("color: #8a5a00")
@@ -517,8 +518,3 @@ class DetailsWindow(QWidget):
         except (RuntimeError, TypeError):
             pass
         super().closeEvent(event)
-
-
-def _uuid_text(raw: bytes) -> str:
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

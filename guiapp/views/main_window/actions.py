@@ -22,6 +22,7 @@ from ...models.api import (
     state_name,
 )
 from ...models.stats import DomainRow
+from ...vnc.address import has_vnc_graphics  # noqa: F401 - the window imports it from here
 from ..icons import icon, state_icon
 
 RUNNING = frozenset({STATE_RUNNING, STATE_BLOCKED})
@@ -159,10 +160,9 @@ class DomainActions(QObject):
 
 def disk_files(xml: str) -> list[str]:
     """Paths of the file/block disks (not CD-ROMs or floppies) a domain definition lists."""
-    from lxml import etree
+    from ...backend.xml.safe import parse_xml
 
-    root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml,
-                            etree.XMLParser(resolve_entities=False, no_network=True))
+    root = parse_xml(xml)
     paths = []
     for disk in root.iterfind("devices/disk"):
         if disk.get("device", "disk") != "disk":
@@ -174,14 +174,6 @@ def disk_files(xml: str) -> list[str]:
         if path:
             paths.append(path)
     return paths
-
-
-def has_vnc_graphics(xml: str) -> bool:
-    from lxml import etree
-
-    root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml,
-                            etree.XMLParser(resolve_entities=False, no_network=True))
-    return any(g.get("type") == "vnc" for g in root.iterfind("devices/graphics"))
 
 
 def remove_files(paths: list[str]) -> list[str]:

@@ -833,12 +833,12 @@ class MainWindow(QMainWindow):
         sidx = self.proxy.mapToSource(pidx)
         kind = sidx.data(KIND_ROLE)
         if kind == "domain":
-            node = sidx.internalPointer()
-            self.open_details(node.uri, node.rows[sidx.row()].uuid)
+            parent = sidx.internalPointer()
+            self.open_details(parent.uri, parent.rows[sidx.row()].uuid)
         elif kind == "connection":
-            node: ConnectionNode = sidx.data(ROW_ROLE)
-            if node.status in (node.FAILED, node.DISCONNECTED):
-                self.manager.retry(node.uri)
+            conn_node: ConnectionNode = sidx.data(ROW_ROLE)
+            if conn_node.status in (conn_node.FAILED, conn_node.DISCONNECTED):
+                self.manager.retry(conn_node.uri)
 
     def _context_menu(self, pos: QPoint) -> None:
         pidx = self.view.indexAt(pos)

@@ -75,7 +75,7 @@ class WizardPage(QWidget):
 class PathField(QWidget):
     """A path line edit with a Browse button (a non-native, non-blocking-friendly file dialog)."""
 
-    textChanged = Signal(str)  # noqa: N815 - Qt's naming
+    textChanged = Signal(str)
 
     def __init__(self, placeholder: str = "", *, directory: bool = False, save: bool = False,
                  parent: Optional[QWidget] = None) -> None:
@@ -95,7 +95,7 @@ class PathField(QWidget):
     def text(self) -> str:
         return self.edit.text().strip()
 
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt's naming
+    def setText(self, text: str) -> None:
         self.edit.setText(text)
 
     def browse(self) -> None:

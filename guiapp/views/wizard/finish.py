@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from guiapp.backend import constants as C  # noqa: N812
+from guiapp.backend import constants as C
 from guiapp.backend.errors import DriverError
 
 Progress = Callable[[int, str], None]
@@ -144,7 +144,7 @@ def run_create(conn: Any, plan: CreatePlan, progress: Progress = lambda _p, _t: 
             started = True
         progress(100, "Done")
         return Created(dom.name(), dom.UUID(), started)
-    except BaseException as exc:  # noqa: BLE001 - undo, then report the original failure
+    except BaseException as exc:
         remains, cleaned = rollback(conn, dom, created, plan)
         raise CreateError(exc, step, remains, cleaned) from exc
 

@@ -23,7 +23,7 @@ class HostInfo:
     domain_names: set[str] = field(default_factory=set)
     networks: Optional[list[str]] = None  # None: the connection has no network API
     read_only: bool = False
-    command_line: Any = None  # the QEMU driver's exact-argv function, when the connection has one
+    qemu_argv: bool = False  # the connection shows QEMU's exact argv (domainXMLToNative 'qemu-argv')
 
     def option(self, key: str) -> Optional[KindOption]:
         return next((o for o in self.kinds if o.kind.key == key), None)
@@ -61,8 +61,7 @@ def load_host_info(conn: Any) -> HostInfo:
             limits[t] = None
     names = {d.name() for d in conn.listAllDomains(0)}
     networks = _networks(conn)
-    driver = getattr(conn, "_driver", None)
     return HostInfo(uri=conn.getURI(), driver_type=driver_type, caps=caps, kinds=kinds,
                     memory_mib=int(info[1]), cpus=int(info[2]), max_vcpus=limits, domain_names=names,
                     networks=networks, read_only=bool(conn.isReadOnly()),
-                    command_line=getattr(driver, "command_line", None))
+                    qemu_argv=driver_type == "QEMU")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Mapping
 from typing import Any, Optional
 
@@ -358,7 +359,7 @@ class NewVMWizard(QDialog):
         if emulated:
             title += " (as its driver would run it)"
         self.preview.setTabText(1, title)
-        if self.host is not None and self.host.command_line is not None and defn.type in ("qemu", "kvm"):
+        if self.host is not None and self.host.qemu_argv and defn.type in ("qemu", "kvm"):
             self._pending_xml = defn.to_xml(secure=False)
             self._preview_timer.start()
         else:
@@ -379,9 +380,9 @@ class NewVMWizard(QDialog):
         self.xml_view.ensureCursorVisible()
 
     def _exact_command_line(self) -> None:
-        """Ask the QEMU driver for the exact argv (real paths) on the pool."""
-        fn = self.host.command_line if self.host else None
-        if fn is None:
+        """Ask the QEMU connection for the exact argv (real paths) on the pool: virConnectDomainXMLToNative."""
+        conn = self.conn
+        if conn is None or self.host is None or not self.host.qemu_argv:
             return
         xml = self._pending_xml
         self._preview_gen += 1
@@ -395,7 +396,8 @@ class NewVMWizard(QDialog):
             if gen == self._preview_gen:
                 self._set_preview(f"# This definition cannot run as it is:\n# {exc}\n")
 
-        self.runner.submit("QEMU command line", lambda: fn(xml), on_result=shown, on_error=failed, uri=self.uri or "",
+        self.runner.submit("QEMU command line", lambda: shlex.split(conn.domainXMLToNative("qemu-argv", xml, 0)),
+                           on_result=shown, on_error=failed, uri=self.uri or "",
                            owner=self)
 
     # ------------------------------------------------------------------ navigation
@@ -494,7 +496,7 @@ class NewVMWizard(QDialog):
             return
         super().reject()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.busy:
             event.ignore()
             return

@@ -1,10 +1,5 @@
-"""Fixtures for the host side: a private network namespace per test (see ``tests/fixtures/netns.py``)."""
+"""Fixtures for the host side: a private network namespace per test (see ``tests/helpers/netns.py``)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/ (fixtures.netns)
-
-from fixtures.netns import netns  # noqa: E402,F401 - fixture
+from helpers.netns import netns  # noqa: F401 - fixture

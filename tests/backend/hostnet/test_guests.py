@@ -7,17 +7,13 @@ import queue
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
+from helpers.tinyguest import CMDLINE, READY_MARKER, tiny_guest  # noqa: F401 - tiny_guest is a fixture
 
 from guiapp.backend.hostnet import HostNetworks
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/ (for fixtures.tinyguest)
-from fixtures.tinyguest import CMDLINE, READY_MARKER, tiny_guest  # noqa: E402,F401 - tiny_guest is a fixture
 
 QEMU = shutil.which("qemu-system-x86_64")
 

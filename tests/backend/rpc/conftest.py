@@ -1,4 +1,4 @@
-"""RPC test fixtures: a private Debian libvirtd (tests/fixtures/libvirtd.py)."""
+"""RPC test fixtures: a private Debian libvirtd (tests/helpers/libvirtd.py)."""
 
 import importlib.util
 import sys
@@ -8,7 +8,7 @@ from pathlib import Path
 def _load_libvirtd_fixtures():  # shared with tests/backend/drivers/remote (same module name)
     name = "guiapp_tests_libvirtd"
     if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "fixtures" / "libvirtd.py"
+        path = Path(__file__).resolve().parents[2] / "helpers" / "libvirtd.py"
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)

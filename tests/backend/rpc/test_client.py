@@ -52,7 +52,7 @@ def test_many_threads_share_one_connection(libvirtd) -> None:
             for _ in range(50):
                 assert c.call("CONNECT_GET_HOSTNAME")["hostname"]
                 assert c.call("CONNECT_NUM_OF_DOMAINS")["num"] == 1
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -94,7 +94,7 @@ def test_killed_libvirtd_fails_pending_and_later_calls(own_libvirtd) -> None:
         try:
             while True:
                 c.call("CONNECT_LIST_ALL_DOMAINS", {"need_results": 1, "flags": 0})
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             results.append(exc)
 
     threads = [threading.Thread(target=caller) for _ in range(4)]

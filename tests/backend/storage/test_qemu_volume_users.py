@@ -18,7 +18,7 @@ import guiapp.backend as libvirt
 def _tinyguest() -> Any:
     name = "guiapp_tests_tinyguest"  # the module tests/backend/drivers/qemu loads too: one copy, one cache
     if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "fixtures" / "tinyguest.py"
+        path = Path(__file__).resolve().parents[2] / "helpers" / "tinyguest.py"
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules[name] = module

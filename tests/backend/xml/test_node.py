@@ -1,8 +1,8 @@
 """Test-driver node files: libvirt's format, defaults, runstate, errors."""
 
-import sys
 
 import pytest
+from helpers import real_libvirt
 
 from guiapp.backend import constants as C
 from guiapp.backend.errors import DriverError
@@ -160,21 +160,8 @@ def test_domain_files_not_allowed_without_base_dir():
         parse_node("<node><domain file='x.xml'/></node>", base_dir=None)
 
 
-def _real_libvirt():
-    sys.path.append("/usr/lib/python3/dist-packages")
-    try:
-        import libvirt
-    except ImportError:
-        return None
-    finally:
-        sys.path.remove("/usr/lib/python3/dist-packages")
-    return libvirt
-
-
 def test_same_as_real_libvirt(node_file):
-    libvirt = _real_libvirt()
-    if libvirt is None:
-        pytest.skip("python3-libvirt not installed")
+    libvirt = real_libvirt()
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     conn = libvirt.open(f"test://{node_file}")
     try:

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.vnc_qemu import VNCDO, needs_qemu, vncdo_capture
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
-from vnc_qemu import VNCDO, needs_qemu, vncdo_capture
 
 from guiapp.views.console import ConsoleWindow, Scaling, open_console
 from guiapp.views.console.external import SETTINGS_VIEWER, ViewerError, build_argv

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from gui_helpers import drain, off_ui
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/ (for fixtures.tinyguest)
-
-from fixtures.tinyguest import (
-    qemu_processes_under,  # noqa: E402
-    tiny_guest,  # noqa: E402,F401 - a fixture for the QEMU boot test
+from helpers.tinyguest import (
+    qemu_processes_under,
+    tiny_guest,  # noqa: F401 - a fixture for the QEMU boot test
 )
 
 import guiapp.backend as libvirt

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.tinyguest import CMDLINE, READY_MARKER
 from gui_helpers import off_ui
+from helpers.tinyguest import CMDLINE, READY_MARKER
 from wizard_helpers import TITLES, forward, open_wizard, wait_created
 
 pytestmark = pytest.mark.qemu

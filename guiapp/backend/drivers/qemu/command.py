@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 from . import optcheck
 

@@ -34,13 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 from ...filestore import clean_temp_files, store_document
 from ...hostnet.runner import Runner
 from ...hoststorage import StorageOpsMixin
 from ...uri import URI
+from ...uuids import format_uuid
 from ...xml.domain import DomainDef, parse_domain
+from .. import common
 from ..base import DomainRef
 from . import savefile
 from .capabilities import HostCaps, find_emulators, known_machines, kvm_usable, probe_host
@@ -83,6 +85,10 @@ TICK = 0.5  # seconds between the worker's looks at the shared state
 
 def _err(code: int, detail: str) -> DriverError:
     return DriverError(code, detail, E)
+
+
+def _existing(dom: Optional[Dom]) -> Optional[common.Existing]:
+    return None if dom is None else common.Existing(dom.name, dom.uuid, dom.active)
 
 
 def _no_domain(what: str) -> DriverError:
@@ -437,7 +443,7 @@ class QemuDriver(StorageOpsMixin):
             dom.lease_fd = None
         self._unwatch(dom)
 
-    def _event_sink(self, name: str) -> Callable[[str, dict[str, Any]], None]:
+    def _event_sink(self, name: str) -> Callable[[str, dict[str, Any], float], None]:
         def sink(event: str, data: dict[str, Any], when: float) -> None:  # loop thread: hand over to the worker
             if event == "BALLOON_CHANGE":
                 dom = self._doms.get(name)
@@ -722,7 +728,7 @@ class QemuDriver(StorageOpsMixin):
             if dom is None or dom.uuid != ref.uuid:
                 dom = next((d for d in self._doms.values() if d.uuid == ref.uuid), None)
         if dom is None:
-            raise _no_domain(f"no domain with matching uuid '{_uuid_str(ref.uuid)}' ({ref.name})")
+            raise _no_domain(f"no domain with matching uuid '{format_uuid(ref.uuid)}' ({ref.name})")
         return dom
 
     def _active(self, ref: DomainRef) -> Dom:
@@ -742,10 +748,10 @@ class QemuDriver(StorageOpsMixin):
         self._sync()
         dom = next((d for d in self._doms.values() if d.uuid == uuid), None)
         if dom is None:
-            raise _no_domain(f"no domain with matching uuid '{_uuid_str(uuid)}'")
+            raise _no_domain(f"no domain with matching uuid '{format_uuid(uuid)}'")
         return dom.ref()
 
-    def lookup_by_id(self, id: int) -> DomainRef:  # noqa: A002
+    def lookup_by_id(self, id: int) -> DomainRef:
         self._sync()
         dom = next((d for d in self._doms.values() if d.active and d.record and d.record.get("id") == id), None)
         if dom is None:
@@ -809,7 +815,7 @@ class QemuDriver(StorageOpsMixin):
             self._caps = probe_host()
         return self._caps.to_xml()
 
-    def get_max_vcpus(self, type: Optional[str]) -> int:  # noqa: A002
+    def get_max_vcpus(self, type: Optional[str]) -> int:
         if type not in (None, "qemu", "kvm"):
             raise _err(C.VIR_ERR_INVALID_ARG, f"unknown domain type '{type}': use 'qemu' or 'kvm'")
         return 255
@@ -845,14 +851,10 @@ class QemuDriver(StorageOpsMixin):
     def _check_unique(self, defn: DomainDef, *, allow_same: bool) -> Optional[Dom]:
         """Name/UUID uniqueness; returns the existing domain with the same name and UUID, if any (lock held)."""
         same = self._doms.get(defn.name)
-        if same is not None and same.uuid != defn.uuid:
-            raise _err(C.VIR_ERR_OPERATION_FAILED,
-                       f"domain '{defn.name}' already exists with uuid {_uuid_str(same.uuid)}")
-        other = next((d for d in self._doms.values() if d.uuid == defn.uuid and d.name != defn.name), None)
-        if other is not None:
-            raise _err(C.VIR_ERR_OPERATION_FAILED,
-                       f"domain '{other.name}' is already defined with uuid {defn.uuid_str}")
-        if same is not None and not allow_same:
+        other = next((d for d in self._doms.values() if d.uuid == defn.uuid), None)
+        if common.check_unique(defn.name, defn.uuid, [_existing(same), _existing(other)], error_domain=E) is None:
+            return None
+        if not allow_same:
             raise _err(C.VIR_ERR_OPERATION_FAILED, f"domain '{defn.name}' already exists")
         return same
 
@@ -1008,7 +1010,7 @@ class QemuDriver(StorageOpsMixin):
                 root = parse_xml(path.read_bytes(), str(path))
                 br = root.find("bridge")
                 if br is not None and br.get("name"):
-                    return br.get("name")  # type: ignore[return-value]
+                    return br.get("name")
             except (OSError, DriverError):
                 pass
         if network == "default":
@@ -1374,22 +1376,15 @@ class QemuDriver(StorageOpsMixin):
 
     # ------------------------------------------------------------------ resources
     def _affect(self, dom: Dom, flags: int, live_bit: int, config_bit: int) -> tuple[bool, bool]:
-        live = bool(flags & live_bit)
-        config = bool(flags & config_bit)
-        if not live and not config:  # CURRENT
-            live, config = (True, False) if dom.active else (False, True)
-        if live and not dom.active:
-            raise _err(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is not running (no live state to change)")
-        if config and dom.config is None:
-            raise _err(C.VIR_ERR_OPERATION_INVALID, f"cannot change the persistent config of transient domain "
-                                                    f"'{dom.name}'")
-        return live, config
+        return common.resolve_affect(flags, active=dom.active, persistent=dom.config is not None,
+                                     live_bit=live_bit, config_bit=config_bit, error_domain=E)
 
     def _write_config(self, dom: Dom, defn: DomainDef) -> None:
         self._store_config(defn)
         dom.config = defn
 
     def domain_set_memory(self, ref: DomainRef, kib: int, flags: int) -> None:
+        common.check_flags(flags, common.MEM_FLAGS, "virDomainSetMemoryFlags", E)
         with self.lock():
             dom = self._find(ref)
             if flags & C.VIR_DOMAIN_MEM_MAXIMUM:
@@ -1427,6 +1422,7 @@ class QemuDriver(StorageOpsMixin):
         return self._find(ref).defn.memory_kib
 
     def domain_set_vcpus(self, ref: DomainRef, n: int, flags: int) -> None:
+        common.check_flags(flags, common.VCPU_FLAGS, "virDomainSetVcpusFlags", E)
         with self.lock():
             dom = self._find(ref)
             if flags & C.VIR_DOMAIN_VCPU_MAXIMUM:
@@ -1507,6 +1503,7 @@ class QemuDriver(StorageOpsMixin):
         return self._find(ref).defn.os_type
 
     def domain_get_xml_desc(self, ref: DomainRef, flags: int) -> str:
+        common.check_flags(flags, common.XML_DESC_FLAGS, "virDomainGetXMLDesc", E)
         dom = self._find(ref)
         if flags & C.VIR_DOMAIN_XML_INACTIVE and dom.config is not None:
             return dom.config.xml_for_flags(flags)
@@ -1580,11 +1577,6 @@ def _netdev_exists(name: str) -> bool:
     except OSError:
         return False
     return True
-
-
-def _uuid_str(raw: bytes) -> str:
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _dummy_paths() -> RunPaths:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 
 RUNNING, PAUSED, SHUTOFF, CRASHED = C.VIR_DOMAIN_RUNNING, C.VIR_DOMAIN_PAUSED, C.VIR_DOMAIN_SHUTOFF, \
     C.VIR_DOMAIN_CRASHED

@@ -11,6 +11,7 @@ not hold the guest's event lease.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -21,7 +22,7 @@ from typing import Any, Optional, TypeVar
 
 from qemu.qmp import ConnectError, ExecuteError, QMPClient, QMPError
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 
 log = logging.getLogger("guiapp.qemu")
@@ -58,7 +59,7 @@ class MonitorLoop:
         """Run ``coro`` in the loop and wait for its result (not from the loop thread itself)."""
         if self.in_loop():
             raise RuntimeError("MonitorLoop.call from the loop thread would deadlock")
-        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        fut: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
         try:
             return fut.result(timeout)
         except TimeoutError:
@@ -93,7 +94,7 @@ async def _connect(path: str, deadline: float, name: str) -> QMPClient:
 
 def _execute_error(cmd: str, exc: Exception) -> MonitorError:
     if isinstance(exc, ExecuteError):
-        return MonitorError(f"QEMU refused '{cmd}': {exc.error.desc}")
+        return MonitorError(f"QEMU refused '{cmd}': {exc.error.error.desc}")
     return MonitorError(f"QEMU monitor failed on '{cmd}': {type(exc).__name__}: {exc}")
 
 
@@ -122,10 +123,11 @@ class Monitor:
         assert client is not None
         try:
             async for event in client.events:
-                ts = event.get("timestamp") or {}
+                ts: dict[str, Any] = event.get("timestamp") or {}  # type: ignore[assignment]
                 when = ts.get("seconds", 0) + ts.get("microseconds", 0) / 1e6
+                data: dict[str, Any] = event.get("data") or {}  # type: ignore[assignment]
                 try:
-                    self.on_event(event["event"], event.get("data") or {}, when)
+                    self.on_event(str(event["event"]), data, when)
                 except Exception:  # a handler bug must not stop the event stream
                     log.exception("QMP event handler failed on %s", event.get("event"))
         except asyncio.CancelledError:

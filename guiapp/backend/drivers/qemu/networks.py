@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 from ...hostnet import HostNetworks, links, session, tap
 from ...hostnet.runner import Runner
@@ -43,7 +43,7 @@ def system_networks(dirs: Dirs) -> HostNetworks:
 
 
 def _active_records(dirs: Dirs) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for path in sorted(record_paths(dirs)):
         rec = read_json(path)
         if (rec and isinstance(rec.get("name"), str) and rec.get("pid") and rec.get("state") != C.VIR_DOMAIN_SHUTOFF

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 
 E = C.VIR_FROM_QEMU

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 from .state import process_alive, process_start_time
 

@@ -7,7 +7,7 @@ import os
 import struct
 from typing import Any
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 
 MAGIC = b"GuiappQemuSave1\n"

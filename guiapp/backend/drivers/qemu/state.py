@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 from ...filestore import atomic_write, check_file_name
 

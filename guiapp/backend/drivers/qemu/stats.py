@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from .process import vcpu_cpu_time_ns
 
 ALL_GROUPS = (C.VIR_DOMAIN_STATS_STATE | C.VIR_DOMAIN_STATS_CPU_TOTAL | C.VIR_DOMAIN_STATS_BALLOON
@@ -47,10 +47,11 @@ def domain_stats(groups: int, state: tuple[int, int], *, pid: Optional[int], vcp
     if g & C.VIR_DOMAIN_STATS_STATE:
         out["state.state"], out["state.reason"] = state
     per_vcpu: list[int] = []
-    if active and g & (C.VIR_DOMAIN_STATS_CPU_TOTAL | C.VIR_DOMAIN_STATS_VCPU):
+    if pid is not None and g & (C.VIR_DOMAIN_STATS_CPU_TOTAL | C.VIR_DOMAIN_STATS_VCPU):
         per_vcpu = [vcpu_cpu_time_ns(pid, [t]) for t in vcpu_tids] if vcpu_tids else []
     if g & C.VIR_DOMAIN_STATS_CPU_TOTAL and active:
-        out["cpu.time"] = sum(per_vcpu) if per_vcpu else vcpu_cpu_time_ns(pid, [])  # type: ignore[arg-type]
+        assert pid is not None  # active
+        out["cpu.time"] = sum(per_vcpu) if per_vcpu else vcpu_cpu_time_ns(pid, [])
     if g & C.VIR_DOMAIN_STATS_BALLOON:
         out["balloon.maximum"] = max_kib
         out["balloon.current"] = balloon_bytes // 1024 if active and balloon_bytes else cur_kib

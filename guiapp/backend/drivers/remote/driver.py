@@ -80,6 +80,11 @@ class RemoteDriver:
 
     # ------------------------------------------------------------ connection
     @classmethod
+    def probe(cls) -> Optional[str]:
+        """Never the default by itself: the local-daemon rule routes qemu:/// URIs here (route.target_for)."""
+        return None
+
+    @classmethod
     def open(cls, uri: URI, read_only: bool) -> RemoteDriver:
         target = route.target_for(uri, read_only)
         if target is None:
@@ -172,7 +177,7 @@ class RemoteDriver:
     def get_capabilities(self) -> str:
         return self._call("CONNECT_GET_CAPABILITIES")["capabilities"]
 
-    def get_max_vcpus(self, type: Optional[str] = None) -> int:  # noqa: A002 - libvirt's name
+    def get_max_vcpus(self, type: Optional[str] = None) -> int:
         return self._call("CONNECT_GET_MAX_VCPUS", {"type": type})["max_vcpus"]
 
     # ------------------------------------------------------------- listing
@@ -195,7 +200,7 @@ class RemoteDriver:
     def lookup_by_name(self, name: str) -> DomainRef:
         return _ref(self._call("DOMAIN_LOOKUP_BY_NAME", {"name": name})["dom"])
 
-    def lookup_by_id(self, id: int) -> DomainRef:  # noqa: A002
+    def lookup_by_id(self, id: int) -> DomainRef:
         return _ref(self._call("DOMAIN_LOOKUP_BY_ID", {"id": id})["dom"])
 
     def lookup_by_uuid(self, uuid: bytes) -> DomainRef:

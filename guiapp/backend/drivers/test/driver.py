@@ -16,10 +16,8 @@ called synchronously after the lock is released.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
-import socket
 import struct
 import sys
 import threading
@@ -27,17 +25,17 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Optional
 
-from ... import constants as C  # noqa: N812
+from ... import constants as C
 from ...errors import DriverError
 from ...hostnet.ops import NetworkOpsMixin
 from ...hostnet.table import NetworkTable
 from ...hoststorage import MemoryBackend, StorageOpsMixin, StorageTable
 from ...hoststorage.memory import TEST_POOL_CAPACITY
 from ...uri import URI
-from ...xml.capabilities import Capabilities, Guest, GuestDomain, Host, HostCPU
 from ...xml.domain import DomainDef, format_uuid, parse_domain
 from ...xml.node import Node, default_node, load_node
 from ...xml.storage import parse_pool as _parse_pool
+from .. import common
 from ..base import DomainRef
 
 _FROM_TEST = C.VIR_FROM_TEST
@@ -69,7 +67,6 @@ SUPPORTED_STATS = (C.VIR_DOMAIN_STATS_STATE | C.VIR_DOMAIN_STATS_CPU_TOTAL | C.V
                    | C.VIR_DOMAIN_STATS_VCPU | C.VIR_DOMAIN_STATS_INTERFACE | C.VIR_DOMAIN_STATS_BLOCK)
 _START_FLAGS = (C.VIR_DOMAIN_START_PAUSED | C.VIR_DOMAIN_START_AUTODESTROY | C.VIR_DOMAIN_START_BYPASS_CACHE
                 | C.VIR_DOMAIN_START_FORCE_BOOT | C.VIR_DOMAIN_START_VALIDATE)
-_AFFECT = C.VIR_DOMAIN_AFFECT_LIVE | C.VIR_DOMAIN_AFFECT_CONFIG
 
 Event = tuple[DomainRef, int, int]
 
@@ -78,13 +75,15 @@ _now = time.monotonic_ns
 
 
 def _check_flags(flags: int, allowed: int, func: str) -> None:
-    if flags & ~allowed:
-        raise DriverError(C.VIR_ERR_INVALID_ARG, f"unsupported flags (0x{flags & ~allowed:x}) in function {func}",
-                          _FROM_TEST)
+    common.check_flags(flags, allowed, func, _FROM_TEST)
 
 
 def _not_running() -> DriverError:
-    return DriverError(C.VIR_ERR_OPERATION_INVALID, "domain is not running", _FROM_DOMAIN)
+    return common.not_running()
+
+
+def _existing(dom: Optional[_Dom]) -> Optional[common.Existing]:
+    return None if dom is None else common.Existing(dom.name, dom.uuid, dom.active)
 
 
 # ---------------------------------------------------------------------------
@@ -101,12 +100,12 @@ class _Profile:
     __slots__ = ("cpu", "_counters", "templates", "_def")
 
     def __init__(self, d: DomainDef) -> None:
-        h = hashlib.blake2b(d.uuid, digest_size=16).digest()
+        h = _blake2b(d.uuid, digest_size=16).digest()
         load = 0.03 + 0.5 * h[5] / 255  # share of each vCPU in use
         self.cpu = _make_wave(load * d.vcpus_current * 1e9, h, 0)
         self._def = d
         self._counters: Optional[tuple[tuple, tuple]] = None
-        self.templates: dict[int, dict[str, Any]] = {}
+        self.templates: dict[int, tuple[dict[str, Any], tuple[tuple[str, str], ...]]] = {}
 
     @property
     def counters(self) -> tuple[tuple, tuple]:
@@ -116,7 +115,7 @@ class _Profile:
             uuid = d.uuid
             block = []
             for i in range(len(d.disks)):
-                h = hashlib.blake2b(uuid + b"blk" + i.to_bytes(4, "big"), digest_size=16).digest()
+                h = _blake2b(uuid + b"blk" + i.to_bytes(4, "big"), digest_size=16).digest()
                 p = f"block.{i}."
                 block.append((p + "rd.bytes", p + "rd.reqs", _make_wave(2e4 + 4e6 * (h[10] / 255) ** 2, h, 0),
                               4096 * (1 + h[11] % 16)))
@@ -124,7 +123,7 @@ class _Profile:
                               4096 * (1 + h[13] % 8)))
             net = []
             for i in range(len(d.interfaces)):
-                h = hashlib.blake2b(uuid + b"net" + i.to_bytes(4, "big"), digest_size=16).digest()
+                h = _blake2b(uuid + b"net" + i.to_bytes(4, "big"), digest_size=16).digest()
                 p = f"net.{i}."
                 net.append((p + "rx.bytes", p + "rx.pkts", _make_wave(1e3 + 5e5 * (h[10] / 255) ** 2, h, 0),
                             200 + 5 * h[11]))
@@ -132,6 +131,14 @@ class _Profile:
                             100 + 5 * h[13]))
             self._counters = (tuple(block), tuple(net))
         return self._counters
+
+
+def _blake2b(data: bytes, digest_size: int) -> Any:
+    try:  # CPython's own BLAKE2: hashlib would load OpenSSL first (a few ms of every CLI start)
+        from _blake2 import blake2b
+    except ImportError:  # another Python
+        from hashlib import blake2b
+    return blake2b(data, digest_size=digest_size)
 
 
 def _make_wave(rate: float, h: bytes, k: int) -> tuple[float, float, float, float, float]:
@@ -189,10 +196,7 @@ class _Dom:
 
 
 def _host_name() -> str:
-    try:
-        return socket.gethostname()
-    except OSError:
-        return "localhost"
+    return os.uname().nodename or "localhost"  # gethostname() without importing socket
 
 
 #: libvirt's test driver's storage pool (python3-libvirt shows the same XML on test:///default).
@@ -324,12 +328,14 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
     def node_get_info(self) -> list:
         return self._node.node_info()
 
-    def get_max_vcpus(self, type: Optional[str] = None) -> int:  # noqa: A002 - libvirt's name
+    def get_max_vcpus(self, type: Optional[str] = None) -> int:
         return 32
 
     def get_capabilities(self) -> str:
         if self._caps_xml is None:
-            feats = {"pae": {}, "nonpae": {}}
+            from ...xml.capabilities import Capabilities, Guest, GuestDomain, Host, HostCPU  # only when asked
+
+            feats: dict[str, dict[str, Any]] = {"pae": {}, "nonpae": {}}
             dom = [GuestDomain("test")]
             caps = Capabilities(
                 Host(HostCPU(arch="i686", features=["pae", "nonpae"])),
@@ -412,7 +418,7 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
                 except Exception as exc:  # a broken callback must not break the driver
                     sys.stderr.write(f"guiapp: domain event callback {cb!r} raised {exc!r}\n")
 
-    def _parse(self, xml: str) -> DomainDef:
+    def _parse(self, xml: str | bytes) -> DomainDef:
         d = parse_domain(xml, hypervisor="test")
         if d.arch is None:
             d.arch = "i686"  # what libvirt's test driver fills in
@@ -422,20 +428,10 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
 
     def _check_new(self, d: DomainDef, *, check_live: bool) -> Optional[_Dom]:
         """libvirt's virDomainObjListAdd checks; returns the existing domain with that uuid+name, if any."""
-        dom = self._by_uuid.get(d.uuid)
-        if dom is not None:
-            if dom.name != d.name:
-                raise DriverError(C.VIR_ERR_OPERATION_FAILED,
-                                  f"domain '{dom.name}' is already defined with uuid {d.uuid_str}", _FROM_DOMAIN)
-            if check_live and dom.active:
-                raise DriverError(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is already active",
-                                  _FROM_DOMAIN)
-            return dom
-        other = self._by_name.get(d.name)
-        if other is not None:
-            raise DriverError(C.VIR_ERR_OPERATION_FAILED,
-                              f"domain '{d.name}' already exists with uuid {format_uuid(other.uuid)}", _FROM_DOMAIN)
-        return None
+        by_uuid, by_name = self._by_uuid.get(d.uuid), self._by_name.get(d.name)
+        same = common.check_unique(d.name, d.uuid, [_existing(by_uuid), _existing(by_name)],
+                                   refuse_active=check_live)
+        return by_uuid if same is not None else None
 
     # -- listing and lookup -----------------------------------------------------------
 
@@ -502,7 +498,7 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
                 raise DriverError(C.VIR_ERR_NO_DOMAIN, f"no domain with matching name '{name}'", _FROM_TEST)
             return dom.ref
 
-    def lookup_by_id(self, id: int) -> DomainRef:  # noqa: A002 - libvirt's name
+    def lookup_by_id(self, id: int) -> DomainRef:
         with self._lock:
             dom = self._by_id.get(id)
             if dom is None:
@@ -824,8 +820,7 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
             return self._get(ref).cur.os_type
 
     def domain_get_xml_desc(self, ref: DomainRef, flags: int = 0) -> str:
-        _check_flags(flags, C.VIR_DOMAIN_XML_SECURE | C.VIR_DOMAIN_XML_INACTIVE | C.VIR_DOMAIN_XML_UPDATE_CPU
-                     | C.VIR_DOMAIN_XML_MIGRATABLE, "virDomainGetXMLDesc")
+        _check_flags(flags, common.XML_DESC_FLAGS, "virDomainGetXMLDesc")
         with self._lock:
             dom = self._get(ref)
             if flags & C.VIR_DOMAIN_XML_INACTIVE and dom.config is not None:
@@ -858,20 +853,13 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
 
     def _targets(self, dom: _Dom, flags: int) -> tuple[Optional[DomainDef], Optional[DomainDef]]:
         """libvirt's virDomainObjGetDefs: (live, config) to change for AFFECT_* ``flags``."""
-        affect = flags & _AFFECT
-        if affect == C.VIR_DOMAIN_AFFECT_CURRENT:
-            affect = C.VIR_DOMAIN_AFFECT_LIVE if dom.active else C.VIR_DOMAIN_AFFECT_CONFIG
-        if affect & C.VIR_DOMAIN_AFFECT_LIVE and not dom.active:
-            raise _not_running()
-        if affect & C.VIR_DOMAIN_AFFECT_CONFIG and dom.config is None:
-            raise DriverError(C.VIR_ERR_OPERATION_INVALID, "transient domains do not have any persistent config",
-                              _FROM_DOMAIN)
-        return (dom.live if affect & C.VIR_DOMAIN_AFFECT_LIVE else None,
-                dom.config if affect & C.VIR_DOMAIN_AFFECT_CONFIG else None)
+        live, config = common.resolve_affect(flags, active=dom.active,
+                                             persistent=dom.config is not None)
+        return (dom.live if live else None, dom.config if config else None)
 
     def domain_set_memory(self, ref: DomainRef, memory: int, flags: int = 0) -> None:
         """virDomainSetMemoryFlags; plain virDomainSetMemory is ``flags=VIR_DOMAIN_AFFECT_LIVE``."""
-        _check_flags(flags, _AFFECT | C.VIR_DOMAIN_MEM_MAXIMUM, "virDomainSetMemoryFlags")
+        _check_flags(flags, common.MEM_FLAGS, "virDomainSetMemoryFlags")
         if memory <= 0:
             raise DriverError(C.VIR_ERR_INVALID_ARG, "memory in virDomainSetMemory must not be zero", _FROM_DOMAIN)
         with self._lock:
@@ -899,8 +887,8 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
 
     def domain_set_vcpus(self, ref: DomainRef, nvcpus: int, flags: int = 0) -> None:
         """virDomainSetVcpusFlags; plain virDomainSetVcpus is ``flags=VIR_DOMAIN_AFFECT_LIVE``."""
-        _check_flags(flags, _AFFECT | C.VIR_DOMAIN_VCPU_MAXIMUM | C.VIR_DOMAIN_VCPU_GUEST
-                     | C.VIR_DOMAIN_VCPU_HOTPLUGGABLE, "virDomainSetVcpusFlags")
+        _check_flags(flags, common.VCPU_FLAGS | C.VIR_DOMAIN_VCPU_GUEST | C.VIR_DOMAIN_VCPU_HOTPLUGGABLE,
+                     "virDomainSetVcpusFlags")
         if nvcpus <= 0:
             raise DriverError(C.VIR_ERR_INVALID_ARG, "nvcpus in virDomainSetVcpus must not be zero", _FROM_DOMAIN)
         with self._lock:

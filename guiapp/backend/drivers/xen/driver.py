@@ -27,10 +27,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
-from ... import constants as C  # noqa: N812 - the project-wide alias
+from ... import constants as C
 from ...errors import DriverError
 from ...uri import URI
 from ...xml.domain import DomainDef, format_uuid, parse_domain
+from .. import common
 from ..base import DomainRef
 from . import capabilities as caps
 from . import xlcfg
@@ -167,7 +168,7 @@ class XenDriver:
     def get_capabilities(self) -> str:
         return caps.capabilities(self._xl_info()).to_xml()
 
-    def get_max_vcpus(self, type: Optional[str]) -> int:  # noqa: A002 - the protocol's name
+    def get_max_vcpus(self, type: Optional[str]) -> int:
         if type is not None and type.lower() not in ("xen", "libxl"):
             raise DriverError(C.VIR_ERR_INVALID_ARG, f"unknown domain type '{type}' for the Xen driver (use 'xen')",
                               C.VIR_FROM_XEN)
@@ -368,6 +369,7 @@ class XenDriver:
         return _OS_TYPE_NAME.get(p.os_type, p.os_type)
 
     def domain_get_xml_desc(self, ref: DomainRef, flags: int) -> str:
+        common.check_flags(flags, common.XML_DESC_FLAGS, "virDomainGetXMLDesc", C.VIR_FROM_XEN)
         x, p = self._lookup_ref(ref)
         if x is None or (flags & C.VIR_DOMAIN_XML_INACTIVE and p is not None):
             assert p is not None
@@ -458,13 +460,8 @@ class XenDriver:
         return d
 
     def _check_unique(self, d: DomainDef, *, allow_running_same: bool) -> Optional[XsDomain]:
-        for other in self._definitions().values():
-            if other.name == d.name and other.uuid != d.uuid:
-                raise DriverError(C.VIR_ERR_OPERATION_FAILED,
-                                  f"domain '{d.name}' is already defined with uuid {other.uuid_str}", C.VIR_FROM_XEN)
-            if other.uuid == d.uuid and other.name != d.name:
-                raise DriverError(C.VIR_ERR_OPERATION_FAILED,
-                                  f"domain '{other.name}' is already defined with uuid {d.uuid_str}", C.VIR_FROM_XEN)
+        defined = [common.Existing(o.name, o.uuid, False) for o in self._definitions().values()]
+        common.check_unique(d.name, d.uuid, defined, error_domain=C.VIR_FROM_XEN)
         x = self.xs.find(name=d.name)
         if x is not None and (x.uuid != d.uuid or not allow_running_same):
             raise DriverError(C.VIR_ERR_OPERATION_FAILED if x.uuid != d.uuid else C.VIR_ERR_OPERATION_INVALID,
@@ -608,12 +605,8 @@ class XenDriver:
 
     # ------------------------------------------------------------ resources
     @staticmethod
-    def _affect(flags: int, running: bool) -> tuple[bool, bool]:
-        live = bool(flags & C.VIR_DOMAIN_AFFECT_LIVE)
-        config = bool(flags & C.VIR_DOMAIN_AFFECT_CONFIG)
-        if not live and not config:
-            live, config = running, not running
-        return live, config
+    def _affect(flags: int, running: bool, persistent: bool) -> tuple[bool, bool]:
+        return common.resolve_affect(flags, active=running, persistent=persistent, error_domain=C.VIR_FROM_XEN)
 
     def _config_def(self, ref: DomainRef, p: Optional[DomainDef]) -> DomainDef:
         if p is None:
@@ -623,11 +616,12 @@ class XenDriver:
         return p
 
     def domain_set_memory(self, ref: DomainRef, kib: int, flags: int) -> None:
+        common.check_flags(flags, common.MEM_FLAGS, "virDomainSetMemoryFlags", C.VIR_FROM_XEN)
         if flags & C.VIR_DOMAIN_MEM_MAXIMUM:
             return self._set_max_memory(ref, kib, flags & ~C.VIR_DOMAIN_MEM_MAXIMUM)
         with self._lock:
             x, p = self._lookup_ref(ref)
-            live, config = self._affect(flags, x is not None)
+            live, config = self._affect(flags, x is not None, p is not None)
             if live:
                 if x is None:
                     raise _not_running(ref.name)
@@ -651,7 +645,7 @@ class XenDriver:
     def _set_max_memory(self, ref: DomainRef, kib: int, flags: int) -> None:
         with self._lock:
             x, p = self._lookup_ref(ref)
-            live, config = self._affect(flags, x is not None)
+            live, config = self._affect(flags, x is not None, p is not None)
             if live:
                 if x is None:
                     raise _not_running(ref.name)
@@ -665,6 +659,7 @@ class XenDriver:
                 self.store.save_definition(c)
 
     def domain_set_vcpus(self, ref: DomainRef, n: int, flags: int) -> None:
+        common.check_flags(flags, common.VCPU_FLAGS, "virDomainSetVcpusFlags", C.VIR_FROM_XEN)
         with self._lock:
             x, p = self._lookup_ref(ref)
             if flags & C.VIR_DOMAIN_VCPU_MAXIMUM:
@@ -676,7 +671,7 @@ class XenDriver:
                 c.vcpus = n
                 self.store.save_definition(c)
                 return
-            live, config = self._affect(flags, x is not None)
+            live, config = self._affect(flags, x is not None, p is not None)
             if live:
                 if x is None:
                     raise _not_running(ref.name)

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Optional
 
-from ... import constants as C  # noqa: N812 - the project-wide alias
+from ... import constants as C
 from ...errors import DriverError
 from ..base import DomainRef
 from .xenstore import DomainWatcher, XenStoreDriver, XsDomain

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ... import constants as C  # noqa: N812 - the project-wide alias
+from ... import constants as C
 from ...errors import DriverError
 from ...filestore import atomic_write, check_file_name, clean_temp_files, store_document
 from ...xml.domain import DomainDef, parse_domain

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional
 
-from ... import constants as C  # noqa: N812 - the project-wide alias
+from ... import constants as C
 from ...errors import DriverError
 from .xsclient import DEFAULT_TIMEOUT, Watch, XenStoreClient, XenStoreError, read_only_socket
 

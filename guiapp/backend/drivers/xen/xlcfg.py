@@ -35,7 +35,7 @@ from typing import Optional, Union
 
 from lxml import etree
 
-from ... import constants as C  # noqa: N812 - the project-wide alias
+from ... import constants as C
 from ...errors import DriverError
 from ...xml.domain import DomainDef, parse_domain
 
@@ -48,6 +48,13 @@ _BACKEND_TO_XL = {"phy": "phy", "qemu": "qdisk", "tap": "tap", "tap2": "tap", "q
 _BACKEND_FROM_XL = {"phy": "phy", "qdisk": "qemu", "tap": "tap"}
 XL_ACTIONS = ("destroy", "restart", "rename-restart", "preserve", "coredump-destroy", "coredump-restart",
               "soft-reset")
+
+
+def _items(value: Optional[CfgValue]) -> list:
+    """A list-valued setting (``disk = [...]``) as a list; a scalar is one item."""
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _unsupported(detail: str) -> DriverError:
@@ -243,7 +250,7 @@ def _ip_value(value: str, what: str) -> str:
         raise _unsupported(f"{what} {value!r} is not an IP address") from None
 
 
-def _disk_spec(disk) -> str:  # noqa: ANN001 - a guiapp.backend.xml.domain.Disk
+def _disk_spec(disk) -> str:
     parts = []
     fmt = disk.format or ("empty" if disk.source is None else "raw")
     if disk.source is not None or disk.format:
@@ -265,7 +272,7 @@ def _disk_spec(disk) -> str:  # noqa: ANN001 - a guiapp.backend.xml.domain.Disk
     return ",".join(parts)
 
 
-def _vif_spec(nic) -> str:  # noqa: ANN001 - a guiapp.backend.xml.domain.Interface
+def _vif_spec(nic) -> str:
     if nic.type not in ("bridge", "ethernet"):
         raise _unsupported(f"interface type '{nic.type}' is not supported by the Xen driver "
                            f"(use <interface type='bridge'><source bridge='xenbr0'/></interface> or type='ethernet')")
@@ -284,7 +291,7 @@ def _vif_spec(nic) -> str:  # noqa: ANN001 - a guiapp.backend.xml.domain.Interfa
     return ",".join(parts)
 
 
-def _vnc(g, cfg: dict[str, CfgValue], pv: bool) -> None:  # noqa: ANN001
+def _vnc(g, cfg: dict[str, CfgValue], pv: bool) -> None:
     if pv:
         bits = ["vnc=1", f"vncunused={1 if g.autoport else 0}"]
         if not g.autoport and g.port is not None and g.port >= 5900:
@@ -564,7 +571,7 @@ def xl_to_domain_xml(text: str, what: str = "xl.cfg") -> str:
     emulator = s("device_model_override") or s("device_model")
     if emulator:
         etree.SubElement(devices, "emulator").text = emulator
-    for spec in cfg.get("disk") or []:
+    for spec in _items(cfg.get("disk")):
         spec = str(spec)
         kv = _kv(spec)
         if "_positional" in kv or not any(k in kv for k in ("vdev", "target")):
@@ -590,7 +597,7 @@ def xl_to_domain_xml(text: str, what: str = "xl.cfg") -> str:
         etree.SubElement(disk, "target", dev=vdev, bus=_bus_for(vdev, hvm))
         if kv.get("access", "rw") in ("ro", "r") or cdrom:
             etree.SubElement(disk, "readonly")
-    for spec in cfg.get("vif") or []:
+    for spec in _items(cfg.get("vif")):
         kv = _kv(str(spec))
         bridge = kv.get("bridge")
         nic = etree.SubElement(devices, "interface", type="bridge" if bridge else "ethernet")

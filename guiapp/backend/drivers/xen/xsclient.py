@@ -38,7 +38,7 @@ from pyxs.exceptions import ConnectionError as PyXSConnectionError
 from pyxs.exceptions import InvalidPath, InvalidPayload
 from pyxs.helpers import check_path, check_watch_path
 
-from ... import constants as C  # noqa: N812 - the project-wide alias
+from ... import constants as C
 from ...errors import DriverError
 
 #: Seconds a request may wait for its reply before the connection is declared dead.

@@ -1,3 +1,4 @@
-"""QEMU driver test fixtures (defined in qemu_testlib)."""
+"""QEMU driver test fixtures (defined in qemu_testlib and helpers.tinyguest)."""
 
-from qemu_testlib import conn, tiny_guest, xdg  # noqa: F401 - fixtures
+from helpers.tinyguest import tiny_guest  # noqa: F401 - fixture
+from qemu_testlib import conn, xdg  # noqa: F401 - fixtures

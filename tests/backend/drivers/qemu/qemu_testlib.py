@@ -5,34 +5,17 @@ without depending on which ``conftest`` module Python has cached.)"""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from helpers.tinyguest import CMDLINE, READY_MARKER, qemu_processes_under
 
 import guiapp.backend as libvirt
-
-
-def _load_tinyguest():  # tests/fixtures/tinyguest.py, without putting tests/ on sys.path for everyone
-    name = "guiapp_tests_tinyguest"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[3] / "fixtures" / "tinyguest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        sys.modules[name] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-_tg = _load_tinyguest()
-qemu_processes_under = _tg.qemu_processes_under
-CMDLINE, READY_MARKER, tiny_guest = _tg.CMDLINE, _tg.READY_MARKER, _tg.tiny_guest
 
 QEMU = shutil.which("qemu-system-x86_64")
 

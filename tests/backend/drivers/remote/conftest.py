@@ -1,4 +1,4 @@
-"""Remote driver fixtures: a private Debian libvirtd and a throwaway sshd (tests/fixtures/)."""
+"""Remote driver fixtures: a private Debian libvirtd and a throwaway sshd (tests/helpers/)."""
 
 import importlib.util
 import sys
@@ -8,7 +8,7 @@ from pathlib import Path
 def _load(stem: str):  # without putting tests/ on sys.path for everyone
     name = f"guiapp_tests_{stem}"
     if name not in sys.modules:
-        path = Path(__file__).resolve().parents[3] / "fixtures" / f"{stem}.py"
+        path = Path(__file__).resolve().parents[3] / "helpers" / f"{stem}.py"
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)

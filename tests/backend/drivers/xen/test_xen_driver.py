@@ -390,7 +390,7 @@ def test_bad_definitions_are_refused_and_nothing_is_stored(conn, tmp_path):
 def test_conflicting_definitions_and_invalid_operations(conn):
     dom = conn.defineXML(FV0)
     _fails(lambda: conn.defineXML(FV0.replace("4dea22b31d52d8f32516782e98ab3fa0", "11112222333344445555666677778888")),
-           C.VIR_ERR_OPERATION_FAILED, C.VIR_FROM_XEN, "already defined")
+           C.VIR_ERR_OPERATION_FAILED, C.VIR_FROM_XEN, "already exists")
     _fails(lambda: conn.defineXML(FV0.replace("<name>fv0</name>", "<name>fv1</name>")),
            C.VIR_ERR_OPERATION_FAILED, C.VIR_FROM_XEN, "fv0")
     _fails(dom.suspend, C.VIR_ERR_OPERATION_INVALID, C.VIR_FROM_XEN, "not running")
