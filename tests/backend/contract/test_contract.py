@@ -185,7 +185,7 @@ def test_contract_check_refuses_broken_drivers(monkeypatch):
 
     # (registration checks signatures; the spelling check is this suite's, test_driver_classes_match_...)
     monkeypatch.setattr(drivers, "driver_for_scheme", lambda scheme: TooFewParameters)
-    monkeypatch.setattr(libvirt, "driver_for_scheme", lambda scheme: TooFewParameters)
+    monkeypatch.setattr(libvirt, "driver_for_uri", lambda uri, read_only: TooFewParameters)
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
     try:
         with pytest.raises(libvirt.libvirtError) as info:
