@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Render the main window (100 domains), the New-VM wizard and the details window (1280×800) to PNGs in artifacts/.
+"""Render the main window (100 domains), the New-VM wizard, the details window (1280×800) and a console
+to PNGs in artifacts/.
 
 Run ``python3 tools/screenshots.py``: without a $DISPLAY it re-runs itself under
 ``xvfb-run`` (Debian packages xvfb, libxcb-icccm4, libxcb-keysyms1).
@@ -119,6 +120,24 @@ def main() -> int:
     _wait(app, lambda: False, 0.3)
     dialog.grab().save(str(out / "error_dialog.png"))
     dialog.close()
+    # the console of a domain deleted meanwhile, at its default size (the whole toolbar fits)
+    from guiapp.views.console import open_console
+    gone_dom: list = []
+
+    def define_and_delete() -> object:
+        d = conn.defineXML("<domain type='test'><name>deleted-vm</name><memory unit='MiB'>64</memory>"
+                           "<os><type>hvm</type></os></domain>")
+        d.undefine()
+        return d
+
+    win.runner.submit("define and delete", define_and_delete, on_result=gone_dom.append)
+    _wait(app, lambda: bool(gone_dom))
+    short = gone_dom[0]
+    console = open_console(short, title="deleted-vm")
+    _wait(app, lambda: console.state == "gone")
+    _wait(app, lambda: False, 0.3)
+    console.grab().save(str(out / "console_deleted_domain.png"))
+    console.close()
     win.close()
     shoot_thumbnails(app, out, tmp)
     print("wrote", ", ".join(sorted(p.name for p in out.glob("*.png"))))

@@ -13,6 +13,7 @@ CONFIRMATIONS: dict[str, tuple[str, str]] = {
     "destroy": ("Force Off (pull the plug)", "Force off"),
     "reboot": ("Reboot", "Reboot"),
     "save_overwrite": ("Save over an existing file", "Overwrite"),
+    "revert": ("Revert (discard unapplied edits)", "Revert"),
 }  # Delete always shows its own dialog (it chooses the disk files to remove as well)
 
 

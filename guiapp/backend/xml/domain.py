@@ -31,7 +31,7 @@ import ipaddress
 import random
 import re
 from copy import deepcopy
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from lxml import etree
 
@@ -890,8 +890,9 @@ class DomainDef:
         n = int(n)
         if n < 1:
             raise DriverError(C.VIR_ERR_INVALID_ARG, f"vcpu count must be at least 1, not {n}")
+        current = self._vcpus_current  # read first: loads a lazy copy before anything is written
         self._vcpus = n
-        self._vcpus_current = min(self._vcpus_current, n)
+        self._vcpus_current = min(current, n)
         self._write_vcpus()
 
     @property
@@ -1007,12 +1008,22 @@ class DomainDef:
                            secure=not (flags & C.VIR_DOMAIN_XML_SECURE))
 
     def copy(self) -> DomainDef:
-        """An independent deep copy (tree and accessors)."""
+        """An independent deep copy (tree and accessors); its accessors are built on first use."""
         new = DomainDef.__new__(DomainDef)
-        new.root = deepcopy(self.root)
+        new.root = self.root.__deepcopy__(None)  # already validated and normalized: loading it later cannot fail
         new.hypervisor = self.hypervisor
-        new._load()
         return new
+
+    def __getattr__(self, name: str) -> Any:
+        """Only reached for an unset slot: a lazy copy builds its accessors now (once)."""
+        if name.startswith("__") or name in ("root", "hypervisor"):
+            raise AttributeError(name)
+        try:
+            object.__getattribute__(self, "_els")
+        except AttributeError:
+            self._load()  # sets _els first, so a slot _load leaves unset cannot recurse here
+            return object.__getattribute__(self, name)
+        raise AttributeError(f"'DomainDef' object has no attribute '{name}'")
 
     def __repr__(self) -> str:
         return f"<DomainDef {self._type} {self._name!r} {self.uuid_str}>"

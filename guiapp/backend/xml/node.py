@@ -27,7 +27,6 @@ the default node has libvirt's ``default`` network.  Other children
 
 from __future__ import annotations
 
-import copy
 import os
 from dataclasses import dataclass, field
 from typing import Optional, Union
@@ -217,7 +216,7 @@ def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
         path = ref if os.path.isabs(ref) else os.path.join(base_dir, ref)
         dom_root = parse_xml(_read_file(path, "domain file"), path, domain=_FROM)
     else:
-        dom_root = copy.deepcopy(el)  # a detached copy with its namespace declarations (no text round trip)
+        dom_root = el.__deepcopy__(None)  # a detached copy with its namespace declarations (no copy-module memo)
         dom_root.tail = None  # the whitespace after </domain> in the node file is not part of the domain
     state = C.VIR_DOMAIN_RUNNING
     transient = managed = False

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QWidget
 
+from ...backend.constants import VIR_ERR_NO_DOMAIN
 from ...vnc.address import ConsoleTarget, NoConsoleError, console_target
 from ...vnc.client import VncClient
 from ...vnc.keysyms import SEND_KEYS
@@ -105,6 +106,16 @@ class ConsoleWindow(QMainWindow):
         self.act_external.triggered.connect(self.open_external)
         self.act_reconnect = QAction("&Reconnect", self)
         self.act_reconnect.triggered.connect(self.manual_reconnect)
+        # short toolbar labels: all buttons fit the default width (the menus keep the full texts)
+        for act, short in ((self.act_screenshot, "Screenshot"), (self.act_fit, "Fit"), (self.act_one, "1:1"),
+                           (self.act_external, "External")):
+            act.setIconText(short)
+            act.setToolTip(act.text().replace("&", "").rstrip("…"))
+        # Ctrl+W closes (not Escape: the guest needs it); while the keyboard is grabbed the guest gets it
+        self.act_close = QAction("&Close", self)
+        self.act_close.setShortcuts(QKeySequence.StandardKey.Close)  # all bindings: Ctrl+W and Ctrl+F4
+        self.act_close.triggered.connect(self.close)
+        self.addAction(self.act_close)  # a window shortcut, whichever child has the focus
         for a in (self.act_screenshot, self.act_fit, self.act_one, self.act_fullscreen, self.act_external,
                   self.act_reconnect):
             tb.addAction(a)
@@ -113,6 +124,8 @@ class ConsoleWindow(QMainWindow):
         self.menuBar().addMenu(self.send_key_menu)
         console = self.menuBar().addMenu("&Console")
         console.addActions([self.act_screenshot, self.act_external, self.act_reconnect])
+        console.addSeparator()
+        console.addAction(self.act_close)
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -123,6 +136,7 @@ class ConsoleWindow(QMainWindow):
 
     def _set_state(self, state: str, message: str = "") -> None:
         self.state = state
+        self.hint.setVisible(state == "connected")  # no grab hint next to (and overlapping) a failure text
         self.view.set_message(message)
         self._update_actions()
         self.state_changed.emit(state)
@@ -178,6 +192,12 @@ class ConsoleWindow(QMainWindow):
     def _resolve_failed(self, gen: int, exc: BaseException) -> None:
         if gen != self._gen or self._closing:
             return
+        if _domain_gone(exc):  # deleted (or undefined while off): retrying cannot help
+            self.retry_timer.stop()
+            self.last_error = f"The domain {self.domain_name} no longer exists; this console will not reconnect."
+            self._set_state("gone", self.last_error)
+            self.statusBar().clearMessage()
+            return
         text = str(exc) if isinstance(exc, NoConsoleError) else f"Cannot find the console: {exc}"
         self._schedule_retry(text)
 
@@ -193,6 +213,7 @@ class ConsoleWindow(QMainWindow):
         self._retry = 0
         self.connects += 1
         self.last_error = ""
+        self.statusBar().clearMessage()  # the retry text of the last failure is stale now
         self._set_state("connected", "")
         if self.connects == 1:
             self._fit_window()
@@ -335,6 +356,12 @@ class ConsoleWindow(QMainWindow):
                 del _open_windows[key]
         self.closed.emit()
         super().closeEvent(event)
+
+
+def _domain_gone(exc: BaseException) -> bool:
+    """Whether a console lookup failed because the domain does not exist (any more)."""
+    code = getattr(exc, "get_error_code", None)
+    return callable(code) and code() == VIR_ERR_NO_DOMAIN
 
 
 def open_console(domain: Any, *, runner: Any = None, settings: Optional[QSettings] = None,

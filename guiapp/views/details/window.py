@@ -83,7 +83,8 @@ class DetailsWindow(QWidget):
         self._build_resources()
         self._build_boot()
         self._build_devices()
-        self.xml_tab = XmlTab(self, hypervisor=lambda: self.definition.type if self.definition else None)
+        self.xml_tab = XmlTab(self, hypervisor=lambda: self.definition.type if self.definition else None,
+                              settings=lambda: getattr(self.main, "settings", None))
         self.xml_tab.apply_requested.connect(self.apply_xml)
         self.tabs.addTab(self.xml_tab, "&XML")
         QShortcut(QKeySequence("Ctrl+W"), self, self.close)

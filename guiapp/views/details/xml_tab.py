@@ -7,13 +7,14 @@ import re
 from collections.abc import Callable
 from typing import Optional
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTextEdit,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...models.api import error_code_name
+from ..confirm import confirm
 
 _LINE = re.compile(r"\((?:[a-z_]+)\):(\d+):|line (\d+)")
 
@@ -91,10 +93,13 @@ class XmlTab(QWidget):
     apply_requested = Signal(str)
 
     def __init__(self, parent: Optional[QWidget] = None,
-                 hypervisor: Callable[[], Optional[str]] = lambda: None) -> None:
+                 hypervisor: Callable[[], Optional[str]] = lambda: None,
+                 settings: Callable[[], Optional[QSettings]] = lambda: None) -> None:
         super().__init__(parent)
         self.original = ""
         self.hypervisor = hypervisor
+        self.settings = settings  # where "Don't ask again" is kept (Preferences › Confirmations)
+        self.confirm_box: Optional[QMessageBox] = None
         self.diff_dialog: Optional[DiffDialog] = None
         layout = QVBoxLayout(self)
         self.editor = QPlainTextEdit()
@@ -123,7 +128,7 @@ class XmlTab(QWidget):
         self.revert_button = QPushButton("&Revert")
         self.revert_button.setObjectName("revertButton")
         self.revert_button.setToolTip("Discard the edits")
-        self.revert_button.clicked.connect(self.revert)
+        self.revert_button.clicked.connect(self.request_revert)
         row.addWidget(self.validate_button)
         row.addStretch(1)
         row.addWidget(self.revert_button)
@@ -140,6 +145,17 @@ class XmlTab(QWidget):
 
     def is_dirty(self) -> bool:
         return self.editor.toPlainText() != self.original
+
+    def request_revert(self) -> None:
+        """The Revert button: discard the edits after asking (unless switched off in Preferences)."""
+        if not self.is_dirty():
+            return
+        ops = difflib.SequenceMatcher(None, self.original.splitlines(), self.editor.toPlainText().splitlines(),
+                                      autojunk=False).get_opcodes()
+        changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
+        lines = f"{changed} changed line{'s' if changed != 1 else ''}"
+        self.confirm_box = confirm(self, self.settings(), "revert", f"Discard your edits of the XML ({lines})?",
+                                   self.revert, "The XML goes back to the domain's current definition.")
 
     def revert(self) -> None:
         self.editor.setPlainText(self.original)

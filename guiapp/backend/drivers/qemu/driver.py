@@ -48,6 +48,7 @@ from . import savefile
 from .capabilities import HostCaps, find_emulators, known_machines, kvm_usable, probe_host
 from .command import Command, RunPaths, build_command
 from .events import lifecycle_event
+from .managedsave import ManagedSaveMixin, managed_save_path
 from .monitor import Monitor, MonitorLoop, one_shot
 from .networks import attach_tap, can_create_taps, check_target_dev, remove_stale_tap, session_helper, taps_in_use
 from .process import pidfd_open, spawn, terminate, vcpu_cpu_time_ns, wait_exit
@@ -136,8 +137,8 @@ class Dom:
         return DomainRef(self.name, self.uuid, self.record["id"] if self.active else -1)  # type: ignore[index]
 
 
-class QemuDriver(StorageOpsMixin):
-    """See the module docstring (storage pools: :mod:`.storage`)."""
+class QemuDriver(ManagedSaveMixin, StorageOpsMixin):
+    """See the module docstring (storage pools: :mod:`.storage`, managed save: :mod:`.managedsave`)."""
 
     error_domain = C.VIR_FROM_QEMU
     schemes = ("qemu", "kvm")
@@ -787,6 +788,11 @@ class QemuDriver(StorageOpsMixin):
                        SHUTOFF: C.VIR_CONNECT_LIST_DOMAINS_SHUTOFF}.get(state, C.VIR_CONNECT_LIST_DOMAINS_OTHER)
                 if not flags & bit:
                     continue
+            ms = C.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE | C.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE
+            if flags & ms and not (flags & (C.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE
+                                            if managed_save_path(self.dirs, d.uuid).is_file()
+                                            else C.VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE)):
+                continue
             auto = self._autostart_path(d.name).exists()
             at = C.VIR_CONNECT_LIST_DOMAINS_AUTOSTART | C.VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART
             if flags & at and not (flags & (C.VIR_CONNECT_LIST_DOMAINS_AUTOSTART if auto
@@ -895,6 +901,12 @@ class QemuDriver(StorageOpsMixin):
             dom = self._find(ref)
             if dom.config is None:
                 raise _err(C.VIR_ERR_OPERATION_INVALID, f"cannot undefine transient domain '{dom.name}'")
+            image = self._managed_image(dom.uuid)
+            if image is not None:
+                if not flags & C.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE:
+                    raise _err(C.VIR_ERR_OPERATION_INVALID,
+                               "Refusing to undefine while domain managed save image exists")
+                image.unlink()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.dirs.config_file(dom.name))
             with contextlib.suppress(FileNotFoundError):
@@ -1230,7 +1242,17 @@ class QemuDriver(StorageOpsMixin):
             if dom.config is None:
                 raise _no_domain(f"domain '{dom.name}' has no persistent definition")
             dom.seen = self._state(dom)
-            self._start(dom.config.copy(), paused=bool(flags & C.VIR_DOMAIN_START_PAUSED))
+            image = self._managed_image(dom.uuid)
+            if image is not None and flags & C.VIR_DOMAIN_START_FORCE_BOOT:
+                image.unlink()
+                image = None
+            if image is None:
+                self._start(dom.config.copy(), paused=bool(flags & C.VIR_DOMAIN_START_PAUSED))
+            else:  # a managed save image: restore it (as it was, paused if asked), then it is used up
+                meta, offset = savefile.read_header(str(image))
+                running = bool(meta.get("running", True)) and not flags & C.VIR_DOMAIN_START_PAUSED
+                self._start(self._parse(meta["xml"]), restore=(str(image), offset, running))
+                image.unlink()
         self._note_state(dom)
         return dom.ref()
 

@@ -16,6 +16,7 @@ called synchronously after the lock is released.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import struct
@@ -299,7 +300,15 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
                               "testOpen: supply a path or use test:///default", _FROM_TEST)
         if path == "/default":
             return cls(default_node(), "test:///default", read_only)
-        return cls(load_node(path), f"test://{path}", read_only)
+        # a node file of thousands of domains allocates ~100 objects each: without the cyclic GC
+        # re-scanning the growing heap every few hundred domains, the open takes ~1/3 less time
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return cls(load_node(path), f"test://{path}", read_only)
+        finally:
+            if paused:
+                gc.enable()
 
     @classmethod
     def probe(cls) -> Optional[str]:
@@ -384,9 +393,13 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
         live.id = dom.id
         dom.state, dom.reason = state, reason
         dom.run_ns = dom.cpu_base = dom.cpu_t0 = 0
-        dom.since = _now() if now is None else now
-        prof = dom.profile = _Profile(live)  # built now so that the first stats poll is as cheap as the next
-        prof.counters  # noqa: B018 - warm the device counters too
+        if now is None:  # a start: built now so that the first stats poll is as cheap as the next
+            dom.since = _now()
+            prof = dom.profile = _Profile(live)
+            prof.counters  # noqa: B018 - warm the device counters too
+        else:  # opening a node file: thousands of domains, each built on its first stats poll
+            dom.since = now
+            dom.profile = None
         self._set_ref(dom)
 
     def _stop(self, dom: _Dom, reason: int, detail: int, events: list[Event]) -> None:
