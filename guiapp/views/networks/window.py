@@ -46,7 +46,8 @@ class NetworksWindow(QWidget):
         self.runner = runner
         self.setObjectName("networksWindow")
         self.setWindowTitle("Virtual Networks")
-        for keys in (QKeySequence.StandardKey.Close, QKeySequence(Qt.Key.Key_Escape)):
+        # every binding of Close (Ctrl+W and Ctrl+F4 here; a QShortcut built from the StandardKey takes only one)
+        for keys in (*QKeySequence.keyBindings(QKeySequence.StandardKey.Close), QKeySequence(Qt.Key.Key_Escape)):
             close = QShortcut(keys, self)  # Ctrl+W and Escape close the window
             close.activated.connect(self.close)
         self.setWindowIcon(app_icon())

@@ -264,3 +264,15 @@ def test_main_window_menu_opens_the_networks_window(qtbot, connected) -> None:
     win.act_networks.trigger()  # raised again, not a second window
     assert len(win.findChildren(NetworksWindow)) == 1
     first[0].close()
+
+
+def test_ctrl_w_and_escape_close_the_networks_window(qtbot: Any, nets: tuple[Any, Any]) -> None:
+    from PySide6.QtGui import QKeySequence, QShortcut
+
+    _main, win = nets
+    keys = {s.key().toString() for s in win.findChildren(QShortcut)}
+    assert {"Ctrl+W", "Esc"} <= keys, keys  # a QShortcut(StandardKey.Close) alone would give only Ctrl+F4
+    for s in win.findChildren(QShortcut):
+        if s.key() == QKeySequence("Ctrl+W"):
+            s.activated.emit()
+    assert not win.isVisible()
