@@ -192,14 +192,11 @@ class Client:
         if refusal is not None:
             self._error(h, *refusal)
             return True
-        self._slots.acquire()  # at most max_pending calls of this client in progress: stop reading meanwhile
-        with self._ev_lock:
+        with self._ev_lock:  # only this thread raises _in_pool from 0, so the answer holds until it does
             inline = proc.read_only and self._in_pool == 0
             if inline:
                 self.inline_since = time.monotonic()
-            else:
-                self._in_pool += 1
-        if inline:  # a read with nothing else in progress: answer from this thread (no hand-over)
+        if inline:  # a read with nothing else in progress: answer from this thread (no hand-over, no slot)
             try:
                 self._run(h, proc, args)
             finally:
@@ -209,6 +206,9 @@ class Client:
                     if handed:
                         self._in_pool -= 1
             return not handed
+        self._slots.acquire()  # at most max_pending calls of this client on the pool: stop reading meanwhile
+        with self._ev_lock:
+            self._in_pool += 1
         try:
             self.server.pool.submit(self._run, h, proc, args, True)
         except RuntimeError:  # the pool is shut down: the daemon is stopping
@@ -274,7 +274,7 @@ class Client:
             if pooled:
                 with self._ev_lock:
                     self._in_pool -= 1
-            self._slots.release()
+                self._slots.release()
         self.send(data)
 
     # ------------------------------------------------------------ session
