@@ -54,7 +54,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def one_run(lib: Any, uri: str) -> dict[str, float]:
+FULL = "getAllDomainStats(0) (unequal work)"
+
+
+def one_run(lib: Any, uri: str, fields: dict[str, float]) -> dict[str, float]:
+    """Timings of one pass; ``fields`` gets the mean number of stats fields per domain each request returned."""
     t: dict[str, float] = {}
 
     def timed(name: str, fn: Callable[[], Any]) -> Any:
@@ -65,10 +69,13 @@ def one_run(lib: Any, uri: str) -> dict[str, float]:
     conn = timed("open", lambda: lib.open(uri))
     doms = timed("listAllDomains", lambda: conn.listAllDomains(0))
     timed("info() on all", lambda: [d.info() for d in doms])
-    stats = timed("getAllDomainStats", lambda: conn.getAllDomainStats(0, 0))
-    assert len(stats) == len(doms), (len(stats), len(doms))
-    # like for like: the state group is all libvirt's test driver fills in (guiapp's fills every group)
-    timed("getAllDomainStats(STATE)", lambda: conn.getAllDomainStats(STATS_STATE, 0))
+    # like for like: both sides asked for the state group only (all libvirt's test driver fills in)
+    state = timed("getAllDomainStats(STATE)", lambda: conn.getAllDomainStats(STATS_STATE, 0))
+    # every group: libvirt's test driver still returns only state.*, guiapp's fills every group it has
+    stats = timed(FULL, lambda: conn.getAllDomainStats(0, 0))
+    assert len(stats) == len(doms) == len(state), (len(stats), len(doms), len(state))
+    fields["getAllDomainStats(STATE)"] = sum(len(v) for _, v in state) / max(1, len(state))
+    fields[FULL] = sum(len(v) for _, v in stats) / max(1, len(stats))
     conn.close()
     return t
 
@@ -143,17 +150,22 @@ def main(argv: Optional[list[str]] = None) -> int:
             gdc_uri = f"test+unix://{node}?socket={gd_cached.rw}"
             holders = [libvirt.open(lv_uri), guiapp_lib.open(gd_uri)]  # keep each daemon's node loaded
             runs: dict[str, list[dict[str, float]]] = {"guiapp": [], "libvirt": []}
+            fields: dict[str, dict[str, float]] = {"guiapp": {}, "libvirt": {}}
             for _ in range(ns.runs):
-                runs["guiapp"].append(one_run(guiapp_lib, gd_uri))
-                runs["libvirt"].append(one_run(libvirt, lv_uri))
-            rows = [["operation", "guiapp→guiappd ms", "libvirt→libvirtd ms", "ratio", f"goal ≤{GOAL_RATIO}×"]]
+                runs["guiapp"].append(one_run(guiapp_lib, gd_uri, fields["guiapp"]))
+                runs["libvirt"].append(one_run(libvirt, lv_uri, fields["libvirt"]))
+            rows = [["operation", "guiapp→guiappd ms", "libvirt→libvirtd ms", "ratio", f"goal ≤{GOAL_RATIO}×",
+                     "fields/domain g / lv"]]
             for op in runs["guiapp"][0]:
                 g = statistics.median(r[op] for r in runs["guiapp"])
                 lv = statistics.median(r[op] for r in runs["libvirt"])
                 ratio = g / lv if lv else float("inf")
-                goal = "" if op == "open" else ("ok" if ratio <= GOAL_RATIO else "MISSED")
-                rows.append([op, fmt_ms(g), fmt_ms(lv), f"{ratio:.2f}", goal])
-            print(f"{ns.domains} domains (half running), medians of {ns.runs} runs\n")
+                goal = "" if op in ("open", FULL) else ("ok" if ratio <= GOAL_RATIO else "MISSED")
+                got = (f"{fields['guiapp'][op]:.0f} / {fields['libvirt'][op]:.0f}" if op in fields["guiapp"]
+                       else "")
+                rows.append([op, fmt_ms(g), fmt_ms(lv), f"{ratio:.2f}", goal, got])
+            print(f"{ns.domains} domains (half running), medians of {ns.runs} runs; the goal applies to equal "
+                  f"work (the last row is not: libvirt's test driver returns only the state group)\n")
             print(table(rows))
             rows = [["daemon", "CPU % of a core", "polls", f"goal ≤{GOAL_CPU} %"]]
             g_cpu, g_polls = poll_cpu(libvirt, gdc_uri, gd_cached.pid, ns.clients, ns.seconds)
