@@ -77,7 +77,7 @@ def decode_domain_stats(b: bytes) -> list[tuple[tuple[str, bytes, int], dict[str
         (count,), o = u32(b, 0), 4
         if count > _STATS_MAX:
             raise XDRError(f"retStats: {count} records exceed the protocol limit {_STATS_MAX}")
-        out = []
+        out: list[tuple[tuple[str, bytes, int], dict[str, Any]]] = []
         put = out.append
         for _ in range(count):
             (n,) = u32(b, o)
