@@ -175,6 +175,7 @@ def main() -> int:
             return 0
     tmp = Path(tempfile.mkdtemp(prefix="guiapp-bench-"))
     rows = []
+    opens: list[tuple[int, dict[str, float]]] = []
     daemon = None
     try:
         if args.remote:
@@ -190,6 +191,8 @@ def main() -> int:
             if daemon is not None:
                 uri = daemon.uri(uri)
             runs = [one_run(display, uri, tmp / "s.ini", args.cpu_seconds, False) for _ in range(args.runs)]
+            if daemon is not None:
+                opens.append((n, open_times(uri, args.runs)))
             stalls = [one_run(display, uri, tmp / "s.ini", args.stall_seconds, True) for _ in range(max(1, args.runs))]
             rows.append((n, runs, stalls))
             print(f"# {n} domains: {runs} {stalls}", file=sys.stderr)
@@ -212,7 +215,30 @@ def main() -> int:
               f"{med([s.get('max_stall_ms', float('nan')) for s in stalls]):>13.1f} | "
               f"{med([s.get('max_busy_ms', float('nan')) for s in stalls]):>14.1f} | "
               f"<= {goal[0]} s, <= {goal[1]} MiB, CPU <= 1 % at 500, stall <= 16 ms")
+    for n, t in opens:
+        runs_n = next(r for m, r, _ in rows if m == n)
+        after = med([r["to_listed"] - r["to_window"] for r in runs_n if "to_listed" in r])
+        print(f"{n} domains remote: window → listed {after:.3f} s; opening the connection alone (libvirtd loads "
+              f"the node file per open): guiapp remote driver {t['guiapp']:.3f} s, python3-libvirt "
+              f"{t['libvirt']:.3f} s; the GUI adds {after - t['guiapp']:.3f} s on top of its open")
     return 0
+
+
+def open_times(uri: str, runs: int) -> dict[str, float]:
+    """Median seconds to open (and close) ``uri`` with guiapp's remote driver and with python3-libvirt."""
+    import guiapp.backend as guiapp_lib
+    from bench.api import load_libvirt
+    sides: dict[str, list[float]] = {"guiapp": [], "libvirt": []}
+    libvirt = load_libvirt()
+    for _ in range(runs):
+        for name, lib in (("guiapp", guiapp_lib), ("libvirt", libvirt)):
+            if lib is None:
+                continue
+            t0 = time.perf_counter()
+            conn = lib.open(uri)
+            sides[name].append(time.perf_counter() - t0)
+            conn.close()
+    return {k: med(v) if v else float("nan") for k, v in sides.items()}
 
 
 if __name__ == "__main__":

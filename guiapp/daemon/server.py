@@ -13,7 +13,10 @@ progress: its reader stops reading until one finishes.  A read-only call arrivin
 while none of the client's calls is on the pool is answered from the reader thread
 itself (one thread hand-over less per round trip for the usual one-call-at-a-time
 client); everything else runs on the pool, so a slow change never blocks reads of
-other clients.
+other clients.  Keepalive replies never wait behind such a call: a watchdog hands
+the reading over to a fresh reader thread when an inline call runs longer than
+``inline_limit`` seconds (a QMP query that hangs), and the old thread ends once its
+call is answered.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import os
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional
@@ -103,6 +107,8 @@ class Client:
         self._ev_lock = threading.Lock()
         self._cb_ids = itertools.count(1)
         self._in_pool = 0  # calls of this client running on the worker pool
+        self.inline_since: Optional[float] = None  # monotonic start of the call the reader runs itself
+        self._handed_over = False  # the watchdog gave the reading to a new thread during that call
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
                         struct.pack("ll", int(SEND_TIMEOUT), int((SEND_TIMEOUT % 1) * 1e6)))
 
@@ -137,7 +143,7 @@ class Client:
             pass
 
     def serve(self) -> None:
-        """The reader loop (runs on the client's own thread)."""
+        """The reader loop (runs on the client's reader thread; ends early when the reading was handed over)."""
         reason = "closed"
         try:
             while True:
@@ -147,7 +153,9 @@ class Client:
                     raise ProtocolError(f"packet length {total} outside [{MIN_PACKET}, {self.server.max_message}]")
                 head += self._recv_exact(protocol.HEADER_LEN)
                 payload = bytes(self._recv_exact(total - MIN_PACKET)) if total > MIN_PACKET else b""
-                self._packet(protocol.unpack_header(head), payload)
+                if not self._packet(protocol.unpack_header(head), payload):
+                    reason = ""  # a new reader thread took over while this one ran a slow call
+                    break
         except ClientGone:
             pass
         except ProtocolError as exc:
@@ -157,13 +165,15 @@ class Client:
         except OSError as exc:
             reason = f"socket error: {exc}"
         finally:
-            self.close(reason)
+            if reason:
+                self.close(reason)
 
-    def _packet(self, h: Header, payload: bytes) -> None:
+    def _packet(self, h: Header, payload: bytes) -> bool:
+        """Handle one packet; False when this thread must stop reading (the watchdog started another reader)."""
         if h.prog == protocol.KEEPALIVE_PROGRAM:
             if h.proc == protocol.KEEPALIVE_PING and h.type == MessageType.MESSAGE:
                 self.send(protocol.keepalive(protocol.KEEPALIVE_PONG))
-            return
+            return True
         if h.prog != protocol.REMOTE_PROGRAM or h.vers != protocol.REMOTE_VERSION:
             raise ProtocolError(f"unknown program {h.prog:#x} version {h.vers}")
         if h.type != MessageType.CALL:
@@ -172,29 +182,51 @@ class Client:
         proc = protocol.BY_NUMBER.get(h.proc)
         if proc is None:
             self._error(h, C.VIR_ERR_NO_SUPPORT, C.VIR_FROM_RPC, f"unknown procedure: {h.proc}")
-            return
+            return True
         try:
             args = xdr.decode(proc.args, payload)
         except xdr.XDRError as exc:
             self._error(h, C.VIR_ERR_RPC, C.VIR_FROM_RPC, f"cannot decode the arguments of {proc.name}: {exc}")
-            return
+            return True
         refusal = self._refuse(proc, args)
         if refusal is not None:
             self._error(h, *refusal)
-            return
-        self._slots.acquire()  # at most max_pending calls of this client in progress: stop reading meanwhile
-        with self._ev_lock:
+            return True
+        with self._ev_lock:  # only this thread raises _in_pool from 0, so the answer holds until it does
             inline = proc.read_only and self._in_pool == 0
-            if not inline:
-                self._in_pool += 1
-        if inline:  # a read with nothing else in progress: answer from this thread (no hand-over)
-            self._run(h, proc, args)
-            return
+            if inline:
+                self.inline_since = time.monotonic()
+        if inline:  # a read with nothing else in progress: answer from this thread (no hand-over, no slot)
+            try:
+                self._run(h, proc, args)
+            finally:
+                with self._ev_lock:
+                    self.inline_since = None
+                    handed, self._handed_over = self._handed_over, False
+                    if handed:
+                        self._in_pool -= 1
+            return not handed
+        self._slots.acquire()  # at most max_pending calls of this client on the pool: stop reading meanwhile
+        with self._ev_lock:
+            self._in_pool += 1
         try:
             self.server.pool.submit(self._run, h, proc, args, True)
         except RuntimeError:  # the pool is shut down: the daemon is stopping
             self._slots.release()
             raise ClientGone() from None
+        return True
+
+    def hand_over_if_slow(self, now: float, limit: float) -> bool:
+        """Start a new reader thread when the current one has run a call for more than ``limit`` seconds."""
+        with self._ev_lock:
+            since = self.inline_since
+            if since is None or now - since < limit or self._closed:
+                return False
+            self.inline_since = None  # the slow call is now an ordinary one in progress
+            self._in_pool += 1  # later reads go to the pool until it ends (counted back by its thread)
+            self._handed_over = True
+        threading.Thread(target=self.serve, name="guiappd-client", daemon=True).start()
+        return True
 
     def _refuse(self, proc: Procedure, args: Any) -> Optional[tuple[int, int, str]]:
         short = proc.name[len("REMOTE_PROC_"):]
@@ -242,7 +274,7 @@ class Client:
             if pooled:
                 with self._ev_lock:
                     self._in_pool -= 1
-            self._slots.release()
+                self._slots.release()
         self.send(data)
 
     # ------------------------------------------------------------ session
@@ -327,8 +359,9 @@ class Server:
     """Accepts clients on the listeners and serves them; see the module docstring."""
 
     def __init__(self, conns: Connections, *, workers: int = 8, max_clients: int = 256, max_pending: int = 16,
-                 max_message: int = protocol.MESSAGE_MAX, stats_ttl: float = 1.0) -> None:
+                 max_message: int = protocol.MESSAGE_MAX, stats_ttl: float = 1.0, inline_limit: float = 1.0) -> None:
         self.conns = conns
+        self.inline_limit = inline_limit
         self.stats_cache = StatsCache(stats_ttl)
         self.max_clients = max_clients
         self.max_pending = max_pending
@@ -339,6 +372,7 @@ class Server:
         self.stats: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._watchdog: Optional[threading.Thread] = None
 
     def count(self, what: str, n: int = 1) -> None:
         with self._lock:
@@ -347,6 +381,9 @@ class Server:
     def listen(self, path: str, read_only: bool, mode: int) -> None:
         lst = Listener(path, read_only, mode)
         self.listeners.append(lst)
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(target=self._watch_inline_calls, name="guiappd-watchdog", daemon=True)
+            self._watchdog.start()
         threading.Thread(target=self._accept_loop, args=(lst,), name=f"guiappd-accept-{os.path.basename(path)}",
                          daemon=True).start()
 
@@ -374,6 +411,17 @@ class Server:
                 self.clients.add(client)
                 self.stats["clients"] += 1
             threading.Thread(target=client.serve, name="guiappd-client", daemon=True).start()
+
+    def _watch_inline_calls(self) -> None:
+        """Give a client a new reader thread when its reader is stuck in a slow call (keepalives keep flowing)."""
+        tick = max(0.05, self.inline_limit / 4)
+        while not self._stopping.wait(tick):
+            with self._lock:
+                busy = [c for c in self.clients if c.inline_since is not None]
+            now = time.monotonic()
+            for c in busy:
+                if c.hand_over_if_slow(now, self.inline_limit):
+                    self.count("reader_hand_overs")
 
     def forget(self, client: Client) -> None:
         with self._lock:

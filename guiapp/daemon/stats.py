@@ -63,15 +63,49 @@ def encode_param(field: str, value: Any) -> bytes:
     return name + _i.pack(C.VIR_TYPED_PARAM_STRING) + xdr_string(str(value))
 
 
+_ID_COUNT = struct.Struct(">iI")
+_NAMES: dict[str, bytes] = {}  # domain name -> its XDR string (bounded below; names change rarely)
+_NAMES_MAX = 65536
+_ULLONG = int(C.VIR_TYPED_PARAM_ULLONG)
+_LLONG = int(C.VIR_TYPED_PARAM_LLONG)
+
+
+def _xdr_name(name: str) -> bytes:
+    raw = _NAMES.get(name)
+    if raw is None:
+        raw = xdr_string(name)
+        if len(_NAMES) >= _NAMES_MAX:
+            _NAMES.clear()
+        _NAMES[name] = raw
+    return raw
+
+
 def encode_stats(rows: list[tuple[str, bytes, int, dict[str, Any]]]) -> bytes:
-    """The XDR of ``remote_connect_get_all_domain_stats_ret`` for ``[(name, uuid, id, {field: value})]``."""
+    """The XDR of ``remote_connect_get_all_domain_stats_ret`` for ``[(name, uuid, id, {field: value})]``.
+
+    Hot path of every poll: plain ints (most fields) are packed inline with their cached field name, the
+    rest go through :func:`encode_param`; domain names are encoded once and remembered.
+    """
     out = [_I.pack(len(rows))]
+    put = out.append
+    fields = _FIELDS
+    tag_q, tag_sq = _TAG_Q.pack, _TAG_q.pack
     for name, uuid, dom_id, values in rows:
-        out.append(xdr_string(name))
-        out.append(uuid)
-        out.append(_i.pack(dom_id))
-        out.append(_I.pack(len(values)))
-        out.extend(encode_param(k, v) for k, v in values.items())
+        if len(uuid) != 16:
+            raise ValueError(f"domain uuid of {len(uuid)} bytes")
+        put(_xdr_name(name))
+        put(uuid)
+        put(_ID_COUNT.pack(dom_id, len(values)))
+        for k, v in values.items():
+            if type(v) is int:  # not bool (a subclass): exact type check
+                name_raw = fields.get(k)
+                if name_raw is None:
+                    put(encode_param(k, v))
+                    continue
+                put(name_raw)
+                put(tag_q(_ULLONG, v) if v >= 0 else tag_sq(_LLONG, v))
+            else:
+                put(encode_param(k, v))
     return b"".join(out)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
 import subprocess
 
 import pytest
@@ -19,9 +20,15 @@ def test_encoded_stats_decode_to_the_same_values() -> None:
     rows = [("a", bytes(range(16)), 3, {"state.state": 1, "flag": True, "neg": -5, "big": 2 ** 63 + 1,
                                         "ratio": 0.25, "name": "vda ü", "": ""}),
             ("b" * 37, b"\xff" * 16, -1, {})]
-    got = xdr.decode("remote_connect_get_all_domain_stats_ret", encode_stats(rows))
+    first = encode_stats(rows)
+    assert encode_stats(rows) == first  # the second pass uses the remembered field and domain names
+    got = xdr.decode("remote_connect_get_all_domain_stats_ret", first)
     assert [(r["dom"]["name"], r["dom"]["uuid"], r["dom"]["id"], typed_params(r["params"])) for r in got["retStats"]] \
         == rows
+    with pytest.raises(ValueError):
+        encode_stats([("a", b"short", 1, {})])
+    with pytest.raises(struct.error):  # out of range for every XDR integer type: refused, never wrapped
+        encode_stats([("a", bytes(16), 1, {"state.state": 2 ** 64}), ("a", bytes(16), 1, {"state.state": 2 ** 64})])
 
 
 def test_cache_shares_until_cleared() -> None:

@@ -52,75 +52,89 @@ _S32 = struct.Struct(">i").unpack_from
 _S64 = struct.Struct(">q").unpack_from
 _U64 = struct.Struct(">Q").unpack_from
 _F64 = struct.Struct(">d").unpack_from
+_ID_COUNT = struct.Struct(">iI").unpack_from
 _STATS_MAX = CONSTANTS["REMOTE_DOMAIN_LIST_MAX"]
 _PARAMS_MAX = CONSTANTS["REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX"]
 _STRING_MAX = CONSTANTS["REMOTE_STRING_MAX"]
+
+
+_FIELD_NAMES: dict[bytes, str] = {}  # wire field name -> str (a poll repeats the same few dozen names)
+_FIELD_NAMES_MAX = 4096
 
 
 def decode_domain_stats(b: bytes) -> list[tuple[tuple[str, bytes, int], dict[str, Any]]]:
     """``remote_connect_get_all_domain_stats_ret`` straight to ``[((name, uuid, id), {field: value})]``.
 
     The hot path of every poll tick: the same result as ``xdr.decode`` + :func:`typed_params_to_dict`,
-    without an intermediate dict per parameter.  Raises ``xdr.XDRError`` on malformed or truncated data.
+    without an intermediate dict per parameter (field names decoded once and remembered, struct
+    functions bound to locals).  Raises ``xdr.XDRError`` on malformed or truncated data.
     """
     end = len(b)
+    u32, s32, s64, u64, f64 = _U32, _S32, _S64, _U64, _F64
+    names = _FIELD_NAMES
+    smax = _STRING_MAX
     try:
-        (count,), o = _U32(b, 0), 4
+        (count,), o = u32(b, 0), 4
         if count > _STATS_MAX:
             raise XDRError(f"retStats: {count} records exceed the protocol limit {_STATS_MAX}")
-        out = []
+        out: list[tuple[tuple[str, bytes, int], dict[str, Any]]] = []
+        put = out.append
         for _ in range(count):
-            (n,) = _U32(b, o)
+            (n,) = u32(b, o)
             o += 4
-            if n > _STRING_MAX or o + n > end:
+            if n > smax or o + n > end:
                 raise XDRError("truncated or oversized domain name in the stats reply")
             name = b[o:o + n].decode("utf-8", "surrogateescape")
             o += (n + 3) & ~3
             uuid = b[o:o + 16]
-            (dom_id,) = _S32(b, o + 16)
-            (nparams,) = _U32(b, o + 20)
+            dom_id, nparams = _ID_COUNT(b, o + 16)
             o += 24
             if nparams > _PARAMS_MAX:
                 raise XDRError(f"params: {nparams} exceed the protocol limit {_PARAMS_MAX}")
             params: dict[str, Any] = {}
             for _ in range(nparams):
-                (n,) = _U32(b, o)
+                (n,) = u32(b, o)
                 o += 4
-                if n > _STRING_MAX or o + n > end:
+                if n > smax or o + n > end:
                     raise XDRError("truncated or oversized field name in the stats reply")
-                field = b[o:o + n].decode("utf-8", "surrogateescape")
+                raw = b[o:o + n]
+                field = names.get(raw)
+                if field is None:
+                    field = raw.decode("utf-8", "surrogateescape")
+                    if len(names) < _FIELD_NAMES_MAX:
+                        names[raw] = field
                 o += (n + 3) & ~3
-                (kind,) = _U32(b, o)
+                (kind,) = u32(b, o)
                 o += 4
                 if kind == VIR_TYPED_PARAM_ULLONG:
-                    (value,) = _U64(b, o)
+                    (value,) = u64(b, o)
                     o += 8
                 elif kind == VIR_TYPED_PARAM_INT:
-                    (value,) = _S32(b, o)
+                    (value,) = s32(b, o)
                     o += 4
                 elif kind == VIR_TYPED_PARAM_UINT:
-                    (value,) = _U32(b, o)
+                    (value,) = u32(b, o)
                     o += 4
                 elif kind == VIR_TYPED_PARAM_LLONG:
-                    (value,) = _S64(b, o)
+                    (value,) = s64(b, o)
                     o += 8
                 elif kind == VIR_TYPED_PARAM_DOUBLE:
-                    (value,) = _F64(b, o)
+                    (value,) = f64(b, o)
                     o += 8
                 elif kind == VIR_TYPED_PARAM_BOOLEAN:
-                    value = bool(_S32(b, o)[0])
+                    value = bool(s32(b, o)[0])
                     o += 4
                 elif kind == VIR_TYPED_PARAM_STRING:
-                    (n,) = _U32(b, o)
+                    (n,) = u32(b, o)
                     o += 4
-                    if n > _STRING_MAX or o + n > end:
+                    if n > smax or o + n > end:
                         raise XDRError("truncated or oversized string value in the stats reply")
                     value = b[o:o + n].decode("utf-8", "surrogateescape")
                     o += (n + 3) & ~3
                 else:
                     raise XDRError(f"remote_typed_param_value: unknown union discriminant {kind}")
                 params[field] = value
-            out.append(((name, uuid, dom_id), params))
+            put(((name, uuid, dom_id), params))
     except struct.error as exc:
         raise XDRError(f"truncated or malformed remote_connect_get_all_domain_stats_ret: {exc}") from None
     if o != end:
