@@ -153,6 +153,15 @@ def cfg_values(cfg: dict) -> list[str]:
     return out
 
 
+def _refusal_text(field: Field, value: str) -> str:
+    """The error message refusing ``value`` in ``field`` ("" when it is not refused)."""
+    try:
+        domain_to_xl(parse_domain(field.xml(value), hypervisor="xen"))
+    except DriverError as exc:
+        return str(exc)
+    return ""
+
+
 def check(field: Field, value: str) -> str:
     """'refused' or 'quoted'; fails when the value added a setting or device key to the xl.cfg."""
     benign = parse_cfg(domain_to_xl(field.xml(field.benign)))
@@ -162,7 +171,11 @@ def check(field: Field, value: str) -> str:
     except DriverError as exc:
         assert exc.code in REFUSALS, (field.name, value, exc.code, str(exc))
         if "passwd" in field.name:
-            assert value not in str(exc), "the VNC password is quoted in an error message"
+            # the message's own words may contain a one-character password ("',' or '='"): compare with the
+            # message for the same refusal of another password of that shape
+            other = "".join("\u2603" if ch.isalnum() else ch for ch in value) if len(value) > 1 else value
+            assert str(exc).count(value) <= _refusal_text(field, other).count(value), \
+                "the VNC password is quoted in an error message"
         return "refused"
     cfg = parse_cfg(text)  # raises on anything xl's grammar would not read
     if value.strip():
