@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Mapping, Optional, Sequence, Union
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -30,7 +30,7 @@ class DeleteDialog(QDialog):
 
     confirmed = Signal(list)
 
-    def __init__(self, names: list[str], disks: dict[str, list[Disk]], active: list[str],
+    def __init__(self, names: list[str], disks: Mapping[str, Sequence[Disk]], active: list[str],
                  parent: Optional[QWidget] = None, local: bool = True) -> None:
         super().__init__(parent)
         self.setObjectName("deleteDialog")

@@ -105,8 +105,9 @@ class VolumeBrowser(QDialog):
             self.volumes.addTopLevelItem(item)
         shown = self.volumes.topLevelItemCount()
         self.status.setText(f"{shown} volume(s) in {vols.pool}" + (" (ISO images only)" if self.isos_only else ""))
-        if shown:
-            self.volumes.setCurrentItem(self.volumes.topLevelItem(0))
+        first = self.volumes.topLevelItem(0)
+        if first is not None:
+            self.volumes.setCurrentItem(first)
         self._sync()
 
     def _sync(self) -> None:

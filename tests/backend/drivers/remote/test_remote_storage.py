@@ -100,15 +100,79 @@ def test_read_only_connection_refuses_changes_like_libvirt(libvirtd) -> None:
     assert results[0][1] == guiapp_lib.VIR_ERR_OPERATION_DENIED
 
 
-def test_upload_without_stream_support_is_a_clear_error(libvirtd) -> None:
-    c = guiapp_lib.open(libvirtd.uri("test:///default"))
+def test_upload_refused_by_the_test_driver_is_the_daemons_error(libvirtd) -> None:
+    """libvirt's test driver has no upload: the daemon's own error comes through, as in python3-libvirt."""
+    uri = libvirtd.uri("test:///default")
+    got = []
+    for lib in (guiapp_lib, libvirt):
+        c = lib.open(uri)
+        try:
+            v = c.storagePoolLookupByName("default-pool").createXML(NEW_VOL, 0)
+            got.append(_err(lib, lambda c=c, v=v: v.upload(c.newStream(0), 0, 0, 0)))
+            got.append(_err(lib, lambda c=c, v=v: v.download(c.newStream(0), 0, 0, 0)))
+            v.delete(0)
+        finally:
+            c.close()
+    assert got[:2] == got[2:] and got[0][0] == guiapp_lib.VIR_ERR_NO_SUPPORT
+
+
+def test_upload_and_download_stream_over_the_wire_like_libvirt(libvirtd, tmp_path) -> None:
+    """A real dir pool of the private libvirtd (its storage driver): bytes uploaded by guiapp come back the
+    same through guiapp's download and through python3-libvirt's."""
+    import os
+
+    target = tmp_path / "pool"
+    uri = libvirtd.uri("qemu:///system")
+    theirs = libvirt.open(uri)
+    mine = guiapp_lib.open(uri)
+    pool = None
     try:
-        v = c.storagePoolLookupByName("default-pool").createXML(NEW_VOL, 0)
-        st = c.newStream(0)
-        with pytest.raises(guiapp_lib.libvirtError) as e:
-            v.upload(st, 0, 0, 0)
-        assert e.value.get_error_code() == guiapp_lib.VIR_ERR_NO_SUPPORT
-        assert "stream" in e.value.get_error_message()
-        v.delete(0)
+        pool = theirs.storagePoolCreateXML(f"<pool type='dir'><name>streams</name><target><path>{target}</path>"
+                                           f"</target></pool>", libvirt.VIR_STORAGE_POOL_CREATE_WITH_BUILD)
+        pool.createXML(NEW_VOL.replace("<capacity unit='M'>64</capacity>", "<capacity unit='M'>2</capacity>"), 0)
+        data = os.urandom(1_500_000)  # several stream packets
+        vol = mine.storagePoolLookupByName("streams").storageVolLookupByName("disk1.img")
+        up = mine.newStream(0)
+        vol.upload(up, 0, len(data), 0)
+        for i in range(0, len(data), 100_000):
+            up.send(data[i:i + 100_000])
+        up.finish()
+
+        def read_all(lib, conn) -> bytes:
+            st = conn.newStream(0)
+            conn.storagePoolLookupByName("streams").storageVolLookupByName("disk1.img").download(st, 0, len(data),
+                                                                                                  0)
+            chunks = []
+            while True:
+                got = st.recv(65536)
+                if not got:
+                    break
+                chunks.append(got)
+            st.finish()
+            return b"".join(chunks)
+
+        assert read_all(guiapp_lib, mine) == data
+        assert read_all(libvirt, theirs) == data
+        assert (target / "disk1.img").read_bytes()[:len(data)] == data
+        # an upload into a volume deleted meanwhile is the daemon's error, with its code; the connection lives on
+        pool.createXML(NEW_VOL.replace("disk1.img", "gone.img").replace("64", "1"), 0)
+        my_gone = mine.storagePoolLookupByName("streams").storageVolLookupByName("gone.img")
+        their_gone = pool.storageVolLookupByName("gone.img")
+        their_gone.delete(0)
+        mine_err = _err(guiapp_lib, lambda: my_gone.upload(mine.newStream(0), 0, 0, 0))
+        their_err = _err(libvirt, lambda: their_gone.upload(theirs.newStream(0), 0, 0, 0))
+        assert mine_err == their_err and mine_err[0] == guiapp_lib.VIR_ERR_NO_STORAGE_VOL
+        # a cancelled upload (abort) leaves the connection usable, as libvirt's client
+        st = mine.newStream(0)
+        vol.upload(st, 0, 0, 0)
+        st.send(b"x" * 1000)
+        st.abort()
+        assert mine.storagePoolLookupByName("streams").isActive() == 1
+        assert sorted(v.name() for v in mine.storagePoolLookupByName("streams").listAllVolumes()) == ["disk1.img"]
     finally:
-        c.close()
+        if pool is not None:
+            for v in pool.listAllVolumes():
+                v.delete(0)
+            pool.destroy()
+        mine.close()
+        theirs.close()
