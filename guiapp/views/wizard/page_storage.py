@@ -232,6 +232,7 @@ class StoragePage(WizardPage):
     def add_extra(self, device: str, path: str = "") -> ExtraDrive:
         row = ExtraDrive(device, self)
         row.path.setText(path)
+        row.volumes.setVisible(self.pools is not None)
         self.extras.append(row)
         self.extra_list.addWidget(row)
         self.changed.emit()
