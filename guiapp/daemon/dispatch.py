@@ -452,4 +452,6 @@ def _net_persistent(s: Session, a: Any) -> Any:
     return {"persistent": _net(s, a["net"]).isPersistent()}
 
 
+from . import dispatch_storage  # noqa: E402,F401 - registers the storage procedures
+
 __all__ = ["HANDLERS", "Encoded", "Session", "dom_wire", "net_wire", "NO_CONNECTION_NEEDED"]

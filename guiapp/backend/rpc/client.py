@@ -82,6 +82,8 @@ class Client:
         self.keepalive_enabled = False
         self._serials = itertools.count(1)
         self._pending: dict[int, _Pending] = {}
+        #: serial -> handler of the packets of an open data stream (rpc.stream); called on the reader thread
+        self.streams: dict[int, Callable[[Header, bytes], None]] = {}
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._closed: Optional[str] = None  # reason once closed
@@ -128,10 +130,17 @@ class Client:
             self._fail(reason)
             raise ConnectionClosed(reason) from None
 
+    def next_serial(self) -> int:
+        return next(self._serials) & 0xFFFFFFFF
+
+    def send_packet(self, packet: bytes) -> None:
+        """Send one framed packet (a stream's data) in order with every other send."""
+        self._send(packet)
+
     def raw_call(self, prog: int, vers: int, proc: int, payload: bytes,
-                 timeout: Optional[float] = None) -> tuple[Header, bytes]:
+                 timeout: Optional[float] = None, serial: Optional[int] = None) -> tuple[Header, bytes]:
         """Send a CALL with an encoded payload; return the reply header and payload (or raise)."""
-        serial = next(self._serials) & 0xFFFFFFFF
+        serial = self.next_serial() if serial is None else serial
         pending = _Pending()
         packet = protocol.pack(Header(prog, vers, proc, MessageType.CALL, serial, Status.OK), payload)
         with self._lock:
@@ -231,6 +240,9 @@ class Client:
         if header.type == MessageType.REPLY:
             with self._lock:
                 pending = self._pending.pop(header.serial, None)
+            if pending is None and header.serial in self.streams:  # a stream's error or confirmation
+                self.streams[header.serial](header, payload)
+                return
             if pending is None:
                 log.debug("reply to unknown serial %d dropped", header.serial)
                 return
@@ -242,7 +254,11 @@ class Client:
             if proc is not None:
                 self._events.put((proc, payload))
         elif header.type in (MessageType.STREAM, MessageType.STREAM_HOLE):
-            log.debug("stream packet for serial %d ignored (no streams open)", header.serial)
+            handler = self.streams.get(header.serial)
+            if handler is not None:
+                handler(header, payload)
+            else:
+                log.debug("stream packet for serial %d ignored (no such stream open)", header.serial)
         else:
             raise ProtocolError(f"unexpected message type {header.type} from the server")
 

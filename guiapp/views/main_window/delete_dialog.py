@@ -1,8 +1,8 @@
-"""Confirmation before deleting domains: names them and the disk files that may be removed too."""
+"""Confirmation before deleting domains: names them and the disks (volumes or files) that may be removed too."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Mapping, Optional, Sequence, Union
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -16,13 +16,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .delete_storage import DiskChoice
+
+Disk = Union[str, DiskChoice]
+
 
 class DeleteDialog(QDialog):
-    """Lists the domains and their disks; emits ``confirmed(paths_to_remove)``."""
+    """Lists the domains and their disks; emits ``confirmed(paths_to_remove)``.
+
+    A disk is a path or a :class:`DiskChoice`: one another domain also uses starts unticked, one that is
+    neither a volume nor on a local connection cannot be ticked.
+    """
 
     confirmed = Signal(list)
 
-    def __init__(self, names: list[str], disks: dict[str, list[str]], active: list[str],
+    def __init__(self, names: list[str], disks: Mapping[str, Sequence[Disk]], active: list[str],
                  parent: Optional[QWidget] = None, local: bool = True) -> None:
         super().__init__(parent)
         self.setObjectName("deleteDialog")
@@ -35,24 +43,33 @@ class DeleteDialog(QDialog):
         label.setWordWrap(True)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(label)
-        self.remove_disks = QCheckBox("Also &remove these disk files:")
+        self.remove_disks = QCheckBox("Also &remove these disks:")
         self.remove_disks.setObjectName("removeDisks")
         self.files = QListWidget()
         self.files.setObjectName("diskFiles")
-        all_paths = [p for n in names for p in disks.get(n, [])]
+        removable = 0
+        listed = 0
         for name in names:
-            for path in disks.get(name, []):
-                item = QListWidgetItem(f"{path}   ({name})")
-                item.setData(Qt.ItemDataRole.UserRole, path)
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked)
+            for disk in disks.get(name, []):
+                d = disk if isinstance(disk, DiskChoice) else DiskChoice(name, disk)
+                listed += 1
+                item = QListWidgetItem(d.label() if isinstance(disk, DiskChoice) else f"{d.path}   ({name})")
+                item.setData(Qt.ItemDataRole.UserRole, d.path)
+                can = d.volume is not None or local
+                if can:
+                    removable += 1
+                    item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                    item.setCheckState(Qt.CheckState.Unchecked if d.others else Qt.CheckState.Checked)
+                else:
+                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+                    item.setText(item.text() + "   — not in a storage pool: kept")
                 self.files.addItem(item)
-        if not all_paths:
+        if not listed:
             self.remove_disks.setEnabled(False)
-            self.remove_disks.setToolTip("These domains list no disk files")
-        elif not local:
+            self.remove_disks.setToolTip("These domains list no disks")
+        elif not removable:
             self.remove_disks.setEnabled(False)
-            self.remove_disks.setToolTip("Disk files can only be removed on local connections")
+            self.remove_disks.setToolTip("On remote connections only disks that are storage volumes can be removed")
         self.files.setEnabled(False)
         self.remove_disks.toggled.connect(self.files.setEnabled)
         layout.addWidget(self.remove_disks)
@@ -76,7 +93,7 @@ class DeleteDialog(QDialog):
         out = []
         for i in range(self.files.count()):
             item = self.files.item(i)
-            if item.checkState() == Qt.CheckState.Checked:
+            if item.flags() & Qt.ItemFlag.ItemIsEnabled and item.checkState() == Qt.CheckState.Checked:
                 out.append(item.data(Qt.ItemDataRole.UserRole))
         return out
 

@@ -50,10 +50,11 @@ from ..confirm import confirm
 from ..errors import ErrorDialog, show_error
 from ..icons import app_icon, icon, state_icon
 from ..preferences import PreferencesDialog, poll_interval_ms
-from .actions import OPS, DomainActions, disk_files, has_vnc_graphics, remove_files
+from .actions import OPS, DomainActions, has_vnc_graphics
 from .add_connection import AddConnectionDialog
 from .delegates import DomainTreeView
 from .delete_dialog import DeleteDialog
+from .delete_storage import DiskChoice, delete_disks, plan_disks
 from .jobs_panel import JobsView
 
 log = logging.getLogger(__name__)
@@ -651,16 +652,13 @@ class MainWindow(QMainWindow):
         conns = {uri: self.manager.conn(uri) for uri, _r in sel}
         items = [(uri, row.uuid, row.name, row.state) for uri, row in sel if conns.get(uri) is not None]
 
-        def work() -> dict[str, list[str]]:
-            disks: dict[str, list[str]] = {}
-            for uri, uuid, name, _state in items:
-                try:
-                    disks[name] = disk_files(conns[uri].lookupByUUID(uuid).XMLDesc(0))
-                except Exception:
-                    disks[name] = []
+        def work() -> dict[str, list[DiskChoice]]:
+            disks: dict[str, list[DiskChoice]] = {}
+            for uri in dict.fromkeys(u for u, *_ in items):
+                disks.update(plan_disks(conns[uri], [(uuid, n) for u, uuid, n, _s in items if u == uri]))
             return disks
 
-        def ask(disks: dict[str, list[str]]) -> None:
+        def ask(disks: dict[str, list[DiskChoice]]) -> None:
             names = [n for _u, _id, n, _s in items]
             active = [n for _u, _id, n, s in items if s in ACTIVE_STATES]
             local = all(_is_local(u) for u, *_ in items)
@@ -674,13 +672,13 @@ class MainWindow(QMainWindow):
                            on_error=lambda exc: self.show_error(exc, operation="virDomainGetXMLDesc"))
 
     def _do_delete(self, items: list[tuple[str, bytes, str, int]], conns: dict[str, Any],
-                   disks: dict[str, list[str]], paths: list[str]) -> None:
-        """One long job: force off and undefine each domain, then remove the chosen disk files of those deleted."""
+                   disks: dict[str, list[DiskChoice]], paths: list[str]) -> None:
+        """One long job: force off and undefine each domain, then delete the chosen disks of those deleted."""
         chosen = set(paths)
 
         def work() -> tuple[list[tuple[str, str, BaseException]], list[str]]:
             failures: list[tuple[str, str, BaseException]] = []
-            files: list[str] = []
+            file_errors: list[str] = []
             for uri, uuid, name, state in items:
                 try:
                     dom = conns[uri].lookupByUUID(uuid)
@@ -690,8 +688,10 @@ class MainWindow(QMainWindow):
                 except Exception as exc:  # reported per domain below; the others go on
                     failures.append((uri, name, exc))
                     continue
-                files.extend(p for p in disks.get(name, []) if p in chosen)
-            return failures, remove_files(list(dict.fromkeys(files)))
+                picked = [d for d in disks.get(name, []) if d.path in chosen]
+                file_errors += delete_disks(conns[uri], picked, _is_local(uri))
+                chosen.difference_update(d.path for d in picked)  # a disk listed twice is deleted once
+            return failures, file_errors
 
         def done(res: tuple[list[tuple[str, str, BaseException]], list[str]]) -> None:
             failures, file_errors = res
@@ -701,8 +701,8 @@ class MainWindow(QMainWindow):
                 self.show_error(exc, operation=f"virDomainUndefine ('{name}')", uri=uri,
                                 title=f"Delete '{name}' failed")
             if file_errors:
-                self.show_error(OSError("Some disk files could not be removed:\n" + "\n".join(file_errors)),
-                                operation="remove disk files")
+                self.show_error(OSError("Some disks could not be removed:\n" + "\n".join(file_errors)),
+                                operation="virStorageVolDelete")
 
         title = f"Delete {items[0][2]}" if len(items) == 1 else f"Delete {len(items)} domains"
         self.runner.submit(title, work, uri=items[0][0] if items else "", operation="virDomainUndefine", long=True,

@@ -17,12 +17,14 @@ Progress = Callable[[int, str], None]
 
 @dataclass
 class DiskPlan:
-    """A disk image the wizard creates with ``qemu-img create``."""
+    """A disk the wizard creates: a volume in ``pool`` (storage API), or else a file made with ``qemu-img``."""
 
     path: str
     format: str  # qcow2 | raw
     size_bytes: int
-    create_parent: bool = False  # the default images folder is made when missing
+    create_parent: bool = False  # the default images folder is made when missing (files only)
+    pool: Optional[str] = None  # create the disk as volume basename(path) of this pool
+    start_pool: bool = False  # the pool is inactive: start it first (the user chose it for this disk)
 
 
 @dataclass
@@ -113,24 +115,45 @@ def create_disk_image(plan: DiskPlan) -> None:
         raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"cannot create disk image {plan.path}: {msg}")
 
 
+def create_volume(conn: Any, plan: DiskPlan) -> Any:
+    """Create ``plan`` as a volume of its pool (started first when asked); returns the virStorageVol."""
+    from ..storage.rows import volume_xml
+
+    assert plan.pool is not None
+    pool = conn.storagePoolLookupByName(plan.pool)
+    if plan.start_pool and not pool.isActive():
+        pool.create(0)
+    vol = pool.createXML(volume_xml(os.path.basename(plan.path), plan.format, plan.size_bytes), 0)
+    if vol.path() != plan.path:  # the domain XML names plan.path: it must be this volume
+        vol.delete(0)
+        raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"pool '{plan.pool}' made the volume at {vol.path()}, "
+                                                      f"not at {plan.path}; choose the path again")
+    return vol
+
+
 def run_create(conn: Any, plan: CreatePlan, progress: Progress = lambda _p, _t: None) -> Created:
     """Create the disks, define the domain and start it if asked.  Runs on the pool.
 
     On failure every step done by this run is undone (domain undefined, created
     images removed) and :class:`CreateError` says what failed and what remains.
     """
-    created: list[str] = []
+    created: list[Any] = []  # paths of files made, virStorageVol of volumes made
     dom = None
     step = "Preparing"
     steps = len(plan.disks) + 1 + (1 if plan.start else 0)
     done = 0
     try:
         for disk in plan.disks:
-            step = f"Creating disk image {disk.path}"
-            progress(int(100 * done / steps), step)
-            if not os.path.lexists(disk.path):
-                created.append(disk.path)  # whatever appears there from now on is ours
-            create_disk_image(disk)
+            if disk.pool is not None:
+                step = f"Creating volume {os.path.basename(disk.path)} in pool {disk.pool}"
+                progress(int(100 * done / steps), step)
+                created.append(create_volume(conn, disk))
+            else:
+                step = f"Creating disk image {disk.path}"
+                progress(int(100 * done / steps), step)
+                if not os.path.lexists(disk.path):
+                    created.append(disk.path)  # whatever appears there from now on is ours
+                create_disk_image(disk)
             done += 1
         step = f"Defining {plan.name}"
         progress(int(100 * done / steps), step)
@@ -149,7 +172,7 @@ def run_create(conn: Any, plan: CreatePlan, progress: Progress = lambda _p, _t: 
         raise CreateError(exc, step, remains, cleaned) from exc
 
 
-def rollback(conn: Any, dom: Any, created: list[str], plan: CreatePlan) -> tuple[list[str], list[str]]:
+def rollback(conn: Any, dom: Any, created: list[Any], plan: CreatePlan) -> tuple[list[str], list[str]]:
     """Undo a partial finish; returns (what remains, what was undone)."""
     remains: list[str] = []
     cleaned: list[str] = []
@@ -165,6 +188,14 @@ def rollback(conn: Any, dom: Any, created: list[str], plan: CreatePlan) -> tuple
         except Exception as exc:
             remains.append(f"the definition of '{plan.name}' on {plan.uri} (could not undefine it: {exc})")
     for path in created:
+        if not isinstance(path, str):  # a volume
+            try:
+                where = f"volume {path.name()} of pool {path.storagePoolLookupByVolume().name()}"
+                path.delete(0)
+                cleaned.append(f"{where} deleted")
+            except Exception as exc:
+                remains.append(f"the volume {path.name()} ({exc})")
+            continue
         try:
             os.unlink(path)
             cleaned.append(f"{path} deleted")

@@ -10,6 +10,8 @@ from guiapp.backend.errors import libvirtError
 from guiapp.backend.xml.builder import KindOption, kind_options
 from guiapp.backend.xml.capabilities import Capabilities, parse_capabilities
 
+from ..storage.rows import PoolRow, fetch_pools
+
 
 @dataclass
 class HostInfo:
@@ -24,6 +26,7 @@ class HostInfo:
     networks: Optional[list[str]] = None  # None: the connection has no network API
     read_only: bool = False
     qemu_argv: bool = False  # the connection shows QEMU's exact argv (domainXMLToNative 'qemu-argv')
+    pools: Optional[list[PoolRow]] = None  # None: the connection has no storage API
 
     def option(self, key: str) -> Optional[KindOption]:
         return next((o for o in self.kinds if o.kind.key == key), None)
@@ -42,6 +45,18 @@ def _networks(conn: Any) -> Optional[list[str]]:
             return None
         raise
     return names
+
+
+def load_pools(conn: Any, read_only: bool = False) -> Optional[list[PoolRow]]:
+    """The connection's storage pools, or None when its driver has no storage API (call on the pool)."""
+    if not callable(getattr(conn, "listAllStoragePools", None)):
+        return None
+    try:
+        return fetch_pools(conn.getURI(), conn, read_only)
+    except libvirtError as exc:
+        if exc.get_error_code() == VIR_ERR_NO_SUPPORT:
+            return None
+        raise
 
 
 def load_host_info(conn: Any) -> HostInfo:
@@ -64,4 +79,4 @@ def load_host_info(conn: Any) -> HostInfo:
     return HostInfo(uri=conn.getURI(), driver_type=driver_type, caps=caps, kinds=kinds,
                     memory_mib=int(info[1]), cpus=int(info[2]), max_vcpus=limits, domain_names=names,
                     networks=networks, read_only=bool(conn.isReadOnly()),
-                    qemu_argv=driver_type == "QEMU")
+                    qemu_argv=driver_type == "QEMU", pools=load_pools(conn))

@@ -277,11 +277,18 @@ def test_networks_come_from_the_connection_and_disk_follows_name(qtbot: Any, tes
     forward(wiz, TITLES[2])
     forward(wiz, TITLES[3])
     from guiapp.views.wizard.page_storage import test_image_dir
-    # a test connection keeps nothing in the user's folders: its images go to a temporary folder (issue 16)
-    suggested = os.path.join(test_image_dir(), "kvm-vm1.qcow2")
-    assert wiz.storage_page.new_path.text() == suggested
+    # a test connection keeps nothing in the user's folders: the new disk is a volume of the test driver's
+    # default-pool (in memory, preselected), or with a custom path an image in a temporary folder (issue 16/18)
+    sp = wiz.storage_page
+    assert sp.location.currentData() == "default-pool"
+    suggested = "/default-pool/kvm-vm1.qcow2"
+    assert sp.new_path.text() == suggested
+    sp.location.setCurrentIndex(sp.location.findData(""))  # a file path of my choice
+    assert sp.new_path.text() == os.path.join(test_image_dir(), "kvm-vm1.qcow2")
     assert test_image_dir().startswith(tempfile.gettempdir()) and str(os.getpid()) in test_image_dir()
-    open_ok(wiz)  # the images folder is created on finish
+    sp.location.setCurrentIndex(sp.location.findData("default-pool"))
+    assert sp.new_path.text() == suggested
+    open_ok(wiz)
     forward(wiz, TITLES[4])
     ed = wiz.network_page.nics[0]
     ed.set_mode("network")
@@ -290,13 +297,16 @@ def test_networks_come_from_the_connection_and_disk_follows_name(qtbot: Any, tes
     for t in TITLES[5:7]:
         forward(wiz, t)
     wiz.summary_page.name.setText("renamed")
-    assert wiz.storage_page.new_path.text() == suggested.replace("kvm-vm1", "renamed")
-    assert any(d.source == suggested.replace("kvm-vm1", "renamed") for d in wiz.builder.defn.disks)
+    renamed = suggested.replace("kvm-vm1", "renamed")
+    assert sp.new_path.text() == renamed
+    assert any(d.source == renamed for d in wiz.builder.defn.disks)
+    assert "volume renamed.qcow2 in pool default-pool" in wiz.summary_page.table.text()
     wiz.finish_button.click()
     qtbot.waitUntil(lambda: wiz.result is not None, timeout=5000)
-    assert os.path.exists(suggested.replace("kvm-vm1", "renamed"))
+    vol = off_ui(lambda: test_conn.storageVolLookupByPath(renamed))
+    assert off_ui(lambda: (vol.name(), vol.info()[1])) == ("renamed.qcow2", 10 << 30)
+    assert not os.path.exists(renamed)  # in memory: nothing on disk
     assert not (tmp_path / "data").exists()
-    os.unlink(suggested.replace("kvm-vm1", "renamed"))
 
 
 def test_create_is_disabled_while_the_native_preview_cannot_be_produced(qtbot: Any, test_conn: Any, runner: Any,
