@@ -39,6 +39,7 @@ from .. import constants as C
 from .. import validate
 from ..errors import DriverError
 from ..uuids import format_uuid, new_uuid
+from .domain_checks import check_domain
 from .safe import check_root, parse_xml
 
 # ---------------------------------------------------------------------------
@@ -356,15 +357,13 @@ class Interface(_Device):
         self.source_port = _int(port, f"port of interface type='{t}'", 1, 65535)
         if addr is not None:
             try:
-                ip = ipaddress.ip_address(addr)
+                ipaddress.ip_address(addr)
             except ValueError:
                 if t == "mcast":
                     raise _xml_error(f"invalid multicast address '{addr}' for interface type='mcast' "
                                      f"(use an address in 224.0.0.0/4, e.g. 230.0.0.1)") from None
-                ip = None  # a host name is fine for server/client/udp
-            if t == "mcast" and (ip is None or not ip.is_multicast):
-                raise _xml_error(f"address '{addr}' of interface type='mcast' is not a multicast address "
-                                 f"(use an address in 224.0.0.0/4, e.g. 230.0.0.1)")
+            # libvirt's parser takes any IP address for mcast (net-mcast.xml uses 192.0.0.1); the QEMU
+            # command line (drivers/qemu/optcheck.inet_host) is where a non-multicast address is refused
         self.source_address = addr
         if t == "udp":
             local = source.find("local")
@@ -621,6 +620,11 @@ class DomainDef:
 
         # memory
         mem_el = els.get("memory")
+        if mem_el is None and self._numa_memory() is not None:
+            mem_el = etree.Element("memory")  # libvirt sums the NUMA cells when <memory> is absent
+            mem_el.text, mem_el.attrib["unit"] = str(self._numa_memory()), "KiB"
+            (els.get("uuid") if els.get("uuid") is not None else name_el).addnext(mem_el)  # type: ignore[union-attr]
+            els["memory"] = mem_el
         if mem_el is None:
             raise _xml_error("memory size must be specified via <memory> (e.g. <memory unit='MiB'>512</memory>)")
         mem = parse_memory(mem_el.text, mem_el.get("unit"))
@@ -703,8 +707,16 @@ class DomainDef:
             self.features = {c.tag for c in feats if isinstance(c.tag, str)}
 
         self._load_devices(devices)
+        check_domain(root)
         # one pass re-indents everything, inserted elements included (leaf text is left alone)
         etree.indent(root, space="  ")
+
+    def _numa_memory(self) -> Optional[int]:
+        """The sum of ``<cpu><numa><cell memory>`` in KiB, or None without cells."""
+        cells = self.root.findall("cpu/numa/cell")
+        if not cells:
+            return None
+        return sum(parse_memory(c.get("memory"), c.get("unit"), "cell memory") for c in cells)
 
     @staticmethod
     def _check_name(name: Optional[str]) -> None:

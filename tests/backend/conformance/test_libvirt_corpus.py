@@ -14,7 +14,7 @@ from helpers import load_module
 corpus = load_module("backend/conformance/corpus.py", "conformance_corpus")
 report = corpus.report
 
-AGREE_FLOOR = 0.915
+AGREE_FLOOR = 0.98
 SAME_XML_FLOOR = 0.37
 
 

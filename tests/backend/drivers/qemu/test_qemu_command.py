@@ -167,6 +167,15 @@ def test_unsupported_configs_say_what_to_fix(devices, code, words):
     assert ei.value.code == code and words in ei.value.detail
 
 
+def test_mcast_address_must_be_multicast_on_the_command_line():
+    """libvirt's parser takes any IP for mcast (net-mcast.xml): QEMU's boundary is where 10.0.0.1 is refused."""
+    xml = dom("<interface type='mcast'><source address='10.0.0.1' port='5558'/></interface>")
+    parse_domain(xml)
+    with pytest.raises(DriverError) as ei:
+        argv_of(xml)
+    assert "multicast" in ei.value.detail
+
+
 def test_missing_files_are_reported_with_codes(tmp_path):
     with pytest.raises(DriverError) as ei:
         argv_of(dom(os_extra=f"<kernel>{tmp_path}/nope</kernel>"), check_files=True)
