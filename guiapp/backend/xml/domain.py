@@ -40,6 +40,7 @@ from .. import validate
 from ..errors import DriverError
 from ..uuids import format_uuid, new_uuid
 from .domain_checks import check_domain
+from .domain_defaults import fill_defaults
 from .safe import check_root, parse_xml
 
 # ---------------------------------------------------------------------------
@@ -86,6 +87,9 @@ _UNITS = {
 _HEX = frozenset("0123456789abcdefABCDEF")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DISK_SOURCE_ATTR = {"block": "dev", "dir": "dir", "network": "name", "volume": "volume"}
+#: ``<interface>`` children libvirt formats before ``<target>``.
+_IFACE_BEFORE_TARGET = frozenset({"mac", "source", "virtualport", "ip", "route", "script", "downscript",
+                                  "backenddomain", "bandwidth", "vlan", "port"})
 _CHAR_DEVICE_TAGS = ("console", "serial", "parallel", "channel")
 _FROM = C.VIR_FROM_DOMAIN
 
@@ -399,7 +403,12 @@ class Interface(_Device):
                 _remove(el)
         else:
             if el is None:
-                el = etree.SubElement(self.element, "target")
+                el = etree.Element("target")
+                before = [c for c in self.element if c.tag in _IFACE_BEFORE_TARGET]
+                if before:
+                    before[-1].addnext(el)
+                else:
+                    self.element.insert(0, el)
                 etree.indent(self._owner.root, space="  ")
             el.set("dev", dev)
         self._target_dev = dev
@@ -708,6 +717,7 @@ class DomainDef:
 
         self._load_devices(devices)
         check_domain(root)
+        fill_defaults(root)
         # one pass re-indents everything, inserted elements included (leaf text is left alone)
         etree.indent(root, space="  ")
 
