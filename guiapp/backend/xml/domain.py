@@ -106,12 +106,13 @@ def parse_memory(value: Optional[str], unit: Optional[str], what: str = "memory"
     if value is None or not value.strip():
         raise _xml_error(f"{what} size must be specified via <{what}> (e.g. <{what} unit='MiB'>512</{what}>)")
     if not (value.isascii() and value.isdigit()):
-        raise _xml_error(f"Invalid value '{value}' for element <{what}>: {what} size must be a whole "
-                         f"non-negative number (with an optional unit attribute such as unit='MiB')")
+        raise DriverError(C.VIR_ERR_XML_ERROR, f"Invalid value '{value}' for element <{what}>: {what} size must "
+                          f"be a whole non-negative number (with an optional unit attribute such as unit='MiB')",
+                          C.VIR_FROM_XML)
     scale = _UNITS.get((unit or "").strip().lower())
     if scale is None:
-        raise _xml_error(f"unknown unit '{unit}' for <{what}>: use b, KiB, MiB, GiB, TiB (or k, M, G, T, "
-                         f"KB, MB, GB for powers of 1000)")
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"unknown unit '{unit}' for <{what}>: use b, KiB, MiB, GiB, TiB "
+                          f"(or k, M, G, T, KB, MB, GB for powers of 1000)", C.VIR_FROM_NONE)
     nbytes = int(value) * scale
     if nbytes > 2 ** 64 - 1:
         raise _xml_error(f"{what} size {value} {unit or 'KiB'} is too large: numerical overflow")
@@ -426,8 +427,8 @@ class Graphics(_Device):
         get = element.get
         t = get("type")
         if t not in GRAPHICS_TYPES:
-            raise _xml_error(f"Invalid value for attribute 'type' in element 'graphics': '{t}' "
-                             f"(expected one of {', '.join(sorted(GRAPHICS_TYPES))})")
+            raise DriverError(C.VIR_ERR_XML_ERROR, f"Invalid value for attribute 'type' in element 'graphics': "
+                              f"'{t}' (expected one of {', '.join(sorted(GRAPHICS_TYPES))})", C.VIR_FROM_XML)
         self.type = t
         port = get("port")
         self._port: Optional[int] = None
@@ -554,16 +555,16 @@ class DomainDef:
 
     def _load(self) -> None:
         root = self.root
-        check_root(root, "domain", domain=_FROM)
+        check_root(root, "domain", domain=C.VIR_FROM_XML)
         self._cache: dict = {}
         els: dict[str, etree._Element] = {}
         self._els = els
 
         t = root.get("type")
-        if t is None:
-            t = "xen"  # the seed: "'xen' is the default value"
-            root.set("type", t)
-        elif t not in DOMAIN_TYPES:
+        if not t:  # issue 15: as libvirt, no default type (the seed's 'xen' default is gone)
+            raise DriverError(C.VIR_ERR_INTERNAL_ERROR, "missing domain type attribute: add e.g. "
+                              "<domain type='kvm'> (or qemu, xen, test)", _FROM)
+        if t not in DOMAIN_TYPES:
             raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                               f"invalid domain type {t} (expected one of kvm, qemu, xen, test, ...)", _FROM)
         self._type = t
@@ -597,8 +598,8 @@ class DomainDef:
                         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                           f"Lifecycle event '{tag[3:]}' doesn't support '{action}' action "
                                           f"(coredump-* is only valid in <on_crash>)", _FROM)
-                    raise _xml_error(f"unknown {tag} action: {action or '(empty)'} "
-                                     f"(expected one of {', '.join(allowed)})")
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown {tag} action: {action or '(empty)'} "
+                                      f"(expected one of {', '.join(allowed)})", _FROM)
                 lifecycle[tag] = action
                 els[tag] = child
             elif tag == "cpu" or tag == "clock":
@@ -773,12 +774,13 @@ class DomainDef:
                 elif tag == "root":
                     self.root_dev = child.text
         if type_el is None or not (type_el.text or "").strip():
-            raise DriverError(C.VIR_ERR_NO_OS,
+            raise DriverError(C.VIR_ERR_XML_ERROR,
                               "an os <type> must be specified, e.g. <os><type>hvm</type></os> "
                               "(hvm for full virtualization, linux/xen for Xen paravirtualization)", _FROM)
         ostype = type_el.text.strip()
         if ostype not in OS_TYPES:
-            raise DriverError(C.VIR_ERR_OS_TYPE, f"'{ostype}' in <os><type> (expected hvm, xen, linux or exe)",
+            raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown OS type '{ostype}' in <os><type> "
+                              f"(expected hvm, xen, linux or exe)",
                               _FROM)
         self.os_type = ostype
         self._os_type_el = type_el
