@@ -77,3 +77,20 @@ def test_lookup_by_id_wrong_type_is_type_error(libvirt_mod: Any, bad: object) ->
                 conn.lookupByID(bad)
         finally:
             conn.close()
+
+
+def test_handle_id_after_shutdown_as_libvirt(libvirt_mod: Any) -> None:
+    """Issue 15 item 4: a handle of a domain that was shut down reports ID() == -1, as in libvirt."""
+    ids = []
+    for lib in (libvirt_mod, ours):
+        conn = lib.open("test:///default")
+        try:
+            dom = conn.lookupByName("test")
+            before = dom.ID()
+            dom.shutdown()
+            ids.append((before, dom.ID(), dom.isActive()))
+            dom.create()
+            ids.append((dom.ID() > 0, dom.isActive()))
+        finally:
+            conn.close()
+    assert ids[0][1:] == ids[2][1:] == (-1, 0) and ids[1] == ids[3] == (True, 1)
