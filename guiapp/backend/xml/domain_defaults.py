@@ -85,7 +85,7 @@ def _fill_graphics(root: etree._Element, devices: etree._Element) -> None:
         if first_listen is not None and g.get("listen") is None and first_listen.get("type") == "address" \
                 and g.get("socket") is None \
                 and first_listen.get("address"):
-            g.attrib["listen"] = first_listen.get("address")  # type: ignore[assignment]
+            g.attrib["listen"] = first_listen.get("address")
         if gtype in ("vnc", "spice", "rdp") and g.find("listen") is None:
             if g.get("listen") is not None:
                 g.insert(0, etree.Element("listen", type="address", address=g.get("listen")))
