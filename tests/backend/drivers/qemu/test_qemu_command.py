@@ -220,3 +220,13 @@ def test_qemu_accepts_the_argv(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+def test_clock_offset_maps_to_rtc():
+    """libvirt's mapping: localtime -> -rtc base=localtime; utc is QEMU's default; others are refused by name."""
+    assert "-rtc" not in argv_of(dom())
+    argv = argv_of(dom().replace("</os>", "</os><clock offset='localtime'/>"))
+    assert opt_values(argv, "-rtc") == ["base=localtime"]
+    with pytest.raises(DriverError) as ei:
+        argv_of(dom().replace("</os>", "</os><clock offset='variable' adjustment='10'/>"))
+    assert ei.value.code == C.VIR_ERR_CONFIG_UNSUPPORTED and "<clock offset='variable'>" in ei.value.detail
