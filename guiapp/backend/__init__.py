@@ -23,6 +23,9 @@ from .errors import (
     libvirtError,
     registerErrorHandler,
     virGetLastError,
+    virGetLastErrorCode,
+    virGetLastErrorDomain,
+    virGetLastErrorMessage,
     virResetLastError,
 )
 from .errors import dispatch as _dispatch
@@ -33,7 +36,8 @@ from .storage import virStoragePool, virStorageVol, virStream
 from .uri import parse_uri, shown
 
 __all__ = [
-    "open", "openReadOnly", "openAuth", "registerErrorHandler", "virGetLastError", "virResetLastError",
+    "open", "openReadOnly", "openAuth", "registerErrorHandler", "virGetLastError", "virGetLastErrorCode",
+    "virGetLastErrorDomain", "virGetLastErrorMessage", "virResetLastError",
     "libvirtError", "virConnect", "virDomain", "virNetwork", "virStoragePool", "virStorageVol", "virStream",
     "getVersion", "default_uri",
 ]

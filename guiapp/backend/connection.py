@@ -232,6 +232,10 @@ class virConnect:
         return self._domain_class(self, self._invoke("lookup_by_name", False, name))
 
     def lookupByID(self, id: int) -> virDomain:
+        if isinstance(id, (str, bytes, float)) or not hasattr(id, "__index__"):
+            # libvirt-python converts the argument before any call: a TypeError, not a libvirtError
+            raise TypeError(f"'{type(id).__name__}' object cannot be interpreted as an integer")
+
         def check() -> None:
             if isinstance(id, bool) or not isinstance(id, int) or id < 0:
                 raise DriverError(C.VIR_ERR_INVALID_ARG, f"domain id must be a non-negative integer, not {id!r}")

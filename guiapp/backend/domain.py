@@ -6,7 +6,7 @@ from typing import Optional
 
 from . import constants as C
 from .drivers.base import DomainRef
-from .errors import DriverError
+from .errors import DriverError, libvirtError
 from .handle import Handle, check_positive
 from .handle import check_flags as _flags
 
@@ -89,6 +89,11 @@ class virDomain(Handle):
     def shutdownFlags(self, flags: int = 0) -> int:
         self._conn._checked(True, "virDomainShutdown", lambda: _flags(flags))
         self._conn._invoke("domain_shutdown", True, self._ref, flags)
+        try:  # a driver that shuts down synchronously (test, as libvirt's) leaves the handle with id -1
+            if not self._conn._invoke("domain_is_active", False, self._ref):
+                self._ref = self._ref._replace(id=-1)
+        except libvirtError:
+            pass  # a transient domain that is gone after shutdown
         return 0
 
     def destroy(self) -> int:

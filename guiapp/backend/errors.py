@@ -211,6 +211,24 @@ def virGetLastError() -> Optional[ErrorTuple]:
     return _thread.last
 
 
+def virGetLastErrorCode() -> int:
+    """The code of this thread's last error (``VIR_ERR_OK``, 0, when there is none)."""
+    last = _thread.last
+    return last[0] if last is not None else C.VIR_ERR_OK
+
+
+def virGetLastErrorDomain() -> int:
+    """The domain (``VIR_FROM_*``) of this thread's last error (``VIR_FROM_NONE``, 0, when there is none)."""
+    last = _thread.last
+    return last[1] if last is not None else C.VIR_FROM_NONE
+
+
+def virGetLastErrorMessage() -> str:
+    """The message of this thread's last error, ``'no error'`` when there is none (as libvirt)."""
+    last = _thread.last
+    return last[2] if last is not None and last[2] else "no error"
+
+
 def virResetLastError() -> None:
     """Forget this thread's last error."""
     _thread.last = None

@@ -39,6 +39,8 @@ from .. import constants as C
 from .. import validate
 from ..errors import DriverError
 from ..uuids import format_uuid, new_uuid
+from .domain_checks import check_domain
+from .domain_defaults import fill_defaults
 from .safe import check_root, parse_xml
 
 # ---------------------------------------------------------------------------
@@ -85,6 +87,9 @@ _UNITS = {
 _HEX = frozenset("0123456789abcdefABCDEF")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DISK_SOURCE_ATTR = {"block": "dev", "dir": "dir", "network": "name", "volume": "volume"}
+#: ``<interface>`` children libvirt formats before ``<target>``.
+_IFACE_BEFORE_TARGET = frozenset({"mac", "source", "virtualport", "ip", "route", "script", "downscript",
+                                  "backenddomain", "bandwidth", "vlan", "port"})
 _CHAR_DEVICE_TAGS = ("console", "serial", "parallel", "channel")
 _FROM = C.VIR_FROM_DOMAIN
 
@@ -101,12 +106,13 @@ def parse_memory(value: Optional[str], unit: Optional[str], what: str = "memory"
     if value is None or not value.strip():
         raise _xml_error(f"{what} size must be specified via <{what}> (e.g. <{what} unit='MiB'>512</{what}>)")
     if not (value.isascii() and value.isdigit()):
-        raise _xml_error(f"Invalid value '{value}' for element <{what}>: {what} size must be a whole "
-                         f"non-negative number (with an optional unit attribute such as unit='MiB')")
+        raise DriverError(C.VIR_ERR_XML_ERROR, f"Invalid value '{value}' for element <{what}>: {what} size must "
+                          f"be a whole non-negative number (with an optional unit attribute such as unit='MiB')",
+                          C.VIR_FROM_XML)
     scale = _UNITS.get((unit or "").strip().lower())
     if scale is None:
-        raise _xml_error(f"unknown unit '{unit}' for <{what}>: use b, KiB, MiB, GiB, TiB (or k, M, G, T, "
-                         f"KB, MB, GB for powers of 1000)")
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"unknown unit '{unit}' for <{what}>: use b, KiB, MiB, GiB, TiB "
+                          f"(or k, M, G, T, KB, MB, GB for powers of 1000)", C.VIR_FROM_NONE)
     nbytes = int(value) * scale
     if nbytes > 2 ** 64 - 1:
         raise _xml_error(f"{what} size {value} {unit or 'KiB'} is too large: numerical overflow")
@@ -356,15 +362,13 @@ class Interface(_Device):
         self.source_port = _int(port, f"port of interface type='{t}'", 1, 65535)
         if addr is not None:
             try:
-                ip = ipaddress.ip_address(addr)
+                ipaddress.ip_address(addr)
             except ValueError:
                 if t == "mcast":
                     raise _xml_error(f"invalid multicast address '{addr}' for interface type='mcast' "
                                      f"(use an address in 224.0.0.0/4, e.g. 230.0.0.1)") from None
-                ip = None  # a host name is fine for server/client/udp
-            if t == "mcast" and (ip is None or not ip.is_multicast):
-                raise _xml_error(f"address '{addr}' of interface type='mcast' is not a multicast address "
-                                 f"(use an address in 224.0.0.0/4, e.g. 230.0.0.1)")
+            # libvirt's parser takes any IP address for mcast (net-mcast.xml uses 192.0.0.1); the QEMU
+            # command line (drivers/qemu/optcheck.inet_host) is where a non-multicast address is refused
         self.source_address = addr
         if t == "udp":
             local = source.find("local")
@@ -400,7 +404,12 @@ class Interface(_Device):
                 _remove(el)
         else:
             if el is None:
-                el = etree.SubElement(self.element, "target")
+                el = etree.Element("target")
+                before = [c for c in self.element if c.tag in _IFACE_BEFORE_TARGET]
+                if before:
+                    before[-1].addnext(el)
+                else:
+                    self.element.insert(0, el)
                 etree.indent(self._owner.root, space="  ")
             el.set("dev", dev)
         self._target_dev = dev
@@ -418,8 +427,8 @@ class Graphics(_Device):
         get = element.get
         t = get("type")
         if t not in GRAPHICS_TYPES:
-            raise _xml_error(f"Invalid value for attribute 'type' in element 'graphics': '{t}' "
-                             f"(expected one of {', '.join(sorted(GRAPHICS_TYPES))})")
+            raise DriverError(C.VIR_ERR_XML_ERROR, f"Invalid value for attribute 'type' in element 'graphics': "
+                              f"'{t}' (expected one of {', '.join(sorted(GRAPHICS_TYPES))})", C.VIR_FROM_XML)
         self.type = t
         port = get("port")
         self._port: Optional[int] = None
@@ -546,16 +555,16 @@ class DomainDef:
 
     def _load(self) -> None:
         root = self.root
-        check_root(root, "domain", domain=_FROM)
+        check_root(root, "domain", domain=C.VIR_FROM_XML)
         self._cache: dict = {}
         els: dict[str, etree._Element] = {}
         self._els = els
 
         t = root.get("type")
-        if t is None:
-            t = "xen"  # the seed: "'xen' is the default value"
-            root.set("type", t)
-        elif t not in DOMAIN_TYPES:
+        if not t:  # issue 15: as libvirt, no default type (the seed's 'xen' default is gone)
+            raise DriverError(C.VIR_ERR_INTERNAL_ERROR, "missing domain type attribute: add e.g. "
+                              "<domain type='kvm'> (or qemu, xen, test)", _FROM)
+        if t not in DOMAIN_TYPES:
             raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                               f"invalid domain type {t} (expected one of kvm, qemu, xen, test, ...)", _FROM)
         self._type = t
@@ -589,8 +598,8 @@ class DomainDef:
                         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                           f"Lifecycle event '{tag[3:]}' doesn't support '{action}' action "
                                           f"(coredump-* is only valid in <on_crash>)", _FROM)
-                    raise _xml_error(f"unknown {tag} action: {action or '(empty)'} "
-                                     f"(expected one of {', '.join(allowed)})")
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown {tag} action: {action or '(empty)'} "
+                                      f"(expected one of {', '.join(allowed)})", _FROM)
                 lifecycle[tag] = action
                 els[tag] = child
             elif tag == "cpu" or tag == "clock":
@@ -621,6 +630,11 @@ class DomainDef:
 
         # memory
         mem_el = els.get("memory")
+        if mem_el is None and self._numa_memory() is not None:
+            mem_el = etree.Element("memory")  # libvirt sums the NUMA cells when <memory> is absent
+            mem_el.text, mem_el.attrib["unit"] = str(self._numa_memory()), "KiB"
+            (els.get("uuid") if els.get("uuid") is not None else name_el).addnext(mem_el)  # type: ignore[union-attr]
+            els["memory"] = mem_el
         if mem_el is None:
             raise _xml_error("memory size must be specified via <memory> (e.g. <memory unit='MiB'>512</memory>)")
         mem = parse_memory(mem_el.text, mem_el.get("unit"))
@@ -703,8 +717,17 @@ class DomainDef:
             self.features = {c.tag for c in feats if isinstance(c.tag, str)}
 
         self._load_devices(devices)
+        check_domain(root)
+        fill_defaults(root)
         # one pass re-indents everything, inserted elements included (leaf text is left alone)
         etree.indent(root, space="  ")
+
+    def _numa_memory(self) -> Optional[int]:
+        """The sum of ``<cpu><numa><cell memory>`` in KiB, or None without cells."""
+        cells = self.root.findall("cpu/numa/cell")
+        if not cells:
+            return None
+        return sum(parse_memory(c.get("memory"), c.get("unit"), "cell memory") for c in cells)
 
     @staticmethod
     def _check_name(name: Optional[str]) -> None:
@@ -751,12 +774,13 @@ class DomainDef:
                 elif tag == "root":
                     self.root_dev = child.text
         if type_el is None or not (type_el.text or "").strip():
-            raise DriverError(C.VIR_ERR_NO_OS,
+            raise DriverError(C.VIR_ERR_XML_ERROR,
                               "an os <type> must be specified, e.g. <os><type>hvm</type></os> "
                               "(hvm for full virtualization, linux/xen for Xen paravirtualization)", _FROM)
         ostype = type_el.text.strip()
         if ostype not in OS_TYPES:
-            raise DriverError(C.VIR_ERR_OS_TYPE, f"'{ostype}' in <os><type> (expected hvm, xen, linux or exe)",
+            raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown OS type '{ostype}' in <os><type> "
+                              f"(expected hvm, xen, linux or exe)",
                               _FROM)
         self.os_type = ostype
         self._os_type_el = type_el

@@ -149,7 +149,7 @@ def test_refused_edit_loses_nothing() -> None:
     b.set_interfaces([NicSpec("mcast", address="230.0.0.1", port=5558)])
     before = b.xml()
     with pytest.raises(DriverError) as e:
-        b.set_interfaces([NicSpec("mcast", address="10.0.0.1", port=5558)])
+        b.set_interfaces([NicSpec("mcast", address="nohost", port=5558)])
     assert e.value.code == C.VIR_ERR_XML_ERROR and "224.0.0.0/4" in e.value.detail
     with pytest.raises(DriverError):
         b.set_interfaces([NicSpec("user", mac="01:00:00:00:00:01")])

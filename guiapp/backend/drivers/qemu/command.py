@@ -404,11 +404,23 @@ class _Builder:
                 self.add("-vnc", f"{listen}:{port - 5900},id=vnc1{extra}")
         return password
 
+    def clock(self) -> None:
+        """``<clock offset='localtime'>`` -> ``-rtc base=localtime`` (libvirt's mapping); utc is QEMU's default."""
+        clock = self.d.root.find("clock")
+        offset = clock.get("offset", "utc") if clock is not None else "utc"
+        if offset == "localtime":
+            self.add("-rtc", "base=localtime")
+        elif offset != "utc":
+            raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                              f"<clock offset='{offset}'> is not supported by this QEMU driver: use "
+                              f"offset='utc' or offset='localtime'", E)
+
     def build(self, emulator: str, incoming: Optional[int]) -> Command:
         d = self.d
         self.add(emulator)
         self.machine()
         self.add("-nodefaults", "-no-user-config")
+        self.clock()
         self.os_boot()
         self.disks()
         self.nics()

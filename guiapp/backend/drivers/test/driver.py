@@ -431,12 +431,15 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
                 except Exception as exc:  # a broken callback must not break the driver
                     sys.stderr.write(f"guiapp: domain event callback {cb!r} raised {exc!r}\n")
 
-    def _parse(self, xml: str | bytes) -> DomainDef:
+    def _parse(self, xml: str | bytes, *, define: bool = False) -> DomainDef:
         d = parse_domain(xml, hypervisor="test")
         if d.arch is None:
             d.arch = "i686"  # what libvirt's test driver fills in
         if d.id is not None:
             d.id = None  # ids are the driver's to give
+        _generate_ifnames(d)
+        if define:
+            _test_driver_quirks(d)
         return d
 
     def _check_new(self, d: DomainDef, *, check_live: bool) -> Optional[_Dom]:
@@ -530,7 +533,7 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
 
     def domain_define_xml(self, xml: str, flags: int = 0) -> DomainRef:
         _check_flags(flags, C.VIR_DOMAIN_DEFINE_VALIDATE, "virDomainDefineXMLFlags")
-        d = self._parse(xml)
+        d = self._parse(xml, define=True)
         events: list[Event] = []
         with self._lock:
             dom = self._check_new(d, check_live=False)
@@ -1089,3 +1092,34 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
 
 
 __all__ = ["TestDriver", "SAVE_MAGIC"]
+
+
+def _generate_ifnames(d: DomainDef) -> None:
+    """libvirt's test driver names every interface without a target ``testnetN`` (the first N free in the domain)."""
+    used = {i.target_dev for i in d.interfaces}
+    n = 0
+    for iface in d.interfaces:
+        if iface.target_dev is not None:
+            continue
+        while f"testnet{n}" in used:
+            n += 1
+        iface.target_dev = f"testnet{n}"
+        used.add(iface.target_dev)
+
+
+_QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
+
+
+def _test_driver_quirks(d: DomainDef) -> None:
+    """What libvirt's test driver does at define: drops the QEMU namespace, autoport graphics get port -1."""
+    changed = False
+    for el in d.root.findall(f"{{{_QEMU_NS}}}*"):
+        d.root.remove(el)
+        changed = True
+    for g in d.root.iterfind("devices/graphics[@autoport='yes']"):
+        if g.get("port") not in (None, "-1"):
+            g.set("port", "-1")
+            changed = True
+    if changed:
+        d.refresh()
+

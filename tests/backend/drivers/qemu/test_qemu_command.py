@@ -167,6 +167,15 @@ def test_unsupported_configs_say_what_to_fix(devices, code, words):
     assert ei.value.code == code and words in ei.value.detail
 
 
+def test_mcast_address_must_be_multicast_on_the_command_line():
+    """libvirt's parser takes any IP for mcast (net-mcast.xml): QEMU's boundary is where 10.0.0.1 is refused."""
+    xml = dom("<interface type='mcast'><source address='10.0.0.1' port='5558'/></interface>")
+    parse_domain(xml)
+    with pytest.raises(DriverError) as ei:
+        argv_of(xml)
+    assert "multicast" in ei.value.detail
+
+
 def test_missing_files_are_reported_with_codes(tmp_path):
     with pytest.raises(DriverError) as ei:
         argv_of(dom(os_extra=f"<kernel>{tmp_path}/nope</kernel>"), check_files=True)
@@ -211,3 +220,13 @@ def test_qemu_accepts_the_argv(tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+def test_clock_offset_maps_to_rtc():
+    """libvirt's mapping: localtime -> -rtc base=localtime; utc is QEMU's default; others are refused by name."""
+    assert "-rtc" not in argv_of(dom())
+    argv = argv_of(dom().replace("</os>", "</os><clock offset='localtime'/>"))
+    assert opt_values(argv, "-rtc") == ["base=localtime"]
+    with pytest.raises(DriverError) as ei:
+        argv_of(dom().replace("</os>", "</os><clock offset='variable' adjustment='10'/>"))
+    assert ei.value.code == C.VIR_ERR_CONFIG_UNSUPPORTED and "<clock offset='variable'>" in ei.value.detail
