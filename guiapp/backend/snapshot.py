@@ -31,8 +31,8 @@ class virDomainSnapshot:
         return f"<virDomainSnapshot {self._ref.name} of {self._ref.domain.name}>"
 
     def __eq__(self, other: object) -> bool:
-        return (type(other) is type(self) and other._dom == self._dom  # type: ignore[attr-defined]
-                and other._ref.name == self._ref.name)  # type: ignore[attr-defined]
+        return (type(other) is type(self) and other._dom == self._dom
+                and other._ref.name == self._ref.name)
 
     def __hash__(self) -> int:
         return hash((self._ref.domain.uuid, self._ref.name))

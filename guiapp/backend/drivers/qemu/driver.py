@@ -51,6 +51,7 @@ from .events import lifecycle_event
 from .monitor import Monitor, MonitorLoop, one_shot
 from .networks import attach_tap, can_create_taps, check_target_dev, remove_stale_tap, session_helper, taps_in_use
 from .process import pidfd_open, spawn, terminate, vcpu_cpu_time_ns, wait_exit
+from .snapshots import QemuSnapshotOps
 from .state import (
     CMDLOCK,
     CONSOLE_LOG,
@@ -136,7 +137,7 @@ class Dom:
         return DomainRef(self.name, self.uuid, self.record["id"] if self.active else -1)  # type: ignore[index]
 
 
-class QemuDriver(StorageOpsMixin):
+class QemuDriver(QemuSnapshotOps, StorageOpsMixin):
     """See the module docstring (storage pools: :mod:`.storage`)."""
 
     error_domain = C.VIR_FROM_QEMU
@@ -895,6 +896,11 @@ class QemuDriver(StorageOpsMixin):
             dom = self._find(ref)
             if dom.config is None:
                 raise _err(C.VIR_ERR_OPERATION_INVALID, f"cannot undefine transient domain '{dom.name}'")
+            nsnap = len(self._tree(dom))  # snapshot metadata: drivers/qemu/snapshots.py
+            if nsnap and not flags & C.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA:
+                raise _err(C.VIR_ERR_OPERATION_INVALID, f"cannot delete {'active' if dom.active else 'inactive'} "
+                                                        f"domain with {nsnap} snapshots")
+            self._drop_snapshot_metadata(dom)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.dirs.config_file(dom.name))
             with contextlib.suppress(FileNotFoundError):
