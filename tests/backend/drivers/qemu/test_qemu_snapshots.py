@@ -174,9 +174,10 @@ def test_qemu_killed_during_snapshot_save_leaves_domain_usable(conn, xdg, tiny_g
         driver._qmp = real_qmp
     assert dom.listAllSnapshots() == [] and not dom.hasCurrentSnapshot()
     wait_state(dom, C.VIR_DOMAIN_SHUTOFF)
-    subprocess.run(["qemu-img", "check", "-q", str(img)], check=True)
+    check = subprocess.run(["qemu-img", "check", "-q", str(img)])
+    assert check.returncode in (0, 3)  # 3: only leaked clusters (what a killed writer leaves), no corruption
     dom.create()
-    wait_console(xdg, "snapkill", count=2)
+    wait_console(xdg, "snapkill")  # a fresh start begins a new console log
     snap = dom.snapshotCreateXML("<domainsnapshot><name>whole</name></domainsnapshot>", 0)
     assert [s.getName() for s in dom.listAllSnapshots()] == [snap.getName()]
     dom.destroy()
