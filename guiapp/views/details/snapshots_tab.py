@@ -179,6 +179,7 @@ class SnapshotsTab(QWidget):
                              long=long, owner=self)
 
     def reload(self) -> None:
+        """Read the snapshot list again (on the pool)."""
         self._run(f"List snapshots of {self.window_.name}", read_snapshots, "virDomainListAllSnapshots", self._show)
 
     def _show(self, rows: list[SnapRow]) -> None:
@@ -238,8 +239,7 @@ class SnapshotsTab(QWidget):
         xml = snapshot_xml(name, description)
         self.message.setText(f"Taking snapshot {name}…")
         self._run(f"Snapshot {self.window_.name}", lambda dom: dom.snapshotCreateXML(xml, flags).getName(),
-                  "virDomainSnapshotCreateXML", lambda n: (self.message.setText(f"Snapshot {n} taken."),
-                                                           self.reload()), long=True)
+                  "virDomainSnapshotCreateXML", lambda n: self._done(f"Snapshot {n} taken."), long=True)
 
     def confirm_revert(self) -> None:
         r = self.selected()
@@ -264,8 +264,7 @@ class SnapshotsTab(QWidget):
             dom.revertToSnapshot(dom.snapshotLookupByName(name, 0), 0)
         self.message.setText(f"Reverting to {name}…")
         self._run(f"Revert {self.window_.name} to {name}", work, "virDomainRevertToSnapshot",
-                  lambda _r: (self.message.setText(f"Reverted to {name}."), self.reload(),
-                              self.window_.main.manager.poll_now(self.window_.uri)), long=True)
+                  lambda _r: self._done(f"Reverted to {name}.", poll=True), long=True)
 
     def confirm_delete(self) -> None:
         r = self.selected()
@@ -283,8 +282,13 @@ class SnapshotsTab(QWidget):
 
     def delete(self, name: str) -> None:
         self._run(f"Delete snapshot {name}", lambda dom: dom.snapshotLookupByName(name, 0).delete(0),
-                  "virDomainSnapshotDelete", lambda _r: (self.message.setText(f"Snapshot {name} deleted."),
-                                                         self.reload()))
+                  "virDomainSnapshotDelete", lambda _r: self._done(f"Snapshot {name} deleted."))
+
+    def _done(self, text: str, poll: bool = False) -> None:
+        self.message.setText(text)
+        self.reload()
+        if poll:
+            self.window_.main.manager.poll_now(self.window_.uri)
 
 
 __all__ = ["SnapshotsTab", "TakeSnapshotDialog", "read_snapshots", "snapshot_xml"]
