@@ -22,6 +22,7 @@ from ...uri import URI
 from ..base import DomainRef, NetworkRef
 from . import route
 from .route import Target
+from .snapshots import RemoteSnapshotOps
 
 REMOTE_AUTH_NONE, REMOTE_AUTH_SASL, REMOTE_AUTH_POLKIT = 0, 1, 2
 FEATURE_PROGRAM_KEEPALIVE = 10
@@ -62,7 +63,7 @@ def open_transport(t: Target) -> Transport:
     return CommandTransport(route.ssh_argv(t))
 
 
-class RemoteDriver:
+class RemoteDriver(RemoteSnapshotOps):
     """A connection to a libvirt daemon (local socket, ssh or tcp)."""
 
     error_domain: ClassVar[int] = C.VIR_FROM_REMOTE
