@@ -30,8 +30,10 @@ def make_image(path: Path, fmt: str) -> None:
 
 
 def read_back(xdg: Path, dom: libvirt.virDomain, name: str, command: str, tag: str) -> str:
-    """Run ``command`` in the guest, printing ``<tag>-<output>-END``; returns the output."""
-    type_on_console(dom, f"echo {tag}-$({command})-END")
+    """Run ``command`` in the guest, printing ``<tag>-<output>-END``; returns the output.
+
+    The typed line reads ``-E""ND``, so the console's echo of the command never looks like its output."""
+    type_on_console(dom, f'echo {tag}-$({command})-E""ND')
     wait_console(xdg, name, f"{tag}-", timeout=60)
     wait_for(lambda: "-END" in console_text(xdg, name).split(f"{tag}-")[-1], 30, f"{tag} output")
     return console_text(xdg, name).split(f"{tag}-")[-1].split("-END")[0]
