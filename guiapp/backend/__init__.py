@@ -32,6 +32,7 @@ from .errors import dispatch as _dispatch
 from .errors import report as _report
 from .errors import reset_thread_error as _reset
 from .network import virNetwork
+from .snapshot import virDomainSnapshot
 from .storage import virStoragePool, virStorageVol, virStream
 from .uri import parse_uri, shown
 
@@ -39,6 +40,7 @@ __all__ = [
     "open", "openReadOnly", "openAuth", "registerErrorHandler", "virGetLastError", "virGetLastErrorCode",
     "virGetLastErrorDomain", "virGetLastErrorMessage", "virResetLastError",
     "libvirtError", "virConnect", "virDomain", "virNetwork", "virStoragePool", "virStorageVol", "virStream",
+    "virDomainSnapshot",
     "getVersion", "default_uri",
 ]
 

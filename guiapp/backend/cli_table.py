@@ -28,7 +28,7 @@ def format_table(header: Optional[list[str]], rows: Iterable[list[str]]) -> str:
         for i, cell in enumerate(row):
             pad = "" if i == len(row) - 1 else " " * (widths[i] + 2 - display_width(cell))
             cells.append(" " + cell + pad)
-        out.append("".join(cells).rstrip(" ") + "\n")
+        out.append("".join(cells) + "\n")  # virsh keeps the padding before an empty last cell
         if n == 0 and header is not None:
             out.append("-" * sum(w + 3 for w in widths) + "\n")
     return "".join(out)

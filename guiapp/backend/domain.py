@@ -9,6 +9,7 @@ from .drivers.base import DomainRef
 from .errors import DriverError, libvirtError
 from .handle import Handle, check_positive
 from .handle import check_flags as _flags
+from .snapshot import SnapshotMethods
 
 #: XMLDesc flags that may reveal secrets (libvirt refuses both on read-only connections).
 _SECRET_XML_FLAGS = C.VIR_DOMAIN_XML_SECURE | C.VIR_DOMAIN_XML_MIGRATABLE
@@ -21,7 +22,7 @@ def _secure_flags_allowed(read_only: bool, flags: int) -> None:
         raise DriverError(C.VIR_ERR_OPERATION_DENIED, "virDomainGetXMLDesc with secure flag", C.VIR_FROM_DOMAIN)
 
 
-class virDomain(Handle):
+class virDomain(SnapshotMethods, Handle):
     """A handle on a domain; it stays valid while the domain exists in its driver."""
 
     __slots__ = ()

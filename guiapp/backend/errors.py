@@ -65,6 +65,9 @@ _PREFIX: dict[int, str] = {
     C.VIR_ERR_NO_STORAGE_VOL: "Storage volume not found",
     C.VIR_ERR_STORAGE_VOL_EXIST: "this storage volume exists already",
     C.VIR_ERR_INVALID_STREAM: "invalid stream pointer in",
+    C.VIR_ERR_NO_DOMAIN_SNAPSHOT: "Domain snapshot not found",
+    C.VIR_ERR_INVALID_DOMAIN_SNAPSHOT: "Invalid snapshot",
+    C.VIR_ERR_SNAPSHOT_REVERT_RISKY: "revert requires force",
 }
 
 # Name shown by the default handler for an error domain ("libvirt: Test Driver error : ...").

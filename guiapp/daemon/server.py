@@ -38,6 +38,7 @@ from ..backend.domain import virDomain
 from ..backend.errors import DriverError, format_message, libvirtError
 from ..backend.rpc import protocol, xdr
 from ..backend.rpc.protocol import Header, MessageType, Procedure, ProtocolError
+from . import dispatch_snapshot  # noqa: F401 - registers the snapshot procedures
 from .conns import Connections
 from .dispatch import HANDLERS, NO_CONNECTION_NEEDED, Encoded, dom_wire
 from .stats import StatsCache

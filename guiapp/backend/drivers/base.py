@@ -34,6 +34,13 @@ class NetworkRef(NamedTuple):
     uuid: bytes  # 16 raw bytes
 
 
+class SnapshotRef(NamedTuple):
+    """What a snapshot lookup returns: the domain and the snapshot's name (unique within the domain)."""
+
+    domain: DomainRef
+    name: str
+
+
 @runtime_checkable
 class Driver(Protocol):
     """Mandatory part of every driver."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import types
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, TypeVar
 
-from .base import DomainRef, NetworkRef
+from .base import DomainRef, NetworkRef, SnapshotRef
 
 if TYPE_CHECKING:  # storage refs only in annotations: the storage package loads when a pool is used
     from ..hoststorage.refs import StoragePoolRef, StorageVolRef
@@ -377,8 +377,48 @@ class StorageOps(Protocol):
     def find_storage_pool_sources(self, pool_type: str, spec: Optional[str], flags: int) -> str: ...
 
 
+class SnapshotOps(Protocol):
+    """Domain snapshots (virDomainSnapshot*); drivers keep the snapshot tree and its metadata."""
+
+    @api("virDomainSnapshotCreateXML")
+    def domain_snapshot_create_xml(self, ref: DomainRef, xml: str, flags: int) -> SnapshotRef: ...
+
+    @api("virDomainListAllSnapshots")
+    def domain_list_all_snapshots(self, ref: DomainRef, flags: int) -> list[SnapshotRef]: ...
+
+    @api("virDomainSnapshotLookupByName")
+    def domain_snapshot_lookup_by_name(self, ref: DomainRef, name: str, flags: int) -> SnapshotRef: ...
+
+    @api("virDomainSnapshotCurrent")
+    def domain_snapshot_current(self, ref: DomainRef, flags: int) -> SnapshotRef: ...
+
+    @api("virDomainHasCurrentSnapshot")
+    def domain_has_current_snapshot(self, ref: DomainRef, flags: int) -> bool: ...
+
+    @api("virDomainRevertToSnapshot")
+    def domain_revert_to_snapshot(self, snap: SnapshotRef, flags: int) -> None: ...
+
+    @api("virDomainSnapshotGetXMLDesc")
+    def domain_snapshot_get_xml_desc(self, snap: SnapshotRef, flags: int) -> str: ...
+
+    @api("virDomainSnapshotGetParent")
+    def domain_snapshot_get_parent(self, snap: SnapshotRef, flags: int) -> SnapshotRef: ...
+
+    @api("virDomainSnapshotListAllChildren")
+    def domain_snapshot_list_all_children(self, snap: SnapshotRef, flags: int) -> list[SnapshotRef]: ...
+
+    @api("virDomainSnapshotIsCurrent")
+    def domain_snapshot_is_current(self, snap: SnapshotRef, flags: int) -> bool: ...
+
+    @api("virDomainSnapshotHasMetadata")
+    def domain_snapshot_has_metadata(self, snap: SnapshotRef, flags: int) -> bool: ...
+
+    @api("virDomainSnapshotDelete")
+    def domain_snapshot_delete(self, snap: SnapshotRef, flags: int) -> None: ...
+
+
 #: The operation families, in the order messages and docs list them.
-FAMILIES: tuple[type, ...] = (ConnectionOps, DomainOps, NetworkOps, StorageOps)
+FAMILIES: tuple[type, ...] = (ConnectionOps, DomainOps, NetworkOps, StorageOps, SnapshotOps)
 
 #: Operation name -> the Protocol function that specifies it.
 SIGNATURES: dict[str, types.FunctionType] = {

@@ -1,4 +1,4 @@
-"""The details window of one domain: overview, performance, CPUs and memory, boot, devices, XML."""
+"""The details window of one domain: overview, performance, CPUs and memory, boot, devices, XML, snapshots."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from ...models.api import ACTIVE_STATES, error_code, libvirt, state_name
 from ...models.domains import format_bytes, format_rate
 from ..icons import app_icon
 from .graphs import GraphWidget
+from .snapshots_tab import SnapshotsTab
 from .xml_tab import XmlTab
 
 if TYPE_CHECKING:
@@ -87,6 +88,9 @@ class DetailsWindow(QWidget):
                               settings=lambda: getattr(self.main, "settings", None))
         self.xml_tab.apply_requested.connect(self.apply_xml)
         self.tabs.addTab(self.xml_tab, "&XML")
+        self.snapshots_tab = SnapshotsTab(self)
+        self.tabs.addTab(self.snapshots_tab, "&Snapshots")
+        self.snapshots_tab.reload()
         QShortcut(QKeySequence("Ctrl+W"), self, self.close)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
         main.manager.polled.connect(self._on_polled)

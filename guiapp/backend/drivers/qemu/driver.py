@@ -52,6 +52,7 @@ from .managedsave import ManagedSaveMixin, managed_save_path
 from .monitor import Monitor, MonitorLoop, one_shot
 from .networks import attach_tap, can_create_taps, check_target_dev, remove_stale_tap, session_helper, taps_in_use
 from .process import pidfd_open, spawn, terminate, vcpu_cpu_time_ns, wait_exit
+from .snapshots import QemuSnapshotOps
 from .state import (
     CMDLOCK,
     CONSOLE_LOG,
@@ -137,8 +138,9 @@ class Dom:
         return DomainRef(self.name, self.uuid, self.record["id"] if self.active else -1)  # type: ignore[index]
 
 
-class QemuDriver(ManagedSaveMixin, StorageOpsMixin):
-    """See the module docstring (storage pools: :mod:`.storage`, managed save: :mod:`.managedsave`)."""
+class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
+    """See the module docstring (storage pools: :mod:`.storage`, managed save: :mod:`.managedsave`,
+    snapshots: :mod:`.snapshots`)."""
 
     error_domain = C.VIR_FROM_QEMU
     schemes = ("qemu", "kvm")
@@ -901,12 +903,17 @@ class QemuDriver(ManagedSaveMixin, StorageOpsMixin):
             dom = self._find(ref)
             if dom.config is None:
                 raise _err(C.VIR_ERR_OPERATION_INVALID, f"cannot undefine transient domain '{dom.name}'")
+            nsnap = len(self._tree(dom))  # snapshot metadata: drivers/qemu/snapshots.py
+            if nsnap and not flags & C.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA:
+                raise _err(C.VIR_ERR_OPERATION_INVALID, f"cannot delete {'active' if dom.active else 'inactive'} "
+                                                        f"domain with {nsnap} snapshots")
             image = self._managed_image(dom.uuid)
+            if image is not None and not flags & C.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE:
+                raise _err(C.VIR_ERR_OPERATION_INVALID,
+                           "Refusing to undefine while domain managed save image exists")
             if image is not None:
-                if not flags & C.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE:
-                    raise _err(C.VIR_ERR_OPERATION_INVALID,
-                               "Refusing to undefine while domain managed save image exists")
                 image.unlink()
+            self._drop_snapshot_metadata(dom)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.dirs.config_file(dom.name))
             with contextlib.suppress(FileNotFoundError):

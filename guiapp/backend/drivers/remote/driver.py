@@ -22,6 +22,7 @@ from ...uri import URI
 from ..base import DomainRef, NetworkRef
 from . import route
 from .route import Target
+from .snapshots import RemoteSnapshotOps
 from .storage import RemoteStorageMixin
 
 REMOTE_AUTH_NONE, REMOTE_AUTH_SASL, REMOTE_AUTH_POLKIT = 0, 1, 2
@@ -63,7 +64,7 @@ def open_transport(t: Target) -> Transport:
     return CommandTransport(route.ssh_argv(t))
 
 
-class RemoteDriver(RemoteStorageMixin):
+class RemoteDriver(RemoteSnapshotOps, RemoteStorageMixin):
     """A connection to a libvirt daemon (local socket, ssh or tcp)."""
 
     error_domain: ClassVar[int] = C.VIR_FROM_REMOTE

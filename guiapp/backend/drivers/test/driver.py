@@ -38,6 +38,7 @@ from ...xml.node import Node, default_node, load_node
 from ...xml.storage import parse_pool as _parse_pool
 from .. import common
 from ..base import DomainRef
+from .snapshots import TestSnapshotOps
 
 _FROM_TEST = C.VIR_FROM_TEST
 _FROM_DOMAIN = C.VIR_FROM_DOMAIN
@@ -208,7 +209,7 @@ DEFAULT_POOL_XML = """<pool type='dir'>
 </pool>"""
 
 
-class TestDriver(StorageOpsMixin, NetworkOpsMixin):
+class TestDriver(TestSnapshotOps, StorageOpsMixin, NetworkOpsMixin):
     """libvirt's ``test`` driver: a fake hypervisor kept in memory, one private node per connection.
 
     Virtual networks are kept in a :class:`NetworkTable` (no host side): the node's
@@ -236,6 +237,7 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
         self._next_cb = 1
         self._closed = False
         self._caps_xml: Optional[str] = None
+        self._snapshots = {}  # uuid -> SnapshotTree (drivers/test/snapshots.py)
         now = _now()
         for nd in node.domains:
             d = nd.definition
@@ -606,6 +608,11 @@ class TestDriver(StorageOpsMixin, NetworkOpsMixin):
             if dom.has_managed_save and not flags & C.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE:
                 raise DriverError(C.VIR_ERR_OPERATION_INVALID,
                                   "Refusing to undefine while domain managed save image exists", _FROM_TEST)
+            nsnap = len(self._snapshots.get(dom.uuid, ()))
+            if nsnap and not flags & C.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA:
+                raise DriverError(C.VIR_ERR_OPERATION_INVALID, f"cannot delete {'active' if dom.active else 'inactive'}"
+                                  f" domain with {nsnap} snapshots", _FROM_TEST)
+            self._drop_snapshots(dom.uuid)
             events.append((dom.ref, C.VIR_DOMAIN_EVENT_UNDEFINED, C.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED))
             dom.config = None
             dom.autostart = False
