@@ -64,9 +64,11 @@ BY_ANY = BY_ID | BY_UUID | BY_NAME
 class CommandError(Exception):
     """A failed command: each line is printed as ``error: <line>`` on stderr."""
 
-    def __init__(self, *lines: str) -> None:
+    def __init__(self, *lines: str, cause: Any = None) -> None:
         super().__init__(lines[0] if lines else "")
         self.lines = [line for line in lines if line]
+        #: the libvirtError behind it, for its ``hint:`` line (guiapp.backend.hints)
+        self.cause = cause
 
 
 class UsageError(Exception):
@@ -231,7 +233,7 @@ class Session:
         try:
             self.conn = opener(self.uri)
         except self.lib.libvirtError as exc:
-            raise CommandError("failed to connect to the hypervisor", lib_message(exc)) from None
+            raise CommandError("failed to connect to the hypervisor", lib_message(exc), cause=exc) from None
         if self.conn is None:
             raise CommandError("failed to connect to the hypervisor")
 
@@ -248,7 +250,7 @@ class Session:
         try:
             return fn(*args)
         except self.lib.libvirtError as exc:
-            raise CommandError(fail, lib_message(exc)) from None
+            raise CommandError(fail, lib_message(exc), cause=exc) from None
 
     def domain(self, name: str, by: int = BY_ANY) -> Any:
         """Find a domain as virsh does: by id if numeric, then by UUID, then by name."""
@@ -332,7 +334,7 @@ def list_domains(s: Session, flags: int) -> list[Any]:
             if flags != _LIST_ACTIVE:
                 doms += [conn.lookupByName(n) for n in conn.listDefinedDomains()]
         except s.libvirtError:
-            raise CommandError("Failed to list domains", lib_message(exc)) from None
+            raise CommandError("Failed to list domains", lib_message(exc), cause=exc) from None
     active = sorted((d for d in doms if d.ID() != -1), key=lambda d: d.ID())
     inactive = sorted((d for d in doms if d.ID() == -1), key=lambda d: d.name().lower())
     return active + inactive
@@ -1016,12 +1018,12 @@ def run(argv: list[str], lib: ModuleType, out: TextIO, err: TextIO, conn: Any = 
             try:
                 session.connect()
             except CommandError as exc:
-                _print_errors(err, exc.lines)
+                _print_errors(err, exc.lines, exc.cause)
                 return 1
         try:
             ok = cmd.run(session, args)
         except CommandError as exc:
-            _print_errors(err, exc.lines)
+            _print_errors(err, exc.lines, exc.cause)
             ok = False
         session.extra("\n")
         return 0 if ok else 1
@@ -1030,9 +1032,15 @@ def run(argv: list[str], lib: ModuleType, out: TextIO, err: TextIO, conn: Any = 
             session.close()
 
 
-def _print_errors(err: TextIO, lines: list[str]) -> None:
+def _print_errors(err: TextIO, lines: list[str], cause: Any = None) -> None:
+    """virsh's ``error:`` lines, then guiapp's ``hint:`` line when the hints table knows the failure."""
     for line in lines:
         err.write(f"error: {line}\n")
+    if cause is not None:
+        from .hints import hint_for
+        hint = hint_for(cause)
+        if hint is not None:
+            err.write(f"hint: {hint.text}\n")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
