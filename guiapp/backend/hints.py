@@ -60,8 +60,8 @@ RULES: tuple[Rule, ...] = (
     Rule("missing-disk", (C.VIR_ERR_NO_SOURCE,), _ANY, r"disk (?P<dev>\S+) " + _PATH,
          "The disk image {path} ({dev}) does not exist. Pick an existing file in Details → {dev}, create the "
          "volume in Connection → Storage, or remove the disk."),
-    Rule("permission-denied", _ANY, _ANY, r"(?P<path>/[^\s':,]+)'?[^\n]*?Permission denied",
-         "The guest cannot open {path}: permission denied. Make the file (and every folder above it) "
+    Rule("permission-denied", _ANY, _ANY, r"(?:'(?P<path>/[^']+)'\s*:\s*)?Permission denied(?! \()",
+         "{path} cannot be opened: permission denied. Make the file (and every folder above it) "
          "readable and writable for the user QEMU runs as, or move it into a storage pool."),
     Rule("kvm-unavailable", (C.VIR_ERR_CONFIG_UNSUPPORTED,), _ANY, r"needs a usable /dev/kvm",
          "KVM is not usable on this host (no /dev/kvm, or no VT-x/AMD-V). Change the domain type to 'qemu' "
@@ -89,7 +89,8 @@ RULES: tuple[Rule, ...] = (
          "shut down other guests first."),
     Rule("disk-full", _ANY, _ANY, r"No space left on device",
          "The disk that holds this file is full. Free space on it, or store the image in another storage pool."),
-    Rule("xml-invalid", (C.VIR_ERR_XML_DETAIL, C.VIR_ERR_XML_ERROR, C.VIR_ERR_XML_INVALID_SCHEMA), _ANY, r"",
+    Rule("xml-invalid", (C.VIR_ERR_XML_DETAIL, C.VIR_ERR_XML_ERROR, C.VIR_ERR_XML_INVALID_SCHEMA, C.VIR_ERR_NO_NAME),
+         _ANY, r"",
          "The XML is not valid. Fix it at the place the message shows (Details → XML), or undo the edit."),
     Rule("name-in-use", (C.VIR_ERR_OPERATION_FAILED, C.VIR_ERR_DOM_EXIST), _ANY,
          r"domain '(?P<name>[^']+)' already exists",
@@ -111,22 +112,28 @@ RULES: tuple[Rule, ...] = (
          r"domain '(?P<name>[^']+)' has no ACPI|guest agent is not responding|not responding to ACPI",
          "The guest does not react to a shutdown request. Force it off with Destroy (like pulling the plug), "
          "or enable ACPI in Details → Overview (next boot) and run acpid in the guest.", "destroy-domain"),
-    Rule("not-running", (C.VIR_ERR_OPERATION_INVALID,), _ANY, r"domain '(?P<name>[^']+)' is not running",
-         "The domain '{name}' is not running. Start it first, then try again.", "start-domain"),
+    Rule("not-running", (C.VIR_ERR_OPERATION_INVALID, C.VIR_ERR_INTERNAL_ERROR), _ANY,
+         r"domain (?:'(?P<name>[^']+)' )?(?:is )?not running",
+         "The domain is not running. Start it first, then try again.", "start-domain"),
     Rule("no-support", (C.VIR_ERR_NO_SUPPORT,), _ANY, r"(?P<api>vir\w+)",
          "This connection's driver cannot do {api}. Use a connection whose hypervisor supports it "
          "(for example qemu:///system), or do it another way."),
     Rule("xen-toolstack", (C.VIR_ERR_NO_XENSTORE, C.VIR_ERR_NO_XEN), _ANY, r"",
          "The Xen toolstack is not available here. Run guiapp in Domain-0 of a Xen host with xenstored "
          "running (apt install xen-utils), or connect to another hypervisor."),
-    Rule("xl-missing", _ANY, (_X,), r"cannot (?:find|run) (?:the )?(?:toolstack|xl)",
-         "The Xen toolstack 'xl' is not installed or not found. Install xen-utils, or give its path with "
-         "?xl=PATH in the URI."),
     Rule("qemu-missing", (C.VIR_ERR_CONFIG_UNSUPPORTED, C.VIR_ERR_NO_SUPPORT, C.VIR_ERR_OPERATION_FAILED), _ANY,
          r"emulator " + _PATH + r".* is not an executable file|cannot find (?:a )?qemu-system",
          "QEMU is not installed where the domain expects it. Install it (apt install qemu-system-x86), or fix "
          "the emulator path in Details → Overview."),
 )
+
+
+class _Defaults(dict):
+    """Named groups of a match; a group the detail did not carry reads as a plain noun."""
+
+    def __missing__(self, key: str) -> str:
+        return {"path": "the file", "name": "the domain", "api": "this operation", "dev": "the disk",
+                "network": "the network", "bridge": "the bridge"}.get(key, key)
 
 
 def _fields(err: Any) -> Optional[tuple[int, int, str]]:
@@ -156,9 +163,10 @@ def hint_for(err: Any) -> Optional[Hint]:
             continue
         groups = {k: v for k, v in m.groupdict().items() if v is not None}
         try:
-            text = rule.text.format(**groups)
-        except (KeyError, IndexError):
+            text = rule.text.format_map(_Defaults(groups))
+        except (KeyError, IndexError, ValueError):
             text = rule.text
+        text = text[:1].upper() + text[1:]
         action = None
         if rule.action is not None:
             arg = groups.get("network") or groups.get("name") or ""
