@@ -127,6 +127,8 @@ class PtyConsole(_Closable):
                     raise DriverError(C.VIR_ERR_SYSTEM_ERROR, f"console read failed: {exc.strerror}") from None
                 if data:
                     return data
+                self._close()  # hung up: the hypervisor closed its end (guest gone)
+                break
         return b""
 
     def write(self, data: bytes) -> None:

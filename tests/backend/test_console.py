@@ -167,3 +167,17 @@ def test_cli_console_errors() -> None:
                          stdin=subprocess.DEVNULL)
     assert out.returncode == 1
     assert "error: internal error: cannot find character device serial9" in out.stderr
+
+
+def test_pty_end_reports_the_hypervisor_hanging_up() -> None:
+    master, slave = pty.openpty()
+    path = os.ttyname(slave)
+    os.close(slave)
+    end = console.PtyConsole(path)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(end.read(10)))
+    reader.start()
+    time.sleep(0.2)
+    os.close(master)  # what QEMU's exit does to the pty
+    reader.join(5)
+    assert got == [b""] and end.closed
