@@ -81,7 +81,7 @@ class Opt:
     """One option of a command; ``positional`` ones may also be given without ``--name``."""
 
     name: str
-    kind: str  # "bool", "string" or "number"
+    kind: str  # "bool", "string", "number" or "argv" (positional: all remaining words, a list)
     help: str
     positional: bool = False
     required: bool = False
@@ -827,10 +827,10 @@ READ_ONLY_COMMANDS = frozenset({"list", "dominfo", "domstate", "dumpxml", "capab
 @functools.cache
 def all_commands() -> tuple[Command, ...]:
     """The domain/host commands above plus the network ones of cli_net and the storage ones of cli_storage."""
-    from . import cli_console, cli_net, cli_storage
+    from . import cli_console, cli_net, cli_screen, cli_storage
     return tuple(dataclasses.replace(c, reads_only=c.name in READ_ONLY_COMMANDS)
                  for c in COMMANDS + tuple(cli_net.cli_commands()) + tuple(cli_storage.cli_commands())
-                 + tuple(cli_console.cli_commands()))
+                 + tuple(cli_console.cli_commands()) + tuple(cli_screen.cli_commands()))
 
 
 def command_table() -> dict[str, Command]:
@@ -908,8 +908,8 @@ def build_parser(commands: dict[str, Command], only: Optional[str] = None) -> _P
                 p.add_argument(f"--{o.name}", dest=f"opt:{o.name}", nargs=0, action=_Once, default=False)
             else:
                 p.add_argument(f"--{o.name}", dest=f"opt:{o.name}", action=_Once, default=None)
-            if o.positional:
-                p.add_argument(f"pos:{o.name}", nargs="?", default=None)
+            if o.positional:  # kind "argv" (virsh's VSH_OT_ARGV) takes every remaining word
+                p.add_argument(f"pos:{o.name}", nargs="*" if o.kind == "argv" else "?", default=None)
     return parser
 
 
@@ -927,7 +927,12 @@ def command_args(cmd: Command, ns: argparse.Namespace, extras: list[str]) -> dic
         else:
             values[o.name] = opt_val
     for o in cmd.opts:  # argparse leaves positionals that follow an option as extras
-        if o.positional and values[o.name] is None and loose and not _looks_like_option(loose[0]):
+        if o.kind == "argv":
+            words = ([values[o.name]] if isinstance(values[o.name], str) else list(values[o.name] or []))
+            while loose and not _looks_like_option(loose[0]):
+                words.append(loose.pop(0))
+            values[o.name] = words or None
+        elif o.positional and values[o.name] is None and loose and not _looks_like_option(loose[0]):
             values[o.name] = loose.pop(0)
     if loose:
         word = loose[0]

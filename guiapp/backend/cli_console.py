@@ -71,7 +71,6 @@ def _pump_in(st: Any, done: threading.Event, in_fd: int) -> None:
 
 
 def cmd_console(s: Session, a: dict[str, Any]) -> bool:
-    from .cli import CommandError
     dom = s.domain(a["domain"])
     flags = (s.lib.VIR_DOMAIN_CONSOLE_FORCE if a["force"] else 0) | (s.lib.VIR_DOMAIN_CONSOLE_SAFE if a["safe"] else 0)
     st = s.call(s.conn.newStream, 0)
@@ -99,7 +98,7 @@ def cmd_console(s: Session, a: dict[str, Any]) -> bool:
             pass
         reader.join(2)
     if reader.is_alive():
-        raise CommandError("the console did not close")
+        raise sys.modules[type(s).__module__].CommandError("the console did not close")
     return True
 
 
