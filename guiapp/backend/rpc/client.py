@@ -83,6 +83,8 @@ class Client:
         self._reader = threading.Thread(target=self._read_loop, name="rpc-reader", daemon=True)
         self._dispatcher = threading.Thread(target=self._event_loop, name="rpc-events", daemon=True)
         self._keeper = threading.Thread(target=self._keepalive_loop, name="rpc-keepalive", daemon=True)
+        #: STREAM packets go here (header, payload); drivers/remote/streams.py routes them by serial
+        self.on_stream: Optional[Callable[[Header, bytes], None]] = None
         self._reader.start()
         self._dispatcher.start()
         self._keeper.start()
@@ -120,10 +122,18 @@ class Client:
             self._fail(reason)
             raise ConnectionClosed(reason) from None
 
+    def next_serial(self) -> int:
+        """A fresh serial (a stream registers it before its opening call: data may follow the reply at once)."""
+        return next(self._serials) & 0xFFFFFFFF
+
+    def send_packet(self, packet: bytes) -> None:
+        """Send one framed packet (a stream's data)."""
+        self._send(packet)
+
     def raw_call(self, prog: int, vers: int, proc: int, payload: bytes,
-                 timeout: Optional[float] = None) -> tuple[Header, bytes]:
+                 timeout: Optional[float] = None, serial: Optional[int] = None) -> tuple[Header, bytes]:
         """Send a CALL with an encoded payload; return the reply header and payload (or raise)."""
-        serial = next(self._serials) & 0xFFFFFFFF
+        serial = self.next_serial() if serial is None else serial
         pending = _Pending()
         packet = protocol.pack(Header(prog, vers, proc, MessageType.CALL, serial, Status.OK), payload)
         with self._lock:
@@ -234,7 +244,10 @@ class Client:
             if proc is not None:
                 self._events.put((proc, payload))
         elif header.type in (MessageType.STREAM, MessageType.STREAM_HOLE):
-            log.debug("stream packet for serial %d ignored (no streams open)", header.serial)
+            if self.on_stream is not None:
+                self.on_stream(header, payload)
+            else:
+                log.debug("stream packet for serial %d ignored (no streams open)", header.serial)
         else:
             raise ProtocolError(f"unexpected message type {header.type} from the server")
 
