@@ -64,9 +64,11 @@ BY_ANY = BY_ID | BY_UUID | BY_NAME
 class CommandError(Exception):
     """A failed command: each line is printed as ``error: <line>`` on stderr."""
 
-    def __init__(self, *lines: str) -> None:
+    def __init__(self, *lines: str, cause: Any = None) -> None:
         super().__init__(lines[0] if lines else "")
         self.lines = [line for line in lines if line]
+        #: the libvirtError behind it, for its ``hint:`` line (guiapp.backend.hints)
+        self.cause = cause
 
 
 class UsageError(Exception):
@@ -79,7 +81,7 @@ class Opt:
     """One option of a command; ``positional`` ones may also be given without ``--name``."""
 
     name: str
-    kind: str  # "bool", "string" or "number"
+    kind: str  # "bool", "string", "number" or "argv" (positional: all remaining words, a list)
     help: str
     positional: bool = False
     required: bool = False
@@ -231,7 +233,7 @@ class Session:
         try:
             self.conn = opener(self.uri)
         except self.lib.libvirtError as exc:
-            raise CommandError("failed to connect to the hypervisor", lib_message(exc)) from None
+            raise CommandError("failed to connect to the hypervisor", lib_message(exc), cause=exc) from None
         if self.conn is None:
             raise CommandError("failed to connect to the hypervisor")
 
@@ -248,7 +250,7 @@ class Session:
         try:
             return fn(*args)
         except self.lib.libvirtError as exc:
-            raise CommandError(fail, lib_message(exc)) from None
+            raise CommandError(fail, lib_message(exc), cause=exc) from None
 
     def domain(self, name: str, by: int = BY_ANY) -> Any:
         """Find a domain as virsh does: by id if numeric, then by UUID, then by name."""
@@ -332,7 +334,7 @@ def list_domains(s: Session, flags: int) -> list[Any]:
             if flags != _LIST_ACTIVE:
                 doms += [conn.lookupByName(n) for n in conn.listDefinedDomains()]
         except s.libvirtError:
-            raise CommandError("Failed to list domains", lib_message(exc)) from None
+            raise CommandError("Failed to list domains", lib_message(exc), cause=exc) from None
     active = sorted((d for d in doms if d.ID() != -1), key=lambda d: d.ID())
     inactive = sorted((d for d in doms if d.ID() == -1), key=lambda d: d.name().lower())
     return active + inactive
@@ -825,9 +827,10 @@ READ_ONLY_COMMANDS = frozenset({"list", "dominfo", "domstate", "dumpxml", "capab
 @functools.cache
 def all_commands() -> tuple[Command, ...]:
     """The domain/host commands above plus the network ones of cli_net and the storage ones of cli_storage."""
-    from . import cli_net, cli_snapshot, cli_storage
+    from . import cli_console, cli_net, cli_screen, cli_snapshot, cli_storage
     return tuple(dataclasses.replace(c, reads_only=c.reads_only or c.name in READ_ONLY_COMMANDS)
                  for c in COMMANDS + tuple(cli_net.cli_commands()) + tuple(cli_storage.cli_commands())
+                 + tuple(cli_console.cli_commands()) + tuple(cli_screen.cli_commands())
                  + tuple(cli_snapshot.cli_commands()))
 
 
@@ -906,8 +909,8 @@ def build_parser(commands: dict[str, Command], only: Optional[str] = None) -> _P
                 p.add_argument(f"--{o.name}", dest=f"opt:{o.name}", nargs=0, action=_Once, default=False)
             else:
                 p.add_argument(f"--{o.name}", dest=f"opt:{o.name}", action=_Once, default=None)
-            if o.positional:
-                p.add_argument(f"pos:{o.name}", nargs="?", default=None)
+            if o.positional:  # kind "argv" (virsh's VSH_OT_ARGV) takes every remaining word
+                p.add_argument(f"pos:{o.name}", nargs="*" if o.kind == "argv" else "?", default=None)
     return parser
 
 
@@ -925,7 +928,12 @@ def command_args(cmd: Command, ns: argparse.Namespace, extras: list[str]) -> dic
         else:
             values[o.name] = opt_val
     for o in cmd.opts:  # argparse leaves positionals that follow an option as extras
-        if o.positional and values[o.name] is None and loose and not _looks_like_option(loose[0]):
+        if o.kind == "argv":
+            words = ([values[o.name]] if isinstance(values[o.name], str) else list(values[o.name] or []))
+            while loose and not _looks_like_option(loose[0]):
+                words.append(loose.pop(0))
+            values[o.name] = words or None
+        elif o.positional and values[o.name] is None and loose and not _looks_like_option(loose[0]):
             values[o.name] = loose.pop(0)
     if loose:
         word = loose[0]
@@ -1016,12 +1024,12 @@ def run(argv: list[str], lib: ModuleType, out: TextIO, err: TextIO, conn: Any = 
             try:
                 session.connect()
             except CommandError as exc:
-                _print_errors(err, exc.lines)
+                _print_errors(err, exc.lines, exc.cause)
                 return 1
         try:
             ok = cmd.run(session, args)
         except CommandError as exc:
-            _print_errors(err, exc.lines)
+            _print_errors(err, exc.lines, exc.cause)
             ok = False
         session.extra("\n")
         return 0 if ok else 1
@@ -1030,9 +1038,15 @@ def run(argv: list[str], lib: ModuleType, out: TextIO, err: TextIO, conn: Any = 
             session.close()
 
 
-def _print_errors(err: TextIO, lines: list[str]) -> None:
+def _print_errors(err: TextIO, lines: list[str], cause: Any = None) -> None:
+    """virsh's ``error:`` lines, then guiapp's ``hint:`` line when the hints table knows the failure."""
     for line in lines:
         err.write(f"error: {line}\n")
+    if cause is not None:
+        from .hints import hint_for
+        hint = hint_for(cause)
+        if hint is not None:
+            err.write(f"hint: {hint.text}\n")
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from . import constants as C
 from .drivers.base import DomainRef
@@ -10,6 +10,9 @@ from .errors import DriverError, libvirtError
 from .handle import Handle, check_positive
 from .handle import check_flags as _flags
 from .snapshot import SnapshotMethods
+
+if TYPE_CHECKING:
+    from .storage import virStream
 
 #: XMLDesc flags that may reveal secrets (libvirt refuses both on read-only connections).
 _SECRET_XML_FLAGS = C.VIR_DOMAIN_XML_SECURE | C.VIR_DOMAIN_XML_MIGRATABLE
@@ -194,4 +197,19 @@ class virDomain(SnapshotMethods, Handle):
     def setAutostart(self, autostart: int) -> int:
         self._conn._checked(True, "virDomainSetAutostart", lambda: None)
         self._conn._invoke("domain_set_autostart", True, self._ref, bool(autostart))
+        return 0
+
+    # ----------------------------------------------------------------- console
+    def openConsole(self, dev_name: Optional[str], st: virStream, flags: int = 0) -> int:
+        """Attach ``st`` to the domain's text console (``dev_name`` None: the first console or serial).
+
+        One session per device: a second open fails with VIR_ERR_OPERATION_FAILED unless
+        VIR_DOMAIN_CONSOLE_FORCE, which ends the other session (its ``recv`` returns b'')."""
+        def check() -> None:
+            if dev_name is not None and not isinstance(dev_name, str):
+                raise DriverError(C.VIR_ERR_INVALID_ARG, "dev_name must be a device alias such as 'serial0', or None")
+            _flags(flags)
+            st._check_unused(self._conn)
+        self._conn._checked(True, "virDomainOpenConsole", check)
+        st._attach(self._conn._invoke("domain_open_console", True, self._ref, dev_name, flags), upload=None)
         return 0

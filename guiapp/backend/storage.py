@@ -195,12 +195,12 @@ class virStorageVol(Handle):
 
 
 class virStream:
-    """A local data stream between the caller and a volume (upload or download)."""
+    """A data stream between the caller and a volume (upload or download) or a console (both ways)."""
 
     def __init__(self, conn: virConnect, flags: int = 0) -> None:
         self._conn = conn
         self._end: Any = None
-        self._upload = False
+        self._upload: Optional[bool] = False  # None: both ways (a console)
         self._done = False
 
     def _check_unused(self, conn: virConnect) -> None:
@@ -210,7 +210,7 @@ class virStream:
             raise DriverError(C.VIR_ERR_INVALID_STREAM, "the stream is already in use: make a new one with "
                                                         "conn.newStream()")
 
-    def _attach(self, end: Any, upload: bool) -> None:
+    def _attach(self, end: Any, upload: Optional[bool]) -> None:
         self._end, self._upload = end, upload
 
     def _op(self, api: str, fn: Callable[[], Any]) -> Any:
@@ -226,7 +226,7 @@ class virStream:
             raise
 
     def _direction(self, upload: bool, api: str) -> None:
-        if self._upload != upload:
+        if self._upload is not None and self._upload != upload:
             raise DriverError(C.VIR_ERR_INVALID_STREAM, f"{api}: this stream is "
                               f"{'an upload: use send()' if self._upload else 'a download: use recv()'}")
 

@@ -47,3 +47,31 @@ def test_report_of_a_plain_exception_keeps_its_traceback() -> None:
     report = ErrorReport.from_exception(exc, operation="save")
     assert report.code is None and "disk full" in report.as_text() and "Traceback: here" in report.as_text()
     assert "Code:" not in report.as_text()
+
+
+def test_dialog_shows_what_you_can_do_and_offers_the_safe_action(qtbot: Any, ui_guard: None) -> None:
+    """A real 'domain not running' failure: the hint line, and a Start button that reports its action."""
+    conn = off_ui(lambda: libvirt.open("test:///default"))
+    try:
+        dom = off_ui(lambda: conn.lookupByName("test"))
+        off_ui(dom.destroy)
+        with pytest.raises(libvirt.libvirtError) as info:
+            off_ui(dom.shutdown)
+    finally:
+        off_ui(conn.close)
+    asked: list[tuple[str, str]] = []
+    plain = show_error(None, info.value, operation="virDomainShutdown")
+    qtbot.addWidget(plain)
+    assert plain.hint_label is not None and "What you can do:" in plain.hint_label.text()
+    assert "Start it first" in plain.hint_label.text() and plain.action_button is None  # no handler: no button
+    assert "What you can do: The domain is not running." in plain.text.toPlainText()
+    dialog = show_error(None, info.value, operation="virDomainShutdown", on_action=lambda k, n: asked.append((k, n)))
+    assert dialog.action_button is not None and dialog.action_button.text() == "Start 'test'"
+    dialog.action_button.click()  # runs the action and closes (deletes) the dialog
+    assert asked == [("start-domain", "test")]
+
+
+def test_dialog_without_a_hint_has_no_hint_line(qtbot: Any, ui_guard: None) -> None:
+    dialog = show_error(None, RuntimeError("something odd"))
+    qtbot.addWidget(dialog)
+    assert dialog.hint_label is None and dialog.action_button is None

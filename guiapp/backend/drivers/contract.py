@@ -1,8 +1,8 @@
 """The driver contract as typed Protocols: every optional operation, its signature and its public C name.
 
 A driver implements any subset of :class:`ConnectionOps`, :class:`DomainOps`,
-:class:`NetworkOps` and :class:`StorageOps`; the front-end calls an operation positionally with exactly
-the parameters written here and reports ``VIR_ERR_NO_SUPPORT`` naming the C
+:class:`NetworkOps`, :class:`StorageOps` and :class:`ConsoleOps`; the front-end calls an
+operation positionally with exactly the parameters written here and reports ``VIR_ERR_NO_SUPPORT`` naming the C
 function when the driver lacks it.  :func:`check_driver` (run once per driver
 class when it is registered or first opened) refuses a driver whose operation
 takes other parameters than the Protocol, or whose public method looks like a
@@ -377,6 +377,14 @@ class StorageOps(Protocol):
     def find_storage_pool_sources(self, pool_type: str, spec: Optional[str], flags: int) -> str: ...
 
 
+class ConsoleOps(Protocol):
+    """Text consoles (the ends and the session rule are in :mod:`guiapp.backend.console`)."""
+
+    @api("virDomainOpenConsole")
+    def domain_open_console(self, ref: DomainRef, dev_name: Optional[str], flags: int) -> Any:
+        """A console end (read/write/finish/abort) of a running domain, opened through console.SESSIONS."""
+
+
 class SnapshotOps(Protocol):
     """Domain snapshots (virDomainSnapshot*); drivers keep the snapshot tree and its metadata."""
 
@@ -418,7 +426,7 @@ class SnapshotOps(Protocol):
 
 
 #: The operation families, in the order messages and docs list them.
-FAMILIES: tuple[type, ...] = (ConnectionOps, DomainOps, NetworkOps, StorageOps, SnapshotOps)
+FAMILIES: tuple[type, ...] = (ConnectionOps, DomainOps, NetworkOps, StorageOps, ConsoleOps, SnapshotOps)
 
 #: Operation name -> the Protocol function that specifies it.
 SIGNATURES: dict[str, types.FunctionType] = {

@@ -131,6 +131,7 @@ class Client:
             raise ConnectionClosed(reason) from None
 
     def next_serial(self) -> int:
+        """A fresh serial (a stream registers it before its opening call: data may follow the reply at once)."""
         return next(self._serials) & 0xFFFFFFFF
 
     def send_packet(self, packet: bytes) -> None:

@@ -392,4 +392,7 @@ def open_console(domain: Any, *, runner: Any = None, settings: Optional[QSetting
     if show:
         win.show()
     win.start()
+    if runner is not None:  # Graphics / Serial switch when the domain has a text console (views/console/serial.py)
+        from .serial import offer_serial
+        offer_serial(win, get_dom, runner)
     return win

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from ... import console
 from ... import constants as C
 from ...errors import DriverError
 from ...filestore import clean_temp_files, store_document
@@ -1554,6 +1555,16 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
             if ch.type == "pty" and ch.path:
                 return ch.path
         return None
+
+    def domain_open_console(self, ref: DomainRef, dev_name: Optional[str], flags: int) -> Any:
+        """The guest's pty chardev (serial/console), one session per device (console.SESSIONS + flock)."""
+        dom = self._active(ref)
+        alias, chr_ = console.pick_chardev(dom.defn, dev_name, C.VIR_FROM_QEMU)
+        path = chr_.path
+        if not path:
+            raise _err(C.VIR_ERR_OPERATION_FAILED, f"character device {alias} has no pty yet: the guest is starting, "
+                                                   f"try again in a moment")
+        return console.SESSIONS.open(("pty", path), flags, lambda: console.PtyConsole(path))
 
     def domain_vnc_socket(self, ref: DomainRef) -> Optional[str]:
         """The unix socket of the guest's VNC display, for local consoles."""

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Optional
 
+from ... import console
 from ... import constants as C
 from ...errors import DriverError
 from ...hostnet.ops import NetworkOpsMixin
@@ -855,6 +856,20 @@ class TestDriver(TestSnapshotOps, StorageOpsMixin, NetworkOpsMixin):
     def domain_is_active(self, ref: DomainRef) -> bool:
         with self._lock:
             return self._get(ref).active
+
+    def domain_open_console(self, ref: DomainRef, dev_name: Optional[str], flags: int) -> Any:
+        """An echo console (guiapp's test driver only; libvirt's has none): what is sent comes back."""
+        with self._lock:
+            dom = self._get(ref)
+            if not dom.active:
+                raise common.not_running(dom.cur.name, _FROM_TEST)
+            alias = "console0"
+            if dev_name is not None:
+                alias = dev_name
+                if not any(a == dev_name for a, _ in console.chardevs(dom.cur)):
+                    raise DriverError(C.VIR_ERR_INTERNAL_ERROR, f"cannot find character device {dev_name}",
+                                      _FROM_TEST)
+        return console.SESSIONS.open((id(self), ref.uuid, alias), flags, console.EchoConsole)
 
     def domain_is_persistent(self, ref: DomainRef) -> bool:
         with self._lock:

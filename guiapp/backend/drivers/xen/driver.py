@@ -25,8 +25,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
+from ... import console
 from ... import constants as C
 from ...errors import DriverError
 from ...uri import URI
@@ -338,6 +339,18 @@ class XenDriver:
         if x is None and p is None:
             raise _no_domain(f"no domain with matching uuid '{format_uuid(ref.uuid)}' ({ref.name})")
         return x, p
+
+    def domain_open_console(self, ref: DomainRef, dev_name: Optional[str], flags: int) -> Any:
+        """The guest's console pty from XenStore (``console/tty``), one session per device."""
+        x = self._require_running(ref)
+        if dev_name not in (None, "console0", "serial0"):
+            raise DriverError(C.VIR_ERR_INTERNAL_ERROR, f"cannot find character device {dev_name} "
+                                                        f"(this domain has: console0)", C.VIR_FROM_XEN)
+        path = x.console_tty
+        if not path:
+            raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"domain '{ref.name}' has no console pty in XenStore "
+                                                          f"(console/tty): is xenconsoled running?", C.VIR_FROM_XEN)
+        return console.SESSIONS.open(("pty", path), flags, lambda: console.PtyConsole(path))
 
     # ------------------------------------------------------------ domain info
     def domain_get_info(self, ref: DomainRef) -> list:
