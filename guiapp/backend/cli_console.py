@@ -71,6 +71,11 @@ def _pump_in(st: Any, done: threading.Event, in_fd: int) -> None:
 
 
 def cmd_console(s: Session, a: dict[str, Any]) -> bool:
+    try:
+        in_fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        raise sys.modules[type(s).__module__].CommandError(
+            "console needs standard input to be a terminal, a pipe or a file") from None
     dom = s.domain(a["domain"])
     flags = (s.lib.VIR_DOMAIN_CONSOLE_FORCE if a["force"] else 0) | (s.lib.VIR_DOMAIN_CONSOLE_SAFE if a["safe"] else 0)
     st = s.call(s.conn.newStream, 0)
@@ -78,7 +83,6 @@ def cmd_console(s: Session, a: dict[str, Any]) -> bool:
     s.call(dom.openConsole, a["devname"], st, flags)
     s.extra(f"Connected to domain '{name}'\nEscape character is ^] (Ctrl + ])\n")
     s.out.flush()
-    in_fd = sys.stdin.fileno()
     saved = None
     if os.isatty(in_fd):
         saved = termios.tcgetattr(in_fd)

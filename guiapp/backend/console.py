@@ -67,11 +67,14 @@ class _Closable:
             self.on_close()
 
     def _release_pipe(self) -> None:
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        """Close the self-pipe once: a second close could hit a number another thread has reused meanwhile."""
+        fds, self._wake_r, self._wake_w = (self._wake_r, self._wake_w), -1, -1
+        for fd in fds:
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
     def finish(self) -> None:
         self._close()
