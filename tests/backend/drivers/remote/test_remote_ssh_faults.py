@@ -126,7 +126,7 @@ def test_frozen_daemon_is_declared_dead_by_keepalive_within_15_s(own_libvirtd) -
         with pytest.raises(lib.libvirtError) as e:
             c.getHostname()
         took = time.monotonic() - t0
-        assert took <= 16, took
+        assert took <= 15, took  # the 15 s the issue asks for (defaults: 4 s x 3 + <= 1 s)
         assert e.value.get_error_code() == lib.VIR_ERR_SYSTEM_ERROR and "keepalive" in str(e.value)
         assert c.isAlive() == 0
     finally:
