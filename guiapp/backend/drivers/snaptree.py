@@ -11,6 +11,7 @@ from typing import Iterable, Iterator, Optional
 
 from .. import constants as C
 from ..errors import DriverError
+from ..xml.domain import DomainDef
 from ..xml.snapshot import SnapshotDef
 
 FROM = None  # the driver's own error domain, as libvirt's drivers report these
@@ -184,5 +185,19 @@ def exclusive_revert(flags: int) -> None:
                           "are mutually exclusive", FROM)
 
 
-__all__ = ["SnapshotTree", "not_found", "exclusive_revert", "LIST_FLAGS", "DELETE_FLAGS",
+def check_revert(snap: SnapshotDef, flags: int, dom_name: str, transient: bool) -> DomainDef:
+    """libvirt's preconditions of a revert, the same in every driver (after :func:`exclusive_revert`).
+
+    Returns the domain definition saved with the snapshot (what the revert restores)."""
+    want_run = flags & (C.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING | C.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED)
+    if transient and snap.state not in ("running", "paused") and not want_run:
+        raise DriverError(C.VIR_ERR_OPERATION_INVALID,
+                          "transient domain needs to request run or pause to revert to inactive snapshot", FROM)
+    if snap.domain is None:
+        raise DriverError(C.VIR_ERR_SNAPSHOT_REVERT_RISKY,
+                          f"snapshot '{snap.name}' lacks domain '{dom_name}' rollback info", FROM)
+    return snap.domain
+
+
+__all__ = ["SnapshotTree", "not_found", "exclusive_revert", "check_revert", "LIST_FLAGS", "DELETE_FLAGS",
            "REVERT_FLAGS"]

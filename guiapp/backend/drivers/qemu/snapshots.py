@@ -328,17 +328,12 @@ class QemuSnapshotOps:
         snaptree.exclusive_revert(flags)
         with self.lock():
             dom, tree, s = self._snap(snap)
+            saved = snaptree.check_revert(s, flags, dom.name, transient=dom.config is None)
             want_run = flags & (C.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING | C.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED)
             online = s.state in ("running", "paused")
-            if dom.config is None and not online and not want_run:
-                raise _err(C.VIR_ERR_OPERATION_INVALID,
-                           "transient domain needs to request run or pause to revert to inactive snapshot")
-            if s.domain is None:
-                raise _err(C.VIR_ERR_SNAPSHOT_REVERT_RISKY,
-                           f"snapshot '{s.name}' lacks domain '{dom.name}' rollback info")
             paused = bool(flags & C.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED) or (
                 s.state == "paused" and not flags & C.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING)
-            defn = s.domain.copy()
+            defn = saved.copy()
             if s.external:
                 defn = self._revert_external(dom, s, defn)
             elif online:
@@ -347,7 +342,7 @@ class QemuSnapshotOps:
             else:
                 if dom.active:
                     self._kill(dom, C.VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT)
-                for d in self._qcow2_disks(s, s.domain):
+                for d in self._qcow2_disks(s, saved):
                     run(["qemu-img", "snapshot", "-a", s.name, d.source])
             if defn is not None:
                 if dom.config is not None:

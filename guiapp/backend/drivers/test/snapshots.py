@@ -161,21 +161,16 @@ class TestSnapshotOps:
         events: list[Event] = []
         with self._lock:
             dom, tree, s = self._snap(snap)
+            saved = snaptree.check_revert(s, flags, dom.name, transient=dom.config is None)
             want_run = flags & (C.VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING | C.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED)
             online = s.state in ("running", "paused")
-            if dom.config is None and not online and not want_run:
-                raise DriverError(C.VIR_ERR_OPERATION_INVALID,
-                                  "transient domain needs to request run or pause to revert to inactive snapshot")
-            if s.domain is None:
-                raise DriverError(C.VIR_ERR_SNAPSHOT_REVERT_RISKY,
-                                  f"snapshot '{s.name}' lacks domain '{dom.name}' rollback info")
             tree.current = None
             if dom.active:
                 self._stop(dom, C.VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT, C.VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT, events)
             if dom.config is not None:
-                dom.config = s.domain.copy()
+                dom.config = saved.copy()
             if online or want_run:
-                dom.live = s.domain.copy()
+                dom.live = saved.copy()
                 self._start(dom, 0, events, reason=C.VIR_DOMAIN_RUNNING_FROM_SNAPSHOT,
                             detail=C.VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT)
                 pause = flags & C.VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED or (
