@@ -35,7 +35,7 @@ from ..snapstore import SnapshotStore
 from ..snaptree import SnapshotTree
 
 if TYPE_CHECKING:
-    from .driver import Dom
+    from .dom import Dom
 
 E = C.VIR_FROM_QEMU
 _CREATE_FLAGS = (C.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | C.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT
