@@ -16,8 +16,9 @@ from ..base import DomainRef
 from ..snaptree import SnapshotTree
 from .capabilities import known_machines
 from .command import build_command
-from .dom import SHUTOFF, Dom, _err, log
+from .dom import Dom, _err, log
 from .lifecycle import QemuLifecycle, _dummy_paths
+from .record import stopped_record
 from .state import RECORD, atomic_write, record_paths, remove_runtime_files
 
 
@@ -36,6 +37,7 @@ class QemuDefine(QemuLifecycle):
         build_command(defn.copy(), _dummy_paths(), kvm_usable=True, check_files=False, machines=known_machines)
         with self.lock():
             self._sync()
+            self._check_record_usable(defn.uuid)
             existing = self._check_unique(defn, allow_same=True)
             self._store_config(defn)
             self._sync()
@@ -43,10 +45,10 @@ class QemuDefine(QemuLifecycle):
             if dom is None:  # cannot happen: the stored file was read back before it replaced the old one
                 raise _err(C.VIR_ERR_INTERNAL_ERROR, f"domain '{defn.name}' was written but does not load back: "
                                                      f"{self.config_errors.get(str(self.dirs.config_file(defn.name)))}")
-            if dom.record is None:
-                dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "state": SHUTOFF,
-                              "reason": C.VIR_DOMAIN_SHUTOFF_UNKNOWN}
-                self._save_record(dom)
+            with self._mu:  # the worker's _sync() must not see the domain without its record (not yet saved)
+                if dom.record is None:
+                    dom.record = stopped_record(dom.name, dom.uuid, C.VIR_DOMAIN_SHUTOFF_UNKNOWN)
+                    self._save_record(dom)
             dom.seen = self._state(dom)
         self._emit(dom, C.VIR_DOMAIN_EVENT_DEFINED, C.VIR_DOMAIN_EVENT_DEFINED_UPDATED
                    if existing is not None and existing.config is not None else C.VIR_DOMAIN_EVENT_DEFINED_ADDED)

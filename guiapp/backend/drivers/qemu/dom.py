@@ -13,6 +13,7 @@ from ...xml.domain import DomainDef
 from .. import common
 from ..base import DomainRef
 from .monitor import Monitor
+from .record import RuntimeRecord
 from .state import CMDLOCK, LEASE, RECORD, process_alive
 
 log = logging.getLogger("guiapp.qemu")
@@ -43,7 +44,8 @@ class Dom:
     name: str
     uuid: bytes
     config: Optional[DomainDef] = None
-    record: Optional[dict[str, Any]] = None
+    record: Optional[RuntimeRecord] = None
+    record_error: Optional[DriverError] = None  # its record file cannot be used (e.g. a newer guiapp's)
     live: Optional[DomainDef] = None
     live_src: Optional[str] = None
     monitor: Optional[Monitor] = None
@@ -58,13 +60,12 @@ class Dom:
     @property
     def pid(self) -> Optional[int]:
         r = self.record
-        return r.get("pid") if r and r.get("state") != SHUTOFF else None
+        return r.pid if r and r.state != SHUTOFF else None
 
     @property
     def active(self) -> bool:
         r = self.record
-        return bool(r and r.get("pid") and r.get("state") != SHUTOFF
-                    and process_alive(r["pid"], r.get("start_time")))
+        return r is not None and r.pid is not None and r.running and process_alive(r.pid, r.start_time)
 
     @property
     def defn(self) -> DomainDef:
@@ -74,4 +75,5 @@ class Dom:
         return d
 
     def ref(self) -> DomainRef:
-        return DomainRef(self.name, self.uuid, self.record["id"] if self.active else -1)  # type: ignore[index]
+        r = self.record
+        return DomainRef(self.name, self.uuid, r.id if r is not None and r.id is not None and self.active else -1)

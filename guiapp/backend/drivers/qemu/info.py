@@ -18,8 +18,9 @@ from ... import constants as C
 from .. import common
 from ..base import DomainRef
 from .capabilities import HostCaps, find_emulators, probe_host
-from .dom import SHUTOFF, E, _err
+from .dom import E, _err
 from .process import vcpu_cpu_time_ns
+from .record import RuntimeRecord
 from .runtime import QemuRuntime
 from .stats import domain_stats, read_net_dev
 
@@ -72,10 +73,10 @@ class QemuInfo(QemuRuntime):
         d = dom.defn
         if dom.active:
             rec = dom.record
-            assert rec is not None
-            cpu = vcpu_cpu_time_ns(rec["pid"], rec.get("vcpu_tids") or [])
+            assert rec is not None and rec.pid is not None
+            cpu = vcpu_cpu_time_ns(rec.pid, rec.vcpu_tids)
             mem = dom.balloon_bytes // 1024 if dom.balloon_bytes else d.current_memory_kib
-            return [state[0], d.memory_kib, mem, len(rec.get("vcpu_tids") or []) or d.vcpus_current, cpu]
+            return [state[0], d.memory_kib, mem, len(rec.vcpu_tids or []) or d.vcpus_current, cpu]
         return [state[0], d.memory_kib, d.current_memory_kib, d.vcpus_current, 0]
 
     def domain_get_state(self, ref: DomainRef, flags: int) -> list:
@@ -123,7 +124,7 @@ class QemuInfo(QemuRuntime):
         dom = self._find(ref)
         if not dom.active or not dom.defn.graphics:
             return None
-        return dom.defn.graphics[0].socket or (dom.record or {}).get("vnc_socket")
+        return dom.defn.graphics[0].socket or (dom.record.vnc_socket if dom.record else None)
 
     def get_all_domain_stats(self, stats: int, flags: int, refs: Optional[list[DomainRef]]) -> list:
         """Bulk stats from what this process already knows (never waits for QEMU); block and balloon
@@ -140,11 +141,11 @@ class QemuInfo(QemuRuntime):
                     doms = [d for d in self._doms.values() if d.uuid in wanted]
         out = []
         net_dev = read_net_dev() if (stats == 0 or stats & C.VIR_DOMAIN_STATS_INTERFACE) and any(
-            (d.record or {}).get("taps") for d in doms) else {}
+            d.record and d.record.taps for d in doms) else {}
         for d in sorted(doms, key=lambda d: d.name):
-            rec = d.record or {}
-            active = bool(rec.get("pid")) and rec.get("state") != SHUTOFF
-            state = (rec.get("state", SHUTOFF), rec.get("reason", 0))
+            rec = d.record or RuntimeRecord(d.name, d.uuid.hex())  # none yet: shut off
+            active = rec.running
+            state = (rec.state, rec.reason)
             if flags & C.VIR_CONNECT_LIST_DOMAINS_ACTIVE and not active:
                 continue
             if flags & C.VIR_CONNECT_LIST_DOMAINS_INACTIVE and active:
@@ -152,10 +153,10 @@ class QemuInfo(QemuRuntime):
             defn = d.live if active and d.live is not None else d.config or d.live
             if defn is None:
                 continue
-            values = domain_stats(stats, state, pid=rec.get("pid") if active else None,
-                                  vcpu_tids=rec.get("vcpu_tids") or [], max_kib=defn.memory_kib,
+            values = domain_stats(stats, state, pid=rec.pid if active else None,
+                                  vcpu_tids=rec.vcpu_tids or [], max_kib=defn.memory_kib,
                                   cur_kib=defn.current_memory_kib, balloon_bytes=d.balloon_bytes,
-                                  vcpus=defn.vcpus, vcpus_current=defn.vcpus_current, taps=rec.get("taps") or [],
+                                  vcpus=defn.vcpus, vcpus_current=defn.vcpus_current, taps=rec.taps or [],
                                   blockstats=d.blockstats, net_dev=net_dev)
-            out.append((DomainRef(d.name, d.uuid, rec.get("id", -1) if active else -1), values))
+            out.append((DomainRef(d.name, d.uuid, rec.id if active and rec.id is not None else -1), values))
         return out

@@ -24,6 +24,7 @@ from .dom import KEEP_RECORD, PAUSED, RUNNING, SHUTOFF, Dom, _err, _no_domain
 from .monitor import Monitor
 from .networks import attach_tap
 from .process import spawn, terminate, wait_exit
+from .record import NicUse, RuntimeRecord, stopped_record
 from .state import (
     CONSOLE_LOG,
     LEASE,
@@ -56,7 +57,7 @@ class QemuLifecycle(QemuSupervisor):
         if isinstance(xml_or_ref, DomainRef):
             dom = self._find(xml_or_ref)
             defn = (dom.config or dom.defn).copy()
-            dom_id = dom.record["id"] if dom.active and dom.record else -1
+            dom_id = dom.record.id if dom.active and dom.record and dom.record.id is not None else -1
         else:
             defn = self._parse(xml_or_ref)
             dom_id = -1
@@ -91,6 +92,7 @@ class QemuLifecycle(QemuSupervisor):
     def _start_locked(self, defn: DomainDef, paused: bool, restore: Optional[tuple[str, int, bool]],
                       keep_id: Optional[int]) -> Dom:
         name = defn.name
+        self._check_record_usable(defn.uuid)
         kvm = self.kvm_available() if defn.type == "kvm" else False
         self.dirs.check_socket_dir()
         dom_id = keep_id if keep_id is not None else next_domain_id(self.dirs)
@@ -136,9 +138,9 @@ class QemuLifecycle(QemuSupervisor):
             terminate(pid, start_time, grace=1.0)
             if dom.config is not None:
                 remove_runtime_files(self.dirs, dom.uuid, None, keep=KEEP_RECORD, extra=sockets)
-                dom.record = {"name": name, "uuid": dom.uuid.hex(), "state": SHUTOFF,
-                              "reason": C.VIR_DOMAIN_SHUTOFF_FAILED}
-                self._save_record(dom)
+                with self._mu:
+                    dom.record = stopped_record(name, dom.uuid, C.VIR_DOMAIN_SHUTOFF_FAILED)
+                    self._save_record(dom)
             else:
                 remove_runtime_files(self.dirs, dom.uuid, None, extra=sockets)
                 self._rec_cache.pop(str(self.dirs.domain_dir(dom.uuid) / RECORD), None)
@@ -199,8 +201,8 @@ class QemuLifecycle(QemuSupervisor):
             if tap.bridge:
                 attach_tap(self._net_run, tap.ifname, tap.bridge, live.interfaces[tap.index].mac)
             live.interfaces[tap.index].target_dev = tap.ifname
-        nets = [{"network": i.network, "mac": i.mac, "tap": i.target_dev} for i in live.interfaces
-                if i.type == "network"]
+        nets = [NicUse(i.network, i.mac, i.target_dev) for i in live.interfaces
+                if i.type == "network" and i.network]
         if defn.current_memory_kib < defn.memory_kib and cmd.balloon:
             mon.execute("balloon", {"value": defn.current_memory_kib * 1024})
         tids = [c["thread-id"] for c in mon.execute("query-cpus-fast")]
@@ -212,14 +214,13 @@ class QemuLifecycle(QemuSupervisor):
         else:
             state = (RUNNING, C.VIR_DOMAIN_RUNNING_BOOTED) if running else (PAUSED, C.VIR_DOMAIN_PAUSED_USER)
         with self._mu:  # a concurrent _sync() must not put the old record back before this one is saved
-            dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "id": dom_id, "pid": pid,
-                          "start_time": start_time, "state": state[0], "reason": state[1], "qmp": paths.qmp,
-                          "qmp_cmd": paths.qmp_cmd,
-                          "vcpu_tids": tids, "taps": [t.ifname for t in cmd.taps], "argv": cmd.argv,
-                          "vnc_port": vnc_port, "vnc_socket": paths.vnc_socket, "pidfile": paths.pidfile,
-                          "no_shutdown": cmd.no_shutdown,
-                          "started": time.time(), "changed_at": time.time(), "nets": nets,
-                          "own_taps": own_taps or []}
+            now = time.time()
+            dom.record = RuntimeRecord(
+                name=dom.name, uuid=dom.uuid.hex(), id=dom_id, pid=pid, start_time=start_time, state=state[0],
+                reason=state[1], qmp=paths.qmp, qmp_cmd=paths.qmp_cmd, vcpu_tids=tids,
+                taps=[t.ifname for t in cmd.taps], argv=cmd.argv, vnc_port=vnc_port, vnc_socket=paths.vnc_socket,
+                pidfile=paths.pidfile, no_shutdown=cmd.no_shutdown, started=now, changed_at=now, nets=nets,
+                own_taps=own_taps or [])
             self._set_live(dom, live)
             dom.balloon_bytes = defn.current_memory_kib * 1024
             self._save_record(dom)
@@ -264,7 +265,7 @@ class QemuLifecycle(QemuSupervisor):
             raise _err(C.VIR_ERR_OPERATION_INVALID,
                        f"domain '{dom.name}' has no ACPI (<features><acpi/></features>), so it cannot be asked "
                        f"to shut down; use destroy")
-        if dom.record and dom.record.get("state") == PAUSED:
+        if dom.record and dom.record.state == PAUSED:
             raise _err(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is paused; resume it before shutting down")
         self._qmp(dom, "system_powerdown")
 
@@ -273,12 +274,12 @@ class QemuLifecycle(QemuSupervisor):
             dom = self._active(ref)
             rec = dom.record
             assert rec is not None
-            if rec.get("state") != RUNNING:
+            if rec.state != RUNNING:
                 raise _err(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is not running")
             if "acpi" in dom.defn.features:
-                rec["fake_reboot"] = True
+                rec.fake_reboot = True
                 self._save_record(dom)
-                if not rec.get("no_shutdown", True):
+                if not rec.no_shutdown:
                     self._qmp(dom, "set-action", {"shutdown": "pause"})  # stay around to apply on_reboot
                 self._qmp(dom, "system_powerdown")
             else:
@@ -295,9 +296,10 @@ class QemuLifecycle(QemuSupervisor):
         """Stop QEMU (quit, then signals) and record the shut-off reason (lock held)."""
         rec = dom.record
         assert rec is not None
-        rec["exit_reason"] = reason
+        rec.exit_reason = reason
         self._save_record(dom)
-        pid, start = rec["pid"], rec.get("start_time")
+        pid, start = rec.pid, rec.start_time
+        assert pid is not None
         with contextlib.suppress(DriverError):
             self._qmp(dom, "quit", timeout=3)
         if not wait_exit(pid, start, 2.0):
@@ -309,12 +311,12 @@ class QemuLifecycle(QemuSupervisor):
             dom = self._active(ref)
             rec = dom.record
             assert rec is not None
-            if rec["state"] != RUNNING:
+            if rec.state != RUNNING:
                 raise _err(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is not running")
-            rec["pause_reason"] = C.VIR_DOMAIN_PAUSED_USER
+            rec.pause_reason = C.VIR_DOMAIN_PAUSED_USER
             self._qmp(dom, "stop")
-            rec.pop("pause_reason", None)
-            rec.update(state=PAUSED, reason=C.VIR_DOMAIN_PAUSED_USER, changed_at=time.time())
+            rec.pause_reason = None
+            rec.set_state(PAUSED, C.VIR_DOMAIN_PAUSED_USER, changed_at=time.time())
             self._save_record(dom)
         self._note_state(dom)
 
@@ -323,10 +325,10 @@ class QemuLifecycle(QemuSupervisor):
             dom = self._active(ref)
             rec = dom.record
             assert rec is not None
-            if rec["state"] != PAUSED or rec.get("shutting_down"):
+            if rec.state != PAUSED or rec.shutting_down:
                 raise _err(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is not paused")
             self._qmp(dom, "cont")
-            rec.update(state=RUNNING, reason=C.VIR_DOMAIN_RUNNING_UNPAUSED, changed_at=time.time())
+            rec.set_state(RUNNING, C.VIR_DOMAIN_RUNNING_UNPAUSED, changed_at=time.time())
             self._save_record(dom)
         self._note_state(dom)
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from ... import constants as C
 from ...errors import DriverError
 from ...hostnet import HostNetworks, links, session, tap
 from ...hostnet.runner import Runner
 from ...xml.safe import parse_xml
-from .state import Dirs, process_alive, read_json, record_paths, system_root
+from .record import NicUse, RuntimeRecord, load_record
+from .state import Dirs, process_alive, record_paths, system_root
 
 E = C.VIR_FROM_QEMU
 CAP_NET_ADMIN = 12
@@ -42,25 +43,28 @@ def system_networks(dirs: Dirs) -> HostNetworks:
     return mgr
 
 
-def _active_records(dirs: Dirs) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _active_records(dirs: Dirs) -> list[RuntimeRecord]:
+    """The records of running guests (broken records and those of a newer guiapp are skipped: the driver
+    reports them)."""
+    out: list[RuntimeRecord] = []
     for path in sorted(record_paths(dirs)):
-        rec = read_json(path)
-        if (rec and isinstance(rec.get("name"), str) and rec.get("pid") and rec.get("state") != C.VIR_DOMAIN_SHUTOFF
-                and process_alive(rec["pid"], rec.get("start_time"))):
+        try:
+            rec = load_record(path)
+        except DriverError:
+            continue
+        if rec is not None and rec.pid is not None and rec.running and process_alive(rec.pid, rec.start_time):
             out.append(rec)
     return out
 
 
-def record_nics(rec: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``type='network'`` NICs of a running guest's record: [{"network", "mac", "tap"}]."""
-    nics = rec.get("nets")
-    if isinstance(nics, list):
-        return [n for n in nics if isinstance(n, dict)]
-    if not rec.get("xml"):  # a record written before "nets" existed: read its live XML
+def record_nics(rec: RuntimeRecord) -> list[NicUse]:
+    """The ``type='network'`` NICs of a running guest's record."""
+    if rec.nets is not None:
+        return rec.nets
+    if not rec.xml:  # a record written before "nets" existed: read its live XML
         return []
     try:
-        root = parse_xml(rec["xml"])
+        root = parse_xml(rec.xml)
     except DriverError:
         return []
     out = []
@@ -68,26 +72,25 @@ def record_nics(rec: dict[str, Any]) -> list[dict[str, Any]]:
         src, mac, tgt = el.find("source"), el.find("mac"), el.find("target")
         name = src.get("network") or src.get("name") if src is not None else None
         if name:
-            out.append({"network": name, "mac": mac.get("address") if mac is not None else None,
-                        "tap": tgt.get("dev") if tgt is not None else None})
+            out.append(NicUse(name, mac.get("address") if mac is not None else None,
+                              tgt.get("dev") if tgt is not None else None))
     return out
 
 
 def guests_on_network(dirs: Dirs, network: str) -> list[str]:
     """Names of the running guests (of any process) with an interface on virtual network ``network``."""
-    return sorted({rec["name"] for rec in _active_records(dirs)
-                   if any(n.get("network") == network for n in record_nics(rec))})
+    return sorted({rec.name for rec in _active_records(dirs) if any(n.network == network for n in record_nics(rec))})
 
 
 def guest_nics(dirs: Dirs, network: str) -> list[tuple[str, str]]:
     """(mac, guest name) of every running guest interface on ``network``."""
-    return sorted((n["mac"], rec["name"]) for rec in _active_records(dirs) for n in record_nics(rec)
-                  if n.get("network") == network and n.get("mac"))
+    return sorted((n.mac, rec.name) for rec in _active_records(dirs) for n in record_nics(rec)
+                  if n.network == network and n.mac)
 
 
 def taps_in_use(dirs: Dirs, skip: str = "") -> set[str]:
     """Tap names recorded by running guests other than ``skip``."""
-    return {t for rec in _active_records(dirs) if rec["name"] != skip for t in rec.get("taps") or []}
+    return {t for rec in _active_records(dirs) if rec.name != skip for t in rec.taps}
 
 
 def attach_tap(run: Runner, name: str, bridge: str, guest_mac: Optional[str]) -> None:

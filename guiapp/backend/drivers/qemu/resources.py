@@ -106,7 +106,7 @@ class QemuResources(QemuLifecycle):
         finally:
             tids = [c["thread-id"] for c in self._qmp(dom, "query-cpus-fast")]
             assert dom.record is not None and dom.live is not None
-            dom.record["vcpu_tids"] = tids
+            dom.record.vcpu_tids = tids
             live_def = dom.live.copy()
             live_def.vcpus_current = max(1, min(len(tids), live_def.vcpus))
             self._set_live(dom, live_def)

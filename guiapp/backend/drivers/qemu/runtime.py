@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from ... import constants as C
 from ...errors import DriverError
@@ -24,7 +24,8 @@ from ..base import DomainRef
 from .dom import CRASHED, PAUSED, RUNNING, SHUTOFF, Dom, E, _err, _existing, _no_domain, log
 from .managedsave import managed_save_path
 from .monitor import MonitorLoop
-from .state import PIDFILE, RECORD, Dirs, FileLock, read_json, record_paths, write_json
+from .record import RecordError, RecordVersionError, RuntimeRecord, load_record, save_record
+from .state import PIDFILE, RECORD, Dirs, FileLock, record_paths
 
 
 class QemuRuntime:
@@ -39,7 +40,7 @@ class QemuRuntime:
     _mu: threading.RLock  # guards _doms between this process's threads
     _doms: dict[str, Dom]
     _cfg_cache: dict[str, tuple[Optional[tuple[int, int, int]], Optional[DomainDef]]]
-    _rec_cache: dict[str, tuple[Optional[tuple[int, int, int]], Optional[dict[str, Any]]]]
+    _rec_cache: dict[str, tuple[Optional[tuple[int, int, int]], RuntimeRecord | DriverError | None]]
     config_errors: dict[str, str]  # config file -> why it was skipped
     _callbacks: dict[int, Callable[[DomainRef, int, int], None]]
     _starting: set[str]  # names this process is starting (lock held): _sync() leaves them
@@ -58,15 +59,15 @@ class QemuRuntime:
         """Bring ``self._doms`` in line with the config and runtime directories (cheap when nothing changed)."""
         with self._mu:
             configs = self._scan_configs()
-            records = self._scan_records()
-            names = set(configs) | {n for n, r in records.items() if r.get("pid") or n in configs}
+            records, refused = self._scan_records()
+            names = set(configs) | {n for n, r in records.items() if r.pid or n in configs}
             for name in list(self._doms):
                 if name not in names and name not in self._starting:
                     self._detach(self._doms.pop(name))
             for name in names - self._starting:  # a guest being started has no saved record yet
                 cfg = configs.get(name)
                 rec = records.get(name)
-                uuid = cfg.uuid if cfg is not None else bytes.fromhex(rec["uuid"])  # type: ignore[index]
+                uuid = cfg.uuid if cfg is not None else rec.uuid_bytes  # type: ignore[union-attr]
                 dom = self._doms.get(name)
                 if dom is None or dom.uuid != uuid:
                     if dom is not None:
@@ -76,15 +77,16 @@ class QemuRuntime:
                         dom.seen = (SHUTOFF, C.VIR_DOMAIN_SHUTOFF_UNKNOWN)
                 dom.config = cfg
                 dom.record = rec
-                if rec is not None and rec.get("xml") and rec.get("xml") != dom.live_src:
+                dom.record_error = refused.get(uuid.hex()) if rec is None else None
+                if rec is not None and rec.xml and rec.xml != dom.live_src:
                     try:
-                        dom.live = parse_domain(rec["xml"], hypervisor="qemu")
-                        dom.live_src = rec["xml"]
+                        dom.live = parse_domain(rec.xml, hypervisor="qemu")
+                        dom.live_src = rec.xml
                     except DriverError:
                         dom.live = None
-                elif rec is None or not rec.get("xml"):
+                elif rec is None or not rec.xml:
                     dom.live, dom.live_src = None, None
-                if rec is not None and rec.get("pid") and rec.get("state") != SHUTOFF:
+                if rec is not None and rec.pid and rec.state != SHUTOFF:
                     self._watch(dom)
                     if attach and dom.monitor is None:
                         self._try_attach(dom)
@@ -149,8 +151,12 @@ class QemuRuntime:
             log.warning("skipping broken domain config %s: %s", path, why)
         self.config_errors[path] = why
 
-    def _scan_records(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
+    def _scan_records(self) -> tuple[dict[str, RuntimeRecord], dict[str, DriverError]]:
+        """The usable records by domain name, and the refused ones (a newer guiapp's) by UUID hex.
+
+        A broken record (not JSON, wrong types, in another domain's directory) is treated as absent."""
+        out: dict[str, RuntimeRecord] = {}
+        refused: dict[str, DriverError] = {}
         try:
             entries = [str(p) for p in record_paths(self.dirs)]
         except OSError:
@@ -163,29 +169,44 @@ class QemuRuntime:
             if cached is not None and cached[0] == key:
                 rec = cached[1]
             else:
-                rec = read_json(Path(path))
-                if rec is not None and not (isinstance(rec.get("name"), str) and isinstance(rec.get("uuid"), str)
-                                            and rec["uuid"] == os.path.basename(os.path.dirname(path))):
-                    rec = None
+                rec = self._load_record(Path(path))
                 self._rec_cache[path] = (key, rec)
-            if rec is not None:
-                out[rec["name"]] = rec
+            if isinstance(rec, RecordVersionError):
+                refused[os.path.basename(os.path.dirname(path))] = rec
+            elif isinstance(rec, RuntimeRecord):
+                out[rec.name] = rec
         for p in list(self._rec_cache):
             if p not in seen:
                 del self._rec_cache[p]
-        return out
+        return out, refused
+
+    def _load_record(self, path: Path) -> RuntimeRecord | DriverError | None:
+        """The record at ``path``, or why it cannot be used (logged once per change of the file)."""
+        try:
+            rec = load_record(path)
+        except (RecordError, RecordVersionError) as exc:
+            log.warning("%s", exc.detail)
+            return exc
+        if rec is not None and rec.uuid != path.parent.name:
+            wrong = RecordError(path, f"it names UUID {rec.uuid}, not its directory's {path.parent.name}")
+            log.warning("%s", wrong.detail)
+            return wrong
+        return rec
 
     def _save_record(self, dom: Dom) -> None:
-        assert dom.record is not None
-        path = self.dirs.run_file(dom.uuid, RECORD)
-        write_json(path, dom.record)
-        self._rec_cache[str(path)] = (self._file_key(str(path)), dom.record)
+        """Write ``dom.record`` (under ``_mu``: a concurrent ``_sync()`` must not swap it meanwhile)."""
+        with self._mu:
+            rec = dom.record
+            assert rec is not None
+            path = self.dirs.run_file(dom.uuid, RECORD)
+            save_record(path, rec)
+            self._rec_cache[str(path)] = (self._file_key(str(path)), rec)
 
     def _set_live(self, dom: Dom, live: DomainDef) -> None:
         dom.live = live
         dom.live_src = live.to_xml(secure=False)
         if dom.record is not None:
-            dom.record["xml"] = dom.live_src
+            dom.record.xml = dom.live_src
 
     def _parse(self, xml: str) -> DomainDef:
         defn = parse_domain(xml, hypervisor="qemu")
@@ -228,7 +249,15 @@ class QemuRuntime:
                 dom = next((d for d in self._doms.values() if d.uuid == ref.uuid), None)
         if dom is None:
             raise _no_domain(f"no domain with matching uuid '{format_uuid(ref.uuid)}' ({ref.name})")
+        if dom.record_error is not None:
+            raise dom.record_error
         return dom
+
+    def _check_record_usable(self, uuid: bytes) -> None:
+        """Refuse to touch a domain whose runtime record a newer guiapp wrote (its QEMU may be running)."""
+        cached = self._rec_cache.get(str(self.dirs.domain_dir(uuid) / RECORD))
+        if cached is not None and isinstance(cached[1], RecordVersionError):
+            raise cached[1]
 
     def _active(self, ref: DomainRef) -> Dom:
         dom = self._find(ref)
@@ -240,21 +269,21 @@ class QemuRuntime:
         rec = dom.record
         if rec is None:
             return (SHUTOFF, C.VIR_DOMAIN_SHUTOFF_UNKNOWN)
-        if rec.get("state") != SHUTOFF and rec.get("pid") and not dom.active:
+        if rec.state != SHUTOFF and rec.pid and not dom.active:
             return (SHUTOFF, self._exit_reason(dom))
-        if dom.attach_status == "shutdown" and rec.get("state") == RUNNING:
+        if dom.attach_status == "shutdown" and rec.state == RUNNING:
             return (C.VIR_DOMAIN_SHUTDOWN, C.VIR_DOMAIN_SHUTDOWN_USER)
-        if dom.attach_status == "guest-panicked" and rec.get("state") == RUNNING:
+        if dom.attach_status == "guest-panicked" and rec.state == RUNNING:
             return (CRASHED, C.VIR_DOMAIN_CRASHED_PANICKED)
-        return (rec.get("state", SHUTOFF), rec.get("reason", 0))
+        return (rec.state, rec.reason)
 
     def _exit_reason(self, dom: Dom) -> int:
         """Why QEMU went away: what the driver recorded, else QEMU's pid file tells (it removes it on a clean
         exit, e.g. after a guest power-off; a killed QEMU leaves it behind)."""
-        rec = dom.record or {}
-        if "exit_reason" in rec:
-            return rec["exit_reason"]
-        if not Path(rec.get("pidfile") or self.dirs.domain_dir(dom.uuid) / PIDFILE).exists():
+        rec = dom.record
+        if rec is not None and rec.exit_reason is not None:
+            return rec.exit_reason
+        if not Path(rec and rec.pidfile or self.dirs.domain_dir(dom.uuid) / PIDFILE).exists():
             return C.VIR_DOMAIN_SHUTOFF_SHUTDOWN
         return C.VIR_DOMAIN_SHUTOFF_CRASHED
 
@@ -274,14 +303,14 @@ class QemuRuntime:
 
     def lookup_by_id(self, id: int) -> DomainRef:
         self._sync()
-        dom = next((d for d in self._doms.values() if d.active and d.record and d.record.get("id") == id), None)
+        dom = next((d for d in self._doms.values() if d.active and d.record and d.record.id == id), None)
         if dom is None:
             raise _no_domain(f"no domain with matching id {id}")
         return dom.ref()
 
     def list_domain_ids(self) -> list[int]:
         self._sync()
-        return sorted(d.record["id"] for d in self._doms.values() if d.active and d.record)
+        return sorted(d.record.id for d in self._doms.values() if d.active and d.record and d.record.id is not None)
 
     def list_defined_domains(self) -> list[str]:
         self._sync()

@@ -25,7 +25,7 @@ class QemuSaveRestore(QemuLifecycle):
             dom = self._active(ref)
             rec = dom.record
             assert rec is not None
-            was_running = rec["state"] == RUNNING
+            was_running = rec.state == RUNNING
             xml = dxml if dxml is not None else dom.defn.to_xml(inactive=True, secure=False)
             if dxml is not None:
                 self._parse(dxml)
@@ -37,9 +37,9 @@ class QemuSaveRestore(QemuLifecycle):
             try:
                 savefile.write_header(fd, {"xml": xml, "running": was_running, "name": dom.name})
                 if was_running:
-                    rec["pause_reason"] = C.VIR_DOMAIN_PAUSED_SAVE
+                    rec.pause_reason = C.VIR_DOMAIN_PAUSED_SAVE
                     self._qmp(dom, "stop")
-                    rec.update(state=PAUSED, reason=C.VIR_DOMAIN_PAUSED_SAVE, changed_at=time.time())
+                    rec.set_state(PAUSED, C.VIR_DOMAIN_PAUSED_SAVE, changed_at=time.time())
                 self._qmp(dom, "migrate", {"uri": "fd:guiapp-save"}, fd=(fd, "guiapp-save"))
                 deadline = time.monotonic() + 600
                 while True:
@@ -61,7 +61,7 @@ class QemuSaveRestore(QemuLifecycle):
                     if was_running:
                         with contextlib.suppress(DriverError):
                             self._qmp(dom, "cont")
-                        rec.update(state=RUNNING, reason=C.VIR_DOMAIN_RUNNING_SAVE_CANCELED, changed_at=time.time())
+                        rec.set_state(RUNNING, C.VIR_DOMAIN_RUNNING_SAVE_CANCELED, changed_at=time.time())
                         self._save_record(dom)
             self._kill(dom, C.VIR_DOMAIN_SHUTOFF_SAVED)
         self._note_state(dom)

@@ -370,10 +370,10 @@ class QemuSnapshotOps:
         rec = dom.record
         assert rec is not None
         if paused:
-            rec.update(state=C.VIR_DOMAIN_PAUSED, reason=C.VIR_DOMAIN_PAUSED_FROM_SNAPSHOT, changed_at=time.time())
+            rec.set_state(C.VIR_DOMAIN_PAUSED, C.VIR_DOMAIN_PAUSED_FROM_SNAPSHOT, changed_at=time.time())
         else:
             self._qmp(dom, "cont")
-            rec.update(state=C.VIR_DOMAIN_RUNNING, reason=C.VIR_DOMAIN_RUNNING_FROM_SNAPSHOT, changed_at=time.time())
+            rec.set_state(C.VIR_DOMAIN_RUNNING, C.VIR_DOMAIN_RUNNING_FROM_SNAPSHOT, changed_at=time.time())
         self._save_record(dom)
 
     @staticmethod

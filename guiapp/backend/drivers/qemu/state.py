@@ -1,7 +1,7 @@
 """Where the QEMU driver keeps things: runtime and config directories, file locks, atomic writes.
 
 Runtime directory (per connection URI): one directory per domain, named after its
-UUID (``<runtime>/<uuid hex>/``: ``record.json`` with pid, state, live XML..., the
+UUID (``<runtime>/<uuid hex>/``: ``record.json``, the versioned :class:`~.record.RuntimeRecord`, the
 pid file, console log, lease and command lock), so no two domains share a file
 whatever their names.  The unix sockets of a running guest (two QMP sockets and the
 VNC socket) are ``<runtime>/sock/<id>-qmp|cmd|vnc``, named after the domain id like
@@ -27,11 +27,12 @@ from typing import Any, Optional
 from ... import constants as C
 from ...errors import DriverError
 from ...filestore import atomic_write, check_file_name
+from .record import RuntimeRecord
 
 #: Files in a domain's runtime directory.
 RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK = "record.json", "pid", "console.log", "lease", "cmdlock"
 DOMAIN_FILES = (RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK)
-#: Record keys naming socket files of a running guest (removed with its other runtime files).
+#: Keys of a flat-layout record (a dict, see migrate_legacy_layout) naming socket files of a running guest.
 SOCKET_KEYS = ("qmp", "qmp_cmd", "vnc_socket")
 #: Longest unix socket path (``sizeof(sun_path) - 1``).
 SOCKET_PATH_MAX = 107
@@ -170,7 +171,7 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
     atomic_write(path, json.dumps(record, sort_keys=True, indent=1))
 
 
-def remove_runtime_files(dirs: Dirs, uuid: bytes, record: Optional[dict[str, Any]], keep: tuple[str, ...] = (),
+def remove_runtime_files(dirs: Dirs, uuid: bytes, record: Optional[RuntimeRecord], keep: tuple[str, ...] = (),
                          extra: tuple[str, ...] = ()) -> None:
     """Remove a domain's runtime files except those named in ``keep``: its own directory's files, the
     sockets its record names and ``extra`` paths (only ever paths under the runtime directory)."""
@@ -179,8 +180,7 @@ def remove_runtime_files(dirs: Dirs, uuid: bytes, record: Optional[dict[str, Any
         if fname not in keep:
             with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                 os.unlink(d / fname)
-    rec = record or {}
-    paths = [rec.get(k) for k in SOCKET_KEYS] + list(rec.get("legacy_files") or []) + list(extra)
+    paths = (record.socket_paths() + record.legacy_files if record is not None else []) + list(extra)
     root = str(dirs.runtime) + os.sep
     for p in paths:
         if isinstance(p, str) and p.startswith(root) and ".." not in p:

@@ -23,6 +23,7 @@ from .dom import CRASHED, KEEP_RECORD, PAUSED, RUNNING, SHUTOFF, Dom, E, _err, l
 from .events import lifecycle_event
 from .monitor import Monitor, one_shot
 from .process import pidfd_open, terminate, wait_exit
+from .record import stopped_record
 from .state import CMDLOCK, LEASE, RECORD, FileLock, process_alive, remove_runtime_files, try_lease
 from .taps import QemuTaps
 
@@ -39,7 +40,8 @@ class QemuSupervisor(QemuTaps):
                    keep_id: Optional[int] = None) -> Dom: ...
 
     def _watch(self, dom: Dom) -> None:
-        pid = dom.record["pid"]  # type: ignore[index]
+        assert dom.record is not None and dom.record.pid is not None
+        pid = dom.record.pid
         if dom.watched_pid == pid:
             return
         self._unwatch(dom)
@@ -78,12 +80,12 @@ class QemuSupervisor(QemuTaps):
     def _try_attach(self, dom: Dom) -> bool:
         """Take the guest's lease and connect to its event socket (re-attach after a restart of the manager)."""
         rec = dom.record
-        if rec is None or self._closed or self.read_only:  # a read-only connection only looks
+        if rec is None or not rec.qmp or self._closed or self.read_only:  # a read-only connection only looks
             return False
         fd = try_lease(self.dirs.run_file(dom.uuid, LEASE))
         if fd is None:
             return False
-        mon = Monitor(self.mloop, rec["qmp"], self._event_sink(dom.name))
+        mon = Monitor(self.mloop, rec.qmp, self._event_sink(dom.name))
         try:
             mon.connect(timeout=2)
         except DriverError:
@@ -97,7 +99,7 @@ class QemuSupervisor(QemuTaps):
             status = mon.execute("query-status", timeout=5).get("status")
             # the guest powered off or panicked while nobody listened: report it until the worker acts
             dom.attach_status = status if status in ("shutdown", "guest-panicked") else None
-        if rec.get("state") in (RUNNING, PAUSED, CRASHED):
+        if rec.state in (RUNNING, PAUSED, CRASHED):
             self._post(lambda: self._reconcile(dom.name))
         return True
 
@@ -175,14 +177,14 @@ class QemuSupervisor(QemuTaps):
             rec = dom.record
             assert rec is not None
             dom.attach_status = None
-            if status == "running" and rec["state"] != RUNNING:
-                rec.update(state=RUNNING, reason=C.VIR_DOMAIN_RUNNING_UNPAUSED)
-            elif status == "paused" and rec["state"] == RUNNING:
-                rec.update(state=PAUSED, reason=C.VIR_DOMAIN_PAUSED_UNKNOWN)
-            elif status == "shutdown" and not rec.get("shutting_down"):
+            if status == "running" and rec.state != RUNNING:
+                rec.set_state(RUNNING, C.VIR_DOMAIN_RUNNING_UNPAUSED)
+            elif status == "paused" and rec.state == RUNNING:
+                rec.set_state(PAUSED, C.VIR_DOMAIN_PAUSED_UNKNOWN)
+            elif status == "shutdown" and not rec.shutting_down:
                 self._handle_event(name, "SHUTDOWN", {"guest": True, "reason": "guest-shutdown"})
                 return
-            elif status == "guest-panicked" and rec["state"] != CRASHED:
+            elif status == "guest-panicked" and rec.state != CRASHED:
                 self._handle_event(name, "GUEST_PANICKED", {})
                 return
             self._save_record(dom)
@@ -197,23 +199,25 @@ class QemuSupervisor(QemuTaps):
             rec = dom.record
             assert rec is not None
             defn = dom.defn
-            state = rec["state"]
+            state = rec.state
             if event in ("SHUTDOWN", "GUEST_PANICKED"):
                 dom.attach_status = None
-            if event in ("STOP", "RESUME") and when and when <= rec.get("changed_at", 0):
+            if event in ("STOP", "RESUME") and when and when <= rec.changed_at:
                 return  # we already recorded the change this event reports (it was ours)
             if event == "STOP":
-                if state == RUNNING and not rec.get("shutting_down"):
-                    rec.update(state=PAUSED, reason=rec.pop("pause_reason", C.VIR_DOMAIN_PAUSED_UNKNOWN))
+                if state == RUNNING and not rec.shutting_down:
+                    rec.set_state(PAUSED, rec.take_pause_reason(C.VIR_DOMAIN_PAUSED_UNKNOWN))
             elif event == "RESUME":
-                if state == PAUSED and not rec.get("shutting_down"):
-                    rec.update(state=RUNNING, reason=C.VIR_DOMAIN_RUNNING_UNPAUSED)
+                if state == PAUSED and not rec.shutting_down:
+                    rec.set_state(RUNNING, C.VIR_DOMAIN_RUNNING_UNPAUSED)
             elif event == "SHUTDOWN":
                 if not data.get("guest"):
                     return  # quit, signal or system_reset from the host: the exit (or nothing) follows
-                reboot = data.get("reason") == "guest-reset" or rec.pop("fake_reboot", False)
+                reboot = data.get("reason") == "guest-reset"
+                if not reboot:
+                    reboot, rec.fake_reboot = rec.fake_reboot, False
                 action = defn.on_reboot if reboot else defn.on_poweroff
-                rec["shutting_down"] = True
+                rec.shutting_down = True
                 self._lifecycle_action(dom, action, C.VIR_DOMAIN_SHUTOFF_SHUTDOWN)
             elif event == "GUEST_PANICKED":
                 if state == CRASHED:
@@ -231,7 +235,7 @@ class QemuSupervisor(QemuTaps):
         assert rec is not None
         crash = stop_reason == C.VIR_DOMAIN_SHUTOFF_CRASHED
         if action in ("destroy", "coredump-destroy"):
-            rec["exit_reason"] = stop_reason
+            rec.exit_reason = stop_reason
             self._save_record(dom)
             with contextlib.suppress(DriverError):
                 self._qmp(dom, "quit", timeout=5)
@@ -239,9 +243,9 @@ class QemuSupervisor(QemuTaps):
             self._restart(dom, crash)
         else:  # preserve: keep QEMU (stopped) for inspection
             if crash:
-                rec.update(state=CRASHED, reason=C.VIR_DOMAIN_CRASHED_PANICKED)
+                rec.set_state(CRASHED, C.VIR_DOMAIN_CRASHED_PANICKED)
             else:
-                rec.update(state=PAUSED, reason=C.VIR_DOMAIN_PAUSED_SHUTTING_DOWN)
+                rec.set_state(PAUSED, C.VIR_DOMAIN_PAUSED_SHUTTING_DOWN)
 
     def _restart(self, dom: Dom, crash: bool) -> None:
         """Start the guest again in a fresh QEMU, keeping its id (lock held).
@@ -251,10 +255,11 @@ class QemuSupervisor(QemuTaps):
         """
         rec = dom.record
         assert rec is not None
-        dom_id, pid, start = rec["id"], rec["pid"], rec.get("start_time")
+        dom_id, pid, start = rec.id, rec.pid, rec.start_time
+        assert pid is not None
         defn = dom.config.copy() if dom.config is not None else parse_domain(
             dom.defn.to_xml(inactive=True, secure=False), hypervisor="qemu")
-        rec["exit_reason"] = C.VIR_DOMAIN_SHUTOFF_SHUTDOWN  # what other processes see the old QEMU end with
+        rec.exit_reason = C.VIR_DOMAIN_SHUTOFF_SHUTDOWN  # what other processes see the old QEMU end with
         self._save_record(dom)
         with contextlib.suppress(DriverError):
             self._qmp(dom, "quit", timeout=3)
@@ -268,26 +273,26 @@ class QemuSupervisor(QemuTaps):
             return
         new = self._doms.get(dom.name)
         if new is not None and new.record is not None:
-            new.record["reason"] = C.VIR_DOMAIN_RUNNING_CRASHED if crash else C.VIR_DOMAIN_RUNNING_BOOTED
+            new.record.reason = C.VIR_DOMAIN_RUNNING_CRASHED if crash else C.VIR_DOMAIN_RUNNING_BOOTED
             self._save_record(new)
 
     def _handle_exit(self, name: str, pid: int) -> None:
         with self.lock():
             self._sync(attach=False)
             dom = self._doms.get(name)
-            if dom is None or dom.record is None or dom.record.get("pid") != pid:
+            if dom is None or dom.record is None or dom.record.pid != pid:
                 return
-            if dom.record.get("state") == SHUTOFF:
+            if dom.record.state == SHUTOFF:
                 return
-            if process_alive(pid, dom.record.get("start_time")):
+            if process_alive(pid, dom.record.start_time):
                 return
             self._finalize(dom, self._exit_reason(dom))
 
     def _reap_if_dead(self, dom: Dom) -> None:
         """Drop a stale runtime entry whose QEMU is gone (lock held)."""
         rec = dom.record
-        if rec and rec.get("pid") and rec.get("state") != SHUTOFF and not process_alive(rec["pid"],
-                                                                                       rec.get("start_time")):
+        if rec and rec.pid and rec.state != SHUTOFF and not process_alive(rec.pid,
+                                                                                       rec.start_time):
             self._finalize(dom, self._exit_reason(dom))
 
     def _finalize(self, dom: Dom, reason: int) -> None:
@@ -297,7 +302,7 @@ class QemuSupervisor(QemuTaps):
         if dom.config is not None:
             remove_runtime_files(self.dirs, dom.uuid, dom.record, keep=KEEP_RECORD)
             with self._mu:
-                dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "state": SHUTOFF, "reason": reason}
+                dom.record = stopped_record(dom.name, dom.uuid, reason)
                 self._save_record(dom)
             dom.live = dom.live_src = None
             self._note_state(dom)
@@ -320,8 +325,8 @@ class QemuSupervisor(QemuTaps):
         ev = lifecycle_event(old, new)
         if ev is None:
             return
-        ref = DomainRef(dom.name, dom.uuid, dom.record["id"] if dom.record and new[0] != SHUTOFF and
-                        dom.record.get("id") else -1)
+        rid = dom.record.id if dom.record is not None and new[0] != SHUTOFF else None
+        ref = DomainRef(dom.name, dom.uuid, rid if rid else -1)
         for cb in list(self._callbacks.values()):
             try:
                 cb(ref, ev[0], ev[1])
@@ -357,7 +362,7 @@ class QemuSupervisor(QemuTaps):
                 return await mon.aexecute(cmd, args)
             return self.mloop.call(run(), timeout)
         rec = dom.record
-        if rec is None or not rec.get("qmp_cmd"):
+        if rec is None or not rec.qmp_cmd:
             raise _err(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is not running")
         with FileLock(self.dirs.run_file(dom.uuid, CMDLOCK))():
-            return self.mloop.call(one_shot(rec["qmp_cmd"], cmd, args, timeout=min(timeout, 10), fd=fd), timeout)
+            return self.mloop.call(one_shot(rec.qmp_cmd, cmd, args, timeout=min(timeout, 10), fd=fd), timeout)

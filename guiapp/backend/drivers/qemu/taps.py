@@ -52,7 +52,7 @@ class QemuTaps(QemuRuntime):
         used = {n for _, n in socket.if_nameindex()}  # this network namespace's devices (not /sys's)
         for d in self._doms.values():
             if d.record:
-                used.update(d.record.get("taps", []))
+                used.update(d.record.taps)
         names: dict[int, str] = {}
         counter = itertools.count()
 
@@ -71,7 +71,7 @@ class QemuTaps(QemuRuntime):
         """Refuse ``<target dev>`` taps in use; returns the bridged taps that already exist (free persistent
         ones, which are kept when the guest stops) (lock held)."""
         owners = {t: d.name for d in self._doms.values() if d.active and d.name != defn.name
-                  for t in (d.record or {}).get("taps") or []}
+                  for t in (d.record.taps if d.record else [])}
         existing = set()
         for t in cmd.taps:
             if t.bridge and defn.interfaces[t.index].target_dev:
@@ -82,8 +82,7 @@ class QemuTaps(QemuRuntime):
 
     def _remove_taps(self, dom: Dom) -> None:
         """Delete the taps the guest's QEMU had on bridges, if any outlived it (lock held)."""
-        rec = dom.record or {}
-        own = rec.get("own_taps") or []
+        own = dom.record.own_taps if dom.record else []
         if not own:
             return
         busy = taps_in_use(self.dirs, skip=dom.name)
