@@ -81,16 +81,20 @@ def cmd_console(s: Session, a: dict[str, Any]) -> bool:
     st = s.call(s.conn.newStream, 0)
     name = s.call(dom.name)
     s.call(dom.openConsole, a["devname"], st, flags)
-    s.extra(f"Connected to domain '{name}'\nEscape character is ^] (Ctrl + ])\n")
-    s.out.flush()
+    banner = f"Connected to domain '{name}'\nEscape character is ^] (Ctrl + ])\n"
     saved = None
-    if os.isatty(in_fd):
+    if os.isatty(in_fd):  # raw before the banner shows: keys typed once it is seen (^C too) go to the guest
         saved = termios.tcgetattr(in_fd)
         tty.setraw(in_fd, termios.TCSANOW)
+        out_fd = _out_fd(s)
+        if out_fd is not None and os.isatty(out_fd):
+            banner = banner.replace("\n", "\r\n")  # raw mode does no output processing: keep the lines
     done = threading.Event()
     reader = threading.Thread(target=_pump_out, args=(s, st, done), name="console-out", daemon=True)
-    reader.start()
     try:
+        s.extra(banner)
+        s.out.flush()
+        reader.start()
         _pump_in(st, done, in_fd)
     finally:
         done.set()
@@ -100,7 +104,8 @@ def cmd_console(s: Session, a: dict[str, Any]) -> bool:
             st.finish()
         except s.libvirtError:
             pass
-        reader.join(2)
+        if reader.ident is not None:
+            reader.join(2)
     if reader.is_alive():
         raise sys.modules[type(s).__module__].CommandError("the console did not close")
     return True
