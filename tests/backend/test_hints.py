@@ -261,10 +261,10 @@ def test_libvirt_errors_get_the_same_hints(quiet: None, tmp_path: Path) -> None:
     sys.path.append("/usr/lib/python3/dist-packages")
     libvirt = pytest.importorskip("libvirt")
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
+    c = libvirt.open("test:///default")
+    ro = libvirt.openReadOnly("test:///default")
+    dom = c.lookupByName("test")
     try:
-        c = libvirt.open("test:///default")
-        ro = libvirt.openReadOnly("test:///default")
-        dom = c.lookupByName("test")
         dom.destroy()
 
         def theirs(fn: Callable[[], Any]) -> str:
@@ -279,6 +279,9 @@ def test_libvirt_errors_get_the_same_hints(quiet: None, tmp_path: Path) -> None:
         assert theirs(lambda: c.defineXML(clash)) == "name-in-use"
         assert theirs(lambda: libvirt.open(f"qemu+unix:///system?socket={tmp_path}/none")) == "daemon-unreachable"
     finally:
+        dom.create()  # libvirt's test:///default is shared by the process while a connection is open: as found
+        ro.close()
+        c.close()
         libvirt.registerErrorHandler(None, None)
 
 
