@@ -202,6 +202,9 @@ class QemuSnapshotOps:
             nodes = self._nodes(dom)
             names = [nodes[d.target] for d in disks]
             self._job(dom, "snapshot-save", {"tag": s.name, "vmstate": names[0], "devices": names})
+            if dom.record is not None:  # the job's STOP/RESUME events (handled later, on the worker) were ours
+                dom.record.changed_at = time.time()
+                self._save_record(dom)
             return
         done: list[str] = []
         try:

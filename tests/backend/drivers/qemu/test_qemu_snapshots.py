@@ -165,7 +165,7 @@ def test_qemu_killed_during_snapshot_save_leaves_domain_usable(conn, xdg, tiny_g
     def qmp_then_kill(d, cmd, args=None, **kw):  # QEMU dies right after it accepted the snapshot-save job
         out = real_qmp(d, cmd, args, **kw)
         if cmd == "snapshot-save":
-            os.kill(d.record["pid"], signal.SIGKILL)
+            os.kill(d.record.pid, signal.SIGKILL)
         return out
 
     driver._qmp = qmp_then_kill
