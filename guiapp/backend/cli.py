@@ -824,20 +824,32 @@ READ_ONLY_COMMANDS = frozenset({"list", "dominfo", "domstate", "dumpxml", "capab
                                 "net-dhcp-leases"})
 
 
+def _marked(commands: tuple[Command, ...]) -> tuple[Command, ...]:
+    return tuple(dataclasses.replace(c, reads_only=c.reads_only or c.name in READ_ONLY_COMMANDS) for c in commands)
+
+
 @functools.cache
 def all_commands() -> tuple[Command, ...]:
     """The domain/host commands above plus the network ones of cli_net and the storage ones of cli_storage."""
     from . import cli_console, cli_net, cli_screen, cli_snapshot, cli_storage
-    return tuple(dataclasses.replace(c, reads_only=c.reads_only or c.name in READ_ONLY_COMMANDS)
-                 for c in COMMANDS + tuple(cli_net.cli_commands()) + tuple(cli_storage.cli_commands())
-                 + tuple(cli_console.cli_commands()) + tuple(cli_screen.cli_commands())
-                 + tuple(cli_snapshot.cli_commands()))
+    return _marked(COMMANDS + tuple(cli_net.cli_commands()) + tuple(cli_storage.cli_commands())
+                   + tuple(cli_console.cli_commands()) + tuple(cli_screen.cli_commands())
+                   + tuple(cli_snapshot.cli_commands()))
 
 
-def command_table() -> dict[str, Command]:
-    """Command name (and alias) -> Command."""
+def command_table(word: Optional[str] = None) -> dict[str, Command]:
+    """Command name (and alias) -> Command.  With ``word`` naming one of this module's own commands (not
+    ``help``, which lists them all), only those: the other command modules are not imported (start-up time)."""
+    if word is not None and word != "help":
+        own = _table(_marked(COMMANDS))
+        if word in own:
+            return own
+    return _table(all_commands())
+
+
+def _table(commands: tuple[Command, ...]) -> dict[str, Command]:
     table: dict[str, Command] = {}
-    for cmd in all_commands():
+    for cmd in commands:
         table[cmd.name] = cmd
         for alias in cmd.aliases:
             table[alias] = cmd
@@ -897,7 +909,7 @@ def build_parser(commands: dict[str, Command], only: Optional[str] = None) -> _P
     parser.add_argument("-h", "--help", dest="show_help", action="store_true")
     parser.add_argument("-v", "--version", dest="show_version", action="store_true")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for cmd in all_commands():
+    for cmd in dict.fromkeys(commands.values()):  # each command once (the table also maps aliases)
         if only is not None and only != cmd.name and only not in cmd.aliases:
             continue
         p = sub.add_parser(cmd.name, aliases=list(cmd.aliases), add_help=False, allow_abbrev=False)
@@ -966,8 +978,9 @@ def check_global_options(argv: list[str]) -> None:
         i += 1
 
 
-def _command_word(argv: list[str], commands: dict[str, Command]) -> Optional[str]:
-    """The command named on the line when it is a known one (after the global options), else None."""
+def _command_word(argv: list[str], commands: Optional[dict[str, Command]] = None) -> Optional[str]:
+    """The command named on the line (after the global options) when it is one of ``commands`` (any word
+    when ``commands`` is None), else None."""
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -977,7 +990,7 @@ def _command_word(argv: list[str], commands: dict[str, Command]) -> Optional[str
         if word.startswith("-"):
             i += 1
             continue
-        return word if word in commands else None
+        return word if commands is None or word in commands else None
     return None
 
 
@@ -992,7 +1005,7 @@ def run(argv: list[str], lib: ModuleType, out: TextIO, err: TextIO, conn: Any = 
     ``conn``: an open connection to use (and leave open) instead of opening ``-c URI``,
     so that several commands can work on the same in-memory state.
     """
-    commands = command_table()
+    commands = command_table(_command_word(argv))
     try:
         check_global_options(argv)
         ns, extras = build_parser(commands, _command_word(argv, commands)).parse_known_args(argv)

@@ -13,11 +13,11 @@ import datetime
 import re
 from collections.abc import Callable
 from typing import Any, Optional
-from xml.sax.saxutils import escape
 
 from lxml import etree
 
 from .cli_net import _call, _FailError, _handler, _is_libvirt_error, _message, _opt, _Out, _read_file
+from .xml.escape import escape
 
 # libvirt's flag values (the handlers also run over libvirt-python, so no import of our constants' names)
 _CREATE = {"redefine": 1, "current": 2, "no-metadata": 4, "halt": 8, "disk-only": 16, "reuse-external": 32,

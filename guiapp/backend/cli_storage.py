@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from typing import Any, Optional
-from xml.sax.saxutils import escape
 
 from .cli_net import _call, _FailError, _handler, _opt, _Out, _read_file
 from .cli_table import format_table
+from .xml.escape import escape
 
 _POOL_ACTIVE, _POOL_INACTIVE = 2, 1
 _XML_INACTIVE = 1

@@ -150,8 +150,11 @@ def test_unexpected_exception_becomes_an_error_line(monkeypatch: pytest.MonkeyPa
     """A bug (any non-libvirt exception) inside a command still ends as ``error: ...`` and status 1."""
     def boom(*_a: Any) -> bool:
         raise RuntimeError("simulated bug")
-    cmds = tuple(dataclasses.replace(c, run=boom) if c.name == "uri" else c for c in cli.all_commands())
+    def patched(commands: tuple[cli.Command, ...]) -> tuple[cli.Command, ...]:
+        return tuple(dataclasses.replace(c, run=boom) if c.name == "uri" else c for c in commands)
+    cmds = patched(cli.all_commands())
     monkeypatch.setattr(cli, "all_commands", lambda: cmds)
+    monkeypatch.setattr(cli, "COMMANDS", patched(cli.COMMANDS))  # 'uri' is found without the other modules
     rc = cli.main(["-c", "test:///default", "uri"])
     captured = capsys.readouterr()
     assert rc == 1

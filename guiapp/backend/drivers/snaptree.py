@@ -7,12 +7,14 @@ test and QEMU drivers do.  Drivers add the hypervisor work (disk images, QMP) ar
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional
 
 from .. import constants as C
 from ..errors import DriverError
-from ..xml.domain import DomainDef
-from ..xml.snapshot import SnapshotDef
+
+if TYPE_CHECKING:  # annotations only: loading a driver does not load the snapshot XML model
+    from ..xml.domain import DomainDef
+    from ..xml.snapshot import SnapshotDef
 
 FROM = None  # the driver's own error domain, as libvirt's drivers report these
 

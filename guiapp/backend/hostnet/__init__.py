@@ -33,18 +33,23 @@ For ``qemu:///session``: ``session.bridge_helper_for(bridge)`` gives a helper fo
 from typing import TYPE_CHECKING, Any
 
 from .ops import NetworkOpsMixin
-from .table import NetworkEntry, NetworkTable
 
 if TYPE_CHECKING:
     from .manager import HostNetworks
+    from .table import NetworkEntry, NetworkTable
 
 __all__ = ["HostNetworks", "NetworkOpsMixin", "NetworkTable", "NetworkEntry"]
 
 
 def __getattr__(name: str) -> Any:
-    """HostNetworks (bridges, dnsmasq, firewall) loads on first use: the test driver needs only the table."""
+    """HostNetworks (bridges, dnsmasq, firewall) and the table load on first use (a driver that mixes in
+    NetworkOpsMixin makes its table when a network is first asked for: command-line start-up time)."""
     if name == "HostNetworks":
         from .manager import HostNetworks
 
         return HostNetworks
+    if name in ("NetworkEntry", "NetworkTable"):
+        from . import table
+
+        return getattr(table, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

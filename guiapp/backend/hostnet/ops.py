@@ -15,10 +15,11 @@ virNetwork) does the read-only, closed-connection and argument checks.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from ..drivers.base import NetworkRef
-from .table import NetworkTable
+if TYPE_CHECKING:  # a driver class mixing this in must import fast (CLI start-up): the table is made later
+    from ..drivers.base import NetworkRef
+    from .table import NetworkTable
 
 
 class NetworkOpsMixin:

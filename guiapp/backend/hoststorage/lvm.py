@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 from typing import Optional
-from xml.sax.saxutils import escape
 
 from .. import constants as C
 from ..errors import DriverError
+from ..xml.escape import escape
 from ..xml.storage import Permissions, VolumeDef, check_abs_path, check_vg_name
 from .refs import Pool
 from .streams import FileSink, FileSource

@@ -7,12 +7,14 @@ The method names are the ``storage_*`` entries of
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import constants as C
-from .backend import Sink, Source
-from .lvm import find_sources
-from .refs import StoragePoolRef, StorageVolRef
-from .table import StorageTable
-from .tools import err
+
+if TYPE_CHECKING:  # imported where used: a driver class mixing this in must import fast (CLI start-up)
+    from .backend import Sink, Source
+    from .refs import StoragePoolRef, StorageVolRef
+    from .table import StorageTable
 
 
 class StorageOpsMixin:
@@ -115,6 +117,9 @@ class StorageOpsMixin:
         return self._storage.vol_download(ref, offset, length, flags)
 
     def find_storage_pool_sources(self, pool_type: str, spec: str | None, flags: int = 0) -> str:
+        from .lvm import find_sources
+        from .tools import err
+
         if pool_type != "logical":
             raise err(C.VIR_ERR_NO_SUPPORT, f"finding sources of '{pool_type}' pools is not supported: only "
                                             f"'logical' (LVM volume groups)")

@@ -29,13 +29,13 @@ import re
 import uuid as _uuid
 from dataclasses import dataclass, field, replace
 from typing import Optional
-from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
 from .. import constants as C
 from ..errors import DriverError
 from .domain import format_uuid, parse_uuid
+from .escape import escape, quoteattr
 from .safe import check_root, parse_xml
 
 _FROM = C.VIR_FROM_STORAGE

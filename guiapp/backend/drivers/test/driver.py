@@ -24,22 +24,22 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
-from ... import console
 from ... import constants as C
 from ...errors import DriverError
 from ...hostnet.ops import NetworkOpsMixin
-from ...hostnet.table import NetworkTable
-from ...hoststorage import MemoryBackend, StorageOpsMixin, StorageTable
-from ...hoststorage.memory import TEST_POOL_CAPACITY
+from ...hoststorage.ops import StorageOpsMixin
 from ...uri import URI
 from ...xml.domain import DomainDef, format_uuid, parse_domain
 from ...xml.node import Node, default_node, load_node
-from ...xml.storage import parse_pool as _parse_pool
 from .. import common
 from ..base import DomainRef
 from .snapshots import TestSnapshotOps
+
+if TYPE_CHECKING:
+    from ...hostnet.table import NetworkTable
+    from ...hoststorage.table import StorageTable
 
 _FROM_TEST = C.VIR_FROM_TEST
 _FROM_DOMAIN = C.VIR_FROM_DOMAIN
@@ -257,20 +257,60 @@ class TestDriver(TestSnapshotOps, StorageOpsMixin, NetworkOpsMixin):
                     dom.since = None
             else:
                 dom.reason = C.VIR_DOMAIN_SHUTOFF_UNKNOWN
-        self._networks = NetworkTable(users=self._network_users, guest_nics=self._network_nics)
         seen: set[object] = set()
         for net in node.networks:
             if net.name in seen or net.uuid in seen:
                 raise DriverError(C.VIR_ERR_OPERATION_FAILED,
                                   f"network '{net.name}' is defined twice in the node file", _FROM_TEST)
             seen.update((net.name, net.uuid))
-            self._networks.add_loaded(net, net.copy())
+        self._network_table: Optional[NetworkTable] = None  # made on first use: see _networks
         self._in_memory_storage = True
-        self._storage = StorageTable({"dir": MemoryBackend(), "logical": MemoryBackend()},
-                                     users=self._volume_users, vol_exists_code=C.VIR_ERR_OPERATION_FAILED)
-        pool = self._storage.add(_parse_pool(DEFAULT_POOL_XML).with_sizes(TEST_POOL_CAPACITY, 0,
+        self._storage_table: Optional[StorageTable] = None  # made on first use: see _storage
+
+    @property
+    def _networks(self) -> NetworkTable:
+        """The node's virtual networks (active), made on first use like :attr:`_storage`."""
+        table = self._network_table
+        if table is None:
+            with self._lock:
+                table = self._network_table
+                if table is None:
+                    from ...hostnet.table import NetworkTable
+
+                    table = NetworkTable(users=self._network_users, guest_nics=self._network_nics)
+                    for net in self._node.networks:
+                        table.add_loaded(net, net.copy())
+                    self._network_table = table
+        return table
+
+    @_networks.setter
+    def _networks(self, table: NetworkTable) -> None:
+        self._network_table = table
+
+    @property
+    def _storage(self) -> StorageTable:
+        """The in-memory storage pools (the default pool, active), made on first use: a command that does
+        not touch storage does not import it (command-line start-up time)."""
+        table = self._storage_table
+        if table is None:
+            with self._lock:
+                table = self._storage_table
+                if table is None:
+                    from ...hoststorage.memory import TEST_POOL_CAPACITY, MemoryBackend
+                    from ...hoststorage.table import StorageTable
+                    from ...xml.storage import parse_pool
+
+                    table = StorageTable({"dir": MemoryBackend(), "logical": MemoryBackend()},
+                                         users=self._volume_users, vol_exists_code=C.VIR_ERR_OPERATION_FAILED)
+                    pool = table.add(parse_pool(DEFAULT_POOL_XML).with_sizes(TEST_POOL_CAPACITY, 0,
                                                                              TEST_POOL_CAPACITY), active=True)
-        pool.vols = {}
+                    pool.vols = {}
+                    self._storage_table = table
+        return table
+
+    @_storage.setter
+    def _storage(self, table: StorageTable) -> None:
+        self._storage_table = table
 
     def _volume_users(self, path: str) -> list[tuple[str, bool]]:
         """(domain, running) of every domain with a disk on ``path``."""
@@ -859,6 +899,7 @@ class TestDriver(TestSnapshotOps, StorageOpsMixin, NetworkOpsMixin):
 
     def domain_open_console(self, ref: DomainRef, dev_name: Optional[str], flags: int) -> Any:
         """An echo console (guiapp's test driver only; libvirt's has none): what is sent comes back."""
+        from ... import console
         with self._lock:
             dom = self._get(ref)
             if not dom.active:

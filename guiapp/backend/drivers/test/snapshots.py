@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from ... import constants as C
 from ...errors import DriverError
-from ...xml.snapshot import STATE_NAMES, SnapshotDef, align_disks, parse_snapshot
 from .. import common, snaptree
 from ..base import DomainRef, SnapshotRef
 from ..snaptree import SnapshotTree
 
 if TYPE_CHECKING:
+    from ...xml.snapshot import SnapshotDef
     from .driver import Event, _Dom
 
 _CREATE_FLAGS = (C.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | C.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT
@@ -61,6 +61,8 @@ class TestSnapshotOps:
 
     def domain_snapshot_create_xml(self, ref: DomainRef, xml: str, flags: int) -> SnapshotRef:
         _flags(flags, _CREATE_FLAGS, "testDomainSnapshotCreateXML")
+        from ...xml.snapshot import STATE_NAMES, align_disks, parse_snapshot  # first snapshot: loaded then
+
         redefine = bool(flags & C.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE)
         events: list[Event] = []
         with self._lock:

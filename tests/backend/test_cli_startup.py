@@ -1,0 +1,82 @@
+"""What ``guiapp-virsh`` imports to run a command: only what the command needs (start-up time, see bench/cli.py).
+
+The time itself is measured by ``bench/cli.py`` (never asserted here); these tests pin the imports a fast
+start depends on, so a new eager import shows up as a failing test rather than a slower benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from xml.sax.saxutils import escape as sax_escape
+from xml.sax.saxutils import quoteattr as sax_quoteattr
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from guiapp.backend.xml.escape import escape, quoteattr
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Modules a plain ``list --all`` on the test driver must not load: other drivers and the wire protocol,
+#: the storage and network tables it does not touch, the other command modules, Qt, heavy stdlib packages.
+NOT_FOR_LIST = (
+    "guiapp.backend.rpc", "guiapp.backend.drivers.remote.driver", "guiapp.backend.drivers.qemu",
+    "guiapp.backend.drivers.xen", "guiapp.backend.hoststorage.table", "guiapp.backend.hoststorage.dirpool",
+    "guiapp.backend.hostnet.table", "guiapp.backend.xml.storage", "guiapp.backend.xml.snapshot",
+    "guiapp.backend.console", "guiapp.backend.cli_net", "guiapp.backend.cli_storage", "guiapp.backend.cli_snapshot",
+    "guiapp.backend.cli_screen", "guiapp.backend.cli_console", "guiapp.vnc", "PySide6", "urllib.request",
+    "http.client", "email.parser", "xml.sax", "logging", "subprocess",
+)
+
+PROBE = """
+import contextlib, io, json, sys
+from guiapp.backend import cli
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    rc = cli.main(sys.argv[1:])
+json.dump({"rc": rc, "out": out.getvalue(), "modules": sorted(sys.modules)}, sys.stderr)
+"""
+
+
+def _run(*argv: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("LIBVIRT_DEFAULT_URI", None)
+    proc = subprocess.run([sys.executable, "-c", PROBE, *argv], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    return json.loads(proc.stderr[proc.stderr.index("{"):])
+
+
+def test_list_on_the_test_driver_loads_only_what_it_needs() -> None:
+    got = _run("-c", "test:///default", "list", "--all")
+    assert got["rc"] == 0 and " test " in got["out"]
+    loaded = [m for m in got["modules"] if any(m == p or m.startswith(p + ".") for p in NOT_FOR_LIST)]
+    assert loaded == []
+
+
+def test_network_and_storage_commands_still_load_their_parts() -> None:
+    got = _run("-c", "test:///default", "net-list", "--all")
+    assert got["rc"] == 0 and "default" in got["out"]
+    assert "guiapp.backend.cli_net" in got["modules"] and "guiapp.backend.hostnet.table" in got["modules"]
+    got = _run("-c", "test:///default", "pool-list", "--all")
+    assert got["rc"] == 0 and "default" in got["out"]
+    assert "guiapp.backend.hoststorage.table" in got["modules"]
+
+
+@pytest.mark.parametrize("argv", [("help",), ("-c", "test:///default", "help", "net-list")])
+def test_help_still_knows_every_command(argv: tuple[str, ...]) -> None:
+    got = _run(*argv)
+    assert got["rc"] == 0
+    assert "net-list" in got["out"] and ("pool-list" in got["out"] or argv[-1] == "net-list")
+
+
+@given(st.text(alphabet=st.sampled_from("ab&<>\"'\n\r\t é\x00"), max_size=30),
+       st.dictionaries(st.sampled_from(['"', "'", "a", "\n"]), st.sampled_from(["&quot;", "&apos;", "x", "&#10;"]),
+                       max_size=3))
+def test_xml_escape_matches_the_standard_library(text: str, entities: dict[str, str]) -> None:
+    assert escape(text) == sax_escape(text)
+    assert escape(text, entities) == sax_escape(text, entities)
+    assert quoteattr(text) == sax_quoteattr(text)
