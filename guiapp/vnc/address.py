@@ -123,11 +123,5 @@ def console_target(dom: Any) -> ConsoleTarget:
     state = dom.state()[0]
     if state not in _LIVE_STATES:
         raise NoConsoleError(f"domain '{dom.name()}' is not running")
-    xml = dom.XMLDesc(0)
-    conn = dom.connect()
-    local_socket = None
-    driver = getattr(conn, "_driver", None)
-    finder = getattr(driver, "domain_vnc_socket", None)
-    if callable(finder):
-        local_socket = finder(dom._ref)  # the QEMU driver's own socket, until the live XML carries it
-    return target_from_xml(xml, uri=conn.getURI(), local_socket=local_socket)
+    # public calls only: a local QEMU guest's live XML names its display's unix socket
+    return target_from_xml(dom.XMLDesc(0), uri=dom.connect().getURI())

@@ -13,8 +13,11 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from lxml import etree
+
 from ... import console
 from ... import constants as C
+from ...xml.domain import DomainDef
 from .. import common
 from ..base import DomainRef
 from .capabilities import HostCaps, find_emulators, probe_host
@@ -90,6 +93,8 @@ class QemuInfo(QemuRuntime):
         dom = self._find(ref)
         if flags & C.VIR_DOMAIN_XML_INACTIVE and dom.config is not None:
             return dom.config.xml_for_flags(flags)
+        if not flags & C.VIR_DOMAIN_XML_INACTIVE and dom.active and dom.record and dom.record.vnc_socket:
+            return _show_vnc_socket(dom.defn, dom.record.vnc_socket).xml_for_flags(flags)
         return dom.defn.xml_for_flags(flags)
 
     def domain_is_active(self, ref: DomainRef) -> bool:
@@ -118,13 +123,6 @@ class QemuInfo(QemuRuntime):
             raise _err(C.VIR_ERR_OPERATION_FAILED, f"character device {alias} has no pty yet: the guest is starting, "
                                                    f"try again in a moment")
         return console.SESSIONS.open(("pty", path), flags, lambda: console.PtyConsole(path))
-
-    def domain_vnc_socket(self, ref: DomainRef) -> Optional[str]:
-        """The unix socket of the guest's VNC display, for local consoles."""
-        dom = self._find(ref)
-        if not dom.active or not dom.defn.graphics:
-            return None
-        return dom.defn.graphics[0].socket or (dom.record.vnc_socket if dom.record else None)
 
     def get_all_domain_stats(self, stats: int, flags: int, refs: Optional[list[DomainRef]]) -> list:
         """Bulk stats from what this process already knows (never waits for QEMU); block and balloon
@@ -160,3 +158,21 @@ class QemuInfo(QemuRuntime):
                                   blockstats=d.blockstats, net_dev=net_dev)
             out.append((DomainRef(d.name, d.uuid, rec.id if active and rec.id is not None else -1), values))
         return out
+
+
+def _show_vnc_socket(defn: DomainDef, path: str) -> DomainDef:
+    """The live definition showing the unix socket QEMU serves the VNC display on (every local guest has one,
+    see command.py), the way libvirt shows a socket display: ``socket=`` plus ``<listen type='socket'>``.
+
+    Only in the live XML a client reads (consoles find the display through the public API); the stored live
+    definition, save files and snapshots keep the definition without it, as libvirt omits generated sockets.
+    """
+    g = next((g for g in defn.graphics if g.type == "vnc"), None)
+    if g is None or g.socket is not None:
+        return defn
+    out = defn.copy()
+    el = next(g for g in out.graphics if g.type == "vnc").element
+    el.set("socket", path)
+    etree.SubElement(el, "listen", type="socket", socket=path)
+    return out
+

@@ -64,8 +64,9 @@ def test_seed_qemu_example_starts_and_stops_for_real(conn, xdg, tmp_path):
     with pytest.raises(libvirt.libvirtError) as ei:
         dom.shutdown()  # no <acpi/>: nothing in the guest can hear a power button
     assert ei.value.get_error_code() == C.VIR_ERR_OPERATION_INVALID and "acpi" in str(ei.value)
-    vnc = conn._driver.domain_vnc_socket(dom._ref)
-    assert vnc and os.path.exists(vnc)
+    vnc = live.find("devices/graphics").get("socket")  # the display's unix socket, in the live XML
+    assert vnc and os.path.exists(vnc) and live.find("devices/graphics/listen[@type='socket']").get("socket") == vnc
+    assert "socket" not in dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     dom.destroy()
     assert dom.state() == [C.VIR_DOMAIN_SHUTOFF, C.VIR_DOMAIN_SHUTOFF_DESTROYED]
     # the definition (with its generated MAC) survives; the argv preview needs no running guest
