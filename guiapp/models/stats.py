@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
+from ..backend.uuids import format_uuid
 from .api import ACTIVE_STATES, STATE_NOSTATE, error_code, libvirt
 
 HISTORY = 180  # samples kept per metric (3 minutes at the default interval)
@@ -73,6 +74,35 @@ class History:
     count: int = 0  # samples appended so far (painters use it to extend a sparkline by one point)
 
 
+class _RowKey(NamedTuple):
+    """What a domain row displays, rounded as shown: a row is sent again only when this changes."""
+
+    name: str
+    id: int
+    state: int
+    cpu: Optional[float]
+    mem_kib: int
+    maxmem_kib: int
+    vcpus: int
+    disk_bps: Optional[int]
+    net_bps: Optional[int]
+
+
+class _Sample(NamedTuple):
+    """One tick's rates (0.0 for unknown) as the sparklines draw them."""
+
+    cpu: float
+    disk_bps: float
+    net_bps: float
+
+
+class _Counts(NamedTuple):
+    """How many disks and NICs the stats listed (``block.count``, ``net.count``)."""
+
+    block: Optional[int]
+    net: Optional[int]
+
+
 class _Track:
     __slots__ = ("cpu_time", "disk_bytes", "net_bytes", "at", "hist", "last_key", "last_sample", "same", "spark_flat",
                  "uuid_str", "counts", "disk_keys", "net_keys")
@@ -83,19 +113,14 @@ class _Track:
         self.net_bytes: Optional[int] = None
         self.at = 0.0
         self.hist = History()
-        self.last_key: Optional[tuple] = None
-        self.last_sample: Optional[tuple] = None
+        self.last_key: Optional[_RowKey] = None
+        self.last_sample: Optional[_Sample] = None
         self.same = 0  # consecutive ticks with the same (cpu, disk, net) sample
         self.spark_flat = True
         self.uuid_str = ""
-        self.counts: Optional[tuple] = None  # (block.count, net.count) the key lists were built for
+        self.counts: Optional[_Counts] = None  # what the key lists were built for
         self.disk_keys: tuple[str, ...] = ()
         self.net_keys: tuple[str, ...] = ()
-
-
-def _uuid_str(raw: bytes) -> str:
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _counter_keys(prefix: str, n: Optional[int], fields: tuple[str, ...]) -> tuple[str, ...]:
@@ -179,12 +204,12 @@ class StatsSampler:
             track = tracks.get(uuid)
             if track is None:
                 track = tracks[uuid] = _Track()
-                track.uuid_str = _uuid_str(uuid)
+                track.uuid_str = format_uuid(uuid)
             get = st.get
             state = get("state.state", STATE_NOSTATE)
             active = state in ACTIVE_STATES
             last_key = track.last_key
-            if not active and last_key is not None and last_key[2] == state and track.spark_flat:
+            if not active and last_key is not None and last_key.state == state and track.spark_flat:
                 continue  # a quiet inactive domain: nothing to compute, nothing to show
             dt = now - track.at if track.at else 0.0
             cpu_time = get("cpu.time")
@@ -196,9 +221,10 @@ class StatsSampler:
                 cpu = 0.0
             else:
                 cpu = min(100.0, (cpu_time - track.cpu_time) / (dt * 1e9 * vcpus) * 100.0)
-            nblock, nnet = get("block.count"), get("net.count")
-            if track.counts != (nblock, nnet):
-                track.counts = (nblock, nnet)
+            counts = _Counts(get("block.count"), get("net.count"))
+            nblock, nnet = counts
+            if track.counts != counts:
+                track.counts = counts
                 track.disk_keys = _counter_keys("block", nblock, ("rd.bytes", "wr.bytes"))
                 track.net_keys = _counter_keys("net", nnet, ("rx.bytes", "tx.bytes"))
             disk = _sum(st, track.disk_keys, nblock is not None)
@@ -218,21 +244,22 @@ class StatsSampler:
             h.disk.append(disk0)
             h.net.append(net0)
             h.count += 1
-            sample = (cpu0, disk0, net0)
+            sample = _Sample(cpu0, disk0, net0)
             track.same = track.same + 1 if sample == track.last_sample else 0
             track.last_sample = sample
             # a sparkline keeps moving until its last SPARK_POINTS samples are all equal
             flat = track.same >= min(h.count, SPARK_POINTS) - 1
-            row_key = (dom.name(), dom.ID() if active else -1, state, None if cpu is None else round(cpu, 1), mem,
-                       get("balloon.maximum") or mem, vcpus,
-                       None if disk_bps is None else round(disk_bps), None if net_bps is None else round(net_bps))
+            row_key = _RowKey(dom.name(), dom.ID() if active else -1, state, None if cpu is None else round(cpu, 1),
+                              mem, get("balloon.maximum") or mem, vcpus,
+                              None if disk_bps is None else round(disk_bps),
+                              None if net_bps is None else round(net_bps))
             if flat and row_key == last_key and track.spark_flat:
                 continue
             track.last_key = row_key
             track.spark_flat = flat
             changed.append(DomainRow(
-                uuid=uuid, uuid_str=track.uuid_str, name=row_key[0], id=row_key[1], state=state, cpu=cpu,
-                mem_kib=mem, maxmem_kib=row_key[5], vcpus=vcpus, disk_bps=disk_bps, net_bps=net_bps, hist=h))
+                uuid=uuid, uuid_str=track.uuid_str, name=row_key.name, id=row_key.id, state=state, cpu=cpu,
+                mem_kib=mem, maxmem_kib=row_key.maxmem_kib, vcpus=vcpus, disk_bps=disk_bps, net_bps=net_bps, hist=h))
         if len(seen) != len(tracks):
             for uuid in [u for u in tracks if u not in seen]:
                 del tracks[uuid]
