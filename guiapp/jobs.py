@@ -167,6 +167,11 @@ def _while_alive(owner: QObject, fn: Optional[Callable[..., Any]]) -> Optional[C
     return call
 
 
+#: Named pools (:meth:`JobRunner.named_pool`): work that must not wait behind the general pool's jobs.
+THUMBNAIL_POOL = "thumbnails"  # VNC captures of the domain list's Screen column
+CONSOLE_POOL = "console"  # console windows: display address look-ups, serial sessions
+
+
 class JobRunner(QObject):
     """Submits jobs to a QThreadPool and keeps the list of long jobs for the jobs panel."""
 
@@ -177,8 +182,11 @@ class JobRunner(QObject):
     def __init__(self, max_threads: int = 8, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.pool = QThreadPool(self)
+        self.pool.setObjectName("guiapp-jobs")
         self.pool.setMaxThreadCount(max_threads)
         self.pool.setExpiryTimeout(30_000)
+        #: pools of their own for one kind of work (name -> pool), made by :meth:`named_pool`
+        self.pools: dict[str, QThreadPool] = {}
         self._active: dict[int, Job] = {}
         self.history: list[Job] = []  # long jobs, shown in the jobs panel
         self.history_limit = 200
@@ -187,8 +195,8 @@ class JobRunner(QObject):
                on_result: Optional[Callable[[Any], Any]] = None,
                on_error: Optional[Callable[[BaseException], Any]] = None,
                uri: str = "", operation: str = "", long: bool = False, takes_context: bool = False,
-               owner: Optional[QObject] = None) -> Job:
-        """Queue ``fn`` on the pool; callbacks run on the UI thread.
+               owner: Optional[QObject] = None, pool: Optional[str] = None) -> Job:
+        """Queue ``fn`` on the pool (``pool``: on that :meth:`named_pool`); callbacks run on the UI thread.
 
         With ``owner`` (a window or dialog), the callbacks are dropped once the owner is deleted, so a window
         closed while its job runs is never touched again.
@@ -211,12 +219,27 @@ class JobRunner(QObject):
                 del self.history[: len(self.history) - self.history_limit]
             self.job_added.emit(job)
         self.job_submitted.emit(job)
-        self.pool.start(_Runnable(job))
+        self._pool(pool).start(_Runnable(job))
         return job
 
-    def start_light(self, fn: Callable[[], Any], relay: Relay, tag: Any) -> None:
-        """Run a frequent small task (a poll tick) on the same pool, reporting through ``relay``."""
-        self.pool.start(_LightRunnable(fn, relay, tag))
+    def start_light(self, fn: Callable[[], Any], relay: Relay, tag: Any, *, pool: Optional[str] = None) -> None:
+        """Run a frequent small task (a poll tick, a thumbnail) on the pool (or ``pool``), reporting through
+        ``relay``."""
+        self._pool(pool).start(_LightRunnable(fn, relay, tag))
+
+    def named_pool(self, name: str, max_threads: int = 2) -> QThreadPool:
+        """The pool ``name`` (made on first use with ``max_threads``): work that must neither wait behind the
+        general pool's jobs nor hold them up (thumbnails, console look-ups)."""
+        pool = self.pools.get(name)
+        if pool is None:
+            pool = self.pools[name] = QThreadPool(self)
+            pool.setObjectName(f"guiapp-{name}")
+            pool.setMaxThreadCount(max_threads)
+            pool.setExpiryTimeout(30_000)
+        return pool
+
+    def _pool(self, name: Optional[str]) -> QThreadPool:
+        return self.pool if name is None else self.named_pool(name)
 
     def _retire(self, job: Job) -> None:
         self._active.pop(job.id, None)
@@ -228,8 +251,11 @@ class JobRunner(QObject):
         return len(self._active)
 
     def wait(self, msecs: int = -1) -> bool:
-        """Block until the pool is idle (tests, shutdown); queued signals still need the event loop."""
-        return self.pool.waitForDone(msecs)
+        """Block until every pool is idle (tests, shutdown); queued signals still need the event loop."""
+        done = self.pool.waitForDone(msecs)
+        for pool in list(self.pools.values()):
+            done = pool.waitForDone(msecs) and done
+        return done
 
 
 # ----------------------------------------------------------------------------- UI-thread guard

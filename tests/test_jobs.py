@@ -122,3 +122,23 @@ def test_callbacks_of_a_deleted_owner_are_dropped(qtbot) -> None:
     runner.pool.waitForDone(5000)
     qtbot.wait(50)
     assert dropped == []
+
+
+def test_a_named_pool_does_not_wait_behind_the_general_pool(qtbot: Any, qapp: Any) -> None:
+    """Thumbnails and console look-ups run on pools of their own: a stuck job elsewhere does not hold them."""
+    runner = JobRunner(max_threads=1)
+    release = threading.Event()
+    names: dict[str, str] = {}
+    try:
+        runner.submit("stuck", lambda: release.wait(30))  # occupies the only general thread
+        done: list[str] = []
+        runner.submit("console look-up", lambda: names.setdefault("pool", "console") or "ok",
+                      on_result=done.append, pool="console")
+        qtbot.waitUntil(lambda: done == ["console"], timeout=10_000)
+        assert runner.pools["console"].objectName() == "guiapp-console"
+        assert runner.named_pool("console") is runner.pools["console"]  # one pool per name
+        assert not release.is_set()  # it ran while the general pool was still busy
+    finally:
+        release.set()
+        assert runner.wait(10_000)
+        QCoreApplication.processEvents()

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 
+from ..jobs import THUMBNAIL_POOL
 from .api import STATE_BLOCKED, STATE_PAUSED, STATE_RUNNING
 
 if TYPE_CHECKING:  # the VNC modules load with the first capture, not with the main window
@@ -35,6 +36,8 @@ DEFAULT_INTERVAL_MS = 5000
 DEFAULT_SIZE = QSize(128, 80)
 LIST_SIZE = QSize(72, 40)  # the domain list's Screen column (720x400 text mode and 16:10 screens fill it)
 SCREEN_STATES = frozenset({STATE_RUNNING, STATE_BLOCKED, STATE_PAUSED})  # domains with a screen to show
+#: The job runner's pool the captures run on (its own: a slow display never holds up the domain list's polls).
+POOL = THUMBNAIL_POOL
 
 Key = tuple[str, bytes]  # (connection URI, domain UUID)
 
@@ -120,7 +123,9 @@ class ThumbnailService(QObject):
     no_graphics = Signal(object)  # key: the domain has no VNC graphics (also reported by thumbnail_failed)
 
     def __init__(self, settings: Any = None, *, size: QSize = DEFAULT_SIZE, workers: int = 2,
-                 parent: Optional[QObject] = None) -> None:
+                 parent: Optional[QObject] = None, runner: Any = None) -> None:
+        """``runner`` (a :class:`guiapp.jobs.JobRunner`): captures run on its named pool :data:`POOL`; without
+        one (tests of the service alone), on a private executor."""
         super().__init__(parent)
         self.settings = settings
         self.size = QSize(size)
@@ -129,7 +134,18 @@ class ThumbnailService(QObject):
         self._total: Optional[int] = None  # domains in the list (None: count the targets)
         self._busy: dict[Hashable, Future] = {}
         self._closed = False
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbnail")
+        self._runner = runner
+        self._running: set[Hashable] = set()  # keys being captured on the runner's pool
+        self._pool: Optional[ThreadPoolExecutor] = None
+        if runner is not None:
+            from ..jobs import Relay
+
+            runner.named_pool(POOL, workers)
+            self._light = Relay(self)
+            self._light.result.connect(self._light_done)
+            self._light.error.connect(self._light_failed)
+        else:
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbnail")
         self._relay = _Relay(self)
         self._relay.done.connect(self._done)
         self._relay.failed.connect(self._failed)
@@ -196,6 +212,8 @@ class ThumbnailService(QObject):
         self.timer.stop()
         for fut in self._busy.values():
             fut.cancel()
+        if wait and self._runner is not None:
+            self._runner.named_pool(POOL).waitForDone(10_000)
         if wait:
             for fut in list(self._busy.values()):
                 try:
@@ -206,7 +224,8 @@ class ThumbnailService(QObject):
     def close(self) -> None:
         self._closed = True
         self.stop(wait=True)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def refresh_now(self, keys: Optional[Iterable[Hashable]] = None) -> None:
         """Queue a capture for every domain (or those of ``keys``) not already being captured, when enabled."""
@@ -214,10 +233,26 @@ class ThumbnailService(QObject):
             return
         wanted = self._targets if keys is None else {k: self._targets[k] for k in keys if k in self._targets}
         for key, resolver in wanted.items():
+            if self._runner is not None:
+                if key in self._running:
+                    continue
+                self._running.add(key)
+                self._runner.start_light(lambda r=resolver, s=QSize(self.size): grab_thumbnail(r(), s), self._light,
+                                         key, pool=POOL)
+                continue
             fut = self._busy.get(key)
             if fut is not None and not fut.done():
                 continue
+            assert self._pool is not None
             self._busy[key] = self._pool.submit(self._work, key, resolver, QSize(self.size))
+
+    def _light_done(self, key: Hashable, img: QImage) -> None:
+        self._running.discard(key)
+        self._done(key, img)
+
+    def _light_failed(self, key: Hashable, exc: BaseException) -> None:
+        self._running.discard(key)
+        self._failed(key, str(exc) or type(exc).__name__, isinstance(exc, NoVncGraphicsError))
 
     def _work(self, key: Hashable, resolver: Callable[[], ConsoleTarget], size: QSize) -> None:
         try:
@@ -253,7 +288,7 @@ class DomainListThumbnails(QObject):
         super().__init__(parent)
         self.model = model
         self.manager = manager
-        self.service = ThumbnailService(settings, size=size, parent=self)
+        self.service = ThumbnailService(settings, size=size, parent=self, runner=getattr(manager, "runner", None))
         self.service.thumbnail_ready.connect(self._ready)
         self.service.thumbnail_failed.connect(self._failed)
         self.service.no_graphics.connect(self._no_graphics)

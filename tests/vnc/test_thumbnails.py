@@ -66,3 +66,32 @@ def test_failures_are_reported_and_limit_turns_it_off(qtbot: Any, service: Thumb
     service.refresh_now()
     qtbot.wait(300)
     assert got == {}  # nothing captured while off
+
+
+def test_with_a_runner_captures_run_on_its_thumbnail_pool(qtbot: Any, settings: QSettings, tmp_path: Path) -> None:
+    from guiapp.jobs import THUMBNAIL_POOL, JobRunner
+
+    runner = JobRunner(max_threads=1)
+    svc = ThumbnailService(settings, size=QSize(128, 80), runner=runner)
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow() -> ConsoleTarget:
+        started.set()
+        release.wait(30)
+        raise NoConsoleError("domain 'x' is not running")
+    try:
+        svc.set_targets({"x": slow})
+        got: dict[str, str] = {}
+        svc.thumbnail_failed.connect(lambda k, why: got.__setitem__(k, why))
+        svc.refresh_now()
+        assert started.wait(10)
+        assert runner.pools[THUMBNAIL_POOL].activeThreadCount() == 1 and runner.pool.activeThreadCount() == 0
+        svc.refresh_now()  # still capturing "x": not queued twice
+        release.set()
+        qtbot.waitUntil(lambda: "x" in got, timeout=10_000)
+        assert "not running" in got["x"]
+    finally:
+        release.set()
+        svc.close()
+        runner.wait(10_000)

@@ -14,6 +14,7 @@ from lxml import etree
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QStackedWidget
 
+from ...jobs import CONSOLE_POOL
 from .terminal import SerialSession, TerminalWidget
 
 
@@ -84,4 +85,4 @@ def offer_serial(win: Any, get_dom: Callable[[], Any], runner: Any,
         win.serial_page = SerialPage(win, dom, runner, graphics) if text else None
         if done is not None:
             done(win.serial_page)
-    runner.submit("Read the console devices", work, on_result=added, owner=win)
+    runner.submit("Read the console devices", work, on_result=added, owner=win, pool=CONSOLE_POOL)

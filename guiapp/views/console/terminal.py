@@ -19,6 +19,8 @@ from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
+from ...jobs import CONSOLE_POOL
+
 #: The 16 named colours pyte reports (xterm's defaults); 256-colour and true-colour cells come as hex.
 NAMED = {"black": "#000000", "red": "#cd0000", "green": "#00cd00", "brown": "#cdcd00", "blue": "#0000ee",
          "magenta": "#cd00cd", "cyan": "#00cdcd", "white": "#e5e5e5", "brightblack": "#7f7f7f",
@@ -256,7 +258,7 @@ class SerialSession(QObject):
             dom.openConsole(dev, st, lib.VIR_DOMAIN_CONSOLE_FORCE if force else 0)
             return st
         self.runner.submit(f"Open the serial console of {dom.name()}", work, on_result=self._started,
-                           on_error=lambda exc: self.ended.emit(str(exc)), owner=self)
+                           on_error=lambda exc: self.ended.emit(str(exc)), owner=self, pool=CONSOLE_POOL)
 
     def _started(self, st: Any) -> None:
         self._stream = st

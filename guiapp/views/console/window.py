@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequen
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QWidget
 
 from ...backend.constants import VIR_ERR_NO_DOMAIN
+from ...jobs import CONSOLE_POOL
 from ...vnc.address import ConsoleTarget, NoConsoleError, console_target
 from ...vnc.client import VncClient
 from ...vnc.keysyms import SEND_KEYS
@@ -160,7 +161,7 @@ class ConsoleWindow(QMainWindow):
         if self.runner is not None:
             self.runner.submit(f"Console address of {self.domain_name}", work,
                                on_result=lambda t, g=gen: self._resolved(g, t),
-                               on_error=lambda e, g=gen: self._resolve_failed(g, e), owner=self)
+                               on_error=lambda e, g=gen: self._resolve_failed(g, e), owner=self, pool=CONSOLE_POOL)
             return
 
         def run() -> None:
