@@ -300,10 +300,11 @@ class QemuSupervisor(QemuTaps):
         self._detach(dom)
         self._remove_taps(dom)
         if dom.config is not None:
-            remove_runtime_files(self.dirs, dom.uuid, dom.record, keep=KEEP_RECORD)
-            with self._mu:
+            old = dom.record
+            with self._mu:  # the shut-off state first: a reader in between must not judge by a removed pid file
                 dom.record = stopped_record(dom.name, dom.uuid, reason)
                 self._save_record(dom)
+            remove_runtime_files(self.dirs, dom.uuid, old, keep=KEEP_RECORD)
             dom.live = dom.live_src = None
             self._note_state(dom)
         else:
