@@ -48,7 +48,7 @@ from ..errors import DriverError
 T = TypeVar("T")
 N = TypeVar("N", bound="XMLNode")
 
-_STEP = re.compile(r"^([A-Za-z_][\w.-]*)(?:\[@([A-Za-z_][\w.:-]*)='([^']*)'\])?$")
+_STEP = re.compile(r"^([A-Za-z_][\w.-]*|\*)(?:\[@([A-Za-z_][\w.:-]*)='([^']*)'\])?$")
 _ATTR = re.compile(r"^@([A-Za-z_][\w.:-]*)$")
 _INDENT = "  "
 
@@ -86,18 +86,20 @@ class XPath:
         return element if self.elem_path is None else element.find(self.elem_path)
 
     def read(self, element: etree._Element) -> Optional[str]:
-        """The raw text (attribute value or element text); None when absent."""
+        """The raw text (attribute value or element text); None when absent (or an element without text)."""
         el = element if self.elem_path is None else element.find(self.elem_path)
         if el is None:
             return None
         if self.attr is not None:
             return el.get(self.attr)
-        return el.text if el.text is not None else ""
+        return el.text
 
     def make(self, element: etree._Element, order: Mapping[str, Sequence[str]]) -> etree._Element:
         """The element the path ends on, creating missing steps (in ``order``, indented)."""
         el = element
         for tag, pattr, pval in self.steps:
+            if tag == "*":
+                raise ValueError(f"cannot create the wildcard step of {self.text!r}")
             nxt = None
             for child in el:
                 if child.tag == tag and (pattr is None or child.get(pattr) == pval):
