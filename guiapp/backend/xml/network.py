@@ -49,7 +49,7 @@ from ..errors import DriverError
 from ..uuids import new_uuid
 from .domain import format_uuid
 from .network_dns import check_dns
-from .props import BoolProp, EnumProp, IntProp, StrProp, XMLNode
+from .props import BoolProp, IntProp, StrProp, XMLNode
 from .safe import check_root, parse_xml
 
 _FROM = C.VIR_FROM_NETWORK
@@ -142,31 +142,36 @@ def _parse_ip_text(text: Optional[str], what: str, net_name: str) -> IPAddress:
                          f"such as 192.168.122.1") from None
 
 
-class NetworkDef(XMLNode):
-    """A parsed, validated network definition (fields read and write the tree).  See the module docstring."""
+class NetworkFields(XMLNode):
+    """The fields of a ``<network>`` bound to its tree, without any checking (a draft being written).
 
-    __slots__ = ("_ips",)
+    :class:`NetworkDef` adds libvirt's checks and normalization; forms build their document on a
+    ``NetworkFields.new()`` and hand the text to :func:`parse_network`.
+    """
+
+    __slots__ = ()
     ORDER = {"network": _ORDER, "forward": ("interface", "pf", "nat"), "ip": ("dhcp", "tftp"),
              "dhcp": ("range", "host", "bootp")}
 
     _name = StrProp("name")
     _uuid = StrProp("uuid")
-    forward_mode = EnumProp("forward/@mode", KNOWN_FORWARD_MODES, "None: an isolated network")
+    forward_mode = StrProp("forward/@mode", "None: an isolated network (checked at parse time)")
     forward_dev = StrProp("forward/@dev")
     bridge = StrProp("bridge/@name", "the bridge device (set by the driver with set_bridge)")
     _stp = BoolProp("bridge/@stp", ("on", "off"))
     _delay = IntProp("bridge/@delay", 0, 300)
     mac = StrProp("mac/@address")
     domain_name = StrProp("domain/@name")
+    #: the first ``<ip>`` (what a form edits; :attr:`NetworkDef.ips` parses them all)
+    ip_address = StrProp("ip/@address")
+    ip_prefix = IntProp("ip/@prefix", 0, 128)
+    dhcp_start = StrProp("ip/dhcp/range/@start")
+    dhcp_end = StrProp("ip/dhcp/range/@end")
 
-    def __init__(self, root: etree._Element) -> None:
-        """Wrap ``root`` (validated and normalized in place).  Prefer :func:`parse_network`."""
-        super().__init__(root)
-        self._ips: Optional[list[IPDef]] = None
-        self._normalize()
-
-    def _changed(self) -> None:
-        self._ips = None
+    @classmethod
+    def new(cls) -> NetworkFields:
+        """An empty ``<network/>`` draft."""
+        return cls(etree.Element("network"))
 
     @property
     def root(self) -> etree._Element:
@@ -176,17 +181,48 @@ class NetworkDef(XMLNode):
     def name(self) -> str:
         return (self._name or "").strip()
 
-    @property
-    def uuid(self) -> bytes:
-        return bytes.fromhex(self.uuid_str.replace("-", ""))
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
 
     @property
     def stp(self) -> bool:
         return self._stp is not False
 
+    @stp.setter
+    def stp(self, value: bool) -> None:
+        self._stp = bool(value)
+
     @property
     def delay(self) -> int:
         return self._delay or 0
+
+    @delay.setter
+    def delay(self, value: int) -> None:
+        self._delay = value
+
+    def to_xml(self) -> str:
+        """The document as libvirt writes it (single-quoted attributes), ending with a newline."""
+        return to_libvirt_text(self.element) + "\n"
+
+
+class NetworkDef(NetworkFields):
+    """A parsed, validated network definition (fields read and write the tree).  See the module docstring."""
+
+    __slots__ = ("_ips",)
+
+    def __init__(self, root: etree._Element) -> None:
+        """Wrap ``root`` (validated and normalized in place).  Prefer :func:`parse_network`."""
+        XMLNode.__init__(self, root)
+        self._ips: Optional[list[IPDef]] = None
+        self._normalize()
+
+    def _changed(self) -> None:
+        self._ips = None
+
+    @property
+    def uuid(self) -> bytes:
+        return bytes.fromhex(self.uuid_str.replace("-", ""))
 
     @property
     def ips(self) -> list[IPDef]:
@@ -441,10 +477,6 @@ class NetworkDef(XMLNode):
             self._stp = True
             self._delay = 0
 
-    def to_xml(self) -> str:
-        """The document as libvirt writes it (single-quoted attributes), ending with a newline."""
-        return to_libvirt_text(self.root) + "\n"
-
     def copy(self) -> NetworkDef:
         new = NetworkDef.__new__(NetworkDef)
         XMLNode.__init__(new, deepcopy(self.element))
@@ -527,5 +559,5 @@ HOST_DEFAULT_NETWORK_XML = """<network>
 </network>
 """
 
-__all__ = ["NetworkDef", "IPDef", "DhcpHost", "parse_network", "network_from_element", "check_ifname",
+__all__ = ["NetworkDef", "NetworkFields", "IPDef", "DhcpHost", "parse_network", "network_from_element", "check_ifname",
            "SUPPORTED_FORWARD_MODES", "TEST_DEFAULT_NETWORK_XML", "HOST_DEFAULT_NETWORK_XML"]
