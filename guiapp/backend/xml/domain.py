@@ -19,9 +19,11 @@ once at parse time (:mod:`.domain_normalize`, as libvirt does):
   00:16:3e for Xen); MACs are written lowercase;
 * the document is re-indented with two spaces (leaf text is never touched).
 
-The formatted text is cached per (inactive, secure) variant and dropped on any
-change made through the properties.  After editing :attr:`DomainDef.root`
-directly, call :meth:`DomainDef.refresh` (re-validates, drops the cache).
+Values read and the formatted text (per (inactive, secure) variant) are kept
+per instance and dropped on any write through the properties (node files hold
+thousands of domains whose few hot fields are read over and over).  After
+editing :attr:`DomainDef.root` directly, call :meth:`DomainDef.refresh`
+(re-validates, drops what was kept).  Device fields are read live.
 
 Note on ``to_xml(secure=...)``: as specified for this project, ``secure=True``
 (the default) *drops* the VNC password, i.e. it is the opposite of libvirt's
@@ -32,7 +34,7 @@ with libvirt's flags to avoid getting that backwards.
 from __future__ import annotations
 
 from copy import deepcopy
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from lxml import etree
 
@@ -148,8 +150,9 @@ class DomainDef(XMLNode):
         """Wrap ``root`` (validated and normalized in place).  Prefer :func:`parse_domain`."""
         super().__init__(root)
         self.hypervisor = hypervisor
-        self._cache: dict[tuple[bool, bool], str] = {}
+        self._cache: dict[Any, Any] = {}
         normalize_domain(root, hypervisor)
+        self._prime()
 
     @property
     def root(self) -> etree._Element:
@@ -160,9 +163,47 @@ class DomainDef(XMLNode):
         """Re-validate (and re-normalize) the tree after it was edited directly; drops the cached text."""
         normalize_domain(self.element, self.hypervisor)
         self._cache = {}
+        self._prime()
+
+    def _prime(self) -> None:
+        """Keep the hot top-level fields, read in one pass over ``<domain>``'s children (what the
+        properties would read: the first element of each tag; test_domain_props checks they agree)."""
+        root = self.element
+        cls = DomainDef
+        store = self._cache
+        rid = root.get("id")
+        store[cls._type] = root.get("type")
+        store[cls._id] = None if rid is None else int(rid.strip(), 10)
+        seen = set()
+        for child in root:
+            tag = child.tag
+            if tag in seen:
+                continue
+            if tag == "name":
+                store[cls._name] = child.text
+            elif tag == "uuid":
+                store[cls._uuid] = child.text
+            elif tag == "memory":
+                store[cls._memory] = parse_memory(child.text, child.get("unit"))
+            elif tag == "currentMemory":
+                store[cls._current_memory] = parse_memory(child.text, child.get("unit"))
+            elif tag == "vcpu":
+                store[cls._vcpus] = int(child.text.strip(), 10)
+                cur = child.get("current")
+                store[cls._vcpus_current] = None if cur is None else int(cur.strip(), 10)
+            elif tag == "os":
+                type_el = next(child.iterchildren("type"), None)
+                store[cls._os_type] = None if type_el is None else type_el.text
+            else:
+                continue
+            seen.add(tag)
 
     def _changed(self) -> None:
         self._cache = {}
+
+    def _values(self) -> dict[Any, Any]:
+        """Fields read are kept (with the formatted text) until the next write or :meth:`refresh`."""
+        return self._cache
 
     _check_name = staticmethod(check_domain_name)
 
@@ -205,7 +246,10 @@ class DomainDef(XMLNode):
 
     @property
     def uuid(self) -> bytes:
-        return bytes.fromhex(self.uuid_str.replace("-", ""))
+        raw = self._cache.get("uuid-bytes")
+        if raw is None:
+            raw = self._cache["uuid-bytes"] = bytes.fromhex(self.uuid_str.replace("-", ""))
+        return raw
 
     @uuid.setter
     def uuid(self, value: Union[bytes, str]) -> None:
@@ -218,7 +262,7 @@ class DomainDef(XMLNode):
 
     @property
     def memory_kib(self) -> int:
-        return self._memory  # present at parse time
+        return self._memory  # type: ignore[return-value]  # present at parse time
 
     @memory_kib.setter
     def memory_kib(self, kib: int) -> None:
@@ -233,7 +277,7 @@ class DomainDef(XMLNode):
 
     @property
     def current_memory_kib(self) -> int:
-        return self._current_memory  # added at parse time
+        return self._current_memory  # type: ignore[return-value]  # added at parse time
 
     @current_memory_kib.setter
     def current_memory_kib(self, kib: int) -> None:

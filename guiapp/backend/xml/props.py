@@ -51,6 +51,7 @@ N = TypeVar("N", bound="XMLNode")
 _STEP = re.compile(r"^([A-Za-z_][\w.-]*|\*)(?:\[@([A-Za-z_][\w.:-]*)='([^']*)'\])?$")
 _ATTR = re.compile(r"^@([A-Za-z_][\w.:-]*)$")
 _INDENT = "  "
+_MISSING = object()
 
 
 # ---------------------------------------------------------------------------
@@ -82,12 +83,32 @@ class XPath:
         self.elem_path: Optional[str] = "/".join(parts) if parts else None
 
     def find(self, element: etree._Element) -> Optional[etree._Element]:
-        """The element the path ends on (before ``@attr``), or None."""
-        return element if self.elem_path is None else element.find(self.elem_path)
+        """The element the path ends on (before ``@attr``), or None (the first match of each step)."""
+        el: Optional[etree._Element] = element
+        for tag, pattr, pval in self.steps:
+            if pattr is None:
+                el = next(el.iterchildren(tag), None)  # type: ignore[union-attr]
+            else:
+                el = next((c for c in el.iterchildren(tag) if c.get(pattr) == pval), None)  # type: ignore[union-attr]
+            if el is None:
+                return None
+        return el
+
+    def find_all(self, element: etree._Element) -> list[etree._Element]:
+        """Every element the path ends on (all matches of the last step under the first match of the others)."""
+        if not self.steps:
+            return [element]
+        parent = element
+        for tag, pattr, pval in self.steps[:-1]:
+            parent = next((c for c in parent.iterchildren(tag) if pattr is None or c.get(pattr) == pval), None)
+            if parent is None:
+                return []
+        tag, pattr, pval = self.steps[-1]
+        return [c for c in parent.iterchildren(tag) if pattr is None or c.get(pattr) == pval]
 
     def read(self, element: etree._Element) -> Optional[str]:
         """The raw text (attribute value or element text); None when absent (or an element without text)."""
-        el = element if self.elem_path is None else element.find(self.elem_path)
+        el = self.find(element)
         if el is None:
             return None
         if self.attr is not None:
@@ -243,6 +264,14 @@ class XMLNode:
         if self._owner is not None:
             self._owner._changed()
 
+    def _values(self) -> Optional[dict[Any, Any]]:
+        """A store for values read (keyed by property), emptied by :meth:`_changed`; None: read every time.
+
+        Models that parse many documents and read a few fields often (DomainDef) return one; after
+        editing the tree directly they must be told (DomainDef.refresh()).
+        """
+        return None
+
     def _order(self) -> Mapping[str, Sequence[str]]:
         """The element order for writes through this node (its class's, then its owner's)."""
         if self._owner is None:
@@ -280,6 +309,16 @@ class XMLProperty(Generic[T]):
     def __get__(self, obj: Optional[XMLNode], owner: type) -> Union[T, XMLProperty[T]]:
         if obj is None:
             return self
+        store = obj._values()
+        if store is None:
+            return self.load(obj)
+        value = store.get(self, _MISSING)
+        if value is _MISSING:
+            value = store[self] = self.load(obj)
+        return value
+
+    def load(self, obj: XMLNode) -> T:
+        """Read the value from the tree (no store)."""
         return self.decode(self.path.read(obj.element))
 
     def __set__(self, obj: XMLNode, value: T) -> None:
@@ -391,9 +430,7 @@ class FlagProp(XMLProperty[bool]):
         if self.path.attr is not None or self.path.elem_path is None:
             raise ValueError(f"FlagProp needs an element path, not {path!r}")
 
-    def __get__(self, obj: Optional[XMLNode], owner: type) -> Any:
-        if obj is None:
-            return self
+    def load(self, obj: XMLNode) -> bool:
         return self.path.find(obj.element) is not None
 
     def decode(self, raw: Optional[str]) -> bool:
@@ -426,9 +463,7 @@ class ScaledProp(XMLProperty[Optional[int]]):
             raise ValueError(f"ScaledProp needs an element path (the text is the number), not {path!r}")
         self.unit_attr, self.unit, self.parse = unit_attr, unit, parse
 
-    def __get__(self, obj: Optional[XMLNode], owner: type) -> Any:
-        if obj is None:
-            return self
+    def load(self, obj: XMLNode) -> Optional[int]:
         el = self.path.find(obj.element)
         if el is None:
             return None
@@ -467,14 +502,16 @@ class AttrListProp(XMLProperty[list[str]]):
             raise ValueError(f"AttrListProp needs an element/@attr path, not {path!r}")
 
     def __get__(self, obj: Optional[XMLNode], owner: type) -> Any:
-        if obj is None:
-            return self
+        value = super().__get__(obj, owner)
+        return value if obj is None else list(value)  # type: ignore[arg-type]  # a copy: the stored list stays as read
+
+    def load(self, obj: XMLNode) -> list[str]:
         attr = self.path.attr
-        return [v for el in obj.element.iterfind(self.path.elem_path) if (v := el.get(attr)) is not None]
+        return [v for el in self.path.find_all(obj.element) if (v := el.get(attr)) is not None]
 
     def __set__(self, obj: XMLNode, values: Iterable[str]) -> None:
         values = list(values)
-        for el in list(obj.element.iterfind(self.path.elem_path)):
+        for el in self.path.find_all(obj.element):
             parent = el.getparent()
             remove_element(el)
             self.path.prune(obj.element, parent, len(self.path.steps) - 1)
@@ -506,8 +543,10 @@ class ChildTagsProp(XMLProperty[set[str]]):
     __slots__ = ()
 
     def __get__(self, obj: Optional[XMLNode], owner: type) -> Any:
-        if obj is None:
-            return self
+        value = super().__get__(obj, owner)
+        return value if obj is None else set(value)  # type: ignore[arg-type]  # a copy: the stored set stays as read
+
+    def load(self, obj: XMLNode) -> set[str]:
         el = self.path.find(obj.element)
         if el is None:
             return set()
@@ -544,10 +583,21 @@ class NodeList(Sequence[N]):
         self._prop = prop
 
     def _elements(self) -> list[etree._Element]:
-        return list(self._owner.element.iterfind(self._prop.path.elem_path))
+        return [n.element for n in self._nodes()]
+
+    def _nodes(self) -> list[N]:
+        """The wrapped children (kept in the owner's store when it has one, until its next write)."""
+        owner, prop = self._owner, self._prop
+        store = owner._values()
+        nodes: Optional[list[N]] = store.get(prop) if store is not None else None
+        if nodes is None:
+            nodes = [prop.wrap(owner, e) for e in prop.path.find_all(owner.element)]
+            if store is not None:
+                store[prop] = nodes
+        return nodes
 
     def __len__(self) -> int:
-        return len(self._elements())
+        return len(self._nodes())
 
     @overload
     def __getitem__(self, i: int) -> N: ...
@@ -556,14 +606,10 @@ class NodeList(Sequence[N]):
     def __getitem__(self, i: slice) -> list[N]: ...
 
     def __getitem__(self, i: Union[int, slice]) -> Union[N, list[N]]:
-        els = self._elements()
-        if isinstance(i, slice):
-            return [self._prop.wrap(self._owner, e) for e in els[i]]
-        return self._prop.wrap(self._owner, els[i])
+        return self._nodes()[i]
 
     def __iter__(self) -> Iterator[N]:
-        wrap, owner = self._prop.wrap, self._owner
-        return iter([wrap(owner, e) for e in self._elements()])
+        return iter(list(self._nodes()))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and list(self) == list(other)

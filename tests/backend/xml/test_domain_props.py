@@ -45,9 +45,12 @@ def test_fields_read_the_tree_not_a_copy():
     # what parse-time normalization added is what the accessors show (the old load-time copies missed it)
     assert d.boot_devs == [b.get("dev") for b in d.root.iterfind("os/boot")] == ["hd"]
     assert d.graphics[0].port == -1 and d.graphics[0].autoport
-    etree.SubElement(d.root.find("os"), "kernel").text = "/vmlinuz"
+    assert d.kernel is None and d.disks[0].source == "/var/lib/a.img"
     d.root.find("devices/disk/source").set("file", "/var/lib/b.img")
-    assert d.kernel == "/vmlinuz" and d.disks[0].source == "/var/lib/b.img"  # no refresh needed to read
+    assert d.disks[0].source == "/var/lib/b.img"  # device fields are read live
+    etree.SubElement(d.root.find("os"), "kernel").text = "/vmlinuz"
+    d.refresh()  # after a direct edit of the domain's own fields (they are kept per instance)
+    assert d.kernel == "/vmlinuz" and "<kernel>/vmlinuz</kernel>" in d.to_xml()
 
 
 def test_os_writes_go_where_libvirt_puts_them_and_drop_the_cache():
@@ -155,3 +158,22 @@ def test_created_elements_follow_real_libvirt_order():
         assert [t for t in mine if t in real] == real, path
     top_real = [t for t in children(theirs) if t in children(ours)]
     assert [t for t in children(ours) if t in top_real] == top_real
+
+
+def test_primed_fields_agree_with_the_properties_over_libvirts_inputs():
+    """DomainDef keeps its hot fields from one pass at parse time: the same values its properties read."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[2] / "data" / "libvirt" / "domain"
+    hot = [DomainDef._type, DomainDef._id, DomainDef._name, DomainDef._uuid, DomainDef._memory,
+           DomainDef._current_memory, DomainDef._vcpus, DomainDef._vcpus_current, DomainDef._os_type]
+    checked = 0
+    for path in sorted(data.glob("*/*.xml")):
+        try:
+            d = parse_domain(path.read_bytes(), hypervisor="test")
+        except DriverError:
+            continue
+        primed = [d._cache.get(p, "missing") for p in hot]
+        assert primed == [p.load(d) for p in hot], path.name
+        checked += 1
+    assert checked > 1000
