@@ -76,6 +76,7 @@ from .props import (
     StrProp,
     XMLChildList,
     XMLNode,
+    XMLProperty,
     remove_element,
 )
 from .safe import parse_xml
@@ -112,10 +113,14 @@ def _memory_kib(value: Optional[str], unit: Optional[str]) -> int:
 # ---------------------------------------------------------------------------
 # the domain
 
-class DomainDef(XMLNode):
-    """A parsed, validated domain definition.  See the module docstring."""
+class DomainFields(XMLNode):
+    """The declarative fields of a ``<domain>`` bound to its tree, without checks or normalization.
 
-    __slots__ = ("hypervisor", "_cache", "__weakref__")
+    :class:`DomainDef` adds libvirt's parse-time checks and rules; views that only need to look at
+    a driver's XML (which devices it has) read it through ``DomainFields(parse_xml(text))``.
+    """
+
+    __slots__ = ()
 
     ORDER = {"domain": DOMAIN_ORDER, "os": OS_ORDER, "devices": DEVICES_ORDER}
 
@@ -146,6 +151,12 @@ class DomainDef(XMLNode):
     _os_type = EnumProp("os/type", OS_TYPES)
     _type = EnumProp("@type", DOMAIN_TYPES)
 
+
+class DomainDef(DomainFields):
+    """A parsed, validated domain definition.  See the module docstring."""
+
+    __slots__ = ("hypervisor", "_cache", "__weakref__")
+
     def __init__(self, root: etree._Element, *, hypervisor: Optional[str] = None) -> None:
         """Wrap ``root`` (validated and normalized in place).  Prefer :func:`parse_domain`."""
         super().__init__(root)
@@ -169,7 +180,7 @@ class DomainDef(XMLNode):
         """Keep the hot top-level fields, read in one pass over ``<domain>``'s children (what the
         properties would read: the first element of each tag; test_domain_props checks they agree)."""
         root = self.element
-        cls = DomainDef
+        cls = DomainFields
         store = self._cache
         rid = root.get("id")
         store[cls._type] = root.get("type")
@@ -198,8 +209,12 @@ class DomainDef(XMLNode):
                 continue
             seen.add(tag)
 
-    def _changed(self) -> None:
-        self._cache = {}
+    def _changed(self, top: Optional[str] = None) -> None:
+        """Drop the formatted text and what was read under the changed child (everything when unknown)."""
+        if top is None:
+            self._cache = {}
+            return
+        self._cache = {k: v for k, v in self._cache.items() if _survives(k, top)}
 
     def _values(self) -> dict[Any, Any]:
         """Fields read are kept (with the formatted text) until the next write or :meth:`refresh`."""
@@ -384,15 +399,27 @@ class DomainDef(XMLNode):
                            secure=not (flags & C.VIR_DOMAIN_XML_SECURE))
 
     def copy(self) -> DomainDef:
-        """An independent deep copy (already validated and normalized: nothing is checked again)."""
+        """An independent deep copy (already validated and normalized: nothing is checked again).
+
+        The copy starts with the values (and formatted text) this one has read: its tree is equal.
+        """
         new = DomainDef.__new__(DomainDef)
         XMLNode.__init__(new, self.element.__deepcopy__(None))
         new.hypervisor = self.hypervisor
-        new._cache = {}
+        new._cache = {k: v for k, v in self._cache.items() if not isinstance(k, XMLChildList)}
         return new
 
     def __repr__(self) -> str:
         return f"<DomainDef {self.type} {self.name!r} {self.uuid_str}>"
+
+
+def _survives(key: Any, top: str) -> bool:
+    """Whether a value kept by DomainDef stays valid after a write under ``<domain>``'s child ``top``."""
+    if isinstance(key, (XMLProperty, XMLChildList)):
+        return key.path.top != top
+    if key == "uuid-bytes":
+        return top != "uuid"
+    return False  # formatted text
 
 
 def _strip_runtime(root: etree._Element) -> None:
@@ -433,7 +460,8 @@ def domain_from_element(element: etree._Element, *, hypervisor: Optional[str] = 
 
 
 __all__ = [
-    "DomainDef", "Device", "Disk", "Interface", "Graphics", "CharDev", "parse_domain", "domain_from_element",
+    "DomainDef", "DomainFields", "Device", "Disk", "Interface", "Graphics", "CharDev", "parse_domain",
+    "domain_from_element",
     "parse_memory", "parse_uuid", "format_uuid", "parse_mac", "generate_mac", "mac_prefix_for",
     "MAC_PREFIX_QEMU", "MAC_PREFIX_XEN", "LIFECYCLE_ACTIONS", "LIFECYCLE_DEFAULTS", "CRASH_ACTIONS", "OS_TYPES",
     "DOMAIN_TYPES", "NET_TYPES", "SOCKET_NET_TYPES", "BOOT_DEVS", "DISK_TYPES", "DISK_DEVICES", "GRAPHICS_TYPES",

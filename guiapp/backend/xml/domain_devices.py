@@ -94,7 +94,7 @@ class Disk(Device):
             el = _SOURCE_EL.find(self.element)
             if el is not None:
                 remove_element(el)
-                self._changed()
+                self._changed("source")
             return
         _SOURCE[self._source_attr].__set__(self, path)
 
@@ -380,7 +380,7 @@ class Graphics(Device):
             self.element.set("port", str(int(value)))
             if autoport and int(value) != -1:
                 self.element.set("autoport", "yes")  # so that the inactive form knows the port is allocated
-        self._changed()
+        self._changed("")
 
     @property
     def autoport(self) -> bool:
@@ -481,7 +481,7 @@ class CharDev(Device):
             _PATH.__set__(self, value)
             if el.get("type") == "pty":
                 el.set("tty", value)  # libvirt writes both for a running pty
-        self._changed()
+        self._changed(None)
 
     # the seed calls it tty
     tty = path

@@ -217,7 +217,7 @@ class NetworkDef(NetworkFields):
         self._ips: Optional[list[IPDef]] = None
         self._normalize()
 
-    def _changed(self) -> None:
+    def _changed(self, top: Optional[str] = None) -> None:
         self._ips = None
 
     @property

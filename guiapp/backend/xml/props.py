@@ -60,7 +60,7 @@ _MISSING = object()
 class XPath:
     """A compiled property path: element steps, then an optional attribute."""
 
-    __slots__ = ("text", "steps", "attr", "elem_path")
+    __slots__ = ("text", "steps", "attr", "elem_path", "top")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -81,6 +81,8 @@ class XPath:
         self.attr = attr
         #: the element part, as lxml's find() takes it (None: the node's own element)
         self.elem_path: Optional[str] = "/".join(parts) if parts else None
+        #: the child of the node's element a write changes ("" for the element's own attributes/text)
+        self.top: str = steps[0][0] if steps else ""
 
     def find(self, element: etree._Element) -> Optional[etree._Element]:
         """The element the path ends on (before ``@attr``), or None (the first match of each step)."""
@@ -259,10 +261,16 @@ class XMLNode:
         self.element = element
         self._owner = owner
 
-    def _changed(self) -> None:
-        """Called after every property write; passes the news up to the owner."""
-        if self._owner is not None:
-            self._owner._changed()
+    def _changed(self, top: Optional[str] = None) -> None:
+        """Called after every write with the child of this element it changed ("": the element itself,
+        None: unknown); passes the news up to the owner (as the owner's child holding this element)."""
+        owner = self._owner
+        if owner is not None:
+            el = self.element
+            parent = el.getparent()
+            while parent is not None and parent is not owner.element:
+                el, parent = parent, parent.getparent()
+            owner._changed(el.tag if parent is not None else None)
 
     def _values(self) -> Optional[dict[Any, Any]]:
         """A store for values read (keyed by property), emptied by :meth:`_changed`; None: read every time.
@@ -323,7 +331,7 @@ class XMLProperty(Generic[T]):
 
     def __set__(self, obj: XMLNode, value: T) -> None:
         self.path.write(obj.element, self.encode(value), obj._order())
-        obj._changed()
+        obj._changed(self.path.top)
 
     def decode(self, raw: Optional[str]) -> T:
         """Raw text (None: absent) -> value."""
@@ -444,7 +452,7 @@ class FlagProp(XMLProperty[bool]):
             self.path.make(obj.element, obj._order())
         else:
             self.path.write(obj.element, None, obj._order())
-        obj._changed()
+        obj._changed(self.path.top)
 
 
 class ScaledProp(XMLProperty[Optional[int]]):
@@ -488,7 +496,7 @@ class ScaledProp(XMLProperty[Optional[int]]):
             el = self.path.make(obj.element, order)
             if el.get(self.unit_attr) != self.unit:
                 el.set(self.unit_attr, self.unit)
-        obj._changed()
+        obj._changed(self.path.top)
 
 
 class AttrListProp(XMLProperty[list[str]]):
@@ -525,7 +533,7 @@ class AttrListProp(XMLProperty[list[str]]):
                 if pattr is not None and pval is not None:
                     attrs[pattr] = pval
                 insert_ordered(parent, etree.Element(tag, attrs), order.get(parent.tag, ()))
-        obj._changed()
+        obj._changed(self.path.top)
 
     @staticmethod
     def _step_text(step: tuple[str, Optional[str], Optional[str]]) -> str:
@@ -557,7 +565,7 @@ class ChildTagsProp(XMLProperty[set[str]]):
         order = obj._order()
         if not want:
             self.path.write(obj.element, None, order)
-            obj._changed()
+            obj._changed(self.path.top)
             return
         el = self.path.make(obj.element, order)
         for c in list(el):
@@ -567,7 +575,7 @@ class ChildTagsProp(XMLProperty[set[str]]):
         for t in want:
             if t not in have:
                 insert_ordered(el, etree.Element(t), order.get(el.tag, ()))
-        obj._changed()
+        obj._changed(self.path.top)
 
 
 # ---------------------------------------------------------------------------
@@ -629,7 +637,7 @@ class NodeList(Sequence[N]):
             _insert_indented(parent, parent.index(same[-1]) + 1, el)
         else:
             insert_ordered(parent, el, order.get(parent.tag, ()))
-        self._owner._changed()
+        self._owner._changed(self._prop.path.top)
         return self._prop.wrap(self._owner, el)
 
     def remove(self, node: Union[etree._Element, N]) -> None:
@@ -638,7 +646,7 @@ class NodeList(Sequence[N]):
         if el not in self._elements():
             raise ValueError("not an element of this list")
         remove_element(el)
-        self._owner._changed()
+        self._owner._changed(self._prop.path.top)
 
 
 class XMLChildList(Generic[N]):

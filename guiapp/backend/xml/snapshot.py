@@ -46,7 +46,7 @@ def check_name(name: str) -> str:
     return name
 
 
-class _DiskXML(XMLNode):
+class SnapshotDiskXML(XMLNode):
     """``<disks><disk name snapshot>`` with ``<driver type>`` and ``<source file>``."""
 
     __slots__ = ()
@@ -57,7 +57,7 @@ class _DiskXML(XMLNode):
     driver_type = StrProp("driver/@type")
 
 
-class _SnapshotXML(XMLNode):
+class SnapshotXML(XMLNode):
     """The fields of a ``<domainsnapshot>`` document (read by :func:`parse_snapshot`, written by ``to_xml``)."""
 
     __slots__ = ()
@@ -71,7 +71,7 @@ class _SnapshotXML(XMLNode):
     creation_time = StrProp("creationTime")
     memory = StrProp("memory/@snapshot")
     memory_file = StrProp("memory/@file")
-    disks = XMLChildList("disks/disk", _DiskXML)
+    disks = XMLChildList("disks/disk", SnapshotDiskXML)
 
 
 @dataclass
@@ -109,7 +109,7 @@ class SnapshotDef:
 
     def to_xml(self, *, secure: bool = False) -> str:
         """The document as libvirt writes it (two-space indent, the domain XML nested)."""
-        x = _SnapshotXML(etree.Element("domainsnapshot"))
+        x = SnapshotXML(etree.Element("domainsnapshot"))
         x.name = self.name
         if self.description is not None:
             x.description = self.description
@@ -130,7 +130,7 @@ class SnapshotDef:
         root = x.element
         if self.domain is not None:
             dom = parse_xml(self.domain.to_xml(inactive=True, secure=not secure))
-            insert_ordered(root, dom, _SnapshotXML.ORDER["domainsnapshot"])
+            insert_ordered(root, dom, SnapshotXML.ORDER["domainsnapshot"])
         etree.indent(root, space="  ")
         return etree.tostring(root, encoding="unicode") + "\n"
 
@@ -142,7 +142,7 @@ class SnapshotDef:
         return new
 
 
-def _parse_disk(x: _DiskXML) -> SnapshotDisk:
+def _parse_disk(x: SnapshotDiskXML) -> SnapshotDisk:
     name = x.name
     if not name:
         raise _err(C.VIR_ERR_INTERNAL_ERROR, "missing name from disk snapshot element")
@@ -165,7 +165,7 @@ def parse_snapshot(xml: Union[str, bytes], *, redefine: bool = False, now: int =
     """Parse and check a ``<domainsnapshot>``; ``now`` (seconds) names an unnamed snapshot."""
     root = parse_xml(xml, "domainsnapshot", domain=C.VIR_FROM_DOMAIN_SNAPSHOT)
     check_root(root, "domainsnapshot", domain=C.VIR_FROM_DOMAIN_SNAPSHOT)
-    x = _SnapshotXML(root)
+    x = SnapshotXML(root)
     s = SnapshotDef()
     name = x.name
     if name is None or not name.strip():
@@ -215,6 +215,21 @@ def parse_snapshot(xml: Union[str, bytes], *, redefine: bool = False, now: int =
     return s
 
 
+def read_snapshot_xml(xml: Union[str, bytes]) -> SnapshotXML:
+    """The fields of a ``<domainsnapshot>`` as a driver wrote it (safe parser, no checks): for display."""
+    root = parse_xml(xml, "domainsnapshot", domain=C.VIR_FROM_DOMAIN_SNAPSHOT)
+    check_root(root, "domainsnapshot", domain=C.VIR_FROM_DOMAIN_SNAPSHOT)
+    return SnapshotXML(root)
+
+
+def snapshot_request_xml(name: str = "", description: str = "") -> str:
+    """A ``<domainsnapshot>`` to create (only name and description; empty ones left out)."""
+    x = SnapshotXML(etree.Element("domainsnapshot"))
+    x.name = name or None
+    x.description = description or None
+    return etree.tostring(x.element, encoding="unicode")
+
+
 def align_disks(s: SnapshotDef, dom: DomainDef, *, default: str) -> None:
     """libvirt's virDomainSnapshotAlignDisks: one entry per domain disk, in domain order, checked."""
     by_target = {d.target: d for d in dom.disks if d.target}
@@ -240,4 +255,5 @@ def align_disks(s: SnapshotDef, dom: DomainDef, *, default: str) -> None:
     s.disks = out
 
 
-__all__ = ["SnapshotDef", "SnapshotDisk", "parse_snapshot", "align_disks", "check_name", "STATES", "STATE_NAMES"]
+__all__ = ["SnapshotDef", "SnapshotDisk", "SnapshotXML", "SnapshotDiskXML", "read_snapshot_xml",
+           "snapshot_request_xml", "parse_snapshot", "align_disks", "check_name", "STATES", "STATE_NAMES"]

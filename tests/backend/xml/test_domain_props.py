@@ -177,3 +177,34 @@ def test_primed_fields_agree_with_the_properties_over_libvirts_inputs():
         assert primed == [p.load(d) for p in hot], path.name
         checked += 1
     assert checked > 1000
+
+
+def _assert_store_matches_tree(d: DomainDef) -> None:
+    from guiapp.backend.xml.props import XMLChildList, XMLProperty
+
+    for name, prop in vars(type(d).__mro__[1]).items():  # DomainFields' declarations
+        if isinstance(prop, XMLProperty):
+            assert prop.__get__(d, DomainDef) == prop.load(d), name
+        elif isinstance(prop, XMLChildList):
+            assert [n.element for n in prop.__get__(d, DomainDef)] == prop.path.find_all(d.root), name
+    assert d.to_xml(secure=False) == etree.tostring(d.root, encoding="unicode") + "\n"
+
+
+def test_what_a_write_drops_keeps_the_kept_values_true():
+    """A write drops only what was read under the child it changed; everything kept still equals the tree."""
+    d = parse_domain(BASE)
+    writes = [
+        lambda: setattr(d, "id", 7), lambda: setattr(d, "name", "p2"), lambda: setattr(d, "memory_kib", 2048),
+        lambda: setattr(d, "vcpus", 3), lambda: setattr(d, "vcpus_current", 2), lambda: setattr(d, "kernel", "/k"),
+        lambda: setattr(d, "boot_devs", ["cdrom"]), lambda: setattr(d, "features", ["acpi"]),
+        lambda: setattr(d.graphics[0], "port", 5901), lambda: setattr(d.consoles[0], "path", "/dev/pts/4"),
+        lambda: setattr(d.disks[0], "source", None), lambda: setattr(d.interfaces[0], "target_dev", "vnet3"),
+        lambda: d.disks.append(etree.fromstring("<disk type='file' device='cdrom'><target dev='hdc'/></disk>")),
+        lambda: d.disks.remove(d.disks[0]), lambda: setattr(d, "emulator", "/usr/bin/x"),
+        lambda: setattr(d, "on_crash", "restart"), lambda: setattr(d, "id", None),
+    ]
+    for write in writes:
+        _assert_store_matches_tree(d)  # reads everything: the store is full before each write
+        write()
+        _assert_store_matches_tree(d)
+    assert parse_domain(d.to_xml()).to_xml() == d.to_xml()

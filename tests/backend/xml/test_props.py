@@ -63,7 +63,7 @@ class Dom(XMLNode):
         super().__init__(element)
         self.changes = 0
 
-    def _changed(self) -> None:
+    def _changed(self, top: Optional[str] = None) -> None:
         self.changes += 1
 
 
