@@ -227,6 +227,9 @@ def snapshot_request_xml(name: str = "", description: str = "") -> str:
     x = SnapshotXML(etree.Element("domainsnapshot"))
     x.name = name or None
     x.description = description or None
+    x.element.text = None  # compact: one line
+    for el in x.element:
+        el.tail = None
     return etree.tostring(x.element, encoding="unicode")
 
 
