@@ -32,6 +32,13 @@ from .domain_values import (
 from .props import BoolProp, FlagProp, IntProp, StrProp, XMLNode, XPath, remove_element
 
 _FROM = C.VIR_FROM_DOMAIN
+
+
+def _child(el: etree._Element, tag: str) -> Optional[etree._Element]:
+    """The first child ``tag`` (faster than ElementPath's find)."""
+    return next(el.iterchildren(tag), None)
+
+
 _DISK_SOURCE_ATTR = {"block": "dev", "dir": "dir", "network": "name", "volume": "volume"}
 _SOURCE = {a: StrProp(f"source/@{a}") for a in ("file", "dev", "dir", "name", "volume")}
 _SOURCE_EL = XPath("source")
@@ -100,7 +107,7 @@ class Disk(Device):
 
     @property
     def boot_order(self) -> Optional[int]:
-        boot = self.element.find("boot")
+        boot = _child(self.element, "boot")
         return None if boot is None else parse_int(boot.get("order"), "disk boot order", 1, 2 ** 31 - 1)
 
     @staticmethod
@@ -136,7 +143,7 @@ class Disk(Device):
 
 
 def _disk_source(element: etree._Element, attr: str) -> Optional[str]:
-    src = element.find("source")
+    src = _child(element, "source")
     if src is None:
         return None
     return src.get(attr) or src.get("file") or src.get("dev")
@@ -173,7 +180,7 @@ class Interface(Device):
         return self.element.get("type") or "user"
 
     def _source(self, attr: str) -> Optional[str]:
-        src = self.element.find("source")
+        src = _child(self.element, "source")
         return None if src is None else src.get(attr)
 
     _src_network = StrProp("source/@network")
@@ -450,7 +457,7 @@ class CharDev(Device):
 
     @property
     def target_port(self) -> Optional[int]:
-        target = self.element.find("target")
+        target = _child(self.element, "target")
         return None if target is None else parse_int(target.get("port"), f"{self.kind} target port", 0, 65535)
 
     @target_port.setter

@@ -98,15 +98,22 @@ class XPath:
 
     def find_all(self, element: etree._Element) -> list[etree._Element]:
         """Every element the path ends on (all matches of the last step under the first match of the others)."""
-        if not self.steps:
+        steps = self.steps
+        if not steps:
             return [element]
-        parent = element
-        for tag, pattr, pval in self.steps[:-1]:
-            parent = next((c for c in parent.iterchildren(tag) if pattr is None or c.get(pattr) == pval), None)
+        parent: Optional[etree._Element] = element
+        for tag, pattr, pval in steps[:-1]:
+            if pattr is None:
+                parent = next(parent.iterchildren(tag), None)  # type: ignore[union-attr]
+            else:
+                parent = next((c for c in parent.iterchildren(tag)  # type: ignore[union-attr]
+                               if c.get(pattr) == pval), None)
             if parent is None:
                 return []
-        tag, pattr, pval = self.steps[-1]
-        return [c for c in parent.iterchildren(tag) if pattr is None or c.get(pattr) == pval]
+        tag, pattr, pval = steps[-1]
+        if pattr is None:
+            return list(parent.iterchildren(tag))  # type: ignore[union-attr]
+        return [c for c in parent.iterchildren(tag) if c.get(pattr) == pval]  # type: ignore[union-attr]
 
     def read(self, element: etree._Element) -> Optional[str]:
         """The raw text (attribute value or element text); None when absent (or an element without text)."""
