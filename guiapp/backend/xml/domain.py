@@ -355,18 +355,27 @@ class DomainDef(DomainFields):
     # -- formatting ---------------------------------------------------------
 
     def _runtime_bits(self) -> bool:
+        """Whether the document holds running-only state (one pass over ``<devices>``: formatting is hot)."""
         if self.element.get("id") is not None:
             return True
-        for g in self.graphics:
-            if g.autoport and g.port not in (None, -1):
-                return True
-        for c in self.consoles:
-            if c.type == "pty" and c.path is not None:
-                return True
-        for c in self.serials:
-            if c.type == "pty" and c.path is not None:
-                return True
+        devices = next(self.element.iterchildren("devices"), None)
+        if devices is None:
+            return False
+        for el in devices.iterchildren("graphics", "console", "serial"):
+            if el.tag == "graphics":
+                g = Graphics(el, self)
+                if g.autoport and g.port not in (None, -1):
+                    return True
+            else:
+                c = CharDev(el, self)
+                if c.type == "pty" and c.path is not None:
+                    return True
         return False
+
+    def _has_passwd(self) -> bool:
+        devices = next(self.element.iterchildren("devices"), None)
+        return devices is not None and any(Graphics(el, self).passwd is not None
+                                           for el in devices.iterchildren("graphics"))
 
     def to_xml(self, *, inactive: bool = False, secure: bool = True) -> str:
         """The document as text.
@@ -380,7 +389,7 @@ class DomainDef(DomainFields):
         if text is not None:
             return text
         strip_runtime = inactive and self._runtime_bits()
-        strip_passwd = secure and any(g.passwd is not None for g in self.graphics)
+        strip_passwd = secure and self._has_passwd()
         root = self.root
         if strip_runtime or strip_passwd:
             root = deepcopy(root)
