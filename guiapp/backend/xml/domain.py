@@ -374,8 +374,8 @@ class DomainDef(DomainFields):
 
     def _has_passwd(self) -> bool:
         devices = next(self.element.iterchildren("devices"), None)
-        return devices is not None and any(Graphics(el, self).passwd is not None
-                                           for el in devices.iterchildren("graphics"))
+        # Graphics.passwd is the @passwd attribute; read directly here (every cold XMLDesc asks)
+        return devices is not None and any(el.get("passwd") is not None for el in devices.iterchildren("graphics"))
 
     def to_xml(self, *, inactive: bool = False, secure: bool = True) -> str:
         """The document as text.
