@@ -14,16 +14,16 @@ connection emulates every kind (the test driver accepts any domain type).
 from __future__ import annotations
 
 import os
-from copy import deepcopy
 from dataclasses import dataclass, field, replace
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from lxml import etree
 
 from .. import constants as C
 from ..errors import DriverError
 from .capabilities import Capabilities, Guest
-from .domain import DomainDef, generate_mac, mac_prefix_for, parse_domain
+from .domain import DomainDef, Graphics, generate_mac, mac_prefix_for, parse_domain
+from .props import NodeList
 
 _FROM = C.VIR_FROM_DOMAIN
 
@@ -231,39 +231,9 @@ class Lifecycle:
 
 # ----------------------------------------------------------------------------- the builder
 
-_TOP_ORDER = ("name", "uuid", "memory", "currentMemory", "vcpu", "os", "features", "cpu", "clock",
-              "on_poweroff", "on_reboot", "on_crash", "devices")
-_DEV_ORDER = ("emulator", "disk", "controller", "interface", "serial", "console", "input", "graphics", "video")
 _BUS_PREFIX = {"ide": "hd", "virtio": "vd", "sata": "sd", "scsi": "sd", "xen": "xvd", "fdc": "fd", "usb": "sd"}
-
-
-def _el(tag: str, text: Optional[str] = None, **attrs: Optional[str]) -> etree._Element:
-    """A new element; attributes given as None are left out."""
-    e = etree.Element(tag, {k: v for k, v in attrs.items() if v is not None})
-    if text is not None:
-        e.text = text
-    return e
-
-
-def _sub(parent: etree._Element, tag: str, text: Optional[str] = None, **attrs: Optional[str]) -> etree._Element:
-    e = _el(tag, text, **attrs)
-    parent.append(e)
-    return e
-
-
-def _place(parent: etree._Element, new: list[etree._Element], tags: tuple[str, ...], order: tuple[str, ...]) -> None:
-    """Replace the children of ``parent`` tagged ``tags`` by ``new``, keeping ``order`` between groups."""
-    for child in list(parent):
-        if child.tag in tags:
-            parent.remove(child)
-    rank = {t: i for i, t in enumerate(order)}
-    mine = min(rank.get(t, len(order)) for t in tags)
-    index = 0
-    for i, child in enumerate(parent):
-        if isinstance(child.tag, str) and rank.get(child.tag, len(order)) < mine:
-            index = i + 1
-    for offset, e in enumerate(new):
-        parent.insert(index + offset, e)
+#: the skeleton every new guest starts from; every field is then written through DomainDef's properties
+_SKELETON = "<domain type='{type}'><name>new-vm</name><memory>1</memory><os><type>{os}</type></os><devices/></domain>"
 
 
 def _next_target(prefix: str, used: set[str], start: int = 0) -> str:
@@ -281,6 +251,11 @@ def _next_target(prefix: str, used: set[str], start: int = 0) -> str:
         n += 1
 
 
+def _clear(nodes: NodeList[Any]) -> None:
+    for node in list(nodes):
+        nodes.remove(node)
+
+
 class DomainBuilder:
     """A new guest's definition; every ``set_*`` call edits one section of the document."""
 
@@ -296,41 +271,25 @@ class DomainBuilder:
         self.machine = machine
         self.emulator: Optional[str] = None
         self._auto_macs: list[str] = []
-        root = _el("domain", type=kind.domain_type)
-        _sub(root, "name", name)
-        _sub(root, "memory", str(memory_mib), unit="MiB")
-        _sub(root, "vcpu", str(vcpus))
-        os_el = _sub(root, "os")
-        _sub(os_el, "type", kind.os_type)
-        _sub(root, "devices")
-        self.defn: DomainDef = parse_domain(etree.tostring(root), hypervisor=kind.domain_type)
+        self.defn: DomainDef = parse_domain(_SKELETON.format(type=kind.domain_type, os=kind.os_type),
+                                            hypervisor=kind.domain_type)
+        self.set_name(name)
+        self.set_memory(memory_mib)
+        self.set_vcpus(vcpus)
         self._edit(self._render_all)
 
     # -- plumbing -------------------------------------------------------------------
-    def _edit(self, fn: Callable[[etree._Element], None]) -> None:
-        """Apply ``fn`` to a copy of the tree; keep the result only if it validates."""
-        root = deepcopy(self.defn.root)
-        fn(root)
-        etree.indent(root, space="  ")
-        self.defn = DomainDef(root, hypervisor=self.kind.domain_type)
+    def _edit(self, fn: Callable[[DomainDef], None]) -> None:
+        """Apply ``fn`` to a copy of the definition; keep the result only if it validates."""
+        d = self.defn.copy()
+        fn(d)
+        d.refresh()
+        self.defn = d
 
-    def _devices(self, root: etree._Element) -> etree._Element:
-        dev = root.find("devices")
-        if dev is None:
-            dev = _el("devices")
-            _place(root, [dev], ("devices",), _TOP_ORDER)
-        return dev
-
-    def _render_all(self, root: etree._Element) -> None:
-        root.set("type", self.kind.domain_type)
-        self._render_os(root)
-        self._render_features(root)
-        self._render_lifecycle(root)
-        self._render_disks(root)
-        self._render_nics(root)
-        self._render_chars(root)
-        self._render_graphics(root)
-        self._render_emulator(root)
+    def _render_all(self, d: DomainDef) -> None:
+        d.type = self.kind.domain_type
+        self._render_each(d, self._render_os, self._render_features, self._render_lifecycle, self._render_disks,
+                          self._render_nics, self._render_chars, self._render_graphics, self._render_emulator)
 
     # -- whole-document operations --------------------------------------------------
     def xml(self, *, secure: bool = False) -> str:
@@ -357,48 +316,41 @@ class DomainBuilder:
             raise
 
     def set_name(self, name: str) -> None:
-        DomainDef._check_name(name)
-        self._edit(lambda root: setattr(root.find("name"), "text", name))
+        self._edit(lambda d: setattr(d, "name", name))
 
     def set_uuid(self, uuid: str) -> None:
-        def fn(root: etree._Element) -> None:
-            el = root.find("uuid")
-            el.text = uuid.strip()
-        self._edit(fn)
+        self._edit(lambda d: setattr(d, "uuid", uuid.strip()))
 
     def set_memory(self, mib: int) -> None:
         if mib < 1:
             raise DriverError(C.VIR_ERR_INVALID_ARG, f"memory must be at least 1 MiB, not {mib}", _FROM)
 
-        def fn(root: etree._Element) -> None:
-            for tag in ("memory", "currentMemory"):
-                el = root.find(tag)
-                el.text = str(int(mib) * 1024)
-                el.set("unit", "KiB")
+        def fn(d: DomainDef) -> None:
+            d.memory_kib = int(mib) * 1024
+            d.current_memory_kib = int(mib) * 1024
         self._edit(fn)
 
     def set_vcpus(self, n: int) -> None:
         if n < 1:
             raise DriverError(C.VIR_ERR_INVALID_ARG, f"a guest needs at least 1 vCPU, not {n}", _FROM)
 
-        def fn(root: etree._Element) -> None:
-            el = root.find("vcpu")
-            el.text = str(int(n))
-            el.attrib.pop("current", None)
+        def fn(d: DomainDef) -> None:
+            d.vcpus = int(n)
+            d.vcpus_current = int(n)
         self._edit(fn)
 
     @staticmethod
-    def _render_each(root: etree._Element, *renderers: Callable[[etree._Element], None]) -> None:
+    def _render_each(d: DomainDef, *renderers: Callable[[DomainDef], None]) -> None:
         for render in renderers:
-            render(root)
+            render(d)
 
     def set_platform(self, arch: Optional[str], machine: Optional[str], emulator: Optional[str] = None) -> None:
         self.arch, self.machine, self.emulator = arch or None, machine or None, emulator or None
-        self._edit(lambda root: self._render_each(root, self._render_os, self._render_emulator))
+        self._edit(lambda d: self._render_each(d, self._render_os, self._render_emulator))
 
     def set_install(self, spec: InstallSpec) -> None:
         self.install = spec
-        self._edit(lambda root: self._render_each(root, self._render_os, self._render_disks))
+        self._edit(lambda d: self._render_each(d, self._render_os, self._render_disks))
 
     def set_storage(self, disks: list[DiskSpec]) -> None:
         self.disks = list(disks)
@@ -417,52 +369,35 @@ class DomainBuilder:
         self._edit(self._render_lifecycle)
 
     # -- sections -------------------------------------------------------------------
-    def _render_os(self, root: etree._Element) -> None:
+    def _render_os(self, d: DomainDef) -> None:
         k, ins = self.kind, self.install
-        os_el = _el("os")
-        t = _sub(os_el, "type", k.os_type)
-        if self.arch:
-            t.set("arch", self.arch)
-        if self.machine and k.hvm:
-            t.set("machine", self.machine)
-        if k.hvm and ins.loader:
-            _sub(os_el, "loader", ins.loader)
-        if k.pv or ins.method == "kernel":
-            if ins.kernel:
-                _sub(os_el, "kernel", ins.kernel)
-            if ins.initrd:
-                _sub(os_el, "initrd", ins.initrd)
-            if ins.root_dev:
-                _sub(os_el, "root", ins.root_dev)
-            if ins.cmdline:
-                _sub(os_el, "cmdline", ins.cmdline)
+        d.os_type = k.os_type
+        d.arch = d.machine = None  # rewritten in this order: arch, then machine
+        d.arch = self.arch or None
+        d.machine = self.machine if self.machine and k.hvm else None
+        d.loader = ins.loader if k.hvm and ins.loader else None
+        kernel_boot = k.pv or ins.method == "kernel"
+        d.kernel = ins.kernel if kernel_boot and ins.kernel else None
+        d.initrd = ins.initrd if kernel_boot and ins.initrd else None
+        d.cmdline = ins.cmdline if kernel_boot and ins.cmdline else None
+        d.root_dev = ins.root_dev if kernel_boot and ins.root_dev else None
+        boots: list[str] = []
         if k.hvm:
             boots = {"cdrom": ["cdrom", "hd"], "import": ["hd"], "network": ["network", "hd"],
                      "kernel": ["hd"]}.get(ins.method, ["hd"])
-            for dev in boots:
-                _sub(os_el, "boot", dev=dev)
-        _place(root, [os_el], ("os",), _TOP_ORDER)
+        d.boot_devs = boots
 
-    def _render_features(self, root: etree._Element) -> None:
+    def _render_features(self, d: DomainDef) -> None:
         k = self.kind
-        names = [] if k.pv else (["pae", "acpi", "apic"] if k.xen else ["acpi", "apic"])
-        new = []
-        if names:
-            f = _el("features")
-            for n in names:
-                _sub(f, n)
-            new.append(f)
-        _place(root, new, ("features",), _TOP_ORDER)
+        d.features = set()  # rebuilt in the kind's order
+        d.features = [] if k.pv else (["pae", "acpi", "apic"] if k.xen else ["acpi", "apic"])
 
-    def _render_lifecycle(self, root: etree._Element) -> None:
+    def _render_lifecycle(self, d: DomainDef) -> None:
         lc = self.lifecycle
-        new = [_el(tag, getattr(lc, tag)) for tag in ("on_poweroff", "on_reboot", "on_crash")]
-        _place(root, new, ("on_poweroff", "on_reboot", "on_crash"), _TOP_ORDER)
+        d.on_poweroff, d.on_reboot, d.on_crash = lc.on_poweroff, lc.on_reboot, lc.on_crash
 
-    def _render_emulator(self, root: etree._Element) -> None:
-        dev = self._devices(root)
-        new = [_el("emulator", self.emulator)] if self.emulator and self.kind.hvm else []
-        _place(dev, new, ("emulator",), _DEV_ORDER)
+    def _render_emulator(self, d: DomainDef) -> None:
+        d.emulator = self.emulator if self.emulator and self.kind.hvm else None
 
     def all_disks(self) -> list[DiskSpec]:
         """The install page's disks (import image, install ISO) followed by the storage page's."""
@@ -485,10 +420,9 @@ class DomainBuilder:
             return "ide"
         return "virtio"
 
-    def _render_disks(self, root: etree._Element) -> None:
-        dev = self._devices(root)
+    def _render_disks(self, d: DomainDef) -> None:
+        _clear(d.disks)
         used: set[str] = set()
-        new = []
         for spec in self.all_disks():
             bus = spec.bus or self.default_bus(spec.device)
             if spec.device == "cdrom" and bus == "virtio":
@@ -497,17 +431,15 @@ class DomainBuilder:
                 bus = "xen"
             prefix = _BUS_PREFIX.get(bus, "hd")
             start = 2 if (spec.device == "cdrom" and bus == "ide") else 0
-            target = _next_target(prefix, used, start)
-            d = _el("disk", type="block" if spec.block else "file", device=spec.device)
+            disk = d.disks.append(etree.Element("disk", type="block" if spec.block else "file", device=spec.device))
             if spec.format:
-                _sub(d, "driver", name="phy" if (spec.block and self.kind.xen) else "qemu", type=spec.format)
+                disk.driver_name = "phy" if (spec.block and self.kind.xen) else "qemu"
+                disk.format = spec.format
             if spec.source:
-                _sub(d, "source", **{("dev" if spec.block else "file"): spec.source})
-            _sub(d, "target", dev=target, bus=bus)
-            if spec.readonly or spec.device == "cdrom":
-                _sub(d, "readonly")
-            new.append(d)
-        _place(dev, new, ("disk",), _DEV_ORDER)
+                disk.source = spec.source
+            disk.target = _next_target(prefix, used, start)
+            disk.bus = bus
+            disk.readonly = spec.readonly or spec.device == "cdrom"
 
     def _mac(self, i: int, spec: NicSpec) -> str:
         if spec.mac:
@@ -516,59 +448,50 @@ class DomainBuilder:
             self._auto_macs.append(generate_mac(mac_prefix_for(self.kind.domain_type)))
         return self._auto_macs[i]
 
-    def _render_nics(self, root: etree._Element) -> None:
-        dev = self._devices(root)
-        new = []
-        for i, n in enumerate(self.nics):
+    def _render_nics(self, d: DomainDef) -> None:
+        for n in self.nics:
             if n.mode not in NET_MODES:
                 raise DriverError(C.VIR_ERR_INVALID_ARG, f"unknown network mode '{n.mode}' "
                                                          f"(expected one of {', '.join(NET_MODES)})", _FROM)
-            e = _el("interface", type=n.mode)
-            _sub(e, "mac", address=self._mac(i, n))
+        _clear(d.interfaces)
+        for i, n in enumerate(self.nics):
+            nic = d.interfaces.append(etree.Element("interface", type=n.mode))
+            nic.mac = self._mac(i, n)
             if n.mode == "network":
-                _sub(e, "source", network=n.network)
+                nic.network = n.network
             elif n.mode == "bridge":
-                _sub(e, "source", bridge=n.bridge)
+                nic.bridge = n.bridge
             elif n.mode in ("mcast", "server", "client"):
-                _sub(e, "source", address=n.address or None,
-                     port=str(n.port) if n.port is not None else None)
+                nic.source_address = n.address or None
+                nic.source_port = n.port
             if n.target_dev and n.mode in ("network", "bridge", "ethernet"):
-                _sub(e, "target", dev=n.target_dev)
+                nic.target_dev = n.target_dev
             if n.script and n.mode in ("ethernet", "bridge"):
-                _sub(e, "script", path=n.script)
+                nic.script = n.script
             if n.model:
-                _sub(e, "model", type=n.model)
-            new.append(e)
-        _place(dev, new, ("interface",), _DEV_ORDER)
+                nic.model = n.model
 
-    def _render_chars(self, root: etree._Element) -> None:
-        dev = self._devices(root)
-        new = []
+    def _render_chars(self, d: DomainDef) -> None:
+        _clear(d.serials)
+        _clear(d.consoles)
         if self.kind.hvm:
-            s = _el("serial", type="pty")
-            _sub(s, "target", port="0")
-            new.append(s)
-            c = _el("console", type="pty")
-            _sub(c, "target", type="serial", port="0")
-            new.append(c)
-        else:
-            c = _el("console", type="pty")
-            _sub(c, "target", type="xen", port="0")
-            new.append(c)
-        _place(dev, new, ("serial", "console"), _DEV_ORDER)
+            serial = d.serials.append(etree.Element("serial", type="pty"))
+            serial.target_port = 0
+        console = d.consoles.append(etree.Element("console", type="pty"))
+        console.target_type = "serial" if self.kind.hvm else "xen"
+        console.target_port = 0
 
-    def _render_graphics(self, root: etree._Element) -> None:
-        dev = self._devices(root)
-        new = []
+    def _render_graphics(self, d: DomainDef) -> None:
+        _clear(d.graphics)
         v = self.vnc
-        if v is not None:
-            auto = v.port is None or v.port < 0
-            g = _el("graphics", type="vnc", port="-1" if auto else str(v.port), autoport="yes" if auto else "no",
-                    listen=v.listen or None, passwd=v.passwd or None)
-            if v.listen:
-                _sub(g, "listen", type="address", address=v.listen)
-            new.append(g)
-        _place(dev, new, ("graphics",), _DEV_ORDER)
+        if v is None:
+            return
+        auto = v.port is None or v.port < 0
+        g = d.graphics.append(Graphics.new(d, "vnc", -1 if auto else v.port, auto))
+        g.listen_attr = v.listen or None
+        g.passwd = v.passwd or None
+        if v.listen:
+            g.listen_address = v.listen
 
 
 def _is_block(path: str) -> bool:

@@ -49,6 +49,7 @@ from ..errors import DriverError
 from ..uuids import new_uuid
 from .domain import format_uuid
 from .network_dns import check_dns
+from .props import BoolProp, IntProp, StrProp, XMLNode
 from .safe import check_root, parse_xml
 
 _FROM = C.VIR_FROM_NETWORK
@@ -141,21 +142,99 @@ def _parse_ip_text(text: Optional[str], what: str, net_name: str) -> IPAddress:
                          f"such as 192.168.122.1") from None
 
 
-class NetworkDef:
-    """A parsed, validated network definition.  See the module docstring."""
+class NetworkFields(XMLNode):
+    """The fields of a ``<network>`` bound to its tree, without any checking (a draft being written).
 
-    __slots__ = ("root", "name", "uuid", "forward_mode", "forward_dev", "bridge", "stp", "delay", "mac",
-                 "domain_name", "ips")
+    :class:`NetworkDef` adds libvirt's checks and normalization; forms build their document on a
+    ``NetworkFields.new()`` and hand the text to :func:`parse_network`.
+    """
+
+    __slots__ = ()
+    ORDER = {"network": _ORDER, "forward": ("interface", "pf", "nat"), "ip": ("dhcp", "tftp"),
+             "dhcp": ("range", "host", "bootp")}
+
+    _name = StrProp("name")
+    _uuid = StrProp("uuid")
+    forward_mode = StrProp("forward/@mode", "None: an isolated network (checked at parse time)")
+    forward_dev = StrProp("forward/@dev")
+    bridge = StrProp("bridge/@name", "the bridge device (set by the driver with set_bridge)")
+    _stp = BoolProp("bridge/@stp", ("on", "off"))
+    _delay = IntProp("bridge/@delay", 0, 300)
+    mac = StrProp("mac/@address")
+    domain_name = StrProp("domain/@name")
+    #: the first ``<ip>`` (what a form edits; :attr:`NetworkDef.ips` parses them all)
+    ip_address = StrProp("ip/@address")
+    ip_prefix = IntProp("ip/@prefix", 0, 128)
+    dhcp_start = StrProp("ip/dhcp/range/@start")
+    dhcp_end = StrProp("ip/dhcp/range/@end")
+
+    @classmethod
+    def new(cls) -> NetworkFields:
+        """An empty ``<network/>`` draft."""
+        return cls(etree.Element("network"))
+
+    @property
+    def root(self) -> etree._Element:
+        return self.element
+
+    @property
+    def name(self) -> str:
+        return (self._name or "").strip()
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def stp(self) -> bool:
+        return self._stp is not False
+
+    @stp.setter
+    def stp(self, value: bool) -> None:
+        self._stp = bool(value)
+
+    @property
+    def delay(self) -> int:
+        return self._delay or 0
+
+    @delay.setter
+    def delay(self, value: int) -> None:
+        self._delay = value
+
+    def to_xml(self) -> str:
+        """The document as libvirt writes it (single-quoted attributes), ending with a newline."""
+        return to_libvirt_text(self.element) + "\n"
+
+
+class NetworkDef(NetworkFields):
+    """A parsed, validated network definition (fields read and write the tree).  See the module docstring."""
+
+    __slots__ = ("_ips",)
 
     def __init__(self, root: etree._Element) -> None:
         """Wrap ``root`` (validated and normalized in place).  Prefer :func:`parse_network`."""
-        self.root = root
-        self._load()
+        XMLNode.__init__(self, root)
+        self._ips: Optional[list[IPDef]] = None
+        self._normalize()
 
-    # -- loading ---------------------------------------------------------------
+    def _changed(self, top: Optional[str] = None) -> None:
+        self._ips = None
 
-    def _load(self) -> None:
-        root = self.root
+    @property
+    def uuid(self) -> bytes:
+        return bytes.fromhex(self.uuid_str.replace("-", ""))
+
+    @property
+    def ips(self) -> list[IPDef]:
+        """The ``<ip>`` elements, parsed (validated at parse time; cached until a property write)."""
+        if self._ips is None:
+            self._ips = [self._load_ip(el) for el in self.element.iterfind("ip")]
+        return self._ips
+
+    # -- parse-time validation and normalization --------------------------------
+
+    def _normalize(self) -> None:
+        root = self.element
         check_root(root, "network", domain=_FROM)
         els: dict[str, etree._Element] = {}
         for child in root:
@@ -177,43 +256,37 @@ class NetworkDef:
                              f"line breaks are not allowed)")
         if name_el is not None and name_el.text != name:  # (a non-empty name has its element)
             name_el.text = name
-        self.name = name
 
         uuid_el = els.get("uuid")
         if uuid_el is None:
-            self.uuid = new_uuid()
+            uuid = new_uuid()
             uuid_el = etree.SubElement(root, "uuid")
         else:
             hexs = (uuid_el.text or "").strip().replace("-", "").replace(" ", "")
             try:
                 if len(hexs) != 32:
                     raise ValueError
-                self.uuid = bytes.fromhex(hexs)
+                uuid = bytes.fromhex(hexs)
             except ValueError:
                 raise _xml_error(f"malformed uuid element: '{uuid_el.text}' (expected 32 hex digits, dashes "
                                  f"optional, e.g. dd8fe884-6c02-601e-7551-cca97df1c5df)") from None
-        uuid_el.text = format_uuid(self.uuid)
+        uuid_el.text = format_uuid(uuid)
 
-        self._load_forward(els.get("forward"))
-        self._load_bridge(els.get("bridge"))
+        self._check_forward(els.get("forward"))
+        self._check_bridge(els.get("bridge"))
 
         mac_el = els.get("mac")
-        self.mac = None
         if mac_el is not None:
-            mac = _mac(mac_el.get("address"))
-            mac_el.set("address", mac)
-            self.mac = mac
+            mac_el.set("address", _mac(mac_el.get("address")))
 
         dom_el = els.get("domain")
-        self.domain_name = None
         if dom_el is not None:
-            self.domain_name = validate.check_dns_name(dom_el.get("name"), f"<domain name> of network '{name}'",
-                                                       domain=_FROM)
+            validate.check_dns_name(dom_el.get("name"), f"<domain name> of network '{name}'", domain=_FROM)
         for dns in root.iterfind("dns"):
             check_dns(dns, name)
 
-        self.ips = [self._load_ip(el) for el in root.iterfind("ip")]
-        self._check_ips()
+        self._ips = [self._load_ip(el) for el in root.iterfind("ip")]
+        self._check_ips(self._ips)
 
         # libvirt's order for the known children; unknown ones keep their relative order at the end
         children = [c for c in root if isinstance(c.tag, str)]
@@ -227,9 +300,7 @@ class NetworkDef:
             root.append(c)
         etree.indent(root, space="  ")
 
-    def _load_forward(self, fwd: Optional[etree._Element]) -> None:
-        self.forward_mode = None
-        self.forward_dev = None
+    def _check_forward(self, fwd: Optional[etree._Element]) -> None:
         if fwd is None:
             return
         mode = fwd.get("mode") or "nat"
@@ -263,13 +334,8 @@ class NetworkDef:
         fwd.set("mode", mode)
         for k, v in others:
             fwd.set(k, v)
-        self.forward_mode = mode
-        self.forward_dev = dev
 
-    def _load_bridge(self, br: Optional[etree._Element]) -> None:
-        self.bridge = None
-        self.stp = True
-        self.delay = 0
+    def _check_bridge(self, br: Optional[etree._Element]) -> None:
         if br is None:
             return
         name = br.get("name")
@@ -293,9 +359,6 @@ class NetworkDef:
         br.set("delay", str(int(delay_text)))
         for k, v in others:
             br.set(k, v)
-        self.bridge = name
-        self.stp = stp == "on"
-        self.delay = int(delay_text)
 
     def _load_ip(self, el: etree._Element) -> IPDef:
         net = self.name
@@ -348,7 +411,8 @@ class NetworkDef:
                 mac = h.get("mac")
                 if mac is not None:
                     mac = _mac(mac)
-                    h.set("mac", mac)
+                    if h.get("mac") != mac:
+                        h.set("mac", mac)
                 hname = h.get("name")
                 if hname is not None:
                     validate.check_dns_name(hname, f"dhcp host name in network '{net}'", domain=_FROM)
@@ -366,12 +430,12 @@ class NetworkDef:
                                    f"use router advertisements (no <dhcp>) or an IPv4 address")
         return ip
 
-    def _check_ips(self) -> None:
-        dhcp4 = [ip for ip in self.ips if ip.family == "ipv4" and ip.has_dhcp]
+    def _check_ips(self, ips: list[IPDef]) -> None:
+        dhcp4 = [ip for ip in ips if ip.family == "ipv4" and ip.has_dhcp]
         if len(dhcp4) > 1:
             raise _unsupported(f"Multiple IPv4 dhcp sections found in network '{self.name}' -- dhcp is "
                                f"supported only for a single IPv4 address on each network")
-        nets = [ip.network for ip in self.ips]
+        nets = [ip.network for ip in ips]
         for i, a in enumerate(nets):
             for b in nets[i + 1:]:
                 if a.version == b.version and a.overlaps(b):
@@ -381,7 +445,7 @@ class NetworkDef:
 
     @property
     def uuid_str(self) -> str:
-        return format_uuid(self.uuid)
+        return self._uuid  # type: ignore[return-value]  # normalized dashed at parse time
 
     @property
     def isolated(self) -> bool:
@@ -402,31 +466,22 @@ class NetworkDef:
     def set_bridge(self, name: str) -> None:
         """Give the network its bridge (the driver does so when the XML named none or a template)."""
         check_ifname(name, f"bridge name of network '{self.name}'")
-        br = self.root.find("bridge")
-        if br is None:
-            br = etree.Element("bridge")
-            anchor = self.root.find("forward")
-            if anchor is None:
-                anchor = self.root.find("uuid")
-            anchor.addnext(br)
-            br.set("name", name)
-            br.set("stp", "on")
-            br.set("delay", "0")
-        else:
-            others = [(k, v) for k, v in br.attrib.items() if k != "name"]
+        br = self.element.find("bridge")
+        if br is not None and br.get("name") is None:
+            others = dict(br.attrib)  # libvirt writes name first
             br.attrib.clear()
             br.set("name", name)
-            for k, v in others:
-                br.set(k, v)
-        etree.indent(self.root, space="  ")
+            br.attrib.update(others)
         self.bridge = name
-
-    def to_xml(self) -> str:
-        """The document as libvirt writes it (single-quoted attributes), ending with a newline."""
-        return to_libvirt_text(self.root) + "\n"
+        if br is None:
+            self._stp = True
+            self._delay = 0
 
     def copy(self) -> NetworkDef:
-        return NetworkDef(deepcopy(self.root))
+        new = NetworkDef.__new__(NetworkDef)
+        XMLNode.__init__(new, deepcopy(self.element))
+        new._ips = None
+        return new
 
     def __repr__(self) -> str:
         return f"<NetworkDef {self.name!r} {self.uuid_str} forward={self.forward_mode} bridge={self.bridge}>"
@@ -504,5 +559,5 @@ HOST_DEFAULT_NETWORK_XML = """<network>
 </network>
 """
 
-__all__ = ["NetworkDef", "IPDef", "DhcpHost", "parse_network", "network_from_element", "check_ifname",
+__all__ = ["NetworkDef", "NetworkFields", "IPDef", "DhcpHost", "parse_network", "network_from_element", "check_ifname",
            "SUPPORTED_FORWARD_MODES", "TEST_DEFAULT_NETWORK_XML", "HOST_DEFAULT_NETWORK_XML"]

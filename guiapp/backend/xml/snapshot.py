@@ -19,6 +19,7 @@ from lxml import etree
 from .. import constants as C
 from ..errors import DriverError
 from .domain import DomainDef, domain_from_element
+from .props import FlagProp, StrProp, XMLChildList, XMLNode, insert_ordered
 from .safe import check_root, parse_xml
 
 #: Snapshot states libvirt writes (virDomainSnapshotState): the domain's state names plus disk-snapshot.
@@ -43,6 +44,34 @@ def check_name(name: str) -> str:
                    f"invalid snapshot name {name!r}: use 1-{MAX_NAME} bytes, no '/', no control characters, "
                    "not starting with '.'")
     return name
+
+
+class SnapshotDiskXML(XMLNode):
+    """``<disks><disk name snapshot>`` with ``<driver type>`` and ``<source file>``."""
+
+    __slots__ = ()
+    ORDER = {"disk": ("driver", "source")}
+    name = StrProp("@name")
+    snapshot = StrProp("@snapshot")
+    file = StrProp("source/@file")
+    driver_type = StrProp("driver/@type")
+
+
+class SnapshotXML(XMLNode):
+    """The fields of a ``<domainsnapshot>`` document (read by :func:`parse_snapshot`, written by ``to_xml``)."""
+
+    __slots__ = ()
+    ORDER = {"domainsnapshot": ("name", "description", "state", "parent", "creationTime", "memory", "disks",
+                                "domain")}
+    name = StrProp("name")
+    has_description = FlagProp("description")
+    description = StrProp("description")
+    state = StrProp("state")
+    parent = StrProp("parent/name")
+    creation_time = StrProp("creationTime")
+    memory = StrProp("memory/@snapshot")
+    memory_file = StrProp("memory/@file")
+    disks = XMLChildList("disks/disk", SnapshotDiskXML)
 
 
 @dataclass
@@ -80,29 +109,28 @@ class SnapshotDef:
 
     def to_xml(self, *, secure: bool = False) -> str:
         """The document as libvirt writes it (two-space indent, the domain XML nested)."""
-        root = etree.Element("domainsnapshot")
-        etree.SubElement(root, "name").text = self.name
+        x = SnapshotXML(etree.Element("domainsnapshot"))
+        x.name = self.name
         if self.description is not None:
-            etree.SubElement(root, "description").text = self.description
-        etree.SubElement(root, "state").text = self.state
+            x.description = self.description
+        x.state = self.state
         if self.parent is not None:
-            etree.SubElement(etree.SubElement(root, "parent"), "name").text = self.parent
-        etree.SubElement(root, "creationTime").text = str(self.creation_time)
+            x.parent = self.parent
+        x.creation_time = str(self.creation_time)
         if self.memory:
-            mem = etree.SubElement(root, "memory", snapshot=self.memory)
+            x.memory = self.memory
             if self.memory_file:
-                mem.set("file", self.memory_file)
-        if self.disks:
-            disks = etree.SubElement(root, "disks")
-            for d in self.disks:
-                el = etree.SubElement(disks, "disk", name=d.name, snapshot=d.snapshot)
-                if d.driver_type:
-                    etree.SubElement(el, "driver", type=d.driver_type)
-                if d.file:
-                    etree.SubElement(el, "source", file=d.file)
+                x.memory_file = self.memory_file
+        for d in self.disks:
+            disk = x.disks.append(etree.Element("disk", name=d.name, snapshot=d.snapshot))
+            if d.driver_type:
+                disk.driver_type = d.driver_type
+            if d.file:
+                disk.file = d.file
+        root = x.element
         if self.domain is not None:
             dom = parse_xml(self.domain.to_xml(inactive=True, secure=not secure))
-            root.append(dom)
+            insert_ordered(root, dom, SnapshotXML.ORDER["domainsnapshot"])
         etree.indent(root, space="  ")
         return etree.tostring(root, encoding="unicode") + "\n"
 
@@ -114,26 +142,19 @@ class SnapshotDef:
         return new
 
 
-def _text(root: etree._Element, path: str) -> Optional[str]:
-    el = root.find(path)
-    return None if el is None else (el.text or "")
-
-
-def _parse_disk(el: etree._Element) -> SnapshotDisk:
-    name = el.get("name")
+def _parse_disk(x: SnapshotDiskXML) -> SnapshotDisk:
+    name = x.name
     if not name:
         raise _err(C.VIR_ERR_INTERNAL_ERROR, "missing name from disk snapshot element")
-    mode = el.get("snapshot") or ""
-    src = el.find("source")
-    path = src.get("file") if src is not None else None
+    mode = x.snapshot or ""
+    path = x.file
     if not mode:
         mode = "external" if path else ""
     if mode and mode not in DISK_MODES:
         raise _err(C.VIR_ERR_XML_ERROR, f"unknown disk snapshot setting '{mode}' (use one of {', '.join(DISK_MODES)})")
     if path is not None and not path.startswith("/"):
         raise _err(C.VIR_ERR_XML_ERROR, f"disk snapshot image path '{path}' must be absolute")
-    drv = el.find("driver")
-    dtype = drv.get("type") if drv is not None else None
+    dtype = x.driver_type
     if dtype is not None and dtype not in ("qcow2", "raw", "qed"):
         raise _err(C.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown disk snapshot driver '{dtype}'")
     return SnapshotDisk(name, mode or "default", path, dtype)
@@ -144,38 +165,39 @@ def parse_snapshot(xml: Union[str, bytes], *, redefine: bool = False, now: int =
     """Parse and check a ``<domainsnapshot>``; ``now`` (seconds) names an unnamed snapshot."""
     root = parse_xml(xml, "domainsnapshot", domain=C.VIR_FROM_DOMAIN_SNAPSHOT)
     check_root(root, "domainsnapshot", domain=C.VIR_FROM_DOMAIN_SNAPSHOT)
+    x = SnapshotXML(root)
     s = SnapshotDef()
-    name = _text(root, "name")
+    name = x.name
     if name is None or not name.strip():
         if redefine:
             raise _err(C.VIR_ERR_XML_ERROR, "a redefined snapshot must have a name")
         name = str(now)
     s.name = check_name(name)
-    s.description = _text(root, "description")
+    s.description = (x.description or "") if x.has_description else None
     s.creation_time = now
     if redefine:
-        ctime = _text(root, "creationTime")
-        if ctime is None:
+        ctime = x.creation_time
+        if ctime is None and root.find("creationTime") is None:
             raise _err(C.VIR_ERR_INTERNAL_ERROR, "missing creationTime from existing snapshot")
         try:
-            s.creation_time = int(ctime)
+            s.creation_time = int(ctime or "")
         except ValueError:
-            raise _err(C.VIR_ERR_XML_ERROR, f"malformed creationTime '{ctime}'") from None
-        state = _text(root, "state")
-        if state is None:
+            raise _err(C.VIR_ERR_XML_ERROR, f"malformed creationTime '{ctime or ''}'") from None
+        state = x.state
+        if state is None and root.find("state") is None:
             raise _err(C.VIR_ERR_XML_ERROR, "missing state from existing snapshot")
+        state = state or ""
         if state not in STATES:
             raise _err(C.VIR_ERR_CONFIG_UNSUPPORTED, f"Invalid state '{state}' in domain snapshot XML")
         s.state = state
-        parent = _text(root, "parent/name")
+        parent = x.parent
         s.parent = check_name(parent) if parent else None
         dom = root.find("domain")
         if dom is not None:
             s.domain = domain_from_element(deepcopy(dom), hypervisor=hypervisor)
-    mem = root.find("memory")
-    if mem is not None:
-        mode = mem.get("snapshot") or ""
-        s.memory_file = mem.get("file")
+    if root.find("memory") is not None:
+        mode = x.memory or ""
+        s.memory_file = x.memory_file
         if mode == "manual":
             raise _err(C.VIR_ERR_XML_ERROR, "'manual' memory snapshot mode not supported")
         if mode and mode not in MEMORY_MODES:
@@ -189,9 +211,26 @@ def parse_snapshot(xml: Union[str, bytes], *, redefine: bool = False, now: int =
         if s.memory_file and not s.memory_file.startswith("/"):
             raise _err(C.VIR_ERR_XML_ERROR, f"memory snapshot file path ({s.memory_file}) must be absolute")
         s.memory = mode
-    for el in root.iterfind("disks/disk"):
-        s.disks.append(_parse_disk(el))
+    s.disks = [_parse_disk(d) for d in x.disks]
     return s
+
+
+def read_snapshot_xml(xml: Union[str, bytes]) -> SnapshotXML:
+    """The fields of a ``<domainsnapshot>`` as a driver wrote it (safe parser, no checks): for display."""
+    root = parse_xml(xml, "domainsnapshot", domain=C.VIR_FROM_DOMAIN_SNAPSHOT)
+    check_root(root, "domainsnapshot", domain=C.VIR_FROM_DOMAIN_SNAPSHOT)
+    return SnapshotXML(root)
+
+
+def snapshot_request_xml(name: str = "", description: str = "") -> str:
+    """A ``<domainsnapshot>`` to create (only name and description; empty ones left out)."""
+    x = SnapshotXML(etree.Element("domainsnapshot"))
+    x.name = name or None
+    x.description = description or None
+    x.element.text = None  # compact: one line
+    for el in x.element:
+        el.tail = None
+    return etree.tostring(x.element, encoding="unicode")
 
 
 def align_disks(s: SnapshotDef, dom: DomainDef, *, default: str) -> None:
@@ -219,4 +258,5 @@ def align_disks(s: SnapshotDef, dom: DomainDef, *, default: str) -> None:
     s.disks = out
 
 
-__all__ = ["SnapshotDef", "SnapshotDisk", "parse_snapshot", "align_disks", "check_name", "STATES", "STATE_NAMES"]
+__all__ = ["SnapshotDef", "SnapshotDisk", "SnapshotXML", "SnapshotDiskXML", "read_snapshot_xml",
+           "snapshot_request_xml", "parse_snapshot", "align_disks", "check_name", "STATES", "STATE_NAMES"]

@@ -36,6 +36,7 @@ from .. import constants as C
 from ..errors import DriverError
 from .domain import format_uuid, parse_uuid
 from .escape import escape, quoteattr
+from .props import AttrListProp, StrProp, XMLChildList, XMLNode, XPath
 from .safe import check_root, parse_xml
 
 _FROM = C.VIR_FROM_STORAGE
@@ -123,6 +124,117 @@ def normpath(path: str) -> str:
     return out[:-1] if len(out) > 1 and out.endswith("/") else out
 
 
+class _Text(StrProp):
+    """Element text stripped; "" for an element without text, None when absent (libvirt's reading)."""
+
+    __slots__ = ()
+
+    def load(self, obj: XMLNode) -> Optional[str]:
+        el = self.path.find(obj.element)
+        return None if el is None else (el.text or "").strip()
+
+
+class _PermsXML(XMLNode):
+    """``<permissions>`` (mode in octal, numeric owner/group, label)."""
+
+    __slots__ = ()
+    ORDER = {"permissions": ("mode", "owner", "group", "label")}
+    mode = _Text("mode")
+    owner = _Text("owner")
+    group = _Text("group")
+    label = _Text("label")
+
+
+class _PoolXML(XMLNode):
+    """The fields of a ``<pool>`` document (read by :func:`parse_pool`, written by ``PoolDef.format``)."""
+
+    __slots__ = ()
+    ORDER = {"pool": ("name", "uuid", "capacity", "allocation", "available", "source", "target"),
+             "source": ("device", "name", "format"), "target": ("path", "permissions")}
+    type = StrProp("@type")
+    name = _Text("name")
+    uuid = _Text("uuid")
+    devices = AttrListProp("source/device/@path")
+    source_name = _Text("source/name")
+    source_format = StrProp("source/format/@type")
+    target_path = _Text("target/path")
+    capacity = _Text("capacity")
+    allocation = _Text("allocation")
+    available = _Text("available")
+    perms = XMLChildList("target/permissions", _PermsXML)
+
+
+class _VolumeXML(XMLNode):
+    """The fields of a ``<volume>`` document (read by :func:`parse_volume`, written by ``VolumeDef.to_xml``)."""
+
+    __slots__ = ()
+    ORDER = {"volume": ("name", "key", "capacity", "allocation", "target", "backingStore"),
+             "target": ("path", "format", "permissions"), "backingStore": ("path", "format", "permissions")}
+    type = StrProp("@type")
+    name = _Text("name")
+    key = _Text("key")
+    capacity = _Text("capacity")
+    allocation = _Text("allocation")
+    path = _Text("target/path")
+    format = StrProp("target/format/@type")
+    perms = XMLChildList("target/permissions", _PermsXML)
+    backing_path = _Text("backingStore/path")
+    backing_format = StrProp("backingStore/format/@type")
+    backing_perms = XMLChildList("backingStore/permissions", _PermsXML)
+
+
+def _emit(root: etree._Element) -> str:
+    """Serialize as this module always has: text escaped, attributes in libvirt's single quotes (see _q)."""
+    out: list[str] = []
+
+    def emit(el: etree._Element) -> None:
+        out.append("<" + el.tag)
+        for k, v in el.attrib.items():
+            out.append(f" {k}={_q(v)}")
+        if el.text is None and not len(el):
+            out.append("/>")
+        else:
+            out.append(">" + escape(el.text or ""))
+            for child in el:
+                emit(child)
+            out.append(f"</{el.tag}>")
+        if el is not root and el.tail:
+            out.append(el.tail)
+
+    emit(root)
+    return "".join(out) + "\n"
+
+
+def _write_sized(x: XMLNode, tag: str, value: int) -> None:
+    el = XPath(tag).make(x.element, x.ORDER)
+    el.text = str(value)
+    el.set("unit", "bytes")
+
+
+def _write_perms(x: XMLNode, perms: XMLChildList[_PermsXML], p: Permissions) -> None:
+    if p.empty():
+        return
+    node = perms.__get__(x, type(x)).append(etree.Element("permissions"))
+    if p.mode is not None:
+        node.mode = f"0{p.mode:o}"
+    if p.owner is not None:
+        node.owner = str(p.owner)
+    if p.group is not None:
+        node.group = str(p.group)
+    if p.label is not None:
+        node.label = p.label
+
+
+def _finish(x: XMLNode, *always: str) -> str:
+    """Indent like libvirt; elements in ``always`` are written open/closed even when empty."""
+    etree.indent(x.element, space="  ")
+    for tag in always:
+        el = x.element.find(tag)
+        if el is not None and not len(el) and el.text is None:
+            el.text = "\n  "
+    return _emit(x.element)
+
+
 @dataclass(frozen=True)
 class Permissions:
     mode: Optional[int] = None
@@ -152,20 +264,19 @@ class PoolDef:
         return replace(self, capacity=capacity, allocation=allocation, available=available)
 
     def format(self) -> str:
-        lines = [f"<pool type='{self.type}'>", f"  <name>{escape(self.name)}</name>",
-                 f"  <uuid>{format_uuid(self.uuid)}</uuid>",
-                 f"  <capacity unit='bytes'>{self.capacity}</capacity>",
-                 f"  <allocation unit='bytes'>{self.allocation}</allocation>",
-                 f"  <available unit='bytes'>{self.available}</available>", "  <source>"]
-        lines += [f"    <device path={_q(d)}/>" for d in self.devices]
-        if self.source_name is not None:
-            lines.append(f"    <name>{escape(self.source_name)}</name>")
-        if self.source_format is not None:
-            lines.append(f"    <format type={_q(self.source_format)}/>")
-        lines += ["  </source>", "  <target>", f"    <path>{escape(self.target_path)}</path>"]
-        lines += _perms_lines(self.perms, "    ")
-        lines += ["  </target>", "</pool>"]
-        return "\n".join(lines) + "\n"
+        x = _PoolXML(etree.Element("pool", type=self.type))
+        x.name = self.name
+        x.uuid = format_uuid(self.uuid)
+        _write_sized(x, "capacity", self.capacity)
+        _write_sized(x, "allocation", self.allocation)
+        _write_sized(x, "available", self.available)
+        XPath("source").make(x.element, x.ORDER)
+        x.devices = self.devices
+        x.source_name = self.source_name
+        x.source_format = self.source_format
+        x.target_path = self.target_path
+        _write_perms(x, _PoolXML.perms, self.perms)
+        return _finish(x, "source")
 
 
 @dataclass(frozen=True)
@@ -183,26 +294,20 @@ class VolumeDef:
     backing_perms: Permissions = field(default_factory=Permissions)
 
     def to_xml(self) -> str:
-        lines = [f"<volume type='{self.type}'>", f"  <name>{escape(self.name)}</name>"]
-        if self.key is not None:
-            lines.append(f"  <key>{escape(self.key)}</key>")
-        lines.append(f"  <capacity unit='bytes'>{self.capacity or 0}</capacity>")
-        lines.append(f"  <allocation unit='bytes'>{self.allocation or 0}</allocation>")
-        lines.append("  <target>")
-        if self.path is not None:
-            lines.append(f"    <path>{escape(self.path)}</path>")
-        if self.format is not None:
-            lines.append(f"    <format type={_q(self.format)}/>")
-        lines += _perms_lines(self.perms, "    ")
-        lines.append("  </target>")
+        x = _VolumeXML(etree.Element("volume", type=self.type))
+        x.name = self.name
+        x.key = self.key
+        _write_sized(x, "capacity", self.capacity or 0)
+        _write_sized(x, "allocation", self.allocation or 0)
+        XPath("target").make(x.element, x.ORDER)
+        x.path = self.path
+        x.format = self.format
+        _write_perms(x, _VolumeXML.perms, self.perms)
         if self.backing_path is not None:
-            lines += ["  <backingStore>", f"    <path>{escape(self.backing_path)}</path>"]
-            if self.backing_format is not None:
-                lines.append(f"    <format type={_q(self.backing_format)}/>")
-            lines += _perms_lines(self.backing_perms, "    ")
-            lines.append("  </backingStore>")
-        lines.append("</volume>")
-        return "\n".join(lines) + "\n"
+            x.backing_path = self.backing_path
+            x.backing_format = self.backing_format
+            _write_perms(x, _VolumeXML.backing_perms, self.backing_perms)
+        return _finish(x, "target")
 
 
 def _q(value: str) -> str:
@@ -212,35 +317,10 @@ def _q(value: str) -> str:
     return quoteattr(value)
 
 
-def _perms_lines(p: Permissions, ind: str) -> list[str]:
-    if p.empty():
-        return []
-    out = [f"{ind}<permissions>"]
-    if p.mode is not None:
-        out.append(f"{ind}  <mode>0{p.mode:o}</mode>")
-    if p.owner is not None:
-        out.append(f"{ind}  <owner>{p.owner}</owner>")
-    if p.group is not None:
-        out.append(f"{ind}  <group>{p.group}</group>")
-    if p.label is not None:
-        out.append(f"{ind}  <label>{escape(p.label)}</label>")
-    out.append(f"{ind}</permissions>")
-    return out
-
-
-def _text(el: Optional[etree._Element], path: str) -> Optional[str]:
-    if el is None:
-        return None
-    found = el.find(path)
-    if found is None:
-        return None
-    return (found.text or "").strip()
-
-
-def _parse_perms(el: Optional[etree._Element]) -> Permissions:
-    if el is None:
+def _parse_perms(x: Optional[_PermsXML]) -> Permissions:
+    if x is None:
         return Permissions()
-    mode_t, owner_t, group_t, label = (_text(el, t) for t in ("mode", "owner", "group", "label"))
+    mode_t, owner_t, group_t, label = x.mode, x.owner, x.group, x.label
     mode = owner = group = None
     if mode_t:
         try:
@@ -286,9 +366,9 @@ def parse_pool(xml: str, *, new_uuid: bool = True) -> PoolDef:
         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED if ptype in _OTHER_POOLS else C.VIR_ERR_XML_ERROR,
                           f"storage pool type '{ptype}' is not supported here: use one of "
                           f"{', '.join(POOL_TYPES)}", _FROM)
-    source = root.find("source")
-    name = check_pool_name(_text(root, "name") or (_text(source, "name") if ptype == "logical" else "") or "")
-    uuid_text = _text(root, "uuid")
+    x = _PoolXML(root)
+    name = check_pool_name(x.name or (x.source_name if ptype == "logical" else "") or "")
+    uuid_text = x.uuid
     if uuid_text:
         uuid = parse_uuid(uuid_text)
     elif new_uuid:
@@ -296,18 +376,17 @@ def parse_pool(xml: str, *, new_uuid: bool = True) -> PoolDef:
     else:
         raise xml_error("missing uuid element for pool")
     devices = tuple(check_abs_path(d.get("path") or "", "source device path")
-                    for d in (source.findall("device") if source is not None else []))
-    target = root.find("target")
-    perms = _parse_perms(target.find("permissions") if target is not None else None)
-    path_text = _text(target, "path")
+                    for d in XPath("source/device").find_all(root))
+    perms = _parse_perms(x.perms[0] if x.perms else None)
+    path_text = x.target_path
     if ptype == "dir":
         if not path_text:
             raise xml_error("missing storage pool target path: write <target><path>/some/dir</path></target>")
         return PoolDef("dir", name, uuid, check_abs_path(path_text, "pool target path"), devices=devices,
                        perms=perms, capacity=_opt_size(root, "capacity") or 0,
                        allocation=_opt_size(root, "allocation") or 0, available=_opt_size(root, "available") or 0)
-    vg = check_vg_name(_text(source, "name") or name)
-    fmt = source.find("format").get("type") if source is not None and source.find("format") is not None else None
+    vg = check_vg_name(x.source_name or name)
+    fmt = x.source_format
     if fmt not in (None, "lvm2", "auto"):
         raise xml_error(f"unknown logical pool source format '{fmt}': use lvm2")
     return PoolDef("logical", name, uuid, f"/dev/{vg}", devices=devices, source_name=vg, source_format="lvm2",
@@ -324,17 +403,16 @@ def parse_volume(xml: str, pool_type: str = "dir") -> VolumeDef:
     """Parse and check a ``<volume>`` document as a volume of a ``pool_type`` pool would be."""
     root = parse_xml(xml, "storage_volume_definition", domain=_FROM)
     check_root(root, "volume", domain=_FROM)
-    name = check_volume_name(_text(root, "name") or "")
+    x = _VolumeXML(root)
+    name = check_volume_name(x.name or "")
     vtype = root.get("type") or ("block" if pool_type == "logical" else "file")
     if vtype not in ("file", "block", "dir", "network", "netdir", "ploop"):
         raise xml_error(f"unknown volume type '{vtype}'")
     cap_el = root.find("capacity")
     capacity = None if cap_el is None else parse_size(cap_el.text, cap_el.get("unit"), "capacity")
     allocation = _opt_size(root, "allocation")
-    target = root.find("target")
-    path = _text(target, "path") or None
-    fmt_el = target.find("format") if target is not None else None
-    fmt = fmt_el.get("type") if fmt_el is not None else None
+    path = x.path or None
+    fmt = x.format
     if pool_type == "dir":
         fmt = fmt or "raw"
         if fmt not in KNOWN_FORMATS:
@@ -343,20 +421,19 @@ def parse_volume(xml: str, pool_type: str = "dir") -> VolumeDef:
         raise xml_error(f"volume format '{fmt}' is not available in a {pool_type} pool (logical volumes are raw)")
     else:
         fmt = None
-    perms = _parse_perms(target.find("permissions") if target is not None else None)
+    perms = _parse_perms(x.perms[0] if x.perms else None)
     backing = root.find("backingStore")
     bpath = bfmt = None
     bperms = Permissions()
     if backing is not None:
-        bpath = _text(backing, "path") or None
+        bpath = x.backing_path or None
         if bpath is not None:
             bpath = check_abs_path(bpath, "backing store path")
-        bf = backing.find("format")
-        bfmt = bf.get("type") if bf is not None else None
+        bfmt = x.backing_format
         if bfmt is not None and bfmt not in KNOWN_FORMATS:
             raise xml_error(f"unknown backing store format type '{bfmt}'")
-        bperms = _parse_perms(backing.find("permissions"))
-    return VolumeDef(name=name, type=vtype, key=_text(root, "key") or None, capacity=capacity,
+        bperms = _parse_perms(x.backing_perms[0] if x.backing_perms else None)
+    return VolumeDef(name=name, type=vtype, key=x.key or None, capacity=capacity,
                      allocation=allocation, path=path, format=fmt, perms=perms, backing_path=bpath,
                      backing_format=bfmt, backing_perms=bperms)
 

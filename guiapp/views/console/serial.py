@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from lxml import etree
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QStackedWidget
 
@@ -20,9 +19,11 @@ from .terminal import SerialSession, TerminalWidget
 
 def devices_of(xml: str) -> tuple[bool, bool]:
     """(has a VNC/SPICE display, has a serial or console device) from domain XML."""
-    root = etree.fromstring(xml.encode())
-    return (root.find("devices/graphics") is not None,
-            root.find("devices/serial") is not None or root.find("devices/console") is not None)
+    from guiapp.backend.xml.domain import DomainFields
+    from guiapp.backend.xml.safe import parse_xml
+
+    d = DomainFields(parse_xml(xml))  # the driver's own XML, read as it is
+    return len(d.graphics) > 0, len(d.serials) + len(d.consoles) > 0
 
 
 class SerialPage:

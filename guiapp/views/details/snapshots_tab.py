@@ -57,28 +57,22 @@ class SnapRow:
 
 def read_snapshots(dom: Any) -> list[SnapRow]:
     """All snapshots of ``dom`` as rows (runs on the pool)."""
-    from lxml import etree
+    from guiapp.backend.xml.snapshot import read_snapshot_xml
 
     rows = []
     for snap in dom.listAllSnapshots(0):
-        root = etree.fromstring(snap.getXMLDesc(0).encode())
-        external = (root.find("memory[@snapshot='external']") is not None
-                    or root.find("disks/disk[@snapshot='external']") is not None)
-        rows.append(SnapRow(snap.getName(), root.findtext("parent/name"), int(root.findtext("creationTime") or 0),
-                            root.findtext("state") or "", root.findtext("description") or "", external,
-                            bool(snap.isCurrent(0))))
+        x = read_snapshot_xml(snap.getXMLDesc(0))
+        external = x.memory == "external" or any(d.snapshot == "external" for d in x.disks)
+        rows.append(SnapRow(snap.getName(), x.parent, int(x.creation_time or 0), x.state or "",
+                            x.description or "", external, bool(snap.isCurrent(0))))
     return rows
 
 
 def snapshot_xml(name: str, description: str) -> str:
     """The ``<domainsnapshot>`` for a name and description (escaped)."""
-    from xml.sax.saxutils import escape
-    parts = ["<domainsnapshot>"]
-    if name:
-        parts.append(f"<name>{escape(name)}</name>")
-    if description:
-        parts.append(f"<description>{escape(description)}</description>")
-    return "".join(parts) + "</domainsnapshot>"
+    from guiapp.backend.xml.snapshot import snapshot_request_xml
+
+    return snapshot_request_xml(name, description)
 
 
 class TakeSnapshotDialog(QDialog):

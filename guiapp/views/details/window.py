@@ -478,24 +478,11 @@ class DetailsWindow(QWidget):
     def apply_boot(self) -> None:
         if self.definition is None:
             return
-        from lxml import etree
-
         d = self.definition.copy()
-        os_el = d.root.find("os")
-        for b in os_el.findall("boot"):
-            os_el.remove(b)
-        for tag, value in (("kernel", self.kernel.text()), ("initrd", self.initrd.text()),
-                           ("cmdline", self.cmdline.text())):
-            el = os_el.find(tag)
-            if value.strip():
-                if el is None:
-                    el = etree.SubElement(os_el, tag)
-                el.text = value.strip()
-            elif el is not None:
-                os_el.remove(el)
-        for dev in self.boot_order():
-            etree.SubElement(os_el, "boot", dev=dev)
-        d.refresh()
+        d.kernel = self.kernel.text().strip() or None
+        d.initrd = self.initrd.text().strip() or None
+        d.cmdline = self.cmdline.text().strip() or None
+        d.boot_devs = self.boot_order()
         xml = d.to_xml(inactive=True, secure=False)
         want_auto = self.autostart_box.isChecked() if self.autostart_box.isEnabled() else None
         conn, uuid, changed_auto = self._conn(), self.uuid, want_auto is not None and want_auto != self.autostart

@@ -160,20 +160,12 @@ class DomainActions(QObject):
 
 def disk_files(xml: str) -> list[str]:
     """Paths of the file/block disks (not CD-ROMs or floppies) a domain definition lists."""
+    from ...backend.xml.domain import DomainFields
     from ...backend.xml.safe import parse_xml
 
-    root = parse_xml(xml)
-    paths = []
-    for disk in root.iterfind("devices/disk"):
-        if disk.get("device", "disk") != "disk":
-            continue
-        src = disk.find("source")
-        if src is None:
-            continue
-        path = src.get("file") or src.get("dev")
-        if path:
-            paths.append(path)
-    return paths
+    d = DomainFields(parse_xml(xml))
+    return [disk.source for disk in d.disks
+            if disk.device == "disk" and disk.type in ("file", "block") and disk.source]
 
 
 def remove_files(paths: list[str]) -> list[str]:

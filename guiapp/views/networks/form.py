@@ -13,11 +13,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Optional
 
-from lxml import etree
-
 from guiapp.backend import validate
 from guiapp.backend.errors import DriverError
-from guiapp.backend.xml.network import parse_network, to_libvirt_text
+from guiapp.backend.xml.network import NetworkFields, parse_network
 
 FORWARD_MODES = ("nat", "route", "isolated")
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
@@ -62,23 +60,23 @@ class FormCheck:
 
 def build_xml(v: FormValues) -> str:
     """The ``<network>`` document for ``v`` (values stripped; empty ones left out)."""
-    root = etree.Element("network")
-    etree.SubElement(root, "name").text = v.name.strip()
+    n = NetworkFields.new()
+    n.name = v.name.strip()
     if v.forward != "isolated":
-        fwd = etree.SubElement(root, "forward", mode=v.forward)
-        if v.device.strip():
-            fwd.set("dev", v.device.strip())
+        n.forward_mode = v.forward
+        n.forward_dev = v.device.strip() or None
     if v.bridge.strip():
-        etree.SubElement(root, "bridge", name=v.bridge.strip(), stp="on", delay="0")
-    if v.domain.strip():
-        etree.SubElement(root, "domain", name=v.domain.strip())
+        n.bridge = v.bridge.strip()
+        n.stp = True
+        n.delay = 0
+    n.domain_name = v.domain.strip() or None
     if v.address.strip():
-        ip = etree.SubElement(root, "ip", address=v.address.strip(), prefix=str(v.prefix))
+        n.ip_address = v.address.strip()
+        n.ip_prefix = v.prefix
         if v.dhcp_start.strip() or v.dhcp_end.strip():
-            dhcp = etree.SubElement(ip, "dhcp")
-            etree.SubElement(dhcp, "range", start=v.dhcp_start.strip(), end=v.dhcp_end.strip())
-    etree.indent(root, space="  ")
-    return to_libvirt_text(root) + "\n"
+            n.dhcp_start = v.dhcp_start.strip()
+            n.dhcp_end = v.dhcp_end.strip()
+    return n.to_xml()
 
 
 def _ipv4(text: str, what: str, example: str) -> tuple[Optional[ipaddress.IPv4Address], str]:
