@@ -261,13 +261,16 @@ class QemuHotplugOps:
         assert rec is not None
         for t in taps:
             if t.bridge:
-                from .networks import attach_tap
-                attach_tap(self._net_run, t.ifname, t.bridge, iface.mac)
+                self._enslave_tap(t.ifname, t.bridge, iface.mac)
             iface.target_dev = t.ifname
             rec.setdefault("taps", []).append(t.ifname)
         if iface.type == "network":
             rec.setdefault("nets", []).append({"network": iface.network, "mac": iface.mac, "tap": iface.target_dev})
         new.refresh()
+
+    def _enslave_tap(self, ifname: str, bridge: str, mac: str) -> None:
+        from .networks import attach_tap
+        attach_tap(self._net_run, ifname, bridge, mac)
 
     def _nic_options(self, d: DomainDef, iface: Interface) -> tuple[list[str], list[Any]]:
         """The command line's ``-netdev``/``-device`` pair for one interface (all its checks), and its taps."""
