@@ -831,10 +831,10 @@ def _marked(commands: tuple[Command, ...]) -> tuple[Command, ...]:
 @functools.cache
 def all_commands() -> tuple[Command, ...]:
     """The domain/host commands above plus the network ones of cli_net and the storage ones of cli_storage."""
-    from . import cli_console, cli_net, cli_screen, cli_snapshot, cli_storage
+    from . import cli_console, cli_hardware, cli_net, cli_screen, cli_snapshot, cli_storage
     return _marked(COMMANDS + tuple(cli_net.cli_commands()) + tuple(cli_storage.cli_commands())
                    + tuple(cli_console.cli_commands()) + tuple(cli_screen.cli_commands())
-                   + tuple(cli_snapshot.cli_commands()))
+                   + tuple(cli_snapshot.cli_commands()) + tuple(cli_hardware.cli_commands()))
 
 
 def command_table(word: Optional[str] = None) -> dict[str, Command]:

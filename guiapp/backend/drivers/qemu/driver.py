@@ -48,6 +48,7 @@ from ...uri import URI
 from .capabilities import HostCaps, find_emulators
 from .define import QemuDefine
 from .dom import Dom, E, log
+from .hotplug import QemuHotplugOps
 from .info import QemuInfo
 from .managedsave import ManagedSaveMixin
 from .monitor import MonitorLoop
@@ -58,8 +59,8 @@ from .state import Dirs, FileLock, migrate_legacy_layout
 from .storage import host_storage
 
 
-class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin, QemuInfo, QemuResources, QemuSaveRestore,
-                 QemuDefine):
+class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, QemuHotplugOps, StorageOpsMixin, QemuInfo, QemuResources,
+                 QemuSaveRestore, QemuDefine):
     """The driver, composed of its parts (see the module docstring for the map)."""
 
     error_domain = C.VIR_FROM_QEMU

@@ -119,6 +119,9 @@ class QemuSupervisor(QemuTaps):
                 if dom is not None:
                     dom.balloon_bytes = data.get("actual")
                 return
+            if event == "DEVICE_DELETED":  # an unplug finished (drivers/qemu/hotplug.py waits for it)
+                self._device_deleted(name, data)
+                return
             self._post(lambda: self._handle_event(name, event, data, when))
         return sink
 

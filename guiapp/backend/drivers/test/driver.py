@@ -35,6 +35,7 @@ from ...xml.domain import DomainDef, format_uuid, parse_domain
 from ...xml.node import Node, default_node, load_node
 from .. import common
 from ..base import DomainRef
+from .hardware import TestHardwareOps
 from .snapshots import TestSnapshotOps
 
 if TYPE_CHECKING:
@@ -210,7 +211,7 @@ DEFAULT_POOL_XML = """<pool type='dir'>
 </pool>"""
 
 
-class TestDriver(TestSnapshotOps, StorageOpsMixin, NetworkOpsMixin):
+class TestDriver(TestSnapshotOps, TestHardwareOps, StorageOpsMixin, NetworkOpsMixin):
     """libvirt's ``test`` driver: a fake hypervisor kept in memory, one private node per connection.
 
     Virtual networks are kept in a :class:`NetworkTable` (no host side): the node's
