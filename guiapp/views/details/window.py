@@ -54,8 +54,8 @@ def _selectable(label: QLabel) -> QLabel:
 class DetailsWindow(QWidget):
     """Loads the definition on the pool; every change goes through the job runner."""
 
-    def __init__(self, main: MainWindow, uri: str, uuid: bytes) -> None:
-        super().__init__(None, Qt.WindowType.Window)
+    def __init__(self, main: MainWindow, uri: str, uuid: bytes, *, embedded: bool = False) -> None:
+        super().__init__(None, Qt.WindowType.Widget if embedded else Qt.WindowType.Window)
         self.main = main
         self.uri = uri
         self.uuid = uuid
@@ -91,10 +91,20 @@ class DetailsWindow(QWidget):
         self.snapshots_tab = SnapshotsTab(self)
         self.tabs.addTab(self.snapshots_tab, "&Snapshots")
         self.snapshots_tab.reload()
-        QShortcut(QKeySequence("Ctrl+W"), self, self.close)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
+        if not embedded:  # a page of the VM window closes with it
+            QShortcut(QKeySequence("Ctrl+W"), self, self.close)
+            QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
         main.manager.polled.connect(self._on_polled)
         self.reload()
+
+    def add_tab(self, widget: QWidget, label: str) -> int:
+        """The hook for more tabs (history, …): added before XML and Snapshots' place."""
+        return self.tabs.insertTab(self.tabs.indexOf(self.xml_tab), widget, label)
+
+    def take_snapshots_tab(self) -> SnapshotsTab:
+        """Remove the Snapshots tab (the VM window shows it as a page of its own) and return it."""
+        self.tabs.removeTab(self.tabs.indexOf(self.snapshots_tab))
+        return self.snapshots_tab
 
     # ------------------------------------------------------------------- tabs
     def _build_overview(self) -> None:
