@@ -68,6 +68,8 @@ _PREFIX: dict[int, str] = {
     C.VIR_ERR_NO_DOMAIN_SNAPSHOT: "Domain snapshot not found",
     C.VIR_ERR_INVALID_DOMAIN_SNAPSHOT: "Invalid snapshot",
     C.VIR_ERR_SNAPSHOT_REVERT_RISKY: "revert requires force",
+    C.VIR_ERR_NO_DOMAIN_METADATA: "metadata not found",
+    C.VIR_ERR_DEVICE_MISSING: "device not found",
 }
 
 # Name shown by the default handler for an error domain ("libvirt: Test Driver error : ...").

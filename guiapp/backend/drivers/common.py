@@ -94,3 +94,41 @@ def resolve_affect(flags: int, *, active: bool, persistent: bool,
         raise DriverError(C.VIR_ERR_OPERATION_INVALID, "transient domains do not have any persistent config",
                           error_domain)
     return live, config
+
+
+#: Flags virDomainAttachDeviceFlags / DetachDeviceFlags accept; UpdateDeviceFlags also takes FORCE.
+DEVICE_FLAGS = AFFECT
+UPDATE_DEVICE_FLAGS = AFFECT | C.VIR_DOMAIN_DEVICE_MODIFY_FORCE
+
+
+def resolve_one(flags: int, *, active: bool, persistent: bool,
+                error_domain: int = C.VIR_FROM_DOMAIN) -> bool:
+    """True for the live definition, False for the persistent one (virDomainObjGetOneDef: LIVE xor CONFIG)."""
+    if flags & C.VIR_DOMAIN_AFFECT_LIVE and flags & C.VIR_DOMAIN_AFFECT_CONFIG:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, "Flags 'VIR_DOMAIN_AFFECT_LIVE' and 'VIR_DOMAIN_AFFECT_CONFIG' "
+                                                 "are mutually exclusive", C.VIR_FROM_DOMAIN)
+    live, _config = resolve_affect(flags, active=active, persistent=persistent, error_domain=error_domain)
+    return live
+
+
+def live_refused(what: str, error_domain: int = C.VIR_FROM_DOMAIN) -> DriverError:
+    """The error for a change the running guest cannot take: it applies at next boot through the config."""
+    return DriverError(C.VIR_ERR_OPERATION_INVALID,
+                       f"{what} cannot be changed while the domain runs; use VIR_DOMAIN_AFFECT_CONFIG "
+                       f"(--config) to change the persistent definition, which applies at next boot",
+                       error_domain)
+
+
+def check_rename(old: str, new: str, *, active: bool, persistent: bool,
+                 taken: bool, error_domain: int = C.VIR_FROM_DOMAIN) -> None:
+    """virDomainRename's rules: shut off, persistent, a new name without '/' that no other domain has."""
+    if active:
+        raise DriverError(C.VIR_ERR_OPERATION_INVALID, "cannot rename active domain", error_domain)
+    if not persistent:
+        raise DriverError(C.VIR_ERR_OPERATION_INVALID, "cannot rename a transient domain", error_domain)
+    if "/" in new:
+        raise DriverError(C.VIR_ERR_XML_ERROR, f"name {new} cannot contain '/'", error_domain)
+    if new == old:
+        raise DriverError(C.VIR_ERR_OPERATION_INVALID, "Can't rename domain to itself", C.VIR_FROM_DOMAIN)
+    if taken:
+        raise DriverError(C.VIR_ERR_OPERATION_INVALID, f"domain with name '{new}' already exists", C.VIR_FROM_DOMAIN)

@@ -1,7 +1,8 @@
 """The driver contract as typed Protocols: every optional operation, its signature and its public C name.
 
 A driver implements any subset of :class:`ConnectionOps`, :class:`DomainOps`,
-:class:`NetworkOps`, :class:`StorageOps` and :class:`ConsoleOps`; the front-end calls an
+:class:`NetworkOps`, :class:`StorageOps`, :class:`ConsoleOps`, :class:`SnapshotOps` and
+:class:`DomainHardwareOps`; the front-end calls an
 operation positionally with exactly the parameters written here and reports ``VIR_ERR_NO_SUPPORT`` naming the C
 function when the driver lacks it.  :func:`check_driver` (run once per driver
 class when it is registered or first opened) refuses a driver whose operation
@@ -425,8 +426,38 @@ class SnapshotOps(Protocol):
     def domain_snapshot_delete(self, snap: SnapshotRef, flags: int) -> None: ...
 
 
+class DomainHardwareOps(Protocol):
+    """Changing a domain's devices and identity after creation (issue 17): hotplug, config edits, metadata.
+
+    ``flags`` are ``VIR_DOMAIN_AFFECT_LIVE|CONFIG`` (CURRENT = 0), resolved once by
+    :func:`guiapp.backend.drivers.common.resolve_affect`; config changes go through the driver's
+    own persist path (the one define uses)."""
+
+    @api("virDomainAttachDeviceFlags")
+    def domain_attach_device(self, ref: DomainRef, xml: str, flags: int) -> None: ...
+
+    @api("virDomainDetachDeviceFlags")
+    def domain_detach_device(self, ref: DomainRef, xml: str, flags: int) -> None: ...
+
+    @api("virDomainUpdateDeviceFlags")
+    def domain_update_device(self, ref: DomainRef, xml: str, flags: int) -> None:
+        """Change a device in place (a CD-ROM's medium, an interface's link state, ...)."""
+
+    @api("virDomainRename")
+    def domain_rename(self, ref: DomainRef, new_name: str, flags: int) -> DomainRef:
+        """Returns the ref under the new name."""
+
+    @api("virDomainSetMetadata")
+    def domain_set_metadata(self, ref: DomainRef, type: int, metadata: Optional[str], key: Optional[str],
+                            uri: Optional[str], flags: int) -> None: ...
+
+    @api("virDomainGetMetadata")
+    def domain_get_metadata(self, ref: DomainRef, type: int, uri: Optional[str], flags: int) -> str: ...
+
+
 #: The operation families, in the order messages and docs list them.
-FAMILIES: tuple[type, ...] = (ConnectionOps, DomainOps, NetworkOps, StorageOps, ConsoleOps, SnapshotOps)
+FAMILIES: tuple[type, ...] = (ConnectionOps, DomainOps, NetworkOps, StorageOps, ConsoleOps, SnapshotOps,
+                              DomainHardwareOps)
 
 #: Operation name -> the Protocol function that specifies it.
 SIGNATURES: dict[str, types.FunctionType] = {

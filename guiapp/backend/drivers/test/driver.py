@@ -39,6 +39,7 @@ from ...xml.node import Node, default_node, load_node
 from ...xml.storage import parse_pool as _parse_pool
 from .. import common
 from ..base import DomainRef
+from .hardware import TestHardwareOps
 from .snapshots import TestSnapshotOps
 
 _FROM_TEST = C.VIR_FROM_TEST
@@ -210,7 +211,7 @@ DEFAULT_POOL_XML = """<pool type='dir'>
 </pool>"""
 
 
-class TestDriver(TestSnapshotOps, StorageOpsMixin, NetworkOpsMixin):
+class TestDriver(TestSnapshotOps, TestHardwareOps, StorageOpsMixin, NetworkOpsMixin):
     """libvirt's ``test`` driver: a fake hypervisor kept in memory, one private node per connection.
 
     Virtual networks are kept in a :class:`NetworkTable` (no host side): the node's
