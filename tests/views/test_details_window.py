@@ -30,7 +30,7 @@ def test_overview_shows_the_domain(qtbot: Any, connected: tuple) -> None:
     assert "test" in d.ov["hypervisor"].text().lower()
     row = win.model.domain_row(uri, d.uuid)
     assert d.ov["uuid"].text() == row.uuid_str
-    assert d.devices.topLevelItemCount() >= 3  # disk, NIC, VNC graphics
+    assert d.hardware.list.count() >= 3  # disk, NIC, VNC graphics
     # the same domain opens the same window
     assert win.open_details(uri, d.uuid) is d
     qtbot.wait(450)

@@ -281,6 +281,41 @@ def _next_target(prefix: str, used: set[str], start: int = 0) -> str:
         n += 1
 
 
+def disk_element(spec: DiskSpec, target: str, bus: str, xen: bool) -> etree._Element:
+    """One ``<disk>`` for ``spec`` at ``target`` on ``bus`` (the wizard's disks and Add Hardware's)."""
+    d = _el("disk", type="block" if spec.block else "file", device=spec.device)
+    if spec.format:
+        _sub(d, "driver", name="phy" if (spec.block and xen) else "qemu", type=spec.format)
+    if spec.source:
+        _sub(d, "source", **{("dev" if spec.block else "file"): spec.source})
+    _sub(d, "target", dev=target, bus=bus)
+    if spec.readonly or spec.device == "cdrom":
+        _sub(d, "readonly")
+    return d
+
+
+def nic_element(n: NicSpec, mac: str) -> etree._Element:
+    """One ``<interface>`` for ``n`` with MAC ``mac`` (the wizard's NICs and Add Hardware's)."""
+    if n.mode not in NET_MODES:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"unknown network mode '{n.mode}' "
+                                                 f"(expected one of {', '.join(NET_MODES)})", _FROM)
+    e = _el("interface", type=n.mode)
+    _sub(e, "mac", address=mac)
+    if n.mode == "network":
+        _sub(e, "source", network=n.network)
+    elif n.mode == "bridge":
+        _sub(e, "source", bridge=n.bridge)
+    elif n.mode in ("mcast", "server", "client"):
+        _sub(e, "source", address=n.address or None, port=str(n.port) if n.port is not None else None)
+    if n.target_dev and n.mode in ("network", "bridge", "ethernet"):
+        _sub(e, "target", dev=n.target_dev)
+    if n.script and n.mode in ("ethernet", "bridge"):
+        _sub(e, "script", path=n.script)
+    if n.model:
+        _sub(e, "model", type=n.model)
+    return e
+
+
 class DomainBuilder:
     """A new guest's definition; every ``set_*`` call edits one section of the document."""
 
@@ -497,16 +532,7 @@ class DomainBuilder:
                 bus = "xen"
             prefix = _BUS_PREFIX.get(bus, "hd")
             start = 2 if (spec.device == "cdrom" and bus == "ide") else 0
-            target = _next_target(prefix, used, start)
-            d = _el("disk", type="block" if spec.block else "file", device=spec.device)
-            if spec.format:
-                _sub(d, "driver", name="phy" if (spec.block and self.kind.xen) else "qemu", type=spec.format)
-            if spec.source:
-                _sub(d, "source", **{("dev" if spec.block else "file"): spec.source})
-            _sub(d, "target", dev=target, bus=bus)
-            if spec.readonly or spec.device == "cdrom":
-                _sub(d, "readonly")
-            new.append(d)
+            new.append(disk_element(spec, _next_target(prefix, used, start), bus, self.kind.xen))
         _place(dev, new, ("disk",), _DEV_ORDER)
 
     def _mac(self, i: int, spec: NicSpec) -> str:
@@ -520,25 +546,7 @@ class DomainBuilder:
         dev = self._devices(root)
         new = []
         for i, n in enumerate(self.nics):
-            if n.mode not in NET_MODES:
-                raise DriverError(C.VIR_ERR_INVALID_ARG, f"unknown network mode '{n.mode}' "
-                                                         f"(expected one of {', '.join(NET_MODES)})", _FROM)
-            e = _el("interface", type=n.mode)
-            _sub(e, "mac", address=self._mac(i, n))
-            if n.mode == "network":
-                _sub(e, "source", network=n.network)
-            elif n.mode == "bridge":
-                _sub(e, "source", bridge=n.bridge)
-            elif n.mode in ("mcast", "server", "client"):
-                _sub(e, "source", address=n.address or None,
-                     port=str(n.port) if n.port is not None else None)
-            if n.target_dev and n.mode in ("network", "bridge", "ethernet"):
-                _sub(e, "target", dev=n.target_dev)
-            if n.script and n.mode in ("ethernet", "bridge"):
-                _sub(e, "script", path=n.script)
-            if n.model:
-                _sub(e, "model", type=n.model)
-            new.append(e)
+            new.append(nic_element(n, self._mac(i, n)))
         _place(dev, new, ("interface",), _DEV_ORDER)
 
     def _render_chars(self, root: etree._Element) -> None:
@@ -582,6 +590,6 @@ def _is_block(path: str) -> bool:
 __all__ = [
     "GuestKind", "KINDS", "XEN_PV", "XEN_HVM", "KVM", "QEMU", "KindOption", "kind_options", "kind_of",
     "find_guest", "machines_for", "default_loader", "emulator_for", "is_test_connection",
-    "InstallSpec", "DiskSpec", "NicSpec", "VncSpec", "Lifecycle", "DomainBuilder",
+    "InstallSpec", "DiskSpec", "NicSpec", "VncSpec", "Lifecycle", "DomainBuilder", "disk_element", "nic_element",
     "INSTALL_METHODS", "NET_MODES", "DISK_FORMATS", "NIC_MODELS_HVM", "NIC_MODELS_XEN_HVM",
 ]

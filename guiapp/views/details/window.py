@@ -19,8 +19,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QTabWidget,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +27,9 @@ from ...models.api import ACTIVE_STATES, error_code, libvirt, state_name
 from ...models.domains import format_bytes, format_rate
 from ..icons import app_icon
 from .graphs import GraphWidget
+from .hardware_tab import HardwareTab
+from .hwapply import read_identity
+from .overview_edit import IdentityBox
 from .snapshots_tab import SnapshotsTab
 from .xml_tab import XmlTab
 
@@ -125,6 +126,8 @@ class DetailsWindow(QWidget):
         self.pending_note.setStyleSheet("color: #8a5a00")
         self.pending_note.hide()
         form.addRow(self.pending_note)
+        self.identity = IdentityBox(self)
+        form.addRow(self.identity)
         self.tabs.addTab(w, "&Overview")
 
     def _build_performance(self) -> None:
@@ -178,11 +181,13 @@ class DetailsWindow(QWidget):
         self.autostart_box = QCheckBox("Start this domain when the host boots (&autostart)")
         self.autostart_box.setObjectName("autostartBox")
         layout.addWidget(self.autostart_box)
-        layout.addWidget(QLabel("Boot order (checked devices, top first):"))
+        layout.addWidget(QLabel("Boot order (checked devices, top first; drag to reorder):"))
         row = QHBoxLayout()
         self.boot_list = QListWidget()
         self.boot_list.setObjectName("bootList")
         self.boot_list.setMaximumHeight(110)
+        self.boot_list.setDragDropMode(QListWidget.DragDropMode.InternalMove)  # boot order by drag
+        self.boot_list.setToolTip("Drag the devices into the order to boot from (or use Up/Down)")
         row.addWidget(self.boot_list)
         col = QVBoxLayout()
         up = QPushButton("&Up")
@@ -218,12 +223,8 @@ class DetailsWindow(QWidget):
         self.tabs.addTab(w, "&Boot")
 
     def _build_devices(self) -> None:
-        self.devices = QTreeWidget()
-        self.devices.setObjectName("devicesTree")
-        self.devices.setHeaderLabels(["Device", "Details"])
-        self.devices.setColumnWidth(0, 200)
-        self.devices.setRootIsDecorated(False)
-        self.tabs.addTab(self.devices, "&Devices")
+        self.hardware = HardwareTab(self)
+        self.tabs.addTab(self.hardware, "&Hardware")
 
     def _move_boot(self, delta: int) -> None:
         r = self.boot_list.currentRow()
@@ -244,7 +245,7 @@ class DetailsWindow(QWidget):
             return
         uuid = self.uuid
 
-        def work() -> tuple[str, str, Optional[bool], str]:
+        def work() -> tuple[str, str, Optional[bool], str, tuple[str, str]]:
             dom = conn.lookupByUUID(uuid)
             live = dom.XMLDesc(0)
             # the definition the tabs edit and apply: with its secrets (a VNC password) on a read-write
@@ -258,7 +259,7 @@ class DetailsWindow(QWidget):
                 auto: Optional[bool] = bool(dom.autostart())
             except libvirt.libvirtError:
                 auto = None
-            return live, inactive, auto, conn.getType()
+            return live, inactive, auto, conn.getType(), read_identity(dom)
 
         self.main.runner.submit(f"Load {self.name}", work, uri=self.uri, operation="virDomainGetXMLDesc",
                                 on_result=self._loaded, on_error=self._load_failed, owner=self)
@@ -267,10 +268,10 @@ class DetailsWindow(QWidget):
         self.status.setText(f"Could not read the definition: {exc}")
         self.main.show_error(exc, operation=f"virDomainGetXMLDesc ('{self.name}')", uri=self.uri)
 
-    def _loaded(self, res: tuple[str, str, Optional[bool], str]) -> None:
+    def _loaded(self, res: tuple[str, str, Optional[bool], str, tuple[str, str]]) -> None:
         from guiapp.backend.xml.domain import parse_domain
 
-        live, inactive, auto, hv = res
+        live, inactive, auto, hv, (title, description) = res
         self.live_xml, self.autostart, self.hv_type = live, auto, hv
         try:
             self.definition = parse_domain(inactive)
@@ -295,11 +296,13 @@ class DetailsWindow(QWidget):
         self.max_memory.setValue(max(1, d.memory_kib // 1024))
         self.graph_mem.scale = float(live_def.memory_kib)
         self._fill_boot(d, auto)
-        self._fill_devices(live_def)
+        entry = self.main.manager.connections.get(self.uri)
+        read_only = bool(entry is not None and entry.read_only)
+        self.hardware.set_definition(inactive, live, self._is_active(), read_only)
+        self.identity.set_values(d.name, title, description, active=self._is_active(), read_only=read_only)
         self.xml_tab.set_original(inactive, keep_edits=True)
         self._update_state()
-        entry = self.main.manager.connections.get(self.uri)
-        if entry is not None and entry.read_only:
+        if read_only:
             tip = "Read-only connection: changes are not possible"
             for button in (self.resources_apply, self.boot_apply, self.xml_tab.apply_button):
                 button.setEnabled(False)
@@ -347,29 +350,6 @@ class DetailsWindow(QWidget):
         self.kernel.setText(d.kernel or "")
         self.initrd.setText(d.initrd or "")
         self.cmdline.setText(d.cmdline or "")
-
-    def _fill_devices(self, d: Any) -> None:
-        self.devices.clear()
-
-        def add(kind: str, label: str, details: str) -> None:
-            QTreeWidgetItem(self.devices, [f"{kind}: {label}", details])
-
-        for disk in d.disks:
-            add(disk.device.capitalize() if disk.device else "Disk", disk.target or "?",
-                f"{disk.type} {disk.source or '(no source)'}" + (f", bus {disk.bus}" if disk.bus else "")
-                + (", read-only" if disk.readonly else ""))
-        for nic in d.interfaces:
-            src = nic.network or nic.bridge or (f"{nic.source_address}:{nic.source_port}" if nic.source_address else "")
-            add("NIC", nic.mac or "?", f"{nic.type} {src}".strip() + (f", model {nic.model}" if nic.model else ""))
-        for g in d.graphics:
-            port = "auto" if g.port in (None, -1) else str(g.port)
-            add("Graphics", g.type, f"port {port}" + (f", listen {g.listen}" if g.listen else ""))
-        for c in d.consoles:
-            add("Console", c.type, getattr(c, "path", None) or "")
-        for s in d.serials:
-            add("Serial", s.type, getattr(s, "path", None) or "")
-        if self.devices.topLevelItemCount() == 0:
-            QTreeWidgetItem(self.devices, ["(no devices)", ""])
 
     def _update_state(self) -> None:
         row = self.main.model.domain_row(self.uri, self.uuid)
