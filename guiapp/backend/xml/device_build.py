@@ -23,7 +23,7 @@ from .. import constants as C
 from ..errors import DriverError
 from ..validate import ifname_problem, text_problem
 from .builder import _BUS_PREFIX, DiskSpec, NicSpec, _next_target, disk_element, nic_element
-from .devices_edit import ATTACHABLE, UPDATABLE
+from .devices_edit import ATTACHABLE, UPDATABLE, _insert
 from .domain import generate_mac, mac_prefix_for
 from .safe import parse_xml
 
@@ -267,6 +267,17 @@ def new_filesystem(source_dir: str, tag: str) -> str:
     return etree.tostring(fs, encoding="unicode")
 
 
+def with_device(domain_xml: str, device_xml: str) -> str:
+    """``domain_xml`` with the device added in libvirt's device order (for kinds libvirt cannot attach,
+    e.g. a display: the whole definition is defined again, as virt-manager does)."""
+    root = deepcopy(parse_xml(domain_xml))
+    devices = root.find("devices")
+    if devices is None:
+        devices = etree.SubElement(root, "devices")
+    _insert(devices, deepcopy(parse_xml(device_xml)))
+    return etree.tostring(root, encoding="unicode")
+
+
 # -- edits of one device ---------------------------------------------------------------------------------
 
 def _one(xml: str, tag: str) -> etree._Element:
@@ -417,4 +428,4 @@ __all__ = ["DeviceItem", "list_devices", "new_disk", "new_nic", "new_serial", "n
            "new_video", "new_sound", "new_filesystem", "disk_with_media", "edit_disk", "edit_nic", "edit_graphics",
            "edit_model", "path_problem", "listen_problem", "port_problem", "tag_problem", "virtiofs_available",
            "DISK_BUSES", "CDROM_BUSES", "INPUT_TYPES", "VIDEO_MODELS", "SOUND_MODELS", "GRAPHICS_TYPES",
-           "SERIAL_TYPES", "disk_value", "nic_value", "graphics_value", "model_value", "used_targets"]
+           "SERIAL_TYPES", "with_device", "disk_value", "nic_value", "graphics_value", "model_value", "used_targets"]

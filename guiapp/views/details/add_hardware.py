@@ -62,6 +62,8 @@ class AddHardwareDialog(QDialog):
         for key, label in KINDS:
             page = getattr(self, f"_page_{key}")()  # every page's fields exist; the host decides what is offered
             if key == "filesystem" and not fs_ok:
+                page.setParent(self)  # kept (its fields are checked) but never shown
+                page.hide()
                 continue
             self.kinds.addItem(label)
             self.keys.append(key)

@@ -114,6 +114,13 @@ class HardwareTab(QWidget):
             self.list.addItem(row)
         self.list.blockSignals(False)
         keys = [i.key for i in self.items]
+        f = self.form
+        if f is not None and keep in keys and self.items[keys.index(keep)].xml == f.item.xml and f.is_dirty():
+            self.list.blockSignals(True)  # the device did not change: the user's unapplied edits stay
+            self.list.setCurrentRow(keys.index(keep))
+            self.list.blockSignals(False)
+            self.check()
+            return
         self.list.setCurrentRow(keys.index(keep) if keep in keys else (0 if keys else -1))
         self._selected(self.list.currentRow())
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...backend.xml.devices_edit import UPDATABLE
+from ...backend.xml.device_build import with_device
+from ...backend.xml.devices_edit import ATTACHABLE, UPDATABLE
 from ...backend.xml.safe import parse_xml
 from ...models.api import error_code, libvirt
 
@@ -41,6 +42,12 @@ def change_device(dom: Any, op: str, xml: str, old_xml: str = "") -> str:
     in the definition (detach + attach).
     """
     active, persistent = bool(dom.isActive()), bool(dom.isPersistent())
+    if op == "attach" and parse_xml(xml).tag not in ATTACHABLE:  # a display: define the definition with it
+        if not persistent:
+            raise libvirt.libvirtError("this device can only be added to a persistent definition")
+        secure = getattr(libvirt, "VIR_DOMAIN_XML_SECURE", 1) | getattr(libvirt, "VIR_DOMAIN_XML_INACTIVE", 2)
+        dom.connect().defineXML(with_device(dom.XMLDesc(secure), xml))
+        return NEXT_BOOT if active else SAVED
     if op == "update" and parse_xml(xml).tag not in UPDATABLE:
         if not persistent:
             raise libvirt.libvirtError("this device can only be replaced in a persistent definition")

@@ -90,9 +90,12 @@ class IdentityBox(QGroupBox):
     def check(self, *_a: object) -> None:
         msg = self.problem()
         dirty = self.values() != self.initial
-        self.note.setStyleSheet("color: #c62828" if msg else "")
-        if msg or self.note.styleSheet() or not dirty:
-            self.note.setText(msg or ("" if not dirty else self.note.text()))
+        if msg:
+            self.note.setText(msg)
+            self.note.setStyleSheet("color: #c62828")
+        elif self.note.styleSheet():  # the problem is fixed: its text goes; a result text stays
+            self.note.setText("")
+            self.note.setStyleSheet("")
         self.apply_button.setEnabled(dirty and msg is None and not self.read_only)
         self.revert_button.setEnabled(dirty)
 
@@ -109,6 +112,7 @@ class IdentityBox(QGroupBox):
             return
 
         def ok(done: list[str]) -> None:
+            self.note.setStyleSheet("")
             self.note.setText(("Changed: " + ", ".join(done) + ".") if done else "Nothing changed.")
             self.details.xml_tab.set_original("")
             self.details.reload()

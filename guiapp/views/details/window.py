@@ -68,6 +68,7 @@ class DetailsWindow(QWidget):
         self.hv_type = ""
         self.autostart: Optional[bool] = None
         self.loaded = False
+        self.reloading = False  # a reload job is on the pool
         row = main.model.domain_row(uri, uuid)
         self.name = row.name if row else uuid.hex()
         self.setWindowTitle(f"{self.name} — details")
@@ -244,6 +245,7 @@ class DetailsWindow(QWidget):
             self.status.setText("The connection is not open.")
             return
         uuid = self.uuid
+        self.reloading = True
 
         def work() -> tuple[str, str, Optional[bool], str, tuple[str, str]]:
             dom = conn.lookupByUUID(uuid)
@@ -265,6 +267,7 @@ class DetailsWindow(QWidget):
                                 on_result=self._loaded, on_error=self._load_failed, owner=self)
 
     def _load_failed(self, exc: BaseException) -> None:
+        self.reloading = False
         self.status.setText(f"Could not read the definition: {exc}")
         self.main.show_error(exc, operation=f"virDomainGetXMLDesc ('{self.name}')", uri=self.uri)
 
@@ -272,6 +275,7 @@ class DetailsWindow(QWidget):
         from guiapp.backend.xml.domain import parse_domain
 
         live, inactive, auto, hv, (title, description) = res
+        self.reloading = False
         self.live_xml, self.autostart, self.hv_type = live, auto, hv
         try:
             self.definition = parse_domain(inactive)
