@@ -455,3 +455,5 @@ def _net_persistent(s: Session, a: Any) -> Any:
 from . import dispatch_storage  # noqa: E402,F401 - registers the storage procedures
 
 __all__ = ["HANDLERS", "Encoded", "Session", "dom_wire", "net_wire", "NO_CONNECTION_NEEDED"]
+
+from . import dispatch_hardware  # noqa: E402,F401 - registers the hardware-editing procedures

@@ -163,9 +163,10 @@ def outcome(mod: ModuleType, fn: Callable[[], Any]) -> Any:
         return ("error", exc.get_error_code(), exc.get_error_domain())
 
 
-def scenario(mod: ModuleType) -> list:
+def scenario(mod: ModuleType, uri: str = "test:///default") -> list:
+    """Rename and metadata steps on the running domain 'test' of ``uri``; each step's result or error."""
     mod.registerErrorHandler(lambda ctx, err: None, None)
-    conn = mod.open("test:///default")
+    conn = mod.open(uri)
     d = conn.lookupByName("test")
     out = []
     steps: list[Callable[[], Any]] = [

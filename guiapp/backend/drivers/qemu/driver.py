@@ -49,6 +49,7 @@ from . import savefile
 from .capabilities import HostCaps, find_emulators, known_machines, kvm_usable, probe_host
 from .command import Command, RunPaths, build_command
 from .events import lifecycle_event
+from .hotplug import QemuHotplugOps
 from .managedsave import ManagedSaveMixin, managed_save_path
 from .monitor import Monitor, MonitorLoop, one_shot
 from .networks import attach_tap, can_create_taps, check_target_dev, remove_stale_tap, session_helper, taps_in_use
@@ -139,7 +140,7 @@ class Dom:
         return DomainRef(self.name, self.uuid, self.record["id"] if self.active else -1)  # type: ignore[index]
 
 
-class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
+class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, QemuHotplugOps, StorageOpsMixin):
     """See the module docstring (storage pools: :mod:`.storage`, managed save: :mod:`.managedsave`,
     snapshots: :mod:`.snapshots`)."""
 
@@ -453,6 +454,9 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
                 dom = self._doms.get(name)
                 if dom is not None:
                     dom.balloon_bytes = data.get("actual")
+                return
+            if event == "DEVICE_DELETED":  # an unplug finished (drivers/qemu/hotplug.py waits for it)
+                self._device_deleted(name, data)
                 return
             self._post(lambda: self._handle_event(name, event, data, when))
         return sink

@@ -21,6 +21,7 @@ from ...rpc.xdr import XDRError
 from ...uri import URI
 from ..base import DomainRef, NetworkRef
 from . import route
+from .hardware import RemoteHardwareOps
 from .route import Target
 from .snapshots import RemoteSnapshotOps
 from .storage import RemoteStorageMixin
@@ -64,7 +65,7 @@ def open_transport(t: Target) -> Transport:
     return CommandTransport(route.ssh_argv(t))
 
 
-class RemoteDriver(RemoteSnapshotOps, RemoteStorageMixin):
+class RemoteDriver(RemoteSnapshotOps, RemoteHardwareOps, RemoteStorageMixin):
     """A connection to a libvirt daemon (local socket, ssh or tcp)."""
 
     error_domain: ClassVar[int] = C.VIR_FROM_REMOTE
