@@ -262,7 +262,7 @@ def test_overview_rename_title_description(qtbot: Any, connected: tuple) -> None
     box.revert_button.click()
     assert box.name.text() == "vm-009" and not box.revert_button.isEnabled()
     box.name.setText("renamed-009")
-    box.title.setText("Build server")
+    box.title_edit.setText("Build server")
     box.description.setPlainText("two lines\nof description")
     box.apply_button.click()
     try:
@@ -274,7 +274,7 @@ def test_overview_rename_title_description(qtbot: Any, connected: tuple) -> None
     assert off_ui(lambda: dom.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None, 0)) == "Build server"
     assert off_ui(lambda: dom.metadata(libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, None, 0)) == \
         "two lines\nof description"
-    qtbot.waitUntil(lambda: box.title.text() == "Build server" and not box.apply_button.isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: box.title_edit.text() == "Build server" and not box.apply_button.isEnabled(), timeout=5000)
     # a running domain cannot be renamed: said inline, Apply disabled
     r = open_details(qtbot, win, uri, "vm-001")
     r.identity.name.setText("vm-001-new")
@@ -306,7 +306,7 @@ def test_read_only_connection_offers_no_changes(qtbot: Any, window: Any, node_ur
     form = select(hw, "Disk")
     form.path.setText("/var/lib/other.img")
     assert not hw.apply_button.isEnabled() and not hw.add_button.isEnabled() and not hw.remove_button.isEnabled()
-    d.identity.title.setText("x")
+    d.identity.title_edit.setText("x")
     assert not d.identity.apply_button.isEnabled()
 
 

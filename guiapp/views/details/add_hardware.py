@@ -250,8 +250,11 @@ class AddHardwareDialog(QDialog):
         from ..wizard.volume_browser import VolumeBrowser
 
         dlg = VolumeBrowser(self.conn, self.uri, self.runner, self, isos_only=isos)
-        dlg.chosen.connect(lambda path, _fmt: (field.setText(path), self.disk_file.setChecked(True)
-                                               if field is self.disk_path else None))
+        def chosen(path: str, _fmt: str) -> None:
+            field.setText(path)
+            if field is self.disk_path:
+                self.disk_file.setChecked(True)
+        dlg.chosen.connect(chosen)
         self.volume_browser = dlg
         dlg.open()
 

@@ -63,9 +63,9 @@ class HardwareTab(QWidget):
         left.addLayout(row)
         lay.addLayout(left, 2)
         right = QVBoxLayout()
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        right.addWidget(self.scroll, 1)
+        self.form_area = QScrollArea()
+        self.form_area.setWidgetResizable(True)
+        right.addWidget(self.form_area, 1)
         self.note = QLabel("")
         self.note.setObjectName("hwNote")
         self.note.setWordWrap(True)
@@ -145,7 +145,7 @@ class HardwareTab(QWidget):
             models = NIC_MODELS_XEN_HVM if self.details.hv_type.lower().startswith("xen") else NIC_MODELS_HVM
             self.form = form_for(item, models)
             self.form.changed.connect(self.check)
-            self.scroll.setWidget(self.form)
+            self.form_area.setWidget(self.form)
         self.check()
 
     # ---------------------------------------------------------------- checks

@@ -35,14 +35,14 @@ class IdentityBox(QGroupBox):
         form = QFormLayout(self)
         self.name = QLineEdit()
         self.name.setObjectName("identityName")
-        self.title = QLineEdit()
-        self.title.setObjectName("identityTitle")
-        self.title.setPlaceholderText("a short line shown beside the name")
+        self.title_edit = QLineEdit()
+        self.title_edit.setObjectName("identityTitle")
+        self.title_edit.setPlaceholderText("a short line shown beside the name")
         self.description = QPlainTextEdit()
         self.description.setObjectName("identityDescription")
         self.description.setMaximumHeight(70)
         form.addRow("&Name:", self.name)
-        form.addRow("&Title:", self.title)
+        form.addRow("&Title:", self.title_edit)
         form.addRow("&Description:", self.description)
         self.note = QLabel("")
         self.note.setObjectName("identityNote")
@@ -60,17 +60,17 @@ class IdentityBox(QGroupBox):
         row.addWidget(self.apply_button)
         form.addRow(row)
         self.name.textChanged.connect(self.check)
-        self.title.textChanged.connect(self.check)
+        self.title_edit.textChanged.connect(self.check)
         self.description.textChanged.connect(self.check)
         self.check()
 
     def values(self) -> tuple[str, str, str]:
-        return self.name.text().strip(), self.title.text(), self.description.toPlainText()
+        return self.name.text().strip(), self.title_edit.text(), self.description.toPlainText()
 
     def set_values(self, name: str, title: str, description: str, *, active: bool, read_only: bool) -> None:
         self.initial, self.active, self.read_only = (name, title, description), active, read_only
         self.name.setText(name)
-        self.title.setText(title)
+        self.title_edit.setText(title)
         self.description.setPlainText(description)
         self.name.setToolTip("Shut the domain down to rename it" if active else "")
         self.check()
@@ -84,7 +84,7 @@ class IdentityBox(QGroupBox):
         mark(self.name, msg is not None)
         if msg is None and "\n" in title:
             msg = "The title is one line"
-        mark(self.title, msg is not None and "title" in msg)
+        mark(self.title_edit, msg is not None and "title" in msg)
         return msg
 
     def check(self, *_a: object) -> None:

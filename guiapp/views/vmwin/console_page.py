@@ -84,6 +84,8 @@ class ConsolePage(QStackedWidget):
     def _serial_offered(self, page: Any) -> None:
         if page is not None and self.console is not None:
             tb = self.console.findChild(QToolBar, "consoleToolbar")
+            if tb is None:
+                return
             tb.addSeparator()
             tb.addAction(page.act_graphics)
             tb.addAction(page.act_serial)
