@@ -55,7 +55,7 @@ class AddHardwareDialog(QDialog):
         lay = QHBoxLayout(self)
         self.kinds = QListWidget()
         self.kinds.setObjectName("hwKinds")
-        self.kinds.setMaximumWidth(190)
+        self.kinds.setFixedWidth(self.kinds.fontMetrics().horizontalAdvance("Shared folder (virtiofs)") + 36)
         self.stack = QStackedWidget()
         self.keys: list[str] = []
         fs_ok = db.virtiofs_available() if virtiofs is None else virtiofs

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
 )
 
 from ..wizard.checks import check_name
@@ -29,6 +30,7 @@ class IdentityBox(QGroupBox):
         super().__init__("Name and description")
         self.details = details
         self.setObjectName("identityBox")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.initial = ("", "", "")
         self.active = False
         self.read_only = False
