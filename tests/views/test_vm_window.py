@@ -99,6 +99,17 @@ def test_power_toolbar_follows_the_state_and_runs_actions(qtbot: Any, connected:
     p["pause"].trigger()
     qtbot.waitUntil(lambda: state_of(win, uri, "vm-011") == STATE_RUNNING, timeout=5000)
     qtbot.waitUntil(lambda: not p["pause"].isChecked(), timeout=5000)
+    # Force Reset asks first, then resets (virDomainReset): the domain keeps running, no error dialog
+    assert p["reset"].isEnabled()
+    p["reset"].trigger()
+    box = vm.reset_box
+    assert isinstance(box, QMessageBox) and box.isVisible() and "vm-011" in box.text()
+    jobs: list = []
+    win.runner.job_submitted.connect(jobs.append)
+    box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: any(j.title == "Force Reset vm-011" and j.state.value == "done" for j in jobs),
+                    timeout=5000)
+    assert not win.error_dialogs and state_of(win, uri, "vm-011") == STATE_RUNNING
     # Force Off asks first (the main window's confirmation), then powers off
     p["destroy"].trigger()
     box = win.confirm_box

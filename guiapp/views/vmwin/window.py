@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...models.api import ACTIVE_STATES, STATE_PAUSED, STATE_RUNNING, state_name
+from ..confirm import confirm
 from ..icons import app_icon, icon, state_icon
 from ..main_window.actions import OPS, RUNNING, DomainOp
 from .console_page import ConsolePage
@@ -168,8 +169,6 @@ class VmWindow(QMainWindow):
                 why = "The domain is not listed (deleted, or its connection is closed)"
             elif read_only:
                 why = "Read-only connection: changes are not possible"
-            elif key == "reset" and not self._has_reset():
-                why = "Force Reset needs virDomainReset, which this version of guiapp does not offer"
             elif not on:
                 why = f"{op.label.replace('&', '').rstrip('…')} is not possible: the domain is {state_name(state)}"
             act.setEnabled(not why)
@@ -180,11 +179,6 @@ class VmWindow(QMainWindow):
             self.shutdown_button.setDefaultAction(self.power[shown])
         self.shutdown_button.setEnabled(any(self.power[k].isEnabled() for k in SHUTDOWN_MENU))
         self.console.follow_state(state)
-
-    @staticmethod
-    def _has_reset() -> bool:
-        from ...backend.domain import virDomain
-        return hasattr(virDomain, "reset")
 
     def run(self, key: str) -> None:
         """Run power action ``key`` on this domain through the main window (same confirmations and jobs)."""
@@ -197,7 +191,12 @@ class VmWindow(QMainWindow):
         if key == "start" and row.state == STATE_RUNNING:
             return
         if key == "reset":
-            self.main.domain_job(self.uri, row, "Force Reset", RESET.api, RESET.call)  # type: ignore[arg-type]
+            call = RESET.call
+            assert call is not None
+            self.reset_box = confirm(self, self.main.settings, "reset",
+                                     f"Reset '{row.name}' at once, without a guest shutdown (unsaved data in the "
+                                     f"guest is lost)?",
+                                     lambda: self.main.domain_job(self.uri, row, "Force Reset", RESET.api, call))
             return
         self.main.run_action(key, [(self.uri, row)])
 

@@ -1279,6 +1279,12 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, QemuHotplugOps, StorageOpsMi
             raise _err(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is paused; resume it before shutting down")
         self._qmp(dom, "system_powerdown")
 
+    def domain_reset(self, ref: DomainRef, flags: int) -> None:
+        """QMP system_reset: the reset button, no guest shutdown (qemuDomainReset)."""
+        common.check_flags(flags, 0, "virDomainReset", C.VIR_FROM_QEMU)
+        with self.lock():
+            self._qmp(self._active(ref), "system_reset")
+
     def domain_reboot(self, ref: DomainRef, flags: int) -> None:
         with self.lock():
             dom = self._active(ref)
