@@ -28,7 +28,7 @@ from ...models.domains import format_bytes, format_rate
 from ..icons import app_icon
 from .graphs import GraphWidget
 from .hardware_tab import HardwareTab
-from .hwapply import read_identity
+from .hwapply import LIVE_ONLY, MESSAGES, NEXT_BOOT, NOW, SAVED, read_identity
 from .overview_edit import IdentityBox
 from .snapshots_tab import SnapshotsTab
 from .xml_tab import XmlTab
@@ -429,27 +429,24 @@ class DetailsWindow(QWidget):
 
         def work() -> str:
             dom = conn.lookupByUUID(uuid)
-            if active and not max_changed:
+            if active and not max_changed:  # live and in the definition, where the driver can
+                live = getattr(libvirt, "VIR_DOMAIN_AFFECT_LIVE", 1)
+                both = live | (getattr(libvirt, "VIR_DOMAIN_AFFECT_CONFIG", 2) if dom.isPersistent() else 0)
                 try:
-                    dom.setVcpus(vcpus)
-                    dom.setMemory(mem_kib)
-                    return "live"
+                    dom.setVcpusFlags(vcpus, both)
+                    dom.setMemoryFlags(mem_kib, both)
+                    return NOW if both != live else LIVE_ONLY
                 except libvirt.libvirtError as exc:
-                    if error_code(exc) not in fallback:
+                    if error_code(exc) not in fallback | {getattr(libvirt, "VIR_ERR_INVALID_ARG", 8)}:
                         raise
             definition.memory_kib = max_kib
             definition.current_memory_kib = mem_kib
             definition.vcpus = vcpus
             conn.defineXML(definition.to_xml(inactive=True, secure=False))
-            return "definition" if not active else "definition-only"
+            return SAVED if not active else NEXT_BOOT
 
         def ok(how: str) -> None:
-            self.resources_note.setText({
-                "live": "Changed on the running domain.",
-                "definition": "Saved in the definition.",
-                "definition-only": "This driver cannot change them while the domain runs: saved in the definition; "
-                                   "they take effect at the next start.",
-            }[how])
+            self.resources_note.setText(MESSAGES[how])
             self.xml_tab.set_original("")
             self.reload()
             self.main.manager.poll_now(self.uri)
