@@ -37,6 +37,7 @@ from ..base import DomainRef
 from . import capabilities as caps
 from . import xlcfg
 from .events import DomainEvents, EventCallback, ref_of
+from .hardware import XenHardwareOps
 from .livexml import apply_runtime, synthesize
 from .store import Store, default_config_dir, default_state_dir
 from .xenstore import XenStoreDriver, XsDomain
@@ -75,7 +76,7 @@ def _not_running(name: str) -> DriverError:
     return DriverError(C.VIR_ERR_OPERATION_INVALID, f"domain '{name}' is not running", C.VIR_FROM_XEN)
 
 
-class XenDriver:
+class XenDriver(XenHardwareOps):
     """One ``xen:///`` connection."""
 
     error_domain = C.VIR_FROM_XEN

@@ -157,3 +157,91 @@ def test_offline_memory_boot_order_and_rename(conn, xdg, tmp_path):
     assert (xdg / "cfg" / "guiapp" / "qemu" / "off2.xml").exists()
     dom.setMetadata(C.VIR_DOMAIN_METADATA_DESCRIPTION, "kept", None, None, 0)
     assert libvirt.open("qemu:///session").lookupByName("off2").metadata(0, None, 0) == "kept"
+
+
+NETNS_HOTPLUG = """
+import json, os, select, subprocess, sys, time
+from lxml import etree
+def sh(*argv):
+    subprocess.run(argv, check=True)
+sh("ip", "link", "set", "lo", "up")
+sh("ip", "link", "add", "br0", "type", "bridge")
+sh("ip", "addr", "add", "10.6.0.1/24", "dev", "br0")
+sh("ip", "link", "set", "br0", "up")
+import guiapp.backend as libvirt
+kernel, initrd, rundir = sys.argv[1:4]
+c = libvirt.open("qemu:///session")
+d = c.createXML(f"<domain type='qemu'><name>hpnet</name><memory unit='MiB'>128</memory>"
+                f"<os><type>hvm</type><kernel>{kernel}</kernel><initrd>{initrd}</initrd>"
+                f"<cmdline>console=ttyS0 quiet</cmdline></os><features><acpi/></features>"
+                f"<devices><serial type='pty'/></devices></domain>", 0)
+log = os.path.join(rundir, d.UUIDString().replace("-", ""), "console.log")
+def console():
+    try:
+        return open(log, errors="replace").read()
+    except OSError:
+        return ""
+def wait(marker, timeout=60):
+    end = time.time() + timeout
+    while marker not in console():
+        if time.time() > end:
+            raise SystemExit("timeout waiting for " + marker + ":\\n" + console()[-1500:])
+        time.sleep(0.1)
+def type_line(line):
+    tty = etree.fromstring(d.XMLDesc().encode()).find("devices/serial").get("tty")
+    fd = os.open(tty, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    os.write(fd, line.encode() + b"\\n")
+    end = time.time() + 1.5
+    while time.time() < end:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                os.read(fd, 4096)
+            except OSError:
+                break
+    os.close(fd)
+wait("GUIAPP-GUEST-READY")
+nic = ("<interface type='bridge'><mac address='52:54:00:00:66:02'/><source bridge='br0'/>"
+       "<model type='virtio'/></interface>")
+d.attachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+tap = etree.fromstring(d.XMLDesc().encode()).find("devices/interface/target").get("dev")
+link = subprocess.run(["ip", "-j", "link", "show", tap], capture_output=True, text=True).stdout
+master = json.loads(link)[0].get("master")
+for _ in range(30):
+    type_line("[ -e /sys/class/net/eth0 ] && echo HAS-ETH0-YES")
+    if "HAS-ETH0-YES" in console().replace("echo HAS-ETH0-YES", ""):
+        break
+type_line("ip link set eth0 up; ip addr add 10.6.0.2/24 dev eth0; "
+          "ping -c 3 -W 2 10.6.0.1 >/dev/null && echo PING-OK-HOT")
+end = time.time() + 30
+while "PING-OK-HOT" not in console().replace("echo PING-OK-HOT", "") and time.time() < end:
+    time.sleep(0.2)
+pinged = "PING-OK-HOT" in console().replace("echo PING-OK-HOT", "")
+d.detachDeviceFlags(nic, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+tap_after = subprocess.run(["ip", "link", "show", tap], capture_output=True).returncode == 0
+d.destroy()
+c.close()
+print(json.dumps({"tap": tap, "master": master, "pinged": pinged, "tap_after_detach": tap_after}))
+"""
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+@needs_qemu
+def test_hotplug_bridged_nic_pings_in_private_netns(xdg, tiny_guest):
+    """A bridged NIC hot-plugged into a running guest gets its tap on the bridge and carries traffic."""
+    import json
+    import os
+    import sys
+
+    from qemu_testlib import runtime_dir
+    kernel, initrd = tiny_guest
+    if os.geteuid() != 0 or subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs root and unshare -n (a private network namespace for the bridge and taps)")
+    repo = str(Path(__file__).resolve().parents[4])
+    r = subprocess.run(["unshare", "-n", sys.executable, "-c", NETNS_HOTPLUG, kernel, initrd, str(runtime_dir(xdg))],
+                       capture_output=True, text=True, timeout=240, env={**os.environ, "PYTHONPATH": repo})
+    assert r.returncode == 0, r.stderr + r.stdout
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["master"] == "br0" and out["tap"].startswith("vnet"), out
+    assert out["pinged"], out
+    assert not out["tap_after_detach"], out
