@@ -60,6 +60,7 @@ class VmWindow(QMainWindow):
         self.toolbar = self.addToolBar("Virtual machine")
         self.toolbar.setObjectName("vmToolbar")
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.vm_menu = self.menuBar().addMenu("Virtual &Machine")  # virt-manager's order: it comes first
         self.view_menu = self.menuBar().addMenu("&View")
         self._pages_end = self.toolbar.addSeparator()  # pages go before it, power actions after
         self.console = ConsolePage(self)
@@ -115,7 +116,6 @@ class VmWindow(QMainWindow):
     # ------------------------------------------------------------------ power
     def _build_power(self) -> None:
         self.power: dict[str, QAction] = {}
-        self.vm_menu = self.menuBar().addMenu("Virtual &Machine")
         for key in ("start", "pause", *SHUTDOWN_MENU):
             op = RESET if key == "reset" else OPS[key]
             act = QAction(op.label, self)
