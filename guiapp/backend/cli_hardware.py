@@ -71,12 +71,15 @@ def _device_call(dom: Any, flags: int, current: bool, with_flags: Callable[..., 
 
 
 def _try(fn: Callable[[], Any], *fail: str) -> Any:
+    """``fn()``; a libvirt error becomes the command's error lines (raised outside the handler: no frame cycle
+    keeps the domain, and with it the connection, alive)."""
     try:
         return fn()
     except Exception as exc:
         if not _is_libvirt_error(exc):
             raise
-        raise _FailError(*fail, _message(exc)) from None
+        msg = _message(exc)
+    raise _FailError(*fail, msg)
 
 
 # ------------------------------------------------------------------------ device XML files
@@ -368,11 +371,11 @@ def _get_text(dom: Any, title: bool, flags: int) -> str:
     except Exception as exc:
         if not _is_libvirt_error(exc):
             raise
-        code = exc.get_error_code()  # type: ignore[attr-defined]
-        if code == _ERR_NO_DOMAIN_METADATA:
-            return ""
-        if code != 3:  # VIR_ERR_NO_SUPPORT: read it from the XML
-            raise _FailError(_message(exc)) from None
+        code, msg = exc.get_error_code(), _message(exc)  # type: ignore[attr-defined]
+    if code == _ERR_NO_DOMAIN_METADATA:
+        return ""
+    if code != 3:  # VIR_ERR_NO_SUPPORT: read it from the XML
+        raise _FailError(msg)
     root = etree.fromstring(_call(dom.XMLDesc, flags).encode())
     return root.findtext("title" if title else "description") or ""
 

@@ -7,6 +7,7 @@ commands are checked on guiapp's test driver, which implements them, by what dom
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import shlex
@@ -75,7 +76,10 @@ SEQUENCE = [
 
 
 def run_ours(lib: Any, commands: list[str]) -> tuple[list[str], str]:
-    return snap.run_ours(lib, commands)
+    try:
+        return snap.run_ours(lib, commands)
+    finally:  # libvirt shares test:///default while any handle lives: let no cycle keep one for later tests
+        gc.collect()
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ VIR_ERR_NO_SUPPORT), so the device rules are checked against libvirt's QEMU driv
 
 from __future__ import annotations
 
+import gc
 from types import ModuleType
 from typing import Any, Callable
 
@@ -163,7 +164,7 @@ def outcome(mod: ModuleType, fn: Callable[[], Any]) -> Any:
         return ("error", exc.get_error_code(), exc.get_error_domain())
 
 
-def scenario(mod: ModuleType, uri: str = "test:///default") -> list:
+def _scenario(mod: ModuleType, uri: str = "test:///default") -> list:
     """Rename and metadata steps on the running domain 'test' of ``uri``; each step's result or error."""
     mod.registerErrorHandler(lambda ctx, err: None, None)
     conn = mod.open(uri)
@@ -207,6 +208,14 @@ def scenario(mod: ModuleType, uri: str = "test:///default") -> list:
     conn.close()
     mod.registerErrorHandler(None, None)
     return out
+
+
+def scenario(mod: ModuleType, uri: str = "test:///default") -> list:
+    """:func:`_scenario`, leaving no handle behind (libvirt shares test:///default while any handle lives)."""
+    try:
+        return _scenario(mod, uri)
+    finally:
+        gc.collect()
 
 
 def test_rename_and_metadata_like_libvirt(real: ModuleType) -> None:
