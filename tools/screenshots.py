@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Render the main window (100 domains), the New-VM wizard, the details window (1280×800) and a console
-to PNGs in artifacts/.
+"""Render the main window (100 domains), the New-VM wizard, the details window, the VM window (console,
+hardware, Add Hardware; 1280×800) and a console to PNGs in artifacts/.
 
 Run ``python3 tools/screenshots.py``: without a $DISPLAY it re-runs itself under
 ``xvfb-run`` (Debian packages xvfb, libxcb-icccm4, libxcb-keysyms1).
@@ -102,7 +102,7 @@ def main() -> int:
     details.resize(1280, 800)
     _wait(app, lambda: details.loaded)
     _wait(app, lambda: False, 0.3)
-    for i, name in enumerate(("overview", "performance", "resources", "boot", "devices", "xml")):
+    for i, name in enumerate(("overview", "performance", "resources", "boot", "hardware", "xml")):
         details.tabs.setCurrentIndex(i)
         _wait(app, lambda: False, 1.2 if name == "performance" else 0.2)
         details.grab().save(str(out / f"details_{name}.png"))
@@ -111,6 +111,7 @@ def main() -> int:
     _wait(app, lambda: False, 0.2)
     details.grab().save(str(out / "details_xml_invalid.png"))
     details.close()
+    shoot_vm_window(app, out, win, uri)
     from guiapp.views.errors import show_error
     conn = win.manager.conn(uri)
     errors: list = []
@@ -144,6 +145,34 @@ def main() -> int:
     if ui_thread_violations():
         print("driver calls on the UI thread:", ui_thread_violations(), file=sys.stderr)
     return 0
+
+
+def shoot_vm_window(app: object, out: Path, win: object, uri: str) -> None:
+    """The VM window of a shut-off domain: details page on the Hardware tab, the Add Hardware dialog, snapshots."""
+    row = next(r for r in win.model.connections[0].rows if r.state == 5)  # type: ignore[attr-defined]
+    vm = win.open_vm_window(uri, row.uuid, "details")  # type: ignore[attr-defined]
+    vm.resize(1280, 800)
+    _wait(app, lambda: vm.details.loaded)
+    vm.details.tabs.setCurrentWidget(vm.details.hardware)
+    hw = vm.details.hardware
+    hw.list.setCurrentRow(0)
+    hw.form.path.setText("relative/disk.img")  # the as-you-type check, Apply disabled
+    _wait(app, lambda: False, 0.3)
+    vm.grab().save(str(out / "vm_window_hardware.png"))
+    hw.revert()
+    hw.open_add()
+    dlg = hw.add_dialog
+    _wait(app, lambda: dlg.pool.count() > 0 or not dlg.disk_new.isEnabled(), 5.0)
+    _wait(app, lambda: False, 0.3)
+    dlg.grab().save(str(out / "vm_window_add_hardware.png"))
+    dlg.set_kind("nic")
+    _wait(app, lambda: False, 0.2)
+    dlg.grab().save(str(out / "vm_window_add_nic.png"))
+    dlg.reject()
+    vm.show_page("console")
+    _wait(app, lambda: False, 0.3)
+    vm.grab().save(str(out / "vm_window_console_off.png"))
+    vm.close()
 
 
 def shoot_thumbnails(app: object, out: Path, tmp: Path) -> None:
@@ -180,6 +209,14 @@ def shoot_thumbnails(app: object, out: Path, tmp: Path) -> None:
         _wait(app, lambda: len(win.model.thumbnails) == 3, 20.0)
         _wait(app, lambda: False, 4.0)  # SeaBIOS has printed its messages; recaptured since
         win.grab().save(str(out / "main_window_thumbnails.png"))
+        # the VM window of a guest with a real screen: its console page
+        guest = next(r for r in win.model.connections[0].rows if r.name == "guest-000")
+        vm = win.open_vm_window(f"test://{node}", guest.uuid)
+        vm.resize(1280, 800)
+        _wait(app, lambda: vm.console.console is not None and vm.console.console.state == "connected", 15.0)
+        _wait(app, lambda: False, 1.0)
+        vm.grab().save(str(out / "vm_window_console.png"))
+        vm.close()
         win.close()
     finally:
         for proc in procs:

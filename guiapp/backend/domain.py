@@ -123,6 +123,12 @@ class virDomain(SnapshotMethods, HardwareMethods, Handle):
         self._conn._invoke("domain_reboot", True, self._ref, flags)
         return 0
 
+    def reset(self, flags: int = 0) -> int:
+        """Reset at once, like the reset button: no guest shutdown (virDomainReset)."""
+        self._conn._checked(True, "virDomainReset", lambda: _flags(flags))
+        self._conn._invoke("domain_reset", True, self._ref, flags)
+        return 0
+
     def save(self, to: str) -> int:
         return self.saveFlags(to, None, 0)
 

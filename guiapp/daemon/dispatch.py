@@ -243,7 +243,7 @@ def _simple(name: str, method: str, with_flags: bool = False) -> None:
 for _name, _method, _flags in (("DOMAIN_SHUTDOWN", "shutdown", False), ("DOMAIN_SHUTDOWN_FLAGS", "shutdownFlags", True),
                                ("DOMAIN_DESTROY", "destroy", False), ("DOMAIN_DESTROY_FLAGS", "destroyFlags", True),
                                ("DOMAIN_SUSPEND", "suspend", False), ("DOMAIN_RESUME", "resume", False),
-                               ("DOMAIN_REBOOT", "reboot", True)):
+                               ("DOMAIN_REBOOT", "reboot", True), ("DOMAIN_RESET", "reset", True)):
     _simple(_name, _method, _flags)
 
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
 CONFIRMATIONS: dict[str, tuple[str, str]] = {
     "destroy": ("Force Off (pull the plug)", "Force off"),
     "reboot": ("Reboot", "Reboot"),
+    "reset": ("Force Reset (the reset button)", "Force reset"),
     "save_overwrite": ("Save over an existing file", "Overwrite"),
     "revert": ("Revert (discard unapplied edits)", "Revert"),
 }  # Delete always shows its own dialog (it chooses the disk files to remove as well)

@@ -159,6 +159,9 @@ class DomainOps(Protocol):
     @api("virDomainReboot")
     def domain_reboot(self, ref: DomainRef, flags: int) -> None: ...
 
+    @api("virDomainReset")
+    def domain_reset(self, ref: DomainRef, flags: int) -> None: ...
+
     @api("virDomainSave")
     def domain_save(self, ref: DomainRef, path: str, dxml: Optional[str], flags: int) -> None: ...
 

@@ -23,6 +23,7 @@ from .. import constants as C
 from ..errors import DriverError
 from .capabilities import Capabilities, Guest
 from .domain import DomainDef, Graphics, generate_mac, mac_prefix_for, parse_domain
+from .domain_devices import Disk, Interface
 from .props import NodeList
 
 _FROM = C.VIR_FROM_DOMAIN
@@ -256,6 +257,47 @@ def _clear(nodes: NodeList[Any]) -> None:
         nodes.remove(node)
 
 
+def disk_element(spec: DiskSpec, target: str, bus: str, xen: bool) -> etree._Element:
+    """One ``<disk>`` for ``spec`` at ``target`` on ``bus`` (the wizard's disks and Add Hardware's)."""
+    disk = Disk(etree.Element("disk", type="block" if spec.block else "file", device=spec.device))
+    if spec.format:
+        disk.driver_name = "phy" if (spec.block and xen) else "qemu"
+        disk.format = spec.format
+    if spec.source:
+        disk.source = spec.source
+    disk.target = target
+    disk.bus = bus
+    disk.readonly = spec.readonly or spec.device == "cdrom"
+    return disk.element
+
+
+def check_nic_mode(n: NicSpec) -> None:
+    if n.mode not in NET_MODES:
+        raise DriverError(C.VIR_ERR_INVALID_ARG, f"unknown network mode '{n.mode}' "
+                                                 f"(expected one of {', '.join(NET_MODES)})", _FROM)
+
+
+def nic_element(n: NicSpec, mac: str) -> etree._Element:
+    """One ``<interface>`` for ``n`` with MAC ``mac`` (the wizard's NICs and Add Hardware's)."""
+    check_nic_mode(n)
+    nic = Interface(etree.Element("interface", type=n.mode))
+    nic.mac = mac
+    if n.mode == "network":
+        nic.network = n.network
+    elif n.mode == "bridge":
+        nic.bridge = n.bridge
+    elif n.mode in ("mcast", "server", "client"):
+        nic.source_address = n.address or None
+        nic.source_port = n.port
+    if n.target_dev and n.mode in ("network", "bridge", "ethernet"):
+        nic.target_dev = n.target_dev
+    if n.script and n.mode in ("ethernet", "bridge"):
+        nic.script = n.script
+    if n.model:
+        nic.model = n.model
+    return nic.element
+
+
 class DomainBuilder:
     """A new guest's definition; every ``set_*`` call edits one section of the document."""
 
@@ -431,15 +473,7 @@ class DomainBuilder:
                 bus = "xen"
             prefix = _BUS_PREFIX.get(bus, "hd")
             start = 2 if (spec.device == "cdrom" and bus == "ide") else 0
-            disk = d.disks.append(etree.Element("disk", type="block" if spec.block else "file", device=spec.device))
-            if spec.format:
-                disk.driver_name = "phy" if (spec.block and self.kind.xen) else "qemu"
-                disk.format = spec.format
-            if spec.source:
-                disk.source = spec.source
-            disk.target = _next_target(prefix, used, start)
-            disk.bus = bus
-            disk.readonly = spec.readonly or spec.device == "cdrom"
+            d.disks.append(disk_element(spec, _next_target(prefix, used, start), bus, self.kind.xen))
 
     def _mac(self, i: int, spec: NicSpec) -> str:
         if spec.mac:
@@ -450,26 +484,10 @@ class DomainBuilder:
 
     def _render_nics(self, d: DomainDef) -> None:
         for n in self.nics:
-            if n.mode not in NET_MODES:
-                raise DriverError(C.VIR_ERR_INVALID_ARG, f"unknown network mode '{n.mode}' "
-                                                         f"(expected one of {', '.join(NET_MODES)})", _FROM)
+            check_nic_mode(n)  # all of them before anything changes
         _clear(d.interfaces)
         for i, n in enumerate(self.nics):
-            nic = d.interfaces.append(etree.Element("interface", type=n.mode))
-            nic.mac = self._mac(i, n)
-            if n.mode == "network":
-                nic.network = n.network
-            elif n.mode == "bridge":
-                nic.bridge = n.bridge
-            elif n.mode in ("mcast", "server", "client"):
-                nic.source_address = n.address or None
-                nic.source_port = n.port
-            if n.target_dev and n.mode in ("network", "bridge", "ethernet"):
-                nic.target_dev = n.target_dev
-            if n.script and n.mode in ("ethernet", "bridge"):
-                nic.script = n.script
-            if n.model:
-                nic.model = n.model
+            d.interfaces.append(nic_element(n, self._mac(i, n)))
 
     def _render_chars(self, d: DomainDef) -> None:
         _clear(d.serials)
@@ -505,6 +523,6 @@ def _is_block(path: str) -> bool:
 __all__ = [
     "GuestKind", "KINDS", "XEN_PV", "XEN_HVM", "KVM", "QEMU", "KindOption", "kind_options", "kind_of",
     "find_guest", "machines_for", "default_loader", "emulator_for", "is_test_connection",
-    "InstallSpec", "DiskSpec", "NicSpec", "VncSpec", "Lifecycle", "DomainBuilder",
+    "InstallSpec", "DiskSpec", "NicSpec", "VncSpec", "Lifecycle", "DomainBuilder", "disk_element", "nic_element",
     "INSTALL_METHODS", "NET_MODES", "DISK_FORMATS", "NIC_MODELS_HVM", "NIC_MODELS_XEN_HVM",
 ]

@@ -19,8 +19,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QTabWidget,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +27,9 @@ from ...models.api import ACTIVE_STATES, error_code, libvirt, state_name
 from ...models.domains import format_bytes, format_rate
 from ..icons import app_icon
 from .graphs import GraphWidget
+from .hardware_tab import HardwareTab
+from .hwapply import LIVE_ONLY, MESSAGES, NEXT_BOOT, NOW, SAVED, read_identity
+from .overview_edit import IdentityBox
 from .snapshots_tab import SnapshotsTab
 from .xml_tab import XmlTab
 
@@ -54,8 +55,8 @@ def _selectable(label: QLabel) -> QLabel:
 class DetailsWindow(QWidget):
     """Loads the definition on the pool; every change goes through the job runner."""
 
-    def __init__(self, main: MainWindow, uri: str, uuid: bytes) -> None:
-        super().__init__(None, Qt.WindowType.Window)
+    def __init__(self, main: MainWindow, uri: str, uuid: bytes, *, embedded: bool = False) -> None:
+        super().__init__(None, Qt.WindowType.Widget if embedded else Qt.WindowType.Window)
         self.main = main
         self.uri = uri
         self.uuid = uuid
@@ -67,6 +68,7 @@ class DetailsWindow(QWidget):
         self.hv_type = ""
         self.autostart: Optional[bool] = None
         self.loaded = False
+        self.reloading = False  # a reload job is on the pool
         row = main.model.domain_row(uri, uuid)
         self.name = row.name if row else uuid.hex()
         self.setWindowTitle(f"{self.name} — details")
@@ -91,10 +93,20 @@ class DetailsWindow(QWidget):
         self.snapshots_tab = SnapshotsTab(self)
         self.tabs.addTab(self.snapshots_tab, "&Snapshots")
         self.snapshots_tab.reload()
-        QShortcut(QKeySequence("Ctrl+W"), self, self.close)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
+        if not embedded:  # a page of the VM window closes with it
+            QShortcut(QKeySequence("Ctrl+W"), self, self.close)
+            QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
         main.manager.polled.connect(self._on_polled)
         self.reload()
+
+    def add_tab(self, widget: QWidget, label: str) -> int:
+        """The hook for more tabs (history, …): added before XML and Snapshots' place."""
+        return self.tabs.insertTab(self.tabs.indexOf(self.xml_tab), widget, label)
+
+    def take_snapshots_tab(self) -> SnapshotsTab:
+        """Remove the Snapshots tab (the VM window shows it as a page of its own) and return it."""
+        self.tabs.removeTab(self.tabs.indexOf(self.snapshots_tab))
+        return self.snapshots_tab
 
     # ------------------------------------------------------------------- tabs
     def _build_overview(self) -> None:
@@ -115,6 +127,8 @@ class DetailsWindow(QWidget):
         self.pending_note.setStyleSheet("color: #8a5a00")
         self.pending_note.hide()
         form.addRow(self.pending_note)
+        self.identity = IdentityBox(self)
+        form.addRow(self.identity)
         self.tabs.addTab(w, "&Overview")
 
     def _build_performance(self) -> None:
@@ -168,11 +182,13 @@ class DetailsWindow(QWidget):
         self.autostart_box = QCheckBox("Start this domain when the host boots (&autostart)")
         self.autostart_box.setObjectName("autostartBox")
         layout.addWidget(self.autostart_box)
-        layout.addWidget(QLabel("Boot order (checked devices, top first):"))
+        layout.addWidget(QLabel("Boot order (checked devices, top first; drag to reorder):"))
         row = QHBoxLayout()
         self.boot_list = QListWidget()
         self.boot_list.setObjectName("bootList")
         self.boot_list.setMaximumHeight(110)
+        self.boot_list.setDragDropMode(QListWidget.DragDropMode.InternalMove)  # boot order by drag
+        self.boot_list.setToolTip("Drag the devices into the order to boot from (or use Up/Down)")
         row.addWidget(self.boot_list)
         col = QVBoxLayout()
         up = QPushButton("&Up")
@@ -208,12 +224,8 @@ class DetailsWindow(QWidget):
         self.tabs.addTab(w, "&Boot")
 
     def _build_devices(self) -> None:
-        self.devices = QTreeWidget()
-        self.devices.setObjectName("devicesTree")
-        self.devices.setHeaderLabels(["Device", "Details"])
-        self.devices.setColumnWidth(0, 200)
-        self.devices.setRootIsDecorated(False)
-        self.tabs.addTab(self.devices, "&Devices")
+        self.hardware = HardwareTab(self)
+        self.tabs.addTab(self.hardware, "&Hardware")
 
     def _move_boot(self, delta: int) -> None:
         r = self.boot_list.currentRow()
@@ -233,8 +245,9 @@ class DetailsWindow(QWidget):
             self.status.setText("The connection is not open.")
             return
         uuid = self.uuid
+        self.reloading = True
 
-        def work() -> tuple[str, str, Optional[bool], str]:
+        def work() -> tuple[str, str, Optional[bool], str, tuple[str, str]]:
             dom = conn.lookupByUUID(uuid)
             live = dom.XMLDesc(0)
             # the definition the tabs edit and apply: with its secrets (a VNC password) on a read-write
@@ -248,19 +261,21 @@ class DetailsWindow(QWidget):
                 auto: Optional[bool] = bool(dom.autostart())
             except libvirt.libvirtError:
                 auto = None
-            return live, inactive, auto, conn.getType()
+            return live, inactive, auto, conn.getType(), read_identity(dom)
 
         self.main.runner.submit(f"Load {self.name}", work, uri=self.uri, operation="virDomainGetXMLDesc",
                                 on_result=self._loaded, on_error=self._load_failed, owner=self)
 
     def _load_failed(self, exc: BaseException) -> None:
+        self.reloading = False
         self.status.setText(f"Could not read the definition: {exc}")
         self.main.show_error(exc, operation=f"virDomainGetXMLDesc ('{self.name}')", uri=self.uri)
 
-    def _loaded(self, res: tuple[str, str, Optional[bool], str]) -> None:
+    def _loaded(self, res: tuple[str, str, Optional[bool], str, tuple[str, str]]) -> None:
         from guiapp.backend.xml.domain import parse_domain
 
-        live, inactive, auto, hv = res
+        live, inactive, auto, hv, (title, description) = res
+        self.reloading = False
         self.live_xml, self.autostart, self.hv_type = live, auto, hv
         try:
             self.definition = parse_domain(inactive)
@@ -285,11 +300,13 @@ class DetailsWindow(QWidget):
         self.max_memory.setValue(max(1, d.memory_kib // 1024))
         self.graph_mem.scale = float(live_def.memory_kib)
         self._fill_boot(d, auto)
-        self._fill_devices(live_def)
+        entry = self.main.manager.connections.get(self.uri)
+        read_only = bool(entry is not None and entry.read_only)
+        self.hardware.set_definition(inactive, live, self._is_active(), read_only)
+        self.identity.set_values(d.name, title, description, active=self._is_active(), read_only=read_only)
         self.xml_tab.set_original(inactive, keep_edits=True)
         self._update_state()
-        entry = self.main.manager.connections.get(self.uri)
-        if entry is not None and entry.read_only:
+        if read_only:
             tip = "Read-only connection: changes are not possible"
             for button in (self.resources_apply, self.boot_apply, self.xml_tab.apply_button):
                 button.setEnabled(False)
@@ -337,29 +354,6 @@ class DetailsWindow(QWidget):
         self.kernel.setText(d.kernel or "")
         self.initrd.setText(d.initrd or "")
         self.cmdline.setText(d.cmdline or "")
-
-    def _fill_devices(self, d: Any) -> None:
-        self.devices.clear()
-
-        def add(kind: str, label: str, details: str) -> None:
-            QTreeWidgetItem(self.devices, [f"{kind}: {label}", details])
-
-        for disk in d.disks:
-            add(disk.device.capitalize() if disk.device else "Disk", disk.target or "?",
-                f"{disk.type} {disk.source or '(no source)'}" + (f", bus {disk.bus}" if disk.bus else "")
-                + (", read-only" if disk.readonly else ""))
-        for nic in d.interfaces:
-            src = nic.network or nic.bridge or (f"{nic.source_address}:{nic.source_port}" if nic.source_address else "")
-            add("NIC", nic.mac or "?", f"{nic.type} {src}".strip() + (f", model {nic.model}" if nic.model else ""))
-        for g in d.graphics:
-            port = "auto" if g.port in (None, -1) else str(g.port)
-            add("Graphics", g.type, f"port {port}" + (f", listen {g.listen}" if g.listen else ""))
-        for c in d.consoles:
-            add("Console", c.type, getattr(c, "path", None) or "")
-        for s in d.serials:
-            add("Serial", s.type, getattr(s, "path", None) or "")
-        if self.devices.topLevelItemCount() == 0:
-            QTreeWidgetItem(self.devices, ["(no devices)", ""])
 
     def _update_state(self) -> None:
         row = self.main.model.domain_row(self.uri, self.uuid)
@@ -435,27 +429,24 @@ class DetailsWindow(QWidget):
 
         def work() -> str:
             dom = conn.lookupByUUID(uuid)
-            if active and not max_changed:
+            if active and not max_changed:  # live and in the definition, where the driver can
+                live = getattr(libvirt, "VIR_DOMAIN_AFFECT_LIVE", 1)
+                both = live | (getattr(libvirt, "VIR_DOMAIN_AFFECT_CONFIG", 2) if dom.isPersistent() else 0)
                 try:
-                    dom.setVcpus(vcpus)
-                    dom.setMemory(mem_kib)
-                    return "live"
+                    dom.setVcpusFlags(vcpus, both)
+                    dom.setMemoryFlags(mem_kib, both)
+                    return NOW if both != live else LIVE_ONLY
                 except libvirt.libvirtError as exc:
-                    if error_code(exc) not in fallback:
+                    if error_code(exc) not in fallback | {getattr(libvirt, "VIR_ERR_INVALID_ARG", 8)}:
                         raise
             definition.memory_kib = max_kib
             definition.current_memory_kib = mem_kib
             definition.vcpus = vcpus
             conn.defineXML(definition.to_xml(inactive=True, secure=False))
-            return "definition" if not active else "definition-only"
+            return SAVED if not active else NEXT_BOOT
 
         def ok(how: str) -> None:
-            self.resources_note.setText({
-                "live": "Changed on the running domain.",
-                "definition": "Saved in the definition.",
-                "definition-only": "This driver cannot change them while the domain runs: saved in the definition; "
-                                   "they take effect at the next start.",
-            }[how])
+            self.resources_note.setText(MESSAGES[how])
             self.xml_tab.set_original("")
             self.reload()
             self.main.manager.poll_now(self.uri)

@@ -428,8 +428,9 @@ class MainWindow(QMainWindow):
                            on_result=done, on_error=failed)
 
     # ---------------------------------------------------------------- actions
-    def run_action(self, key: str) -> None:
-        sel = self.selected_domains()
+    def run_action(self, key: str, sel: Optional[Selected] = None) -> None:
+        """Run action ``key`` on the selected domains (or on ``sel``: the VM window's one domain)."""
+        sel = self.selected_domains() if sel is None else sel
         if key == "details":
             for uri, row in sel[:8]:
                 self.open_details(uri, row.uuid)
@@ -780,6 +781,11 @@ class MainWindow(QMainWindow):
         win.activateWindow()
         return win
 
+    def open_vm_window(self, uri: str, uuid: bytes, page: str = "") -> Any:
+        """The one VM window of a domain (console, details, snapshots): double-click opens it."""
+        from ..vmwin import open_vm_window
+        return open_vm_window(self, uri, uuid, page)
+
     # ------------------------------------------------------------------- misc
     def set_filter(self, text: str) -> None:
         """Filter the list now (the filter box calls it through a short debounce)."""
@@ -834,7 +840,7 @@ class MainWindow(QMainWindow):
         kind = sidx.data(KIND_ROLE)
         if kind == "domain":
             parent = sidx.internalPointer()
-            self.open_details(parent.uri, parent.rows[sidx.row()].uuid)
+            self.open_vm_window(parent.uri, parent.rows[sidx.row()].uuid)
         elif kind == "connection":
             conn_node: ConnectionNode = sidx.data(ROW_ROLE)
             if conn_node.status in (conn_node.FAILED, conn_node.DISCONNECTED):
@@ -969,7 +975,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window_state()
-        for win in list(self.details_windows.values()):
+        for win in [*self.details_windows.values(), *getattr(self, "vm_windows", {}).values()]:
             win.close()
         self.screens.close()
         self.manager.shutdown(wait_ms=2000)

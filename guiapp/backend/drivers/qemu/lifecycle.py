@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ... import constants as C
 from ...errors import DriverError
 from ...xml.domain import DomainDef
+from .. import common
 from ..base import DomainRef
 from . import savefile
 from .capabilities import known_machines, kvm_usable
@@ -268,6 +269,12 @@ class QemuLifecycle(QemuSupervisor):
         if dom.record and dom.record.state == PAUSED:
             raise _err(C.VIR_ERR_OPERATION_INVALID, f"domain '{dom.name}' is paused; resume it before shutting down")
         self._qmp(dom, "system_powerdown")
+
+    def domain_reset(self, ref: DomainRef, flags: int) -> None:
+        """QMP system_reset: the reset button, no guest shutdown (qemuDomainReset)."""
+        common.check_flags(flags, 0, "virDomainReset", C.VIR_FROM_QEMU)
+        with self.lock():
+            self._qmp(self._active(ref), "system_reset")
 
     def domain_reboot(self, ref: DomainRef, flags: int) -> None:
         with self.lock():

@@ -299,6 +299,9 @@ class RemoteDriver(RemoteSnapshotOps, RemoteHardwareOps, RemoteStorageMixin):
     def domain_reboot(self, ref: DomainRef, flags: int = 0) -> None:
         self._call("DOMAIN_REBOOT", {"dom": _dom(ref), "flags": flags})
 
+    def domain_reset(self, ref: DomainRef, flags: int = 0) -> None:
+        self._call("DOMAIN_RESET", {"dom": _dom(ref), "flags": flags})
+
     def domain_save(self, ref: DomainRef, path: str, dxml: Optional[str] = None, flags: int = 0) -> None:
         if dxml is None and not flags:
             self._call("DOMAIN_SAVE", {"dom": _dom(ref), "to": path})

@@ -723,6 +723,13 @@ class TestDriver(TestSnapshotOps, TestHardwareOps, StorageOpsMixin, NetworkOpsMi
             self._lifecycle(dom, dom.live.on_reboot, events)  # type: ignore[union-attr]
         self._emit(events)
 
+    def domain_reset(self, ref: DomainRef, flags: int = 0) -> None:
+        """testDomainReset: an active domain (paused too) is reset in place; nothing else changes."""
+        _check_flags(flags, 0, "virDomainReset")
+        with self._lock:
+            if not self._get(ref).active:
+                raise _not_running()
+
     def domain_destroy(self, ref: DomainRef, flags: int = 0) -> None:
         _check_flags(flags, C.VIR_DOMAIN_DESTROY_GRACEFUL | C.VIR_DOMAIN_DESTROY_REMOVE_LOGS, "virDomainDestroyFlags")
         events: list[Event] = []
