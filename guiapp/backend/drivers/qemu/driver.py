@@ -37,6 +37,7 @@ from typing import Any, Optional
 from ... import console
 from ... import constants as C
 from ...errors import DriverError
+from ...history import DirStore
 from ...filestore import clean_temp_files, store_document
 from ...hostnet.runner import Runner
 from ...hoststorage import StorageOpsMixin
@@ -233,6 +234,10 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
 
     def get_type(self) -> str:
         return "QEMU"
+
+    def history_store(self) -> DirStore:
+        """Config history beside the definitions: ``<config dir>/history/`` (guiapp extension)."""
+        return DirStore(self.dirs.config / "history")
 
     def get_uri(self) -> str:
         return self.uri

@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Optional
 from ... import console
 from ... import constants as C
 from ...errors import DriverError
+from ...history import MemoryStore
 from ...hostnet.ops import NetworkOpsMixin
 from ...hostnet.table import NetworkTable
 from ...hoststorage import MemoryBackend, StorageOpsMixin, StorageTable
@@ -238,6 +239,7 @@ class TestDriver(TestSnapshotOps, StorageOpsMixin, NetworkOpsMixin):
         self._next_cb = 1
         self._closed = False
         self._caps_xml: Optional[str] = None
+        self._history: Optional[MemoryStore] = None
         self._snapshots = {}  # uuid -> SnapshotTree (drivers/test/snapshots.py)
         now = _now()
         for nd in node.domains:
@@ -324,6 +326,13 @@ class TestDriver(TestSnapshotOps, StorageOpsMixin, NetworkOpsMixin):
 
     def get_type(self) -> str:
         return "TEST"
+
+    def history_store(self) -> MemoryStore:
+        """Config history in memory, like the domains (guiapp extension)."""
+        with self._lock:
+            if self._history is None:
+                self._history = MemoryStore()
+            return self._history
 
     def get_uri(self) -> str:
         return self._uri
