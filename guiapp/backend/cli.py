@@ -117,6 +117,7 @@ class Command:
 
 GROUPS = (("domain", "Domain Management"), ("monitor", "Domain Monitoring"),
           ("host", "Host and Hypervisor"), ("network", "Networking"), ("storage", "Storage Pool and Volume"),
+          ("snapshot", "Snapshot"), ("history", "Config history and cloning (guiapp extensions)"),
           ("virsh", "Virsh itself"))
 
 
@@ -827,11 +828,11 @@ READ_ONLY_COMMANDS = frozenset({"list", "dominfo", "domstate", "dumpxml", "capab
 @functools.cache
 def all_commands() -> tuple[Command, ...]:
     """The domain/host commands above plus the network ones of cli_net and the storage ones of cli_storage."""
-    from . import cli_console, cli_net, cli_screen, cli_snapshot, cli_storage
+    from . import cli_console, cli_history, cli_net, cli_screen, cli_snapshot, cli_storage
     return tuple(dataclasses.replace(c, reads_only=c.reads_only or c.name in READ_ONLY_COMMANDS)
                  for c in COMMANDS + tuple(cli_net.cli_commands()) + tuple(cli_storage.cli_commands())
                  + tuple(cli_console.cli_commands()) + tuple(cli_screen.cli_commands())
-                 + tuple(cli_snapshot.cli_commands()))
+                 + tuple(cli_snapshot.cli_commands()) + tuple(cli_history.cli_commands()))
 
 
 def command_table() -> dict[str, Command]:
