@@ -101,7 +101,9 @@ def _vol_format(vol: Any) -> str:
 
 
 def _find_volume(conn: Any, disk: Any) -> Any:
-    """The virStorageVol a ``<disk>`` uses, or None (a file or device no pool holds)."""
+    """The virStorageVol a ``<disk>`` uses, or None (a file or device no active pool holds).
+
+    Searched by listing (not by a failing lookup, which the default error handler would print)."""
     src = disk.find("source")
     if src is None:
         return None
@@ -111,12 +113,11 @@ def _find_volume(conn: Any, disk: Any) -> Any:
     path = src.get("file") or src.get("dev")
     if not path:
         return None
-    try:
-        return conn.storageVolLookupByPath(path)
-    except libvirtError as exc:
-        if exc.get_error_code() in (C.VIR_ERR_NO_STORAGE_VOL, C.VIR_ERR_NO_STORAGE_POOL):
-            return None
-        raise
+    for pool in conn.listAllStoragePools(C.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+        for vol in pool.listAllVolumes(0):
+            if vol.path() == path:
+                return vol
+    return None
 
 
 def plan(conn: Any, src: Any, name: str, storage: str = "copy") -> ClonePlan:
@@ -199,14 +200,6 @@ def _free_name(taken: Callable[[str], bool], base: str, suffix: str) -> str:
     raise _fail(C.VIR_ERR_OPERATION_FAILED, f"no free name for a copy of {base}{suffix}")
 
 
-def _vol_exists(pool: Any, name: str) -> bool:
-    try:
-        pool.storageVolLookupByName(name)
-    except libvirtError:
-        return False
-    return True
-
-
 def _make_volume(d: DiskPlan, name: str) -> tuple[Any, str]:
     """Copy or link a pool volume; returns (new volume, its path)."""
     pool = d.volume.storagePoolLookupByVolume()
@@ -214,7 +207,8 @@ def _make_volume(d: DiskPlan, name: str) -> tuple[Any, str]:
     suffix = m.group(1) if m else ""
     if d.mode == "linked" and suffix in (".img", ".raw", "") and d.fmt != "qcow2":
         suffix = ".qcow2"
-    vname = _free_name(lambda n: _vol_exists(pool, n), name, suffix)
+    names = {v.name() for v in pool.listAllVolumes(0)}
+    vname = _free_name(names.__contains__, name, suffix)
     cap = d.volume.info()[1]
     vol = etree.Element("volume")
     etree.SubElement(vol, "name").text = vname
