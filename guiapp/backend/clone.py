@@ -161,7 +161,7 @@ def plan(conn: Any, src: Any, name: str, storage: str = "copy") -> ClonePlan:
         raise _fail(C.VIR_ERR_OPERATION_INVALID,
                     f"domain '{src.name()}' is running: its disks cannot be copied consistently; pause or shut it "
                     f"down first, or clone with storage 'share'")
-    for d, disk in zip(result.disks, root.iterfind("devices/disk")):
+    for d, disk in zip(result.disks, root.iterfind("devices/disk"), strict=True):
         if d.mode != "share":
             d.volume = _find_volume(conn, disk)
             if d.volume is not None:
@@ -291,7 +291,7 @@ def clone(conn: Any, src: Any, name: str, storage: str = "copy", progress: Optio
     work = [d for d in p.disks if d.mode != "share"]
     try:
         disks = list(p.root.iterfind("devices/disk"))
-        for i, (d, disk) in enumerate((d, disk) for d, disk in zip(p.disks, disks) if d.mode != "share"):
+        for i, (d, disk) in enumerate((d, disk) for d, disk in zip(p.disks, disks, strict=True) if d.mode != "share"):
             if progress is not None:
                 progress(i, len(work), f"{'linking' if d.mode == 'linked' else 'copying'} disk {d.target}")
             new_vol = None

@@ -46,7 +46,7 @@ _VERSION_FILE = re.compile(r"\A(\d{1,9})\.json\Z")
 
 
 def limits_from_env() -> tuple[int, float]:
-    """(max versions, grace seconds) from ``$GUIAPP_HISTORY_MAX`` / ``$GUIAPP_HISTORY_GRACE_DAYS``; bad values fall back."""
+    """(max versions, grace seconds) from ``$GUIAPP_HISTORY_MAX`` / ``$GUIAPP_HISTORY_GRACE_DAYS`` (bad: defaults)."""
     max_versions, grace_days = DEFAULT_MAX_VERSIONS, DEFAULT_GRACE_DAYS
     with contextlib.suppress(ValueError):
         max_versions = max(1, int(os.environ.get("GUIAPP_HISTORY_MAX", max_versions)))
@@ -69,7 +69,7 @@ class HistoryStore(Protocol):
     """Where a driver keeps the config history of its domains."""
 
     def record(self, entry: dict[str, Any]) -> Optional[int]:
-        """Append ``entry`` (META_KEYS but ``version``, plus ``xml``) unless its XML equals the latest; the new number."""
+        """Append ``entry`` (META_KEYS but ``version``, plus ``xml``) unless it changes nothing; the new number."""
 
     def versions(self, uuid: str) -> list[dict[str, Any]]:
         """Every kept version of ``uuid``, oldest first, with XML."""

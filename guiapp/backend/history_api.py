@@ -26,7 +26,7 @@ import pwd
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 
 from . import constants as C
 from .errors import DriverError
@@ -37,6 +37,7 @@ from .uuids import format_uuid
 if TYPE_CHECKING:
     from .connection import virConnect
     from .domain import virDomain
+    from .drivers.base import DomainRef
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def _store(conn: virConnect) -> Optional[HistoryStore]:
     if fn is None or conn._ro or conn._closed:
         return None
     try:
-        return fn()  # type: ignore[no-any-return]
+        return fn()
     except Exception as exc:
         log.warning("config history unavailable on %s: %s", conn._uri, exc)
         return None
@@ -144,9 +145,9 @@ def _uuid_of_xml(conn: virConnect, xml: Any) -> Optional[bytes]:
         text = (root.findtext("uuid") or "").strip()
         if text:
             from .connection import uuid_from_string
-            return drv.lookup_by_uuid(uuid_from_string(text)).uuid  # type: ignore[no-any-return]
+            return drv.lookup_by_uuid(uuid_from_string(text)).uuid
         name = (root.findtext("name") or "").strip()
-        return drv.lookup_by_name(name).uuid if name else None  # type: ignore[no-any-return]
+        return drv.lookup_by_name(name).uuid if name else None
     except Exception:
         return None
 
@@ -241,7 +242,7 @@ def _need_store(conn: virConnect, api: str) -> HistoryStore:
                           f"{api}: config history is a guiapp extension kept by guiapp's own drivers (test, "
                           f"qemu, xen); the '{conn._driver.get_type()}' connection (libvirt has no such "
                           f"procedure) keeps none", C.VIR_FROM_DOMAIN)
-    return fn()  # type: ignore[no-any-return]
+    return fn()
 
 
 def _find(versions: list[dict[str, Any]], version: Any, what: str) -> dict[str, Any]:
@@ -267,42 +268,47 @@ class HistoryDomainMethods:
     """Config history methods of virDomain (guiapp extension)."""
 
     __slots__ = ()
+    _conn: virConnect
+    _ref: DomainRef
 
-    def guiappConfigVersions(self: virDomain, flags: int = 0) -> list[dict[str, Any]]:
+    def _uuid(self) -> str:
+        return format_uuid(self._ref.uuid)
+
+    def guiappConfigVersions(self, flags: int = 0) -> list[dict[str, Any]]:
         """Kept versions, oldest first: ``{version, time, uri, user, op, name, uuid}`` (no XML)."""
-        return self._conn.guiappConfigVersionsByUUID(self.UUIDString(), flags)
+        return self._conn.guiappConfigVersionsByUUID(self._uuid(), flags)
 
-    def guiappConfigVersionXML(self: virDomain, version: int, flags: int = 0) -> str:
+    def guiappConfigVersionXML(self, version: int, flags: int = 0) -> str:
         """The full (secure) XML of ``version`` (0: the latest)."""
-        return self._conn.guiappConfigVersionXMLByUUID(self.UUIDString(), version, flags)
+        return self._conn.guiappConfigVersionXMLByUUID(self._uuid(), version, flags)
 
-    def guiappConfigDiff(self: virDomain, version1: int, version2: Optional[int] = None, flags: int = 0) -> str:
+    def guiappConfigDiff(self, version1: int, version2: Optional[int] = None, flags: int = 0) -> str:
         """Unified diff from ``version1`` to ``version2`` (None: the current persistent definition)."""
         conn = self._conn
 
         def run() -> str:
             _flags(flags)
-            versions = _need_store(conn, "guiappConfigDiff").versions(self.UUIDString())
-            a = _find(versions, version1, f"domain '{self.name()}'")
+            versions = _need_store(conn, "guiappConfigDiff").versions(self._uuid())
+            a = _find(versions, version1, f"domain '{self._ref.name}'")
             if version2 is None:
                 cur = _current(conn, self._ref.uuid)
                 if cur is None:
                     raise DriverError(C.VIR_ERR_OPERATION_INVALID,
-                                      f"domain '{self.name()}' has no persistent definition to compare with")
+                                      f"domain '{self._ref.name}' has no persistent definition to compare with")
                 return unified_diff(a["xml"], cur[1], f"version {a['version']}", "current")
-            b = _find(versions, version2, f"domain '{self.name()}'")
+            b = _find(versions, version2, f"domain '{self._ref.name}'")
             return unified_diff(a["xml"], b["xml"], f"version {a['version']}", f"version {b['version']}")
-        return conn._checked(False, "guiappConfigDiff", run)  # type: ignore[no-any-return]
+        return conn._checked(False, "guiappConfigDiff", run)
 
-    def guiappConfigRevert(self: virDomain, version: int, flags: int = 0) -> int:
+    def guiappConfigRevert(self, version: int, flags: int = 0) -> int:
         """Define the XML of ``version`` again (as a new version; the domain keeps its current name)."""
         conn = self._conn
 
         def check() -> str:
             _flags(flags)
-            v = _find(_need_store(conn, "guiappConfigRevert").versions(self.UUIDString()), version,
-                      f"domain '{self.name()}'")
-            return _renamed(v["xml"], self.name())
+            v = _find(_need_store(conn, "guiappConfigRevert").versions(self._uuid()), version,
+                      f"domain '{self._ref.name}'")
+            return _renamed(v["xml"], self._ref.name)
         xml = conn._checked(True, "guiappConfigRevert", check)
         with operation(f"revert to {version or 'latest'}"):
             conn.defineXML(xml)
@@ -327,36 +333,44 @@ class HistoryConnMethods:
 
     __slots__ = ()
 
-    def guiappConfigVersionsByUUID(self: virConnect, uuidstr: str, flags: int = 0) -> list[dict[str, Any]]:
+    def guiappConfigVersionsByUUID(self, uuidstr: str, flags: int = 0) -> list[dict[str, Any]]:
         """Kept versions of the domain (defined or deleted) with this UUID, oldest first, without XML."""
+        conn = cast("virConnect", self)
+
         def run() -> list[dict[str, Any]]:
             _flags(flags)
-            return [meta(v) for v in _need_store(self, "guiappConfigVersions").versions(_uuid_text(self, uuidstr))]
-        return self._checked(False, "guiappConfigVersions", run)  # type: ignore[no-any-return]
+            return [meta(v) for v in _need_store(conn, "guiappConfigVersions").versions(_uuid_text(conn, uuidstr))]
+        return conn._checked(False, "guiappConfigVersions", run)
 
-    def guiappConfigVersionXMLByUUID(self: virConnect, uuidstr: str, version: int, flags: int = 0) -> str:
+    def guiappConfigVersionXMLByUUID(self, uuidstr: str, version: int, flags: int = 0) -> str:
         """The full (secure) XML of ``version`` (0: the latest) of the domain with this UUID."""
+        conn = cast("virConnect", self)
+
         def run() -> str:
             _flags(flags)
-            uuid = _uuid_text(self, uuidstr)
-            v = _find(_need_store(self, "guiappConfigVersionXML").versions(uuid), version, f"domain {uuid}")
-            return v["xml"]  # type: ignore[no-any-return]
-        return self._checked(False, "guiappConfigVersionXML", run)  # type: ignore[no-any-return]
+            uuid = _uuid_text(conn, uuidstr)
+            v = _find(_need_store(conn, "guiappConfigVersionXML").versions(uuid), version, f"domain {uuid}")
+            return v["xml"]
+        return conn._checked(False, "guiappConfigVersionXML", run)
 
-    def guiappDeletedDomains(self: virConnect, flags: int = 0) -> list[dict[str, Any]]:
+    def guiappDeletedDomains(self, flags: int = 0) -> list[dict[str, Any]]:
         """Undefined domains still restorable: ``{uuid, name, deleted, expires, versions}``, oldest first."""
+        conn = cast("virConnect", self)
+
         def run() -> list[dict[str, Any]]:
             _flags(flags)
-            return _need_store(self, "guiappDeletedDomains").deleted()
-        return self._checked(False, "guiappDeletedDomains", run)  # type: ignore[no-any-return]
+            return _need_store(conn, "guiappDeletedDomains").deleted()
+        return conn._checked(False, "guiappDeletedDomains", run)
 
-    def guiappRestoreDeleted(self: virConnect, which: str, version: int = 0, flags: int = 0) -> virDomain:
+    def guiappRestoreDeleted(self, which: str, version: int = 0, flags: int = 0) -> virDomain:
         """Define a deleted domain again (named by UUID or by its last name) from ``version`` (0: the last)."""
+        conn = cast("virConnect", self)
+
         def check() -> str:
             _flags(flags)
             if not isinstance(which, str) or not which:
                 raise DriverError(C.VIR_ERR_INVALID_ARG, "name the deleted domain by its UUID or its name")
-            store = _need_store(self, "guiappRestoreDeleted")
+            store = _need_store(conn, "guiappRestoreDeleted")
             gone = store.deleted()
             hits = [d for d in gone if d["uuid"] == which.lower() or d["name"] == which]
             if not hits:
@@ -364,10 +378,10 @@ class HistoryConnMethods:
                 raise DriverError(C.VIR_ERR_NO_DOMAIN,
                                   f"no deleted domain '{which}' is kept; restorable: {names}")
             uuid = hits[-1]["uuid"]
-            return _find(store.versions(uuid), version, f"deleted domain '{which}'")["xml"]  # type: ignore[no-any-return]
-        xml = self._checked(True, "guiappRestoreDeleted", check)
+            return _find(store.versions(uuid), version, f"deleted domain '{which}'")["xml"]
+        xml = conn._checked(True, "guiappRestoreDeleted", check)
         with operation("restore"):
-            return self.defineXML(xml)
+            return conn.defineXML(xml)
 
 
 __all__ = ["DEFINE_METHODS", "DOMAIN_CHANGE_METHODS", "UNDEFINE_METHODS", "operation", "install",

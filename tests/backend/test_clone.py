@@ -57,7 +57,8 @@ def test_share_clone_gets_new_identity(conn) -> None:
     assert len(hist) == 1 and hist[0]["op"] == f"clone of test ({src.UUIDString()})"
 
 
-@pytest.mark.parametrize("mode, fmt, backing", [("copy", "qcow2", None), ("linked", "qcow2", "/default-pool/base.qcow2")])
+@pytest.mark.parametrize("mode, fmt, backing", [("copy", "qcow2", None),
+                                                ("linked", "qcow2", "/default-pool/base.qcow2")])
 def test_disk_copied_or_linked_through_the_storage_api(conn, mode, fmt, backing) -> None:
     src = _with_pool_disk(conn)
     steps = []

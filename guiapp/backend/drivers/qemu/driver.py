@@ -37,8 +37,8 @@ from typing import Any, Optional
 from ... import console
 from ... import constants as C
 from ...errors import DriverError
-from ...history import DirStore
 from ...filestore import clean_temp_files, store_document
+from ...history import DirStore
 from ...hostnet.runner import Runner
 from ...hoststorage import StorageOpsMixin
 from ...uri import URI
