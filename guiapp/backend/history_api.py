@@ -53,6 +53,9 @@ UNDEFINE_METHODS = ("undefine", "undefineFlags")
 
 _SECURE_INACTIVE = C.VIR_DOMAIN_XML_SECURE | C.VIR_DOMAIN_XML_INACTIVE
 
+#: guiappConfigVersions flag: include each version's XML (one call for a whole history view).
+GUIAPP_CONFIG_VERSIONS_XML = 1
+
 
 class _State(threading.local):
     depth = 0
@@ -275,7 +278,8 @@ class HistoryDomainMethods:
         return format_uuid(self._ref.uuid)
 
     def guiappConfigVersions(self, flags: int = 0) -> list[dict[str, Any]]:
-        """Kept versions, oldest first: ``{version, time, uri, user, op, name, uuid}`` (no XML)."""
+        """Kept versions, oldest first: ``{version, time, uri, user, op, name, uuid}`` (+ ``xml`` with
+        GUIAPP_CONFIG_VERSIONS_XML)."""
         return self._conn.guiappConfigVersionsByUUID(self._uuid(), flags)
 
     def guiappConfigVersionXML(self, version: int, flags: int = 0) -> str:
@@ -334,12 +338,15 @@ class HistoryConnMethods:
     __slots__ = ()
 
     def guiappConfigVersionsByUUID(self, uuidstr: str, flags: int = 0) -> list[dict[str, Any]]:
-        """Kept versions of the domain (defined or deleted) with this UUID, oldest first, without XML."""
+        """Kept versions of the domain (defined or deleted) with this UUID, oldest first (XML: see the flag)."""
         conn = cast("virConnect", self)
 
         def run() -> list[dict[str, Any]]:
-            _flags(flags)
-            return [meta(v) for v in _need_store(conn, "guiappConfigVersions").versions(_uuid_text(conn, uuidstr))]
+            if _flags(flags) & ~GUIAPP_CONFIG_VERSIONS_XML:
+                raise DriverError(C.VIR_ERR_INVALID_ARG, f"unsupported flags 0x{flags:x}: only "
+                                                         f"GUIAPP_CONFIG_VERSIONS_XML (1) is known")
+            kept = _need_store(conn, "guiappConfigVersions").versions(_uuid_text(conn, uuidstr))
+            return kept if flags & GUIAPP_CONFIG_VERSIONS_XML else [meta(v) for v in kept]
         return conn._checked(False, "guiappConfigVersions", run)
 
     def guiappConfigVersionXMLByUUID(self, uuidstr: str, version: int, flags: int = 0) -> str:
@@ -384,5 +391,5 @@ class HistoryConnMethods:
             return conn.defineXML(xml)
 
 
-__all__ = ["DEFINE_METHODS", "DOMAIN_CHANGE_METHODS", "UNDEFINE_METHODS", "operation", "install",
-           "HistoryDomainMethods", "HistoryConnMethods"]
+__all__ = ["GUIAPP_CONFIG_VERSIONS_XML", "DEFINE_METHODS", "DOMAIN_CHANGE_METHODS", "UNDEFINE_METHODS", "operation",
+           "install", "HistoryDomainMethods", "HistoryConnMethods"]

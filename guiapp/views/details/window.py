@@ -29,6 +29,7 @@ from ...models.api import ACTIVE_STATES, error_code, libvirt, state_name
 from ...models.domains import format_bytes, format_rate
 from ..icons import app_icon
 from .graphs import GraphWidget
+from .history_tab import HistoryTab
 from .snapshots_tab import SnapshotsTab
 from .xml_tab import XmlTab
 
@@ -91,6 +92,8 @@ class DetailsWindow(QWidget):
         self.snapshots_tab = SnapshotsTab(self)
         self.tabs.addTab(self.snapshots_tab, "&Snapshots")
         self.snapshots_tab.reload()
+        self.history_tab = HistoryTab(self)  # config versions (guiapp extension)
+        self.tabs.addTab(self.history_tab, "&History")
         QShortcut(QKeySequence("Ctrl+W"), self, self.close)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
         main.manager.polled.connect(self._on_polled)
