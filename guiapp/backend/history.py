@@ -74,6 +74,9 @@ class HistoryStore(Protocol):
     def versions(self, uuid: str) -> list[dict[str, Any]]:
         """Every kept version of ``uuid``, oldest first, with XML."""
 
+    def has_versions(self, uuid: str) -> bool:
+        """Whether any version of ``uuid`` is kept (cheaper than reading them)."""
+
     def mark_deleted(self, uuid: str, name: str) -> None:
         """The domain was undefined: keep its history for the grace period."""
 
@@ -123,6 +126,10 @@ class MemoryStore(_Base):
     def versions(self, uuid: str) -> list[dict[str, Any]]:
         with self._mu:
             return [dict(v) for v in self._versions.get(uuid, [])]
+
+    def has_versions(self, uuid: str) -> bool:
+        with self._mu:
+            return bool(self._versions.get(uuid))
 
     def mark_deleted(self, uuid: str, name: str) -> None:
         with self._mu:
@@ -193,12 +200,6 @@ class DirStore(_Base):
             return None
         return doc
 
-    def _last_number(self, d: Path) -> int:
-        try:
-            return int((d / "last").read_text().strip())
-        except (OSError, ValueError):
-            return 0
-
     # ---------------------------------------------------------------- interface
     def record(self, entry: dict[str, Any]) -> Optional[int]:
         uuid = self._check_uuid(entry["uuid"])
@@ -209,9 +210,9 @@ class DirStore(_Base):
                 last = self._read(d / f"{numbers[-1]}.json")
                 if last is not None and _same(last, entry):
                     return None
-            number = max([self._last_number(d), *numbers]) + 1
+            # pruning drops the oldest only, so the newest file always carries the highest number: never reused
+            number = (numbers[-1] if numbers else 0) + 1
             atomic_write(d / f"{number}.json", json.dumps({**entry, "version": number}, indent=1))
-            atomic_write(d / "last", f"{number}\n")  # numbers are never reused, even after pruning
             for old in numbers[:max(0, len(numbers) + 1 - self.max_versions)]:
                 with contextlib.suppress(OSError):
                     os.unlink(d / f"{old}.json")
@@ -225,6 +226,9 @@ class DirStore(_Base):
             if doc is not None:
                 out.append(doc)
         return out
+
+    def has_versions(self, uuid: str) -> bool:
+        return bool(self._numbers(self._dir(uuid)))
 
     def mark_deleted(self, uuid: str, name: str) -> None:
         with self._locked(uuid) as d:

@@ -122,7 +122,7 @@ def _safely(what: str, fn: Callable[[], Any]) -> None:
 
 def _baseline(conn: virConnect, store: HistoryStore, uuid: bytes) -> None:
     """Keep the definition a domain had before its first recorded change."""
-    if store.versions(format_uuid(uuid)):
+    if store.has_versions(format_uuid(uuid)):
         return
     cur = _current(conn, uuid)
     if cur is not None:

@@ -129,7 +129,7 @@ def test_qemu_history_files_survive_the_connection_and_are_private(xdg: Path) ->
     conn.close()
     folder = xdg / "cfg" / "guiapp" / "qemu" / "history" / uuid
     files = sorted(p.name for p in folder.iterdir())
-    assert files == [".lock", "1.json", "2.json", "3.json", "deleted", "last"]
+    assert files == [".lock", "1.json", "2.json", "3.json", "deleted"]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     again = libvirt.open("qemu:///session")  # another connection (or process) sees the same history
