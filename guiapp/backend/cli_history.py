@@ -138,4 +138,32 @@ def cli_commands() -> tuple[Any, ...]:
                  for name, (handler, summary, desc, opts) in SPECS.items())
 
 
-__all__ = ["SPECS", "HANDLERS", "cli_commands"]
+def clone_main(argv: Any = None) -> int:
+    """``guiapp-clone``: virt-clone's main options over guiapp (``--original``, ``--name``, ``--storage``)."""
+    import argparse
+    import sys
+
+    from . import libvirtError, registerErrorHandler
+    from . import open as open_conn
+
+    p = argparse.ArgumentParser(prog="guiapp-clone", description="Clone a domain: new name, UUID and MACs; disks "
+                                "copied (default), linked (qcow2 on the original) or shared.")
+    p.add_argument("-c", "--connect", default=None, help="connection URI (default: as guiapp-virsh)")
+    p.add_argument("-o", "--original", required=True, help="the domain to clone (name, id or UUID)")
+    p.add_argument("-n", "--name", required=True, help="name of the clone")
+    p.add_argument("--storage", choices=("copy", "linked", "share"), default="copy")
+    p.add_argument("-q", "--quiet", action="store_true")
+    a = p.parse_args(argv)
+    registerErrorHandler(lambda ctx, err: None, None)  # errors are printed as error: lines below
+    try:
+        conn = open_conn(a.connect)
+    except libvirtError as exc:
+        sys.stderr.write(f"error: failed to connect to the hypervisor\nerror: {exc.get_error_message()}\n")
+        return 1
+    try:
+        return HANDLERS["clone"](conn, {"domain": a.original, "name": a.name, "storage": a.storage}, quiet=a.quiet)
+    finally:
+        conn.close()
+
+
+__all__ = ["SPECS", "HANDLERS", "cli_commands", "clone_main"]

@@ -141,3 +141,20 @@ def test_cli_clone_and_history(conn) -> None:
     assert "cli-copy" in out.getvalue()
     assert cli_history.HANDLERS["restore-deleted"](conn, {"domain": "cli-copy"}, out=io.StringIO()) == 0
     assert conn.lookupByName("cli-copy").isPersistent()
+
+
+def test_guiapp_clone_entry_point(tmp_path, capsys) -> None:
+    from guiapp.backend.cli_history import clone_main
+
+    node = tmp_path / "n.xml"
+    node.write_text("<node><domain type='test'><name>a</name><memory>1048576</memory><os><type>hvm</type></os>"
+                    "</domain></node>")
+    uri = f"test://{node}"
+    assert clone_main(["-c", uri, "-o", "a", "-n", "../b"]) == 1
+    out, err = capsys.readouterr()
+    assert err == ("error: Failed to clone domain 'a'\nerror: invalid argument: refusing the clone name '../b': it "
+                   "contains '/' (its disks are named after it)\n")
+    assert clone_main(["-c", uri, "-o", "nope", "-n", "b"]) == 1
+    assert capsys.readouterr().err == "error: failed to get domain 'nope'\n"
+    assert clone_main(["-c", uri, "-o", "a", "-n", "b", "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
