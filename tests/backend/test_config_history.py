@@ -281,9 +281,15 @@ def test_hook_covers_every_listed_method_and_a_method_added_later() -> None:
 sys.path.append("/usr/lib/python3/dist-packages")
 
 
-def _outcomes(lib: Any) -> list[Any]:
-    """Results and error codes of persistent changes, for python3-libvirt and guiapp alike."""
-    conn = lib.open("test:///default")
+NODE = """<node><domain type='test'><name>test</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>
+<memory>8388608</memory><currentMemory>2097152</currentMemory><vcpu>2</vcpu><os><type arch='i686'>hvm</type></os>
+</domain></node>"""
+
+
+def _outcomes(lib: Any, uri: str) -> list[Any]:
+    """Results and error codes of persistent changes, for python3-libvirt and guiapp alike (a node file: libvirt
+    shares test:///default between the connections of a process, so other tests would see the changes)."""
+    conn = lib.open(uri)
     out: list[Any] = []
 
     def step(fn: Any) -> None:
@@ -305,12 +311,16 @@ def _outcomes(lib: Any) -> list[Any]:
     return out
 
 
-def test_wrapped_methods_behave_as_libvirts(capfd: pytest.CaptureFixture[str]) -> None:
+def test_wrapped_methods_behave_as_libvirts(tmp_path: Path) -> None:
     real = pytest.importorskip("libvirt")
+    node = tmp_path / "node.xml"
+    node.write_text(NODE)
     real.registerErrorHandler(lambda *_: None, None)
     libvirt.registerErrorHandler(lambda *_: None, None)
     try:
-        assert _outcomes(libvirt) == _outcomes(real)
+        ours = _outcomes(libvirt, f"test://{node}")
+        assert ours == _outcomes(real, f"test://{node}")
+        assert ours[1] == ("ok", "h") and ours[-2:] == [("ok", 0), ("ok", 8388608)]
     finally:
         libvirt.registerErrorHandler(None, None)
         real.registerErrorHandler(None, None)
