@@ -30,12 +30,13 @@ XML = """<domain type='{t}'><name>bench-hist</name><uuid>{u}</uuid><memory unit=
 def one_round(conn: libvirt.virConnect, dtype: str, calls: int, hooked: bool) -> tuple[float, float]:
     """(ms per redefine, ms per setMemoryFlags CONFIG)."""
     u = str(uuidlib.uuid4())
-    define = libvirt.virConnect.defineXML if hooked else libvirt.virConnect.defineXML.__wrapped__  # type: ignore
+    # defineXML calls defineXMLFlags: the unwrapped baseline must be defineXMLFlags' own body
+    define = libvirt.virConnect.defineXMLFlags if hooked else libvirt.virConnect.defineXMLFlags.__wrapped__  # type: ignore
     setmem = (libvirt.virDomain.setMemoryFlags if hooked
               else libvirt.virDomain.setMemoryFlags.__wrapped__)  # type: ignore[attr-defined]
     t0 = time.perf_counter()
     for i in range(calls):
-        dom = define(conn, XML.format(t=dtype, u=u, m=65536 + i))
+        dom = define(conn, XML.format(t=dtype, u=u, m=65536 + i), 0)
     t1 = time.perf_counter()
     for i in range(calls):
         setmem(dom, 32768 + i, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
