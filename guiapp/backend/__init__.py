@@ -31,6 +31,7 @@ from .errors import (
 from .errors import dispatch as _dispatch
 from .errors import report as _report
 from .errors import reset_thread_error as _reset
+from .history_api import GUIAPP_CONFIG_VERSIONS_XML
 from .network import virNetwork
 from .snapshot import virDomainSnapshot
 from .storage import virStoragePool, virStorageVol, virStream
@@ -40,7 +41,7 @@ __all__ = [
     "open", "openReadOnly", "openAuth", "registerErrorHandler", "virGetLastError", "virGetLastErrorCode",
     "virGetLastErrorDomain", "virGetLastErrorMessage", "virResetLastError",
     "libvirtError", "virConnect", "virDomain", "virNetwork", "virStoragePool", "virStorageVol", "virStream",
-    "virDomainSnapshot",
+    "virDomainSnapshot", "GUIAPP_CONFIG_VERSIONS_XML",
     "getVersion", "default_uri",
 ]
 

@@ -117,6 +117,7 @@ class Command:
 
 GROUPS = (("domain", "Domain Management"), ("monitor", "Domain Monitoring"),
           ("host", "Host and Hypervisor"), ("network", "Networking"), ("storage", "Storage Pool and Volume"),
+          ("snapshot", "Snapshot"), ("history", "Config history and cloning (guiapp extensions)"),
           ("virsh", "Virsh itself"))
 
 
@@ -831,10 +832,11 @@ def _marked(commands: tuple[Command, ...]) -> tuple[Command, ...]:
 @functools.cache
 def all_commands() -> tuple[Command, ...]:
     """The domain/host commands above plus the network ones of cli_net and the storage ones of cli_storage."""
-    from . import cli_console, cli_hardware, cli_net, cli_screen, cli_snapshot, cli_storage
+    from . import cli_console, cli_hardware, cli_history, cli_net, cli_screen, cli_snapshot, cli_storage
     return _marked(COMMANDS + tuple(cli_net.cli_commands()) + tuple(cli_storage.cli_commands())
                    + tuple(cli_console.cli_commands()) + tuple(cli_screen.cli_commands())
-                   + tuple(cli_snapshot.cli_commands()) + tuple(cli_hardware.cli_commands()))
+                   + tuple(cli_snapshot.cli_commands()) + tuple(cli_hardware.cli_commands())
+                   + tuple(cli_history.cli_commands()))
 
 
 def command_table(word: Optional[str] = None) -> dict[str, Command]:

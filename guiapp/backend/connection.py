@@ -20,6 +20,8 @@ from .drivers.contract import OPERATIONS
 from .errors import DriverError, ErrorSink, libvirtError
 from .handle import check_flags as _check_flags
 from .handle import check_str as _check_str
+from .history_api import HistoryConnMethods
+from .history_api import install as _install_history
 from .network import virNetwork
 from .storage import virStoragePool, virStorageVol, virStream
 
@@ -47,7 +49,7 @@ def uuid_from_string(text: Any) -> bytes:
         raise DriverError(C.VIR_ERR_INVALID_ARG, f"malformed UUID '{text}': expected 32 hex digits") from None
 
 
-class virConnect:
+class virConnect(HistoryConnMethods):
     """A connection to one hypervisor driver on one node."""
 
     def __init__(self, driver: Any, uri: str, read_only: bool) -> None:
@@ -463,3 +465,7 @@ class virConnect:
     def domainEventDeregisterAny(self, callbackID: int) -> int:
         self._invoke("domain_event_deregister", False, callbackID)
         return 0
+
+
+# Config history (guiapp extension): the one hook recording every persistent change, by method name.
+_install_history(virConnect, virDomain)

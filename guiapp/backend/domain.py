@@ -10,6 +10,7 @@ from .errors import DriverError, libvirtError
 from .handle import Handle, check_positive
 from .handle import check_flags as _flags
 from .hardware import HardwareMethods
+from .history_api import HistoryDomainMethods
 from .snapshot import SnapshotMethods
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def _secure_flags_allowed(read_only: bool, flags: int) -> None:
         raise DriverError(C.VIR_ERR_OPERATION_DENIED, "virDomainGetXMLDesc with secure flag", C.VIR_FROM_DOMAIN)
 
 
-class virDomain(SnapshotMethods, HardwareMethods, Handle):
+class virDomain(HistoryDomainMethods, SnapshotMethods, HardwareMethods, Handle):
     """A handle on a domain; it stays valid while the domain exists in its driver."""
 
     __slots__ = ()

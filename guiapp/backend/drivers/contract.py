@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, TypeVar
 from .base import DomainRef, NetworkRef, SnapshotRef
 
 if TYPE_CHECKING:  # storage refs only in annotations: the storage package loads when a pool is used
+    from ..history import HistoryStore
     from ..hoststorage.refs import StoragePoolRef, StorageVolRef
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -458,9 +459,17 @@ class DomainHardwareOps(Protocol):
     def domain_get_metadata(self, ref: DomainRef, type: int, uri: Optional[str], flags: int) -> str: ...
 
 
+class HistoryOps(Protocol):
+    """Config history (a guiapp extension, :mod:`guiapp.backend.history_api`): where a driver keeps it."""
+
+    @api("guiapp config history")
+    def history_store(self) -> HistoryStore:
+        """The driver's store of domain config versions (no libvirt daemon has one: remote lacks it)."""
+
+
 #: The operation families, in the order messages and docs list them.
 FAMILIES: tuple[type, ...] = (ConnectionOps, DomainOps, NetworkOps, StorageOps, ConsoleOps, SnapshotOps,
-                              DomainHardwareOps)
+                              DomainHardwareOps, HistoryOps)
 
 #: Operation name -> the Protocol function that specifies it.
 SIGNATURES: dict[str, types.FunctionType] = {

@@ -30,6 +30,7 @@ from .graphs import GraphWidget
 from .hardware_tab import HardwareTab
 from .hwapply import LIVE_ONLY, MESSAGES, NEXT_BOOT, NOW, SAVED, read_identity
 from .overview_edit import IdentityBox
+from .history_tab import HistoryTab
 from .snapshots_tab import SnapshotsTab
 from .xml_tab import XmlTab
 
@@ -93,6 +94,8 @@ class DetailsWindow(QWidget):
         self.snapshots_tab = SnapshotsTab(self)
         self.tabs.addTab(self.snapshots_tab, "&Snapshots")
         self.snapshots_tab.reload()
+        self.history_tab = HistoryTab(self)  # config versions (guiapp extension)
+        self.tabs.addTab(self.history_tab, "&History")
         if not embedded:  # a page of the VM window closes with it
             QShortcut(QKeySequence("Ctrl+W"), self, self.close)
             QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)

@@ -52,6 +52,7 @@ from ..icons import app_icon, icon, state_icon
 from ..preferences import PreferencesDialog, poll_interval_ms
 from .actions import OPS, DomainActions, has_vnc_graphics
 from .add_connection import AddConnectionDialog
+from .clone_dialog import open_clone_dialog
 from .delegates import DomainTreeView
 from .delete_dialog import DeleteDialog
 from .delete_storage import DiskChoice, delete_disks, plan_disks
@@ -205,7 +206,7 @@ class MainWindow(QMainWindow):
             file_menu.addSeparator() if x is None else file_menu.addAction(x)
         dom_menu = mb.addMenu("&Domain")
         for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "managed_save", "save",
-                    "delete", None, "details", "console", "external"):
+                    "delete", "clone", None, "details", "console", "external"):
             dom_menu.addSeparator() if key is None else dom_menu.addAction(a[key])
         conn_menu = mb.addMenu("&Connection")
         for x in (self.act_add, self.act_retry, self.act_remove_conn, None, self.act_networks, self.act_storage):
@@ -440,6 +441,9 @@ class MainWindow(QMainWindow):
             return
         if key == "delete":
             self.delete_domains(sel)
+            return
+        if key == "clone":
+            self.clone_dialog = open_clone_dialog(self, *sel[0]) if len(sel) == 1 else None
             return
         if key == "console":
             self.open_consoles(sel)
@@ -856,7 +860,7 @@ class MainWindow(QMainWindow):
         else:
             a = self.domain_actions.actions
             for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "managed_save", "save",
-                        "delete", None, "details", "console", "external"):
+                        "delete", "clone", None, "details", "console", "external"):
                 menu.addSeparator() if key is None else menu.addAction(a[key])
             menu.addSeparator()
             menu.addAction(self.act_restore)

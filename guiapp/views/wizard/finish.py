@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from guiapp.backend import constants as C
 from guiapp.backend.errors import DriverError
+from guiapp.backend.history_api import operation
 
 Progress = Callable[[int, str], None]
 
@@ -157,7 +158,8 @@ def run_create(conn: Any, plan: CreatePlan, progress: Progress = lambda _p, _t: 
             done += 1
         step = f"Defining {plan.name}"
         progress(int(100 * done / steps), step)
-        dom = conn.defineXML(plan.xml)
+        with operation("wizard"):  # the config history names where the first version came from
+            dom = conn.defineXML(plan.xml)
         done += 1
         started = False
         if plan.start:

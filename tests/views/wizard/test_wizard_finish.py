@@ -69,6 +69,7 @@ def test_success_reports_progress_on_the_pool(qtbot: Any, test_conn: Any, runner
     assert runner.history and runner.history[-1].title == "Create ok"
     assert os.path.exists(disk)
     assert off_ui(lambda: test_conn.lookupByName("ok").isActive()) == 1
+    assert [v["op"] for v in off_ui(lambda: test_conn.lookupByName("ok").guiappConfigVersions())] == ["wizard"]
     assert not wiz.isVisible()
 
 

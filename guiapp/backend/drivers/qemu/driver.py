@@ -42,6 +42,7 @@ from typing import Optional
 
 from ... import constants as C
 from ...errors import DriverError
+from ...history import DirStore
 from ...hostnet.runner import Runner
 from ...hoststorage import StorageOpsMixin
 from ...uri import URI
@@ -152,6 +153,10 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, QemuHotplugOps, StorageOpsMi
 
     def get_type(self) -> str:
         return "QEMU"
+
+    def history_store(self) -> DirStore:
+        """Config history beside the definitions: ``<config dir>/history/`` (guiapp extension)."""
+        return DirStore(self.dirs.config / "history")
 
     def get_uri(self) -> str:
         return self.uri

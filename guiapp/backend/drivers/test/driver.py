@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 from ... import constants as C
 from ...errors import DriverError
+from ...history import MemoryStore
 from ...hostnet.ops import NetworkOpsMixin
 from ...hoststorage.ops import StorageOpsMixin
 from ...uri import URI
@@ -239,6 +240,7 @@ class TestDriver(TestSnapshotOps, TestHardwareOps, StorageOpsMixin, NetworkOpsMi
         self._next_cb = 1
         self._closed = False
         self._caps_xml: Optional[str] = None
+        self._history: Optional[MemoryStore] = None
         self._snapshots = {}  # uuid -> SnapshotTree (drivers/test/snapshots.py)
         now = _now()
         for nd in node.domains:
@@ -365,6 +367,13 @@ class TestDriver(TestSnapshotOps, TestHardwareOps, StorageOpsMixin, NetworkOpsMi
 
     def get_type(self) -> str:
         return "TEST"
+
+    def history_store(self) -> MemoryStore:
+        """Config history in memory, like the domains (guiapp extension)."""
+        with self._lock:
+            if self._history is None:
+                self._history = MemoryStore()
+            return self._history
 
     def get_uri(self) -> str:
         return self._uri

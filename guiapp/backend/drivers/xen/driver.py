@@ -30,6 +30,7 @@ from typing import Any, Optional
 from ... import console
 from ... import constants as C
 from ...errors import DriverError
+from ...history import DirStore
 from ...uri import URI
 from ...xml.domain import DomainDef, format_uuid, parse_domain
 from .. import common
@@ -145,6 +146,10 @@ class XenDriver(XenHardwareOps):
 
     def get_type(self) -> str:
         return "Xen"
+
+    def history_store(self) -> DirStore:
+        """Config history beside the definitions: ``<config dir>/history/`` (guiapp extension)."""
+        return DirStore(self.store.config_dir / "history")
 
     def get_uri(self) -> str:
         return "xen:///"
