@@ -7,7 +7,9 @@ from lxml import etree
 from xen_seed import FC4, FV0, without
 
 from guiapp.backend import constants as C
+from guiapp.backend.drivers.xen.capabilities import hvmloader_path
 from guiapp.backend.drivers.xen.xlcfg import domain_to_xl, format_cfg, parse_cfg, xl_to_domain_xml
+from guiapp.backend.drivers.xen.xlcfg_export import DEFAULT_LOADERS
 from guiapp.backend.errors import DriverError
 from guiapp.backend.xml.domain import parse_domain
 
@@ -37,7 +39,7 @@ def test_seed_hvm_fv0_maps_loader_boot_features_emulator_vnc():
     cfg = parse_cfg(text)
     assert cfg["builder"] == "hvm"
     assert cfg["uuid"] == "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"
-    assert cfg["firmware_override"] == "/usr/lib/xen/boot/hvmloader"
+    assert "firmware_override" not in cfg  # hvmloader is libxl's default firmware: left to libxl, as libvirt does
     assert cfg["boot"] == "c"
     assert (cfg["pae"], cfg["acpi"], cfg["apic"]) == (1, 1, 1)
     assert cfg["device_model_override"] == "/usr/lib/xen/bin/qemu-dm"
@@ -63,7 +65,7 @@ def test_real_xl_accepts_the_seed_configs(real_xl_dry_run):
     assert hvm["c_info"]["type"] == "hvm"
     assert hvm["c_info"]["uuid"] == "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"
     h = hvm["b_info"]["type.hvm"]
-    assert h["firmware"] == "/usr/lib/xen/boot/hvmloader"
+    assert "firmware" not in h
     assert h["boot"] == "c" and h["pae"] == "True"
     assert h["vnc"]["enable"] == "True" and h["vnc"]["display"] == 4
     assert hvm["b_info"]["device_model"] == "/usr/lib/xen/bin/qemu-dm"
@@ -112,8 +114,20 @@ def test_real_xl_accepts_generated_variants_and_round_trips(name, real_xl_dry_ru
     assert [(g.type, g.autoport, g.port if not g.autoport else -1, g.passwd) for g in back.graphics] == \
         [(g.type, g.autoport, g.port if not g.autoport else -1, g.passwd) for g in d.graphics]
     assert (back.on_poweroff, back.on_reboot, back.on_crash) == (d.on_poweroff, d.on_reboot, d.on_crash)
-    assert (back.kernel, back.initrd, back.cmdline, back.root_dev, back.loader, back.boot_devs) == \
-        (d.kernel, d.initrd, d.cmdline, d.root_dev, d.loader, d.boot_devs)
+    assert (back.kernel, back.initrd, _cmdline(back), _loader(back), back.boot_devs) == \
+        (d.kernel, d.initrd, _cmdline(d), _loader(d), d.boot_devs)
+
+
+def _cmdline(d):
+    """The kernel command line xl builds: the seed's <root> joins it as root=... (xl.cfg's root/extra)."""
+    if d.root_dev:
+        return f"root={d.root_dev} {d.cmdline}" if d.cmdline else f"root={d.root_dev}"
+    return d.cmdline
+
+
+def _loader(d):
+    """hvmloader paths libxl uses by default read back as the host's hvmloader."""
+    return "default hvmloader" if d.loader in DEFAULT_LOADERS + (hvmloader_path(),) else d.loader
 
 
 @pytest.mark.xen
@@ -273,7 +287,7 @@ def _canon(xml: str) -> list[tuple]:
     d = parse_domain(xml, hypervisor="xen")
     return [
         (d.name, d.uuid, d.memory_kib, d.current_memory_kib, d.vcpus, d.vcpus_current),
-        ("hvm" if d.os_type == "hvm" else "pv", d.loader, tuple(d.boot_devs), d.kernel, d.initrd, d.cmdline),
+        ("hvm" if d.os_type == "hvm" else "pv", _loader(d), tuple(d.boot_devs), d.kernel, d.initrd, d.cmdline),
         tuple(sorted(f for f in d.features if d.root.find(f"features/{f}").get("state", "on") == "on")),
         (d.on_poweroff, d.on_reboot, d.on_crash, d.emulator),
         tuple((x.type, x.device, x.source, x.target, x.format, x.driver_name, x.readonly) for x in d.disks),
