@@ -298,8 +298,8 @@ def _controllers(devs: etree._Element, cfg: dict[str, CfgValue]) -> None:
             if c.get("ports"):
                 spec += f",ports={number(c.get('ports') or '', 'usb ports', 1, 31)}"
             ctrls.append(spec)
-        elif ctype in ("ide", "pci", "usb") or (ctype, model) == ("scsi", None):
-            continue  # libvirt's implicit controllers: xl has nothing to set for them
+        elif ctype in ("ide", "pci", "usb", "fdc") or (ctype, model) == ("scsi", None):
+            continue  # implicit controllers (fdc: of the floppies left out): xl has nothing to set for them
         else:
             raise unsupported(f"<controller type='{ctype}' model='{model}'>: not supported by the Xen driver")
     if ctrls:
