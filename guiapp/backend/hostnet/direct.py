@@ -32,7 +32,7 @@ def forward_devices(d: NetworkDef) -> list[str]:
     if fwd is None:
         return []
     devs = [el.get("dev") for el in fwd.findall("interface") if el.get("dev")]
-    return devs or [el.get("dev") for el in fwd.findall("pf") if el.get("dev")]  # type: ignore[misc]
+    return devs or [el.get("dev") for el in fwd.findall("pf") if el.get("dev")]
 
 
 def _check_host_bridge(run: Runner, d: NetworkDef) -> None:
