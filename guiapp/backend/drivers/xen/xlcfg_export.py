@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Optional, Union
 
 from ... import constants as C
@@ -126,19 +127,19 @@ def _disks(d: DomainDef, cfg: dict[str, CfgValue], notes: list[str]) -> None:
         cfg["disk"] = disks
 
 
-def _vif_bridge(nic, bridges: Optional[dict[str, str]]) -> Optional[str]:
+def _vif_bridge(nic, bridges: Optional[Mapping[str, str]]) -> Optional[str]:
     """The bridge a vif joins: its own, or (type='network') the network's bridge from ``bridges``."""
     if nic.type != "network":
         return nic.bridge
     name = nic.element.find("source").get("network") if nic.element.find("source") is not None else None
-    bridge = (bridges or {}).get(name or "")
+    bridge = (bridges if bridges is not None else {}).get(name or "")
     if not bridge:
         raise unsupported(f"interface of network '{name}': the network is not defined or has no bridge "
                           f"(Xen guests join a network through its bridge)")
     return bridge
 
 
-def _vif_spec(nic, bridges: Optional[dict[str, str]]) -> str:
+def _vif_spec(nic, bridges: Optional[Mapping[str, str]]) -> str:
     if nic.type not in ("bridge", "ethernet", "network"):
         raise unsupported(f"interface type '{nic.type}' is not supported by the Xen driver (use type='network', "
                           f"<interface type='bridge'><source bridge='xenbr0'/></interface> or type='ethernet')")
@@ -205,7 +206,7 @@ def _lifecycle(d: DomainDef, cfg: dict[str, CfgValue]) -> None:
         cfg[action] = value
 
 
-def to_cfg(d: DomainDef, bridges: Optional[dict[str, str]] = None) -> tuple[dict[str, CfgValue], list[str]]:
+def to_cfg(d: DomainDef, bridges: Optional[Mapping[str, str]] = None) -> tuple[dict[str, CfgValue], list[str]]:
     """The xl.cfg settings for ``d`` (validated first) and comments about what was left out.
 
     ``bridges`` maps network names to their bridges, for ``<interface type='network'>``.
@@ -237,7 +238,7 @@ def to_cfg(d: DomainDef, bridges: Optional[dict[str, str]] = None) -> tuple[dict
     return cfg, notes
 
 
-def domain_to_xl(d: Union[DomainDef, str], bridges: Optional[dict[str, str]] = None) -> str:
+def domain_to_xl(d: Union[DomainDef, str], bridges: Optional[Mapping[str, str]] = None) -> str:
     """xl.cfg text for a DomainDef (or domain XML text)."""
     if isinstance(d, str):
         d = parse_domain(d, hypervisor="xen")
