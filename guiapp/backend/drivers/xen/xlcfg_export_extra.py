@@ -28,6 +28,11 @@ def _state(el: Optional[etree._Element]) -> Optional[bool]:
 def features(d: DomainDef, cfg: dict[str, CfgValue], kind: str) -> None:
     """<features>, <cpu> and <clock> into their xl.cfg settings."""
     f = d.root.find("features")
+    known = ("pae", "acpi", "apic", "hap", "viridian", "xen") if kind == "hvm" else ("xen", "pae", "acpi", "apic")
+    for el in f if f is not None else ():
+        if isinstance(el.tag, str) and el.tag not in known:
+            raise unsupported(f"<features><{el.tag}>: not supported by the Xen driver for a {kind.upper()} guest "
+                              f"(xl.cfg has no such setting)")
     if kind == "hvm":
         for name in ("pae", "acpi", "apic"):
             cfg[name] = 1 if f is not None and _state(f.find(name)) else 0

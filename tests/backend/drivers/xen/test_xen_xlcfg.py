@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from lxml import etree
 from xen_seed import FC4, FV0, without
@@ -354,3 +356,47 @@ def test_cfg_to_xml_needs_a_name_and_reads_legacy_disks():
         [("block", "disk", "xvda"), ("file", "cdrom", "hdc")]
     assert disks[0].find("source").get("dev") == "/dev/vg/old"
     assert disks[1].find("readonly") is not None
+
+
+# ------------------------------------------- what xl.cfg cannot carry is refused, never dropped (issue 15)
+
+HVM_BASE = (Path(__file__).parents[3] / "data/libvirt/xl/test-fullvirt-nohap.xml").read_text()  # libvirt's
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("<features>", "<features><hyperv><relaxed state='on'/></hyperv>", "<features><hyperv>"),
+    ("</devices>", "<sound model='ich6'/></devices>", "<sound>"),
+    ("<clock offset='variable' adjustment='0' basis='utc'/>",
+     "<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>", "timer name='rtc'"),
+    ("<features>", "<cpu mode='host-model'/><features>", "cpu mode='host-model'"),
+    ("</devices>", "<channel type='tcp'><source mode='bind' host='127.0.0.1' service='4555'/>"
+                   "<target type='xen' name='c'/></channel></devices>", "channel type='tcp'"),
+    ("</devices>", "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>"
+                   "<address bus='0' target='0' unit='0'/></source></hostdev></devices>", "hostdev type='scsi'"),
+    ("</devices>", "<graphics type='rdp' autoport='yes'/></devices>", "graphics type 'rdp'"),
+    ("<interface type='bridge'>\n      <mac address='00:16:3e:66:92:9c'/>\n      <source bridge='xenbr1'/>",
+     "<interface type='user'>\n      <mac address='00:16:3e:66:92:9c'/>", "interface type 'user'"),
+    ("<interface type='bridge'>\n      <mac address='00:16:3e:66:92:9c'/>",
+     "<interface type='bridge'>\n      <mac address='00:16:3e:66:92:9c'/><bandwidth><inbound average='9'/>"
+     "</bandwidth>", "inbound"),
+], ids=["hyperv", "sound", "rtc-timer", "host-model", "tcp-channel", "scsi-hostdev", "rdp", "user-nic", "inbound"])
+def test_what_xl_cannot_carry_is_refused_naming_it(old, new, words):
+    assert old in HVM_BASE, old
+    with pytest.raises(DriverError) as exc:
+        domain_to_xl(HVM_BASE.replace(old, new, 1))
+    assert exc.value.code == C.VIR_ERR_CONFIG_UNSUPPORTED
+    assert words in exc.value.detail, exc.value.detail
+
+
+def test_positional_disks_and_nested_lists_import():
+    xml = xl_to_domain_xml('name = "p"\nbuilder = "hvm"\ndisk = [ "/dev/vg/p,raw,hda,rw,backendtype=phy", '
+                           '"/i.iso,,hdc,,devtype=cdrom" ]\nvnuma = [ [ "pnode=0", "size=128", "vcpus=0", '
+                           '"vdistances=10" ] ]\nmemory = 128\n')
+    root = etree.fromstring(xml)
+    disks = root.findall("devices/disk")
+    assert [(d.get("type"), d.get("device"), d.find("target").get("dev")) for d in disks] == \
+        [("block", "disk", "hda"), ("file", "cdrom", "hdc")]
+    assert disks[0].find("source").get("dev") == "/dev/vg/p" and disks[1].find("readonly") is not None
+    cell = root.find("cpu/numa/cell")
+    assert (cell.get("cpus"), cell.get("memory")) == ("0", "131072")
+    assert root.find("os/loader").text == hvmloader_path()  # the host's hvmloader, not a fixed path
