@@ -1,30 +1,18 @@
 """Domain XML <-> xl.cfg (the xl toolstack's domain configuration format, see xl.cfg(5)).
 
-The mapping follows the pairs libvirt keeps in ``tests/xlconfigdata``:
+The mapping follows libvirt's ``xenFormatXL``/``xenParseXL`` on its own pairs
+(``tests/data/libvirt/xl``, libvirt's xlconfigdata).  Modules:
 
-==========================  =================================================
-XML                         xl.cfg
-==========================  =================================================
-name, uuid                  name, uuid
-memory / currentMemory      maxmem / memory (MiB, rounded up)
-vcpu / vcpu@current         maxvcpus / vcpus (vcpus alone when equal)
-os/type linux|xen           type = "pv"; kernel, ramdisk, cmdline | root+extra
-os/type hvm                 builder = "hvm"; firmware_override (<loader>),
-                            boot (hd=c cdrom=d fd=a network=n), pae/acpi/apic,
-                            device_model_override (<emulator>), serial
-os/type xenpvh              type = "pvh"; kernel, ramdisk, cmdline
-on_poweroff/reboot/crash    on_poweroff/on_reboot/on_crash
-disk                        "format=,vdev=,access=ro|rw,backendtype=,devtype=cdrom,target="
-interface bridge|ethernet   "mac=,bridge=,script=,model=,vifname=,ip="
-graphics vnc (HVM)          vnc, vncunused, vncdisplay, vnclisten, vncpasswd
-graphics vnc (PV)           vfb = [ "vnc=1,vncunused=,vncdisplay=,vnclisten=,vncpasswd=" ]
-==========================  =================================================
+* :mod:`.xlcfg_syntax` - the xl.cfg grammar (strings, numbers, nested lists) both ways;
+* :mod:`.xlcfg_export` / :mod:`.xlcfg_export_extra` - XML -> settings (OS, memory, disks, vifs, graphics /
+  features, CPU, clock, serials, channels, host devices, controllers, inputs, video, QEMU arguments);
+* :mod:`.xlcfg_import` / :mod:`.xlcfg_import_extra` - settings -> XML, the same topics the other way;
+* :mod:`.xlcfg_specs` - value checks for ``key=value`` device specs and the name tables.
 
-Floppy drives have no libxl equivalent: they stay in the XML and are left out
-of the xl.cfg (with a comment saying so).  Unsupported constructs (another
-domain type, interface types xl has no notion of) are refused with
-``VIR_ERR_CONFIG_UNSUPPORTED``; a PV guest without kernel or bootloader and an
-HVM guest without loader are refused with ``VIR_ERR_NO_KERNEL``.
+Every value reaches xl.cfg as a quoted string (xl's escapes) or a checked number; values inside device specs may
+not carry ``,`` or ``=``.  What xl.cfg cannot carry is refused with ``VIR_ERR_CONFIG_UNSUPPORTED`` naming the
+element (floppies, which libxl lacks, are left out with a comment).  A PV guest without kernel or bootloader and
+an HVM guest without loader are refused with ``VIR_ERR_NO_KERNEL``.
 """
 
 from __future__ import annotations
