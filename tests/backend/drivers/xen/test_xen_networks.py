@@ -81,3 +81,11 @@ def test_other_interface_types_are_still_refused(conn):
                                      "<interface type='user'>"))
     assert exc.value.get_error_code() == C.VIR_ERR_CONFIG_UNSUPPORTED
     assert "type='network'" in exc.value.get_error_message()
+
+
+def test_listing_networks_on_a_fresh_host_creates_nothing(conn, tmp_path):
+    assert conn.listNetworks() == [] and conn.listDefinedNetworks() == []
+    assert not (tmp_path / "root").exists()  # no network store made by listing
+    conn.networkDefineXML(NET)  # the first definition makes it
+    assert (tmp_path / "root" / "etc/guiapp/qemu/networks/xnet.xml").exists()
+    assert conn.listDefinedNetworks() == ["xnet"]
