@@ -11,6 +11,7 @@ Figures are printed; the forward-mode files (bridge, private, vepa, passthrough,
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def test_accept_and_refuse_as_libvirts_own_test_expects():
     print(f"\nnetwork XML: accepted/refused as libvirt expects in {len(agree)} of {len(CASES)}; forward-mode files "
           f"{len(forward)} of {len(FORWARD_MODE_FILES)}; disagree: {sorted(set(CASES) - set(agree))}")
     assert forward == FORWARD_MODE_FILES
-    assert len(agree) >= len(CASES) - 2
+    assert len(agree) >= len(CASES) - 1  # dhcp6host-routed-network: IPv6 DHCP hosts by id (not supported)
 
 
 def test_formatted_output_equals_libvirts_expected():
@@ -80,12 +81,20 @@ def test_formatted_output_equals_libvirts_expected():
 def libvirt_test_conn():
     libvirt = real_libvirt()
     libvirt.registerErrorHandler(lambda ctx, err: None, None)
-    conn = libvirt.open("test:///default")
+    conn = libvirt.open("test:///default")  # one node per process in libvirt: put 'default' back afterwards
     net = conn.networkLookupByName("default")  # the input files reuse the name 'default'
+    saved, active = net.XMLDesc(0), net.isActive()
     net.destroy()
     net.undefine()
-    yield libvirt, conn
-    conn.close()
+    try:
+        yield libvirt, conn
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):  # a test file of that name left defined
+            conn.networkLookupByName("default").undefine()
+        restored = conn.networkDefineXML(saved)
+        if active:
+            restored.create()
+        conn.close()
 
 
 def test_real_libvirt_agrees_on_every_file(libvirt_test_conn):
@@ -113,4 +122,4 @@ def test_real_libvirt_agrees_on_every_file(libvirt_test_conn):
     print(f"\nreal libvirt 9.0 test driver: accept/refuse agreement {agree} of {len(CASES)}; forward-mode files "
           f"formatted alike {same_fwd} of {fwd} (the others differ outside <forward>: {sorted(KNOWN_OTHER)})")
     assert same_fwd >= fwd - len(KNOWN_OTHER)
-    assert agree >= len(CASES) - 2
+    assert agree >= len(CASES) - 1
