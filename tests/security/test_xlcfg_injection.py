@@ -54,7 +54,7 @@ HVM = """<domain type='xen'>
   <uuid>4dea22b3-1d52-d8f3-2516-782e98ab3fa1</uuid>
   <memory>131072</memory>
   <vcpu>1</vcpu>
-  <os><type>hvm</type><loader>/usr/lib/xen/boot/hvmloader</loader><boot dev='hd'/></os>
+  <os><type>hvm</type><loader>/opt/xen/boot/hvmloader</loader><boot dev='hd'/></os>
   <devices>
     <emulator>/usr/lib/xen/bin/qemu-dm</emulator>
     <disk type='file' device='disk'><source file='/u/hvm.img'/><target dev='hda'/></disk>
@@ -99,12 +99,12 @@ FIELDS = [
     Field("mac", PV, "devices/interface/mac", "address", "00:16:3e:00:00:01"),
     Field("bridge", PV, "devices/interface/source", "bridge", "xenbr0"),
     Field("script", PV, "devices/interface/script", "path", "/etc/xen/scripts/vif-bridge"),
-    Field("nic model", PV, "devices/interface/model", "type", "netfront"),
+    Field("nic model", PV, "devices/interface/model", "type", "e1000"),
     Field("vifname", PV, "devices/interface/target", "dev", "vif-inj"),
     Field("vif ip", PV, "devices/interface/ip", "address", "10.0.0.2"),
     Field("pv vnc listen", PV, "devices/graphics", "listen", "127.0.0.1"),
     Field("pv vnc passwd", PV, "devices/graphics", "passwd", "secret"),
-    Field("loader", HVM, "os/loader", None, "/usr/lib/xen/boot/hvmloader", free=True),
+    Field("loader", HVM, "os/loader", None, "/opt/xen/boot/hvmloader", free=True),
     Field("emulator", HVM, "devices/emulator", None, "/usr/lib/xen/bin/qemu-dm", free=True),
     Field("hvm vnc listen", HVM, "devices/graphics", "listen", "127.0.0.1", free=True),
     Field("hvm vnc passwd", HVM, "devices/graphics", "passwd", "secret", free=True),

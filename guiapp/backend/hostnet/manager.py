@@ -28,7 +28,8 @@ from .. import constants as C
 from ..errors import DriverError
 from ..filestore import atomic_write, check_file_name, clean_temp_files, store_document
 from ..xml.network import HOST_DEFAULT_NETWORK_XML, NetworkDef, parse_network
-from . import dnsmasq, firewall, legacy, links, tap
+from ..xml.network_forward import is_direct
+from . import direct, dnsmasq, firewall, legacy, links, tap
 from .runner import Runner
 from .table import GuestNicsFn, NetworkEntry, NetworkTable, UsersFn
 
@@ -227,6 +228,9 @@ class HostNetworks(NetworkTable):
         return links.route_user(self.run, net, ours)
 
     def _host_start(self, d: NetworkDef) -> None:
+        if is_direct(d.forward_mode):
+            direct.check_start(self.run, d)  # nothing of ours to make: the host's bridge or devices
+            return
         br = d.bridge
         assert br
         backend = firewall.pick_backend(self.firewall_backend)
@@ -261,6 +265,8 @@ class HostNetworks(NetworkTable):
             raise
 
     def _host_stop(self, d: NetworkDef) -> None:
+        if is_direct(d.forward_mode):
+            return  # the bridge and devices are the host's: never removed
         files = self.files(d)
         dnsmasq.stop(files)
         dnsmasq.remove_files(files)

@@ -27,6 +27,7 @@ from ..drivers.base import NetworkRef
 from ..errors import DriverError
 from ..xml.domain import format_uuid
 from ..xml.network import NetworkDef, parse_network
+from ..xml.network_forward import is_direct
 
 _FROM = C.VIR_FROM_NETWORK
 
@@ -182,6 +183,8 @@ class NetworkTable:
 
     def _assign_bridge(self, d: NetworkDef, skip: Optional[NetworkEntry]) -> None:
         """Check the bridge name is free, or pick one (``virbrN`` / the XML's ``%d`` template)."""
+        if is_direct(d.forward_mode):
+            return  # the host's bridge (forward mode='bridge') or none at all: nothing to pick
         taken = self._bridges_taken(skip)
         if d.bridge and "%d" not in d.bridge:
             owner = taken.get(d.bridge)
@@ -217,7 +220,7 @@ class NetworkTable:
                                           f"subnet {d.ips[i].network} of network '{d.name}' overlaps "
                                           f"{theirs.network} of active network '{e.name}': choose another "
                                           f"address range", _FROM)
-        if d.bridge and self._host_link_exists(d.bridge):
+        if d.bridge and not is_direct(d.forward_mode) and self._host_link_exists(d.bridge):
             raise DriverError(C.VIR_ERR_OPERATION_FAILED,
                               f"bridge name '{d.bridge}' of network '{d.name}' is already in use by a host "
                               f"interface: choose another <bridge name=...>", _FROM)
@@ -393,7 +396,12 @@ class NetworkTable:
             if e.live is None:
                 raise DriverError(C.VIR_ERR_OPERATION_INVALID,
                                   f"network '{name}' is not active: start it (net-start {name}) first", _FROM)
-            return e.live.bridge  # type: ignore[return-value]
+            if not e.live.bridge:
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"network '{name}' (forward mode='{e.live.forward_mode}') has no bridge: its "
+                                  f"guests would attach through macvtap or PCI passthrough, which guiapp's "
+                                  f"drivers do not do; use a network with a bridge", _FROM)
+            return e.live.bridge
 
     def is_active(self, ref: NetworkRef) -> bool:
         with self._transaction():

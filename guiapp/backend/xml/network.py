@@ -10,7 +10,8 @@ Understood (and checked)::
     <network>
       <name>default</name>
       <uuid>...</uuid>                                  <!-- generated when missing -->
-      <forward mode='nat|route|open' dev='eth0'/>      <!-- absent: isolated -->
+      <forward mode='nat|route|open' dev='eth0'/>      <!-- absent: isolated; bridge, private, vepa,
+                                                            passthrough, hostdev: see network_forward -->
       <bridge name='virbr0' stp='on' delay='0'/>       <!-- name chosen by the driver when missing -->
       <mac address='52:54:00:..'/>
       <domain name='example.org' localOnly='yes'/>
@@ -50,13 +51,14 @@ from ..uuids import new_uuid
 from .domain import format_uuid
 from .network_dns import check_dns
 from .props import BoolProp, IntProp, StrProp, XMLNode
+from .network_forward import FORWARD_MODES, L3_MODES, check_mode_rules, is_direct, load_forward
 from .safe import check_root, parse_xml
 
 _FROM = C.VIR_FROM_NETWORK
 
-#: Forward modes this project can set up; the others are libvirt's but need hardware or macvtap.
-SUPPORTED_FORWARD_MODES = ("nat", "route", "open")
-KNOWN_FORWARD_MODES = SUPPORTED_FORWARD_MODES + ("bridge", "private", "vepa", "passthrough", "hostdev")
+#: Forward modes with a bridge of ours (nat, route, open) and all modes libvirt knows (network_forward).
+SUPPORTED_FORWARD_MODES = L3_MODES
+KNOWN_FORWARD_MODES = FORWARD_MODES
 
 #: libvirt's order of the top-level children of ``<network>``.
 _ORDER = ("name", "uuid", "metadata", "forward", "bridge", "mtu", "mac", "domain", "dns", "ip", "route")
@@ -287,6 +289,7 @@ class NetworkDef(NetworkFields):
 
         self._ips = [self._load_ip(el) for el in root.iterfind("ip")]
         self._check_ips(self._ips)
+        check_mode_rules(root, self.forward_mode, name, len(self._ips))
 
         # libvirt's order for the known children; unknown ones keep their relative order at the end
         children = [c for c in root if isinstance(c.tag, str)]
@@ -301,39 +304,8 @@ class NetworkDef(NetworkFields):
         etree.indent(root, space="  ")
 
     def _check_forward(self, fwd: Optional[etree._Element]) -> None:
-        if fwd is None:
-            return
-        mode = fwd.get("mode") or "nat"
-        if mode not in KNOWN_FORWARD_MODES:
-            raise _unsupported(f"unknown forwarding type '{mode}' in network '{self.name}': use nat, route or "
-                               f"open (or leave out <forward> for an isolated network)")
-        if mode not in SUPPORTED_FORWARD_MODES:
-            raise _unsupported(f"forward mode '{mode}' of network '{self.name}' is not supported here: use nat, "
-                               f"route or open (or type='bridge' interfaces on a host bridge)")
-        dev = fwd.get("dev")
-        iface = fwd.find("interface")
-        if dev is None and iface is not None:
-            dev = iface.get("dev")
-        for el in fwd.iterfind("interface"):  # libvirt's device pool (and <pf dev>): all interface names
-            check_ifname(el.get("dev"), f"forward interface dev of network '{self.name}'")
-        for el in fwd.iterfind("pf"):
-            check_ifname(el.get("dev"), f"forward pf dev of network '{self.name}'")
-        if dev is not None:
-            check_ifname(dev, f"forward dev of network '{self.name}'")
-            if iface is None:
-                iface = etree.SubElement(fwd, "interface")
-                iface.set("dev", dev)
-            elif iface.get("dev") != dev:
-                raise _xml_error(f"forward dev '{dev}' and <interface dev='{iface.get('dev')}'/> of network "
-                                 f"'{self.name}' differ: give the device once")
-        # libvirt writes dev before mode
-        others = [(k, v) for k, v in fwd.attrib.items() if k not in ("dev", "mode")]
-        fwd.attrib.clear()
-        if dev is not None:
-            fwd.set("dev", dev)
-        fwd.set("mode", mode)
-        for k, v in others:
-            fwd.set(k, v)
+        if fwd is not None:  # every libvirt mode, checked and normalized in place: see network_forward
+            load_forward(fwd, self.name)
 
     def _check_bridge(self, br: Optional[etree._Element]) -> None:
         if br is None:
@@ -352,11 +324,15 @@ class NetworkDef(NetworkFields):
             raise _xml_error(f"invalid delay '{delay_text}' in the bridge of network '{self.name}': expected "
                              f"seconds 0-300")
         others = [(k, v) for k, v in br.attrib.items() if k not in ("name", "stp", "delay")]
+        direct = is_direct(self.forward_mode)  # a host bridge: libvirt adds no stp/delay (and refuses them)
+        explicit = (br.get("stp"), br.get("delay"))
         br.attrib.clear()
         if name is not None:
             br.set("name", name)
-        br.set("stp", stp)
-        br.set("delay", str(int(delay_text)))
+        if not direct or explicit[0] is not None:
+            br.set("stp", stp)
+        if not direct or explicit[1] is not None:
+            br.set("delay", str(int(delay_text)))
         for k, v in others:
             br.set(k, v)
 

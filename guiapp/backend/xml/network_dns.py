@@ -62,6 +62,9 @@ def _chars(value: str, allowed: frozenset[str], what: str, net: str) -> None:
 
 def check_dns(dns: etree._Element, net: str) -> None:
     """Refuse a ``<dns>`` element holding a value a DNS server's config could misread (DriverError)."""
+    if dns.get("enable") == "no" and any(dns.find(t) is not None for t in ("forwarder", "host", "srv", "txt")):
+        raise _xml_error(f"Extra data in disabled network '{net}': a <dns enable='no'> takes no forwarders, "
+                         f"hosts, SRV or TXT records")
     for fw in dns.iterfind("forwarder"):
         addr, domain = fw.get("addr"), fw.get("domain")
         if addr is None and domain is None:

@@ -24,6 +24,7 @@ class HostInfo:
     max_vcpus: dict[str, Optional[int]] = field(default_factory=dict)  # domain type -> limit
     domain_names: set[str] = field(default_factory=set)
     networks: Optional[list[str]] = None  # None: the connection has no network API
+    bridges: dict[str, str] = field(default_factory=dict)  # network name -> its bridge (for the xl.cfg preview)
     read_only: bool = False
     qemu_argv: bool = False  # the connection shows QEMU's exact argv (domainXMLToNative 'qemu-argv')
     pools: Optional[list[PoolRow]] = None  # None: the connection has no storage API
@@ -45,6 +46,17 @@ def _networks(conn: Any) -> Optional[list[str]]:
             return None
         raise
     return names
+
+
+def _bridges(conn: Any, names: Optional[list[str]]) -> dict[str, str]:
+    """The bridge of each network that has one (virNetworkGetBridgeName), for Xen's xl.cfg preview."""
+    out: dict[str, str] = {}
+    for name in names or []:
+        try:
+            out[name] = conn.networkLookupByName(name).bridgeName()
+        except libvirtError:
+            continue  # no bridge (e.g. forward mode='hostdev') or gone meanwhile: the preview says so
+    return out
 
 
 def load_pools(conn: Any, read_only: bool = False) -> Optional[list[PoolRow]]:
@@ -78,5 +90,5 @@ def load_host_info(conn: Any) -> HostInfo:
     networks = _networks(conn)
     return HostInfo(uri=conn.getURI(), driver_type=driver_type, caps=caps, kinds=kinds,
                     memory_mib=int(info[1]), cpus=int(info[2]), max_vcpus=limits, domain_names=names,
-                    networks=networks, read_only=bool(conn.isReadOnly()),
+                    networks=networks, bridges=_bridges(conn, networks), read_only=bool(conn.isReadOnly()),
                     qemu_argv=driver_type == "QEMU", pools=load_pools(conn))

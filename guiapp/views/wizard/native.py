@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Optional
 
 from guiapp.backend.xml.domain import DomainDef
@@ -31,8 +31,10 @@ def native_title(defn: DomainDef) -> Optional[str]:
     return None
 
 
-def native_text(defn: DomainDef) -> str:
-    """What the QEMU or Xen driver would run for ``defn`` (runtime paths shown as placeholders)."""
+def native_text(defn: DomainDef, bridges: Optional[Mapping[str, str]] = None) -> str:
+    """What the QEMU or Xen driver would run for ``defn`` (runtime paths shown as placeholders).
+
+    ``bridges`` maps the connection's networks to their bridges: a Xen vif on a network joins that bridge."""
     from guiapp.backend.errors import DriverError
 
     try:
@@ -48,7 +50,7 @@ def native_text(defn: DomainDef) -> str:
         if defn.type == "xen":
             from guiapp.backend.drivers.xen.xlcfg import domain_to_xl
 
-            return domain_to_xl(defn.copy())
+            return domain_to_xl(defn.copy(), bridges if bridges is not None else {})
     except DriverError as exc:
         return f"# This definition cannot run as it is:\n# {exc}\n"
     except ImportError as exc:

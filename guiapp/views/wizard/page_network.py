@@ -39,7 +39,9 @@ MODES = (
     ("client", "TCP tunnel — client end"),
 )
 MODE_LABELS = dict(MODES)
-XEN_MODES = ("bridge", "ethernet")  # what xl can connect
+XEN_MODES = ("network", "bridge", "ethernet")  # what xl can connect (a network: through its bridge)
+XEN_REASON = ("Not for Xen guests: xl connects them to a virtual network's bridge, a bridge or a script "
+              "(ethernet); user networking, multicast and TCP tunnels are QEMU's own")
 
 
 def _port_spin() -> QSpinBox:
@@ -297,14 +299,14 @@ class NetworkPage(WizardPage):
         kind = self.builder.kind
         ed.set_models(() if kind.pv else (NIC_MODELS_XEN_HVM if kind.xen else NIC_MODELS_HVM))
         allowed = self.allowed_modes()
-        ed.set_allowed_modes(allowed, "Not for Xen guests: xl connects them only to a bridge or a script "
-                                      "(ethernet); user, multicast and TCP tunnels are QEMU's own networking")
+        ed.set_allowed_modes(allowed, XEN_REASON)
         ed.set_networks(self.host.networks if self.host else None)
         ed.mac.setPlaceholderText("00:16:3e:xx:xx:xx" if kind.xen else "52:54:00:xx:xx:xx")
 
     def kind_changed(self) -> None:
         self.subtitle = (type(self).subtitle if not self.builder.kind.xen else
-                         "Network interfaces: bridge or ethernet (a script) — what xl connects Xen guests to.")
+                         "Network interfaces: virtual network, bridge or ethernet (a script) — what xl connects "
+                         "Xen guests to.")
         for ed in self.nics:
             self._setup(ed)
             allowed = self.allowed_modes()

@@ -363,7 +363,7 @@ class NewVMWizard(QDialog):
             self._pending_xml = defn.to_xml(secure=False)
             self._preview_timer.start()
         else:
-            self._set_preview(native_text(defn))
+            self._set_preview(native_text(defn, self.host.bridges if self.host is not None else None))
 
     def _scroll_preview(self, anchor: str) -> None:
         """Show the part of the document the current page edits."""

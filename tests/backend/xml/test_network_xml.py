@@ -99,11 +99,11 @@ def test_defaults_nat_forward_and_classful_prefix():
 
 
 def test_set_bridge_and_copy_are_independent():
-    d = parse_network("<network><name>n</name><forward mode='nat'/></network>")
+    d = parse_network("<network><name>n</name><forward mode='nat'/><ip address='10.9.0.1' prefix='24'/></network>")
     c = d.copy()
     d.set_bridge("virbr4")
     root = etree.fromstring(d.to_xml())
-    assert [x.tag for x in root] == ["name", "uuid", "forward", "bridge"]
+    assert [x.tag for x in root] == ["name", "uuid", "forward", "bridge", "ip"]
     assert root.find("bridge").attrib == {"name": "virbr4", "stp": "on", "delay": "0"}
     assert c.bridge is None and c.uuid == d.uuid
     with pytest.raises(DriverError):
@@ -115,7 +115,10 @@ BAD = [
     ("<network><name>a/b</name></network>", C.VIR_ERR_XML_ERROR, "'/'"),
     ("<network><name>n</name><uuid>xyz</uuid></network>", C.VIR_ERR_XML_ERROR, "uuid"),
     ("<network><name>n</name><forward mode='foo'/></network>", C.VIR_ERR_CONFIG_UNSUPPORTED, "unknown forwarding"),
-    ("<network><name>n</name><forward mode='bridge'/></network>", C.VIR_ERR_CONFIG_UNSUPPORTED, "not supported"),
+    ("<network><name>n</name><forward mode='tunnel'/></network>", C.VIR_ERR_CONFIG_UNSUPPORTED, "unknown forwarding"),
+    ("<network><name>n</name><forward mode='vepa'/><bridge name='br0'/></network>", C.VIR_ERR_XML_ERROR,
+     "not allowed"),
+    ("<network><name>n</name><forward mode='nat'/></network>", C.VIR_ERR_XML_ERROR, "no IP address"),
     ("<network><name>n</name><bridge name='averyveryverylongname'/></network>", C.VIR_ERR_XML_ERROR, "1-15"),
     ("<network><name>n</name><bridge name='br0' stp='maybe'/></network>", C.VIR_ERR_XML_ERROR, "stp"),
     ("<network><name>n</name><mac address='01:00:00:00:00:01'/></network>", C.VIR_ERR_XML_ERROR, "unicast"),

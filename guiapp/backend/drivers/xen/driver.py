@@ -40,6 +40,7 @@ from . import xlcfg
 from .events import DomainEvents, EventCallback, ref_of
 from .hardware import XenHardwareOps
 from .livexml import apply_runtime, synthesize
+from .networks import AnyBridge, XenNetworksMixin, network_names
 from .store import Store, default_config_dir, default_state_dir
 from .xenstore import XenStoreDriver, XsDomain
 from .xl import CHANGE_TIMEOUT, QUERY_TIMEOUT, Xl, XlDomain, find_xl
@@ -77,7 +78,7 @@ def _not_running(name: str) -> DriverError:
     return DriverError(C.VIR_ERR_OPERATION_INVALID, f"domain '{name}' is not running", C.VIR_FROM_XEN)
 
 
-class XenDriver(XenHardwareOps):
+class XenDriver(XenHardwareOps, XenNetworksMixin):
     """One ``xen:///`` connection."""
 
     error_domain = C.VIR_FROM_XEN
@@ -241,6 +242,17 @@ class XenDriver(XenHardwareOps):
             p = self._persistent(x.name, x.uuid)
             d = p.copy() if p is not None else synthesize(x, row)
         return apply_runtime(d, x)
+
+    def _guests_on_network(self, name: str) -> list[str]:
+        """Running guests whose live XML has a vif on network ``name`` (see XenNetworksMixin)."""
+        out = []
+        for x in self.xs.domains():
+            if x.domid == 0:
+                continue
+            d = self.store.load_status(x.name)
+            if d is not None and name in network_names(d):
+                out.append(x.name)
+        return out
 
     def _reap(self) -> None:
         """Forget the live XML of domains that are gone (shut down, destroyed, saved)."""
@@ -464,7 +476,8 @@ class XenDriver(XenHardwareOps):
         """virConnectDomainXMLToNative for libvirt's format 'xen-xl': the xl.cfg xl would be given."""
         if fmt != "xen-xl":
             raise DriverError(C.VIR_ERR_INVALID_ARG, f"unsupported native format '{fmt}'; use 'xen-xl'")
-        return xlcfg.domain_to_xl(self._parse(xml))
+        d = self._parse(xml)
+        return xlcfg.domain_to_xl(d, self._bridges(d, running=False))
 
     def domain_xml_from_native(self, fmt: str, config: str, flags: int) -> str:
         """virConnectDomainXMLFromNative for 'xen-xl': domain XML for an xl.cfg."""
@@ -475,7 +488,7 @@ class XenDriver(XenHardwareOps):
     # ------------------------------------------------------------ definitions
     def _parse(self, xml: str) -> DomainDef:
         d = parse_domain(xml, hypervisor="xen")
-        xlcfg.to_cfg(d)  # refuse what xl cannot run before anything is stored or started
+        xlcfg.to_cfg(d, AnyBridge())  # refuse what xl cannot run before anything is stored or started
         return d
 
     def _check_unique(self, d: DomainDef, *, allow_running_same: bool) -> Optional[XsDomain]:
@@ -517,7 +530,7 @@ class XenDriver(XenHardwareOps):
 
     # ------------------------------------------------------------ lifecycle
     def _start(self, d: DomainDef, *, paused: bool, detail: int) -> DomainRef:
-        cfg_path = self.store.write_cfg(d.name, xlcfg.domain_to_xl(d))
+        cfg_path = self.store.write_cfg(d.name, xlcfg.domain_to_xl(d, self._bridges(d, running=True)))
         self.events.expect(C.VIR_DOMAIN_EVENT_STARTED, d.uuid, detail)
         try:
             self.xl.create(str(cfg_path), paused=paused)

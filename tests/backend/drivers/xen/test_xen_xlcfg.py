@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from lxml import etree
 from xen_seed import FC4, FV0, without
 
 from guiapp.backend import constants as C
+from guiapp.backend.drivers.xen.capabilities import hvmloader_path
 from guiapp.backend.drivers.xen.xlcfg import domain_to_xl, format_cfg, parse_cfg, xl_to_domain_xml
+from guiapp.backend.drivers.xen.xlcfg_export import DEFAULT_LOADERS
 from guiapp.backend.errors import DriverError
 from guiapp.backend.xml.domain import parse_domain
 
@@ -37,7 +41,7 @@ def test_seed_hvm_fv0_maps_loader_boot_features_emulator_vnc():
     cfg = parse_cfg(text)
     assert cfg["builder"] == "hvm"
     assert cfg["uuid"] == "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"
-    assert cfg["firmware_override"] == "/usr/lib/xen/boot/hvmloader"
+    assert "firmware_override" not in cfg  # hvmloader is libxl's default firmware: left to libxl, as libvirt does
     assert cfg["boot"] == "c"
     assert (cfg["pae"], cfg["acpi"], cfg["apic"]) == (1, 1, 1)
     assert cfg["device_model_override"] == "/usr/lib/xen/bin/qemu-dm"
@@ -63,7 +67,7 @@ def test_real_xl_accepts_the_seed_configs(real_xl_dry_run):
     assert hvm["c_info"]["type"] == "hvm"
     assert hvm["c_info"]["uuid"] == "4dea22b3-1d52-d8f3-2516-782e98ab3fa0"
     h = hvm["b_info"]["type.hvm"]
-    assert h["firmware"] == "/usr/lib/xen/boot/hvmloader"
+    assert "firmware" not in h
     assert h["boot"] == "c" and h["pae"] == "True"
     assert h["vnc"]["enable"] == "True" and h["vnc"]["display"] == 4
     assert hvm["b_info"]["device_model"] == "/usr/lib/xen/bin/qemu-dm"
@@ -112,8 +116,20 @@ def test_real_xl_accepts_generated_variants_and_round_trips(name, real_xl_dry_ru
     assert [(g.type, g.autoport, g.port if not g.autoport else -1, g.passwd) for g in back.graphics] == \
         [(g.type, g.autoport, g.port if not g.autoport else -1, g.passwd) for g in d.graphics]
     assert (back.on_poweroff, back.on_reboot, back.on_crash) == (d.on_poweroff, d.on_reboot, d.on_crash)
-    assert (back.kernel, back.initrd, back.cmdline, back.root_dev, back.loader, back.boot_devs) == \
-        (d.kernel, d.initrd, d.cmdline, d.root_dev, d.loader, d.boot_devs)
+    assert (back.kernel, back.initrd, _cmdline(back), _loader(back), back.boot_devs) == \
+        (d.kernel, d.initrd, _cmdline(d), _loader(d), d.boot_devs)
+
+
+def _cmdline(d):
+    """The kernel command line xl builds: the seed's <root> joins it as root=... (xl.cfg's root/extra)."""
+    if d.root_dev:
+        return f"root={d.root_dev} {d.cmdline}" if d.cmdline else f"root={d.root_dev}"
+    return d.cmdline
+
+
+def _loader(d):
+    """hvmloader paths libxl uses by default read back as the host's hvmloader."""
+    return "default hvmloader" if d.loader in DEFAULT_LOADERS + (hvmloader_path(),) else d.loader
 
 
 @pytest.mark.xen
@@ -273,7 +289,7 @@ def _canon(xml: str) -> list[tuple]:
     d = parse_domain(xml, hypervisor="xen")
     return [
         (d.name, d.uuid, d.memory_kib, d.current_memory_kib, d.vcpus, d.vcpus_current),
-        ("hvm" if d.os_type == "hvm" else "pv", d.loader, tuple(d.boot_devs), d.kernel, d.initrd, d.cmdline),
+        ("hvm" if d.os_type == "hvm" else "pv", _loader(d), tuple(d.boot_devs), d.kernel, d.initrd, d.cmdline),
         tuple(sorted(f for f in d.features if d.root.find(f"features/{f}").get("state", "on") == "on")),
         (d.on_poweroff, d.on_reboot, d.on_crash, d.emulator),
         tuple((x.type, x.device, x.source, x.target, x.format, x.driver_name, x.readonly) for x in d.disks),
@@ -340,3 +356,47 @@ def test_cfg_to_xml_needs_a_name_and_reads_legacy_disks():
         [("block", "disk", "xvda"), ("file", "cdrom", "hdc")]
     assert disks[0].find("source").get("dev") == "/dev/vg/old"
     assert disks[1].find("readonly") is not None
+
+
+# ------------------------------------------- what xl.cfg cannot carry is refused, never dropped (issue 15)
+
+HVM_BASE = (Path(__file__).parents[3] / "data/libvirt/xl/test-fullvirt-nohap.xml").read_text()  # libvirt's
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("<features>", "<features><hyperv><relaxed state='on'/></hyperv>", "<features><hyperv>"),
+    ("</devices>", "<sound model='ich6'/></devices>", "<sound>"),
+    ("<clock offset='variable' adjustment='0' basis='utc'/>",
+     "<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/></clock>", "timer name='rtc'"),
+    ("<features>", "<cpu mode='host-model'/><features>", "cpu mode='host-model'"),
+    ("</devices>", "<channel type='tcp'><source mode='bind' host='127.0.0.1' service='4555'/>"
+                   "<target type='xen' name='c'/></channel></devices>", "channel type='tcp'"),
+    ("</devices>", "<hostdev mode='subsystem' type='scsi'><source><adapter name='scsi_host0'/>"
+                   "<address bus='0' target='0' unit='0'/></source></hostdev></devices>", "hostdev type='scsi'"),
+    ("</devices>", "<graphics type='rdp' autoport='yes'/></devices>", "graphics type 'rdp'"),
+    ("<interface type='bridge'>\n      <mac address='00:16:3e:66:92:9c'/>\n      <source bridge='xenbr1'/>",
+     "<interface type='user'>\n      <mac address='00:16:3e:66:92:9c'/>", "interface type 'user'"),
+    ("<interface type='bridge'>\n      <mac address='00:16:3e:66:92:9c'/>",
+     "<interface type='bridge'>\n      <mac address='00:16:3e:66:92:9c'/><bandwidth><inbound average='9'/>"
+     "</bandwidth>", "inbound"),
+], ids=["hyperv", "sound", "rtc-timer", "host-model", "tcp-channel", "scsi-hostdev", "rdp", "user-nic", "inbound"])
+def test_what_xl_cannot_carry_is_refused_naming_it(old, new, words):
+    assert old in HVM_BASE, old
+    with pytest.raises(DriverError) as exc:
+        domain_to_xl(HVM_BASE.replace(old, new, 1))
+    assert exc.value.code == C.VIR_ERR_CONFIG_UNSUPPORTED
+    assert words in exc.value.detail, exc.value.detail
+
+
+def test_positional_disks_and_nested_lists_import():
+    xml = xl_to_domain_xml('name = "p"\nbuilder = "hvm"\ndisk = [ "/dev/vg/p,raw,hda,rw,backendtype=phy", '
+                           '"/i.iso,,hdc,,devtype=cdrom" ]\nvnuma = [ [ "pnode=0", "size=128", "vcpus=0", '
+                           '"vdistances=10" ] ]\nmemory = 128\n')
+    root = etree.fromstring(xml)
+    disks = root.findall("devices/disk")
+    assert [(d.get("type"), d.get("device"), d.find("target").get("dev")) for d in disks] == \
+        [("block", "disk", "hda"), ("file", "cdrom", "hdc")]
+    assert disks[0].find("source").get("dev") == "/dev/vg/p" and disks[1].find("readonly") is not None
+    cell = root.find("cpu/numa/cell")
+    assert (cell.get("cpus"), cell.get("memory")) == ("0", "131072")
+    assert root.find("os/loader").text == hvmloader_path()  # the host's hvmloader, not a fixed path
