@@ -144,6 +144,9 @@ def _assert_equivalent(src: etree._Element, out: etree._Element, path: str = "")
         src_children = src.findall(tag)
         out_children = out.findall(tag)
         assert len(out_children) == len(src_children), f"{here}/{tag}"
+        if tag == "disk":  # libvirt orders disks by bus and target (virDomainDiskInsert): match them by target
+            src_children.sort(key=lambda e: e.find("target").get("dev"))
+            out_children.sort(key=lambda e: e.find("target").get("dev"))
         for a, b in zip(src_children, out_children, strict=True):
             _assert_equivalent(a, b, here)
 
