@@ -4,7 +4,8 @@ Called by :func:`domain_defaults.fill_defaults`; every step edits the tree in pl
 Covered here: disk type/bus defaults, read-only CD-ROMs and libvirt's disk order (``virDomainDiskInsert``),
 the primary video first, CPU sets in libvirt's bitmap form, ``<cputune>`` schedulers one per thread, implicit
 ``<iothreadids>``, and the order of the device-info children (``boot``, ``alias``, ``master``, ``rom``,
-``acpi``, ``address``) that close every device.
+``acpi``, ``address``) that close every device, sizes in libvirt's units, network disk ports, iSCSI LUNs,
+console/parallel ports and the NUMA distance matrix.
 """
 
 from __future__ import annotations
@@ -344,20 +345,75 @@ def _fill_numa_distances(root: etree._Element) -> None:
             c.remove(d)
 
 
-_UNIT_KIB = {"b": 1 / 1024, "bytes": 1 / 1024, "k": 1, "kib": 1, "kb": 1000 / 1024, "m": 1024, "mib": 1024,
-             "mb": 1000**2 / 1024, "g": 1024**2, "gib": 1024**2, "gb": 1000**3 / 1024, "t": 1024**3,
-             "tib": 1024**3, "tb": 1000**4 / 1024}
+#: bytes per unit (virScaleInteger's suffixes)
+_UNIT_BYTES = {"b": 1, "bytes": 1, "k": 1024, "kib": 1024, "kb": 1000, "m": 1024**2, "mib": 1024**2,
+               "mb": 1000**2, "g": 1024**3, "gib": 1024**3, "gb": 1000**3, "t": 1024**4, "tib": 1024**4,
+               "tb": 1000**4}
 
 
-def _fill_feature_units(root: etree._Element) -> None:
-    """Sizes libvirt stores in KiB and formats with unit='KiB' (``<hpt><maxpagesize>``)."""
-    for el in root.iterfind("features/hpt/maxpagesize"):
-        factor = _UNIT_KIB.get((el.get("unit") or "KiB").lower())
-        v = _int(el.text)
-        if factor is None or v is None:
-            continue
-        el.text = str(int(v * factor))
-        el.attrib["unit"] = "KiB"
+def _bytes(value: Optional[str], unit: Optional[str], default_unit: str = "KiB") -> Optional[int]:
+    """A scaled integer in bytes; None when not a number or not a unit."""
+    factor = _UNIT_BYTES.get((unit or default_unit).lower())
+    v = _int(value)
+    if factor is None or v is None or v < 0:
+        return None
+    return v * factor
+
+
+def _kib(value: Optional[str], unit: Optional[str]) -> Optional[int]:
+    """A scaled integer in KiB, rounded up as libvirt's VIR_DIV_UP."""
+    n = _bytes(value, unit)
+    return None if n is None else -(-n // 1024)
+
+
+def _fill_units(root: etree._Element) -> None:
+    """Sizes libvirt stores in KiB (or bytes) and formats in that unit."""
+    els = root.findall("features/hpt/maxpagesize") + root.findall("memtune/*")
+    for el in els:
+        if el.tag in ("hard_limit", "soft_limit", "swap_hard_limit", "min_guarantee", "maxpagesize"):
+            v = _kib(el.text, el.get("unit"))
+            if v is not None:
+                el.text, el.attrib["unit"] = str(v), "KiB"
+    for page in root.iterfind("memoryBacking/hugepages/page"):
+        v = _kib(page.get("size"), page.get("unit"))
+        if v is not None:
+            page.attrib["size"], page.attrib["unit"] = str(v), "KiB"
+    for el in root.iterfind("devices/disk//metadata_cache/max_size"):
+        n = _bytes(el.text, el.get("unit"), "bytes")
+        if n is not None:
+            el.text, el.attrib["unit"] = str(n), "bytes"
+
+
+#: default TCP port per network disk protocol (virStorageSourceNetworkDefaultPort); 0: none
+_NET_PORT = {"http": 80, "https": 443, "ftp": 21, "ftps": 990, "tftp": 69, "sheepdog": 7000, "nbd": 10809,
+             "ssh": 22, "iscsi": 3260, "gluster": 24007, "vxhs": 9999}
+
+
+def _fill_sources(root: etree._Element) -> None:
+    for src in root.iterfind("devices/disk//source[@protocol]"):
+        port = _NET_PORT.get(src.get("protocol") or "")
+        for host in src.iterfind("host"):
+            if port and host.get("port") is None and host.get("transport") in (None, "tcp") \
+                    and host.get("socket") is None:
+                host.attrib["port"] = str(port)
+    for src in root.findall("devices/disk//source[@protocol='iscsi']") + \
+            root.findall("devices/hostdev/source[@protocol='iscsi']"):
+        name = src.get("name")
+        if name and "/" not in name:
+            src.attrib["name"] = name + "/0"  # libvirt's default LUN
+    for be in root.iterfind("devices/rng/backend[@model='random']"):
+        if not (be.text or "").strip() and len(be) == 0:
+            be.text = "/dev/random"
+    loader = root.find("os/loader")
+    if loader is not None and (loader.text or "").strip() and loader.get("type") is None:
+        loader.attrib["type"] = "rom"
+    menu = root.find("os/bootmenu[@enable='no']")
+    if menu is not None:
+        menu.attrib.pop("timeout", None)
+    cpu = root.find("cpu")
+    if cpu is not None and cpu.get("mode", "custom") == "custom" and cpu.find("model") is not None \
+            and cpu.get("match") is None and cpu.find("arch") is None:
+        cpu.attrib["match"] = "exact"
 
 
 def fill_early(root: etree._Element, devices: Optional[etree._Element]) -> None:
@@ -367,7 +423,8 @@ def fill_early(root: etree._Element, devices: Optional[etree._Element]) -> None:
     _fill_iothreadids(root)
     _fill_cputune(root)
     _fill_numa_distances(root)
-    _fill_feature_units(root)
+    _fill_units(root)
+    _fill_sources(root)
     if devices is not None:
         _fill_disks(root, devices)
 
