@@ -42,6 +42,7 @@ from ..uuids import format_uuid, new_uuid
 from .domain_checks import check_domain
 from .domain_defaults import fill_defaults
 from .safe import check_root, parse_xml
+from .serialize import to_text
 
 # ---------------------------------------------------------------------------
 # vocabularies (libvirt's enums)
@@ -1022,7 +1023,7 @@ class DomainDef:
             if strip_passwd:
                 for g in root.iterfind("devices/graphics[@passwd]"):
                     del g.attrib["passwd"]
-        text = etree.tostring(root, encoding="unicode") + "\n"
+        text = to_text(root) + "\n"
         self._cache[key] = text
         return text
 

@@ -429,8 +429,61 @@ def fill_early(root: etree._Element, devices: Optional[etree._Element]) -> None:
         _fill_disks(root, devices)
 
 
+#: libvirt's attribute order where inputs often differ, by tag or (parent tag, tag); others keep theirs
+_ATTR_ORDER: dict[object, tuple[str, ...]] = {
+    "controller": ("type", "index", "model"),
+    "vcpu": ("placement", "cpuset", "current"),
+    "cpu": ("mode", "match", "check", "migratable"),
+    "cell": ("id", "cpus", "memory", "unit", "memAccess", "discard"),
+    "hostdev": ("mode", "type", "managed", "model", "display", "ramfb"),
+    "filesystem": ("type", "accessmode", "model", "multidevs", "fmode", "dmode"),
+    "feature": ("policy", "enabled", "name"),
+    "loader": ("readonly", "secure", "type", "stateless"),
+    "zpci": ("uid", "fid"),
+    "maxphysaddr": ("mode", "bits"),
+    "graphics": ("type", "port", "tlsPort", "autoport", "websocket", "listen"),
+    ("video", "model"): ("type", "ram", "vram", "vram64", "vgamem", "heads", "primary"),
+    "address": ("type", "domain", "controller", "bus", "slot", "target", "function", "unit", "port", "reg",
+                "cssid", "ssid", "devno", "iobase", "irq", "multifunction"),
+}
+_CHARDEVS = ("serial", "parallel", "console", "channel")
+for _t in _CHARDEVS:
+    _ATTR_ORDER[(_t, "target")] = ("type", "name", "address", "port", "state")
+    _ATTR_ORDER[(_t, "source")] = ("mode", "host", "path", "service", "channel", "master", "slave", "append")
+
+
+def _attr_order(root: etree._Element) -> None:
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        parent = el.getparent()
+        order = _ATTR_ORDER.get((parent.tag, el.tag) if parent is not None else None) or _ATTR_ORDER.get(el.tag)
+        if order is None or len(el.attrib) < 2:
+            continue
+        attrs = dict(el.attrib)
+        keys = [k for k in order if k in attrs] + [k for k in attrs if k not in order]
+        if keys != list(attrs):
+            el.attrib.clear()
+            for k in keys:
+                el.attrib[k] = attrs[k]
+
+
+def _empty_elements(devices: etree._Element) -> None:
+    """Indentation left in an element without children goes (libvirt writes ``<x/>``); ``<devices>`` stays open."""
+    for el in devices.iter():
+        if isinstance(el.tag, str) and el is not devices and len(el) == 0 and el.text is not None \
+                and not el.text.strip() and "\n" in el.text:
+            el.text = None
+    if len(devices) == 0:
+        devices.text = "\n  "
+
+
 def fill_late(devices: etree._Element) -> None:
     """Canonical order libvirt formats devices in, run last."""
     _fill_chardevs_misc(devices)
+    root = devices.getparent()
+    if root is not None:
+        _attr_order(root)
+    _empty_elements(devices)
     _primary_video_first(devices)
     _info_last(devices)

@@ -20,6 +20,7 @@ from .. import constants as C
 from ..errors import DriverError
 from .domain import DomainDef, domain_from_element
 from .safe import check_root, parse_xml
+from .serialize import to_text
 
 #: Snapshot states libvirt writes (virDomainSnapshotState): the domain's state names plus disk-snapshot.
 STATES = ("nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended",
@@ -104,7 +105,7 @@ class SnapshotDef:
             dom = parse_xml(self.domain.to_xml(inactive=True, secure=not secure))
             root.append(dom)
         etree.indent(root, space="  ")
-        return etree.tostring(root, encoding="unicode") + "\n"
+        return to_text(root) + "\n"
 
     def copy(self) -> SnapshotDef:
         new = SnapshotDef(self.name, self.description, self.state, self.parent, self.creation_time, self.memory,

@@ -29,7 +29,6 @@ import re
 import uuid as _uuid
 from dataclasses import dataclass, field, replace
 from typing import Optional
-from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
@@ -37,6 +36,8 @@ from .. import constants as C
 from ..errors import DriverError
 from .domain import format_uuid, parse_uuid
 from .safe import check_root, parse_xml
+from .serialize import escape_text as escape
+from .serialize import quote_attr as _q
 
 _FROM = C.VIR_FROM_STORAGE
 
@@ -203,13 +204,6 @@ class VolumeDef:
             lines.append("  </backingStore>")
         lines.append("</volume>")
         return "\n".join(lines) + "\n"
-
-
-def _q(value: str) -> str:
-    """An attribute value in libvirt's single quotes."""
-    if "'" not in value:
-        return "'" + escape(value, {'"': "&quot;"}) + "'"
-    return quoteattr(value)
 
 
 def _perms_lines(p: Permissions, ind: str) -> list[str]:
