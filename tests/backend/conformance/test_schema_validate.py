@@ -1,4 +1,4 @@
-"""``VIR_DOMAIN_DEFINE_VALIDATE`` / ``VIR_DOMAIN_START_VALIDATE``: libvirt's RelaxNG check, compared with Debian's libvirt.
+"""``VIR_DOMAIN_DEFINE_VALIDATE`` / ``VIR_DOMAIN_START_VALIDATE``: RelaxNG checks, compared with Debian's libvirt.
 
 Same error (code, domain, message) on hand-written invalid inputs, and the same verdict (schema error or not)
 on every input of libvirt's own corpus.
