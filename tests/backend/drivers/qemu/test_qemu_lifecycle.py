@@ -75,7 +75,7 @@ def test_define_start_pause_stats_balloon_shutdown(conn, xdg, tiny_guest, tmp_pa
 
     live = dom.XMLDesc()
     assert f"id='{dom.ID()}'" in live
-    tty = live.split("<console", 1)[1].split("tty=\"", 1)[1].split("\"", 1)[0]
+    tty = live.split("<console", 1)[1].split("tty='", 1)[1].split("'", 1)[0]
     assert tty.startswith("/dev/pts/") and os.path.exists(tty)
     assert "tty=" not in dom.XMLDesc(C.VIR_DOMAIN_XML_INACTIVE)
 
@@ -465,7 +465,7 @@ def test_seed_kvm_example_runs_under_kvm(conn, xdg, tmp_path):
     argv = record(xdg, "demo2")["argv"]
     assert "pc,accel=kvm,acpi=off" in argv and "24:42:53:21:52:45" in " ".join(argv)
     live = dom.XMLDesc()
-    port = int(live.split("<graphics", 1)[1].split("port=\"", 1)[1].split("\"", 1)[0])
+    port = int(live.split("<graphics", 1)[1].split("port='", 1)[1].split("'", 1)[0])
     assert port == -1  # autoport without a listen address: unix socket only, no TCP port (issue 11)
     assert os.path.exists(record(xdg, "demo2")["vnc_socket"])
     dom.destroy()
