@@ -80,6 +80,7 @@ from .props import (
     remove_element,
 )
 from .safe import parse_xml
+from .serialize import to_text
 
 _FROM = C.VIR_FROM_DOMAIN
 _CHAR_DEVICE_TAGS = ("console", "serial", "parallel", "channel")
@@ -398,7 +399,7 @@ class DomainDef(DomainFields):
             if strip_passwd:
                 for g in root.iterfind("devices/graphics[@passwd]"):
                     del g.attrib["passwd"]
-        text = etree.tostring(root, encoding="unicode") + "\n"
+        text = to_text(root) + "\n"
         self._cache[key] = text
         return text
 

@@ -16,6 +16,7 @@ from typing import Optional
 from lxml import etree
 
 from .domain_checks import _disk_index, _drive_key, _int
+from .domain_defaults2 import fill_early, fill_late
 
 #: ``<os>`` children that libvirt formats before ``<boot>``.
 _OS_BEFORE_BOOT = frozenset({
@@ -170,7 +171,8 @@ def _fill_controllers(devices: etree._Element) -> None:
         if el.tag in ("console", "channel"):
             t = el.find("target")
             if t is not None and t.get("type") == "virtio":
-                wanted.append(("virtio-serial", 0))
+                a = el.find("address[@type='virtio-serial']")
+                wanted.append(("virtio-serial", (_int(a.get("controller")) or 0) if a is not None else 0))
     for key in wanted:
         if key in have:
             continue
@@ -192,10 +194,19 @@ _SERIAL_STUB_TARGETS = (None, "isa-serial", "spapr-vio-serial", "system-serial",
 
 def _fill_consoles(root: etree._Element, devices: etree._Element) -> None:
     """libvirt's console/serial mirroring of HVM guests (virDomainDefAddConsoleCompat)."""
-    if (root.findtext("os/type") or "").strip() != "hvm":
-        return
+    os_type = (root.findtext("os/type") or "").strip()
     consoles = devices.findall("console")
     serials = devices.findall("serial")
+    if os_type in ("hvm", "exe"):
+        for i, c in enumerate(consoles):  # libvirt numbers consoles by position at parse time
+            t = c.find("target")
+            if t is None:
+                t = etree.SubElement(c, "target")
+            t.attrib["port"] = str(i)
+            if os_type == "exe" and t.get("type") is None:
+                t.attrib["type"] = "serial"
+    if os_type != "hvm":
+        return
     first_type = consoles[0].find("target").get("type") if consoles and consoles[0].find("target") is not None \
         else None
     if consoles and first_type in (None, "serial", "none"):
@@ -203,6 +214,8 @@ def _fill_consoles(root: etree._Element, devices: etree._Element) -> None:
         if not serials:
             serial = _copy_chardev(first, "serial")
             etree.SubElement(serial, "target", port="0")
+            if first.find("address") is not None:
+                serial.append(deepcopy(first.find("address")))
             first.addprevious(serial)
         elif _chardev_source(first) != _chardev_source(serials[0]):
             alias = _copy_chardev(serials[0], "console")
@@ -223,12 +236,6 @@ def _fill_consoles(root: etree._Element, devices: etree._Element) -> None:
                 consoles[0].addprevious(console)
             else:
                 (devices.findall("parallel") or serials)[-1].addnext(console)
-    for i, c in enumerate(devices.findall("console")):
-        t = c.find("target")
-        if t is None:
-            t = etree.SubElement(c, "target")
-        if i or t.get("port") is None:
-            t.attrib["port"] = str(i)
 
 
 def _chardev_source(el: etree._Element) -> tuple:
@@ -344,6 +351,8 @@ def fill_defaults(root: etree._Element) -> None:
     _fill_top(root)
     _fill_tuning(root)
     devices = root.find("devices")
+    fill_early(root, devices)
+    devices = root.find("devices")
     if devices is None:
         return
     _fill_graphics(root, devices)
@@ -359,6 +368,7 @@ def fill_defaults(root: etree._Element) -> None:
     os_el = root.find("os")
     if os_el is not None:
         _reorder(os_el, _OS_ORDER)
+    fill_late(devices)
 
 
 _DOMAIN_ORDER = (

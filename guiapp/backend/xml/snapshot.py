@@ -21,6 +21,7 @@ from ..errors import DriverError
 from .domain import DomainDef, domain_from_element
 from .props import FlagProp, StrProp, XMLChildList, XMLNode, insert_ordered
 from .safe import check_root, parse_xml
+from .serialize import to_text
 
 #: Snapshot states libvirt writes (virDomainSnapshotState): the domain's state names plus disk-snapshot.
 STATES = ("nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended",
@@ -132,7 +133,7 @@ class SnapshotDef:
             dom = parse_xml(self.domain.to_xml(inactive=True, secure=not secure))
             insert_ordered(root, dom, SnapshotXML.ORDER["domainsnapshot"])
         etree.indent(root, space="  ")
-        return etree.tostring(root, encoding="unicode") + "\n"
+        return to_text(root) + "\n"
 
     def copy(self) -> SnapshotDef:
         new = SnapshotDef(self.name, self.description, self.state, self.parent, self.creation_time, self.memory,

@@ -35,9 +35,9 @@ from lxml import etree
 from .. import constants as C
 from ..errors import DriverError
 from .domain import format_uuid, parse_uuid
-from .escape import escape, quoteattr
 from .props import AttrListProp, StrProp, XMLChildList, XMLNode, XPath
 from .safe import check_root, parse_xml
+from .serialize import to_text
 
 _FROM = C.VIR_FROM_STORAGE
 
@@ -183,28 +183,6 @@ class _VolumeXML(XMLNode):
     backing_perms = XMLChildList("backingStore/permissions", _PermsXML)
 
 
-def _emit(root: etree._Element) -> str:
-    """Serialize as this module always has: text escaped, attributes in libvirt's single quotes (see _q)."""
-    out: list[str] = []
-
-    def emit(el: etree._Element) -> None:
-        out.append("<" + el.tag)
-        for k, v in el.attrib.items():
-            out.append(f" {k}={_q(v)}")
-        if el.text is None and not len(el):
-            out.append("/>")
-        else:
-            out.append(">" + escape(el.text or ""))
-            for child in el:
-                emit(child)
-            out.append(f"</{el.tag}>")
-        if el is not root and el.tail:
-            out.append(el.tail)
-
-    emit(root)
-    return "".join(out) + "\n"
-
-
 def _write_sized(x: XMLNode, tag: str, value: int) -> None:
     el = XPath(tag).make(x.element, x.ORDER)
     el.text = str(value)
@@ -232,7 +210,7 @@ def _finish(x: XMLNode, *always: str) -> str:
         el = x.element.find(tag)
         if el is not None and not len(el) and el.text is None:
             el.text = "\n  "
-    return _emit(x.element)
+    return to_text(x.element) + "\n"
 
 
 @dataclass(frozen=True)
@@ -308,13 +286,6 @@ class VolumeDef:
             x.backing_format = self.backing_format
             _write_perms(x, _VolumeXML.backing_perms, self.backing_perms)
         return _finish(x, "target")
-
-
-def _q(value: str) -> str:
-    """An attribute value in libvirt's single quotes."""
-    if "'" not in value:
-        return "'" + escape(value, {'"': "&quot;"}) + "'"
-    return quoteattr(value)
 
 
 def _parse_perms(x: Optional[_PermsXML]) -> Permissions:

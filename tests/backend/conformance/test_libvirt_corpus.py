@@ -15,7 +15,9 @@ corpus = load_module("backend/conformance/corpus.py", "conformance_corpus")
 report = corpus.report
 
 AGREE_FLOOR = 0.98
-SAME_XML_FLOOR = 0.83
+SAME_XML_FLOOR = 0.90
+#: of the inputs with a <uuid> (else it is random) and the same canonical tree: same bytes as libvirt's dumpxml
+SAME_BYTES_FLOOR = 0.95
 
 
 def test_corpus_is_complete() -> None:
@@ -41,6 +43,16 @@ def test_formatted_xml_matches(corpus_results: dict[str, Any]) -> None:
     report(f"formatted XML equal to libvirt's canonical tree: {len(same)}/{len(both)} = "
            f"{len(same) / len(both):.1%} of inputs both accept (goal 90 %)")
     assert len(same) / len(both) >= SAME_XML_FLOOR, sorted(diffs.items())[:5]
+
+
+def test_formatted_xml_same_bytes(corpus_results: dict[str, Any]) -> None:
+    """libvirt's text: ' quotes, its escapes, attribute order, indentation (comments are kept by guiapp)."""
+    pairs = {k: (r.xml, o.xml) for k, (r, o, text) in corpus_results.items()
+             if r.ok and o.ok and "<uuid>" in text and corpus.xml_diff(o.xml, r.xml, text) is None}
+    same = [k for k, (a, b) in pairs.items() if a == b]
+    report(f"formatted XML byte-identical to libvirt's: {len(same)}/{len(pairs)} = {len(same) / len(pairs):.1%} "
+           f"of inputs with a <uuid> and the same tree")
+    assert len(same) / len(pairs) >= SAME_BYTES_FLOOR, sorted(set(pairs) - set(same))[:5]
 
 
 def test_error_domains_agree_on_refusals(corpus_results: dict[str, Any]) -> None:

@@ -183,7 +183,7 @@ def test_display_and_lifecycle() -> None:
     b.set_graphics(VncSpec(port=5907, listen="0.0.0.0", passwd="pw"))
     g = b.defn.graphics[0]
     assert (g.port, g.autoport, g.listen, g.passwd) == (5907, False, "0.0.0.0", "pw")
-    assert "passwd" not in b.xml(secure=True) and "passwd=\"pw\"" in b.xml()
+    assert "passwd" not in b.xml(secure=True) and "passwd='pw'" in b.xml()
     b.set_graphics(None)
     assert b.defn.graphics == []
     b.set_lifecycle(Lifecycle("preserve", "destroy", "coredump-restart"))

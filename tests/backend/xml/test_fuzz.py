@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from guiapp.backend import constants as C
-from guiapp.backend.drivers.test import TestDriver
+from guiapp.backend.drivers.test import TestDriver, shared
 from guiapp.backend.errors import DriverError
 from guiapp.backend.uri import parse_uri
 from guiapp.backend.xml.domain import parse_domain
@@ -196,6 +196,7 @@ def _snapshot(drv: TestDriver):
 
 
 def _seeded_driver() -> TestDriver:
+    shared.forget()  # a fresh default node per example (it is shared by the connections of a process)
     drv = TestDriver.open(parse_uri("test:///default"), False)
     for text in SEED_TEXTS:
         drv.domain_define_xml(text, 0)

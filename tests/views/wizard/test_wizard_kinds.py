@@ -176,9 +176,9 @@ def check_document(root: Any, kind: str, mode: str, plan: list[dict[str, Any]], 
               d.find("readonly") is not None) for d in root.iterfind("devices/disk")]
     expected = {
         "xen-pv": [("disk", "xvda", "xen", new_disk, fmt, False)],
-        "xen-hvm": [("disk", "hda", "ide", new_disk, fmt, False),
-                    ("floppy", "fda", "fdc", files["floppy"], "raw", False),
-                    ("cdrom", "hdc", "ide", files["iso"], "raw", True)],
+        "xen-hvm": [("disk", "hda", "ide", new_disk, fmt, False),  # libvirt's order: by bus, then target
+                    ("cdrom", "hdc", "ide", files["iso"], "raw", True),
+                    ("floppy", "fda", "fdc", files["floppy"], "raw", False)],
         "kvm": [("disk", "vda", "virtio", files["image"], "raw", False),
                 ("cdrom", "hdc", "ide", None, None, True)],
         "qemu": [("disk", "vda", "virtio", new_disk, fmt, False)],

@@ -16,6 +16,7 @@ from typing import Any, Optional, Sequence
 from ... import constants as C
 from ...errors import DriverError
 from . import optcheck
+from .chardev import chardev_socket
 
 E = C.VIR_FROM_QEMU
 
@@ -28,7 +29,18 @@ ARCH_BINARY = {"i686": "i386", "i586": "i386", "i486": "i386", "i386": "i386", "
 NIC_MODELS = {"virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "rtl8139": "rtl8139",
               "ne2k_pci": "ne2k_pci", "pcnet": "pcnet", "i82551": "i82551", "i82557b": "i82557b",
               "i82559er": "i82559er", "vmxnet3": "vmxnet3"}
-DEFAULT_NIC = "e1000"
+DEFAULT_NIC = "rtl8139"
+
+
+def default_nic(defn: Any) -> str:
+    """The NIC model libvirt picks without ``<model>`` (qemuDomainDefaultNetModel): virtio on s390x and on the
+    ``virt`` machines of ARM and RISC-V, rtl8139 on x86 (the first of rtl8139, e1000, virtio QEMU has)."""
+    arch = getattr(defn, "arch", None) or ""
+    machine = getattr(defn, "machine", None) or ""
+    if arch.startswith("s390") or (arch in ("aarch64", "armv7l", "armv6l", "riscv64", "riscv32")
+                                   and (machine == "virt" or machine.startswith("virt-"))):
+        return "virtio"
+    return DEFAULT_NIC
 
 DEFAULT_IFUP = "/etc/qemu-ifup"
 
@@ -268,6 +280,16 @@ class _Builder:
                 self._controller("scsi")
                 dev = f"{'scsi-cd' if cd else 'scsi-hd'},bus=scsi0.0,channel=0,scsi-id=0,lun={idx}," \
                       f"drive={drive_id},id={target}"
+            elif bus == "usb":  # usb-storage on the guest's USB controller (added once)
+                if "usb" not in self.controllers:
+                    self.controllers.add("usb")
+                    self.add("-device", "qemu-xhci,id=usb" if q35 else "piix3-usb-uhci,id=usb")
+                removable_attr = disk.element.find("target").get("removable", "off")
+                if removable_attr not in ("on", "off"):
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                      f"<target removable='{removable_attr}'> of disk {target}: use on or off", E)
+                removable = removable_attr == "on"
+                dev = f"usb-storage,bus=usb.0,drive={drive_id},id={target}{',removable=on' if removable else ''}"
             elif bus == "fdc":
                 if idx > 1:
                     raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"the floppy controller has fda and fdb only, "
@@ -275,8 +297,8 @@ class _Builder:
                 dev = f"floppy,unit={idx},drive={drive_id},id={target}"
             else:
                 raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"disk bus '{bus}' of {target} is not supported; use ide, sata, scsi, virtio or fdc",
-                                  E)
+                                  f"<target bus='{bus}'> of disk {target} is not supported; use ide, sata, scsi, "
+                                  f"virtio, usb or fdc", E)
             self.add("-device", dev + boot)
 
     def nics(self) -> None:
@@ -320,6 +342,15 @@ class _Builder:
                 self.taps.append(TapPlan(ifname, None, i))
                 nopts = [f"tap,id={netdev},ifname={qemu_escape(ifname)},script={qemu_escape(script)},"
                          f"downscript=no,vhost=off"]
+            elif t == "udp":
+                if not src_addr or not src_port or not iface.local_address or not iface.local_port:
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                      f"interface {i} of type 'udp' needs <source address=... port=...> with "
+                                      f"<local address=... port=.../> inside", E)
+                host = optcheck.inet_host(src_addr, f"<source address> of interface {i}", ipv4=True)
+                laddr = optcheck.inet_host(iface.local_address, f"<local address> of interface {i}", ipv4=True)
+                nopts = [f"socket,id={netdev},udp={host}:{optcheck.port(src_port, f'port of interface {i}')},"
+                         f"localaddr={laddr}:{optcheck.port(iface.local_port, f'local port of interface {i}')}"]
             elif t in ("mcast", "server", "client"):
                 if not src_addr or not src_port:
                     raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
@@ -337,8 +368,8 @@ class _Builder:
             else:
                 raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                   f"interface type '{t}' is not supported by QEMU; use user, network, bridge, "
-                                  f"ethernet, mcast, server or client", E)
-            model = iface.model or DEFAULT_NIC
+                                  f"ethernet, mcast, server, client or udp", E)
+            model = iface.model or default_nic(d)
             device = NIC_MODELS.get(model)
             if device is None:
                 raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
@@ -365,9 +396,12 @@ class _Builder:
                 self.add("-chardev", f"file,id={cid},path={qemu_escape(path)}")
             elif t == "null":
                 self.add("-chardev", f"null,id={cid}")
+            elif t in ("dev", "unix", "tcp", "udp"):
+                self.add("-chardev", chardev_socket(ch, t, cid, f"{ch.kind} {i}") + log)
             else:
                 raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"serial/console type '{t}' is not supported; use pty, file or null", E)
+                                  f"<{ch.kind} type='{t}'> is not supported; use pty, file, null, dev, unix, tcp "
+                                  f"or udp", E)
             self.add("-device", f"isa-serial,chardev={cid},id=serial{i}")
 
     def graphics(self) -> Optional[str]:
@@ -382,27 +416,52 @@ class _Builder:
             return None
         g = vnc[0]
         self.add("-vga", "std")
+        listen_el = g.element.find("listen")
+        listen_type = listen_el.get("type") if listen_el is not None else None
+        if listen_type == "none":  # libvirt's -vnc none: a display without any listener
+            self.add("-vnc", "none")
+            return None
+        websocket = self._websocket(g)
         extra = ""
         if g.passwd:
             password = g.passwd
             extra = ",password=on"
-        if g.socket is not None:
-            optcheck.abs_path(g.socket, "VNC socket")
-        # the key spelled out: an implied first value containing '=' would be read as a key by QEMU
-        self.add("-vnc", f"vnc=unix:{qemu_escape(g.socket or self.paths.vnc_socket)}{extra}")
+        socket = g.socket
+        if listen_type == "socket":
+            socket = listen_el.get("socket") or socket
+        if socket is not None:
+            optcheck.abs_path(socket, "VNC socket")
         port = g.port
         # TCP only when the XML asks for it (a listen address, or a fixed port): an autoport display of a
         # local guest is reached through its unix socket alone, like the console and thumbnails do
-        if g.socket is None and (g.listen is not None or (port is not None and port >= 0 and not g.autoport)):
+        tcp = listen_type != "socket" and socket is None and (
+            g.listen is not None or (port is not None and port >= 0 and not g.autoport))
+        # the key spelled out: an implied first value containing '=' would be read as a key by QEMU
+        self.add("-vnc", f"vnc=unix:{qemu_escape(socket or self.paths.vnc_socket)}{extra}"
+                         f"{'' if tcp else websocket}")
+        if tcp:
             listen = optcheck.inet_host(g.listen or "127.0.0.1", "VNC listen address")
             if port is None or port < 0 or g.autoport:
-                self.add("-vnc", f"{listen}:0,to=99,id=vnc1{extra}")
+                self.add("-vnc", f"{listen}:0,to=99,id=vnc1{extra}{websocket}")
             elif port < 5900:
                 raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                                   f"VNC port {port} is below 5900; use 5900 + display number or -1 for automatic", E)
             else:
-                self.add("-vnc", f"{listen}:{port - 5900},id=vnc1{extra}")
+                self.add("-vnc", f"{listen}:{port - 5900},id=vnc1{extra}{websocket}")
         return password
+
+    @staticmethod
+    def _websocket(g: Any) -> str:
+        """``websocket='5700'`` -> ``,websocket=5700`` (a fixed port; libvirt's -1 picks one: refused here)."""
+        value = g.element.get("websocket")
+        if value is None:
+            return ""
+        n = int(value) if value.lstrip("-").isdigit() else None
+        if n is None or n < 1:
+            raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                              f"<graphics websocket='{value}'>: give a fixed port (1-65535); automatic websocket "
+                              f"ports are not supported", E)
+        return f",websocket={optcheck.port(n, '<graphics websocket>')}"
 
     def clock(self) -> None:
         """``<clock offset='localtime'>`` -> ``-rtc base=localtime`` (libvirt's mapping); utc is QEMU's default."""

@@ -2,8 +2,8 @@
 
 ``test:///default`` is libvirt's default node (one running domain ``test``);
 ``test:///path/to/node.xml`` loads a node file (see :mod:`guiapp.backend.xml.node`).
-Every open gets a private copy of its node (libvirt shares ``test:///default``
-between connections open at the same time; this project wants isolation).
+``test:///default`` is one node shared by all connections of the process while any is open, as in
+libvirt (:mod:`.shared`); every open of a node file gets a private copy of it.
 
 States, ids, reasons, events and error codes follow libvirt 9.0's test driver
 (checked against python3-libvirt).  Statistics are synthetic but plausible:
@@ -34,6 +34,7 @@ from ...hoststorage.ops import StorageOpsMixin
 from ...uri import URI
 from ...xml.domain import DomainDef, format_uuid, parse_domain
 from ...xml.node import Node, default_node, load_node
+from ...xml.storage import parse_pool as _parse_pool
 from .. import common
 from ..base import DomainRef
 from .hardware import TestHardwareOps
@@ -344,8 +345,9 @@ class TestDriver(TestSnapshotOps, TestHardwareOps, StorageOpsMixin, NetworkOpsMi
         if path in ("", "/"):
             raise DriverError(C.VIR_ERR_INVALID_ARG,
                               "testOpen: supply a path or use test:///default", _FROM_TEST)
-        if path == "/default":
-            return cls(default_node(), "test:///default", read_only)
+        if path == "/default":  # one node for the whole process, as in libvirt
+            from .shared import open_default
+            return open_default(read_only)
         # a node file of thousands of domains allocates ~100 objects each: without the cyclic GC
         # re-scanning the growing heap every few hundred domains, the open takes ~1/3 less time
         paused = gc.isenabled()

@@ -131,7 +131,7 @@ def test_six_network_modes_with_mac_and_model():
         "socket,id=hostnet6,connect=192.168.0.1:5558",
     ]
     devices = [d for d in opt_values(cmd.argv, "-device") if "netdev=" in d]
-    assert devices[0] == "e1000,netdev=hostnet0,mac=12:22:33:44:55:66,id=net0"
+    assert devices[0] == "rtl8139,netdev=hostnet0,mac=12:22:33:44:55:66,id=net0"
     assert devices[1].startswith("virtio-net-pci,netdev=hostnet1,mac=52:54:00:")
     assert devices[2].startswith("rtl8139,netdev=hostnet2,")
     assert [(t.ifname, t.bridge) for t in cmd.taps] == [("vnet7", "virbr0"), ("vnet2", "br0"), ("tap9", None)]

@@ -194,7 +194,7 @@ def test_vnc_password_and_vcpu_hotplug(conn, xdg):
     xml = firmware_xml("hp", "<graphics type='vnc' passwd='s3cret'/>").replace(
         "<memory", "<vcpu current='1'>2</vcpu><memory")
     dom = conn.createXML(xml, 0)
-    assert "passwd" not in dom.XMLDesc() and "passwd=\"s3cret\"" in dom.XMLDesc(C.VIR_DOMAIN_XML_SECURE)
+    assert "passwd" not in dom.XMLDesc() and "passwd='s3cret'" in dom.XMLDesc(C.VIR_DOMAIN_XML_SECURE)
     assert dom.info()[3] == 1
     dom.setVcpusFlags(2, C.VIR_DOMAIN_AFFECT_LIVE)
     assert dom.info()[3] == 2 and re.search(r"<vcpu[^>]*>2</vcpu>", dom.XMLDesc())

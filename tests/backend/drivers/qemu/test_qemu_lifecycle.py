@@ -74,8 +74,8 @@ def test_define_start_pause_stats_balloon_shutdown(conn, xdg, tiny_guest, tmp_pa
     assert "GUIAPP-MAC 52:54:00:12:34:56" in text and "GUIAPP-IP 10.0.2.15" in text
 
     live = dom.XMLDesc()
-    assert f"id=\"{dom.ID()}\"" in live
-    tty = live.split("<console", 1)[1].split("tty=\"", 1)[1].split("\"", 1)[0]
+    assert f"id='{dom.ID()}'" in live
+    tty = live.split("<console", 1)[1].split("tty='", 1)[1].split("'", 1)[0]
     assert tty.startswith("/dev/pts/") and os.path.exists(tty)
     assert "tty=" not in dom.XMLDesc(C.VIR_DOMAIN_XML_INACTIVE)
 
@@ -96,7 +96,7 @@ def test_define_start_pause_stats_balloon_shutdown(conn, xdg, tiny_guest, tmp_pa
     dom.setMemory(96 * 1024)
     wait_for(lambda: conn.getAllDomainStats(C.VIR_DOMAIN_STATS_BALLOON)[0][1]["balloon.current"] == 96 * 1024, 10,
              "the balloon to reach 96 MiB")
-    assert dom.info()[2] == 96 * 1024 and "<currentMemory unit=\"KiB\">98304<" in dom.XMLDesc()
+    assert dom.info()[2] == 96 * 1024 and "<currentMemory unit='KiB'>98304<" in dom.XMLDesc()
 
     dom.shutdown()
     wait_state(dom, C.VIR_DOMAIN_SHUTOFF)
@@ -465,7 +465,7 @@ def test_seed_kvm_example_runs_under_kvm(conn, xdg, tmp_path):
     argv = record(xdg, "demo2")["argv"]
     assert "pc,accel=kvm,acpi=off" in argv and "24:42:53:21:52:45" in " ".join(argv)
     live = dom.XMLDesc()
-    port = int(live.split("<graphics", 1)[1].split("port=\"", 1)[1].split("\"", 1)[0])
+    port = int(live.split("<graphics", 1)[1].split("port='", 1)[1].split("'", 1)[0])
     assert port == -1  # autoport without a listen address: unix socket only, no TCP port (issue 11)
     assert os.path.exists(record(xdg, "demo2")["vnc_socket"])
     dom.destroy()

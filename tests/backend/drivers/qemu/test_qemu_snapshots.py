@@ -51,7 +51,7 @@ def test_internal_snapshot_with_memory_reverts_guest_state(conn, xdg, tiny_guest
     snap = dom.snapshotCreateXML("<domainsnapshot><name>before</name><description>marker ONE</description>"
                                  "</domainsnapshot>", 0)
     root = snap.getXMLDesc()
-    assert "<state>running</state>" in root and 'snapshot="internal"' in root
+    assert "<state>running</state>" in root and "snapshot='internal'" in root
     assert dom.state()[0] == C.VIR_DOMAIN_RUNNING
     type_on_console(dom, "echo TWO > /tmp/marker")
     assert read_back(xdg, dom, "snapint", "cat /tmp/marker", "R2") == "TWO"
@@ -100,7 +100,7 @@ def test_external_disk_only_snapshot_and_revert(conn, xdg, tiny_guest, tmp_path)
                                  C.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY)
     overlay = tmp_path / "ext.ext1"
     assert overlay.exists()
-    assert f"file=\"{overlay}\"" in dom.XMLDesc() and f"file=\"{overlay}\"" in dom.XMLDesc(
+    assert f"file='{overlay}'" in dom.XMLDesc() and f"file='{overlay}'" in dom.XMLDesc(
         C.VIR_DOMAIN_XML_INACTIVE)
     assert "<state>disk-snapshot</state>" in snap.getXMLDesc()
     type_on_console(dom, "echo TWO12345 > /dev/vda; sync")

@@ -10,7 +10,7 @@ from lxml import etree
 
 from guiapp.backend import constants as C
 from guiapp.backend.drivers import base, contract
-from guiapp.backend.drivers.test import DRIVER, TestDriver
+from guiapp.backend.drivers.test import DRIVER, TestDriver, shared
 from guiapp.backend.drivers.test import driver as driver_mod
 from guiapp.backend.errors import DriverError
 from guiapp.backend.uri import parse_uri
@@ -116,13 +116,18 @@ def test_capabilities_like_libvirts_test_driver(drv):
     assert root.findtext("guest/arch/emulator") == "/usr/bin/test-hv"
 
 
-def test_each_open_gets_a_fresh_private_default_node():
+def test_default_node_is_shared_while_open_and_fresh_after_the_last_close():
     a, b = open_test(), open_test()
     a.domain_define_xml(X("only-in-a"))
     a.domain_destroy(a.lookup_by_name("test"))
-    assert [r.name for r in b.list_all_domains(0)] == ["test"]
-    assert b.domain_get_state(b.lookup_by_name("test"))[0] == C.VIR_DOMAIN_RUNNING
-    assert [r.name for r in open_test().list_all_domains(0)] == ["test"]
+    assert [r.name for r in b.list_all_domains(0)] == ["test", "only-in-a"]  # one node, as in libvirt
+    assert b.domain_get_state(b.lookup_by_name("test"))[0] == C.VIR_DOMAIN_SHUTOFF
+    a.close()
+    b.close()
+    c = open_test()
+    assert [r.name for r in c.list_all_domains(0)] == ["test"]  # the last close freed it
+    assert c.domain_get_state(c.lookup_by_name("test"))[0] == C.VIR_DOMAIN_RUNNING
+    c.close()
 
 
 def test_open_errors(tmp_path):
@@ -326,7 +331,7 @@ def test_ids_in_given_xml_are_ignored(drv):
     ref = drv.domain_define_xml(X("a").replace("<domain ", "<domain id='42' "), 0)
     assert ref.id == -1 and "id=" not in drv.domain_get_xml_desc(ref, 0).splitlines()[0]
     ref = drv.domain_create(ref, 0)
-    assert ref.id == 2 and f'id="{ref.id}"' in drv.domain_get_xml_desc(ref, 0)
+    assert ref.id == 2 and f"id='{ref.id}'" in drv.domain_get_xml_desc(ref, 0)
 
 
 # -- save / restore ----------------------------------------------------------------------------------------
@@ -464,10 +469,10 @@ def test_autostart(drv):
 def test_xml_desc_flags(drv):
     ref = drv.domain_create_xml(X("g", devices="<graphics type='vnc' port='5901' autoport='yes' passwd='pw'/>"), 0)
     live = drv.domain_get_xml_desc(ref, 0)
-    assert "passwd" not in live and f'id="{ref.id}"' in live and 'port="5901"' in live
-    assert 'passwd="pw"' in drv.domain_get_xml_desc(ref, C.VIR_DOMAIN_XML_SECURE)
+    assert "passwd" not in live and f"id='{ref.id}'" in live and "port='5901'" in live
+    assert "passwd='pw'" in drv.domain_get_xml_desc(ref, C.VIR_DOMAIN_XML_SECURE)
     cold = drv.domain_get_xml_desc(ref, C.VIR_DOMAIN_XML_INACTIVE)
-    assert "id=" not in cold.splitlines()[0] and 'port="-1"' in cold
+    assert "id=" not in cold.splitlines()[0] and "port='-1'" in cold
     raises(C.VIR_ERR_INVALID_ARG, drv.domain_get_xml_desc, ref, 1 << 8)
 
 
@@ -583,7 +588,9 @@ def test_stats_move_plausibly_and_monotonically(clock, drv):
     rates = [b["cpu.time"] - a["cpu.time"] for a, b in zip(samples, samples[1:], strict=False)]
     assert max(rates) > 1.3 * min(rates) > 0  # the rate wobbles: something to draw
     assert max(rates) <= 1e9  # one vCPU cannot use more than a second per second
-    # deterministic: another connection with the same domain sees the same curve
+    # deterministic: another node with the same domain sees the same curve (the default node is shared while
+    # open, as in libvirt: forget() makes the next open a fresh one)
+    shared.forget()
     other = open_test()
     ref2 = other.domain_create_xml(drv.domain_get_xml_desc(ref, C.VIR_DOMAIN_XML_INACTIVE), 0)
     clock.advance(0)

@@ -165,9 +165,9 @@ def test_pv_fc4_full_lifecycle(conn, xen_env, tmp_path):
     assert (state, maxmem, mem, vcpus) == (C.VIR_DOMAIN_RUNNING, 131072, 131072, 1)
     assert xs_read(xen_env, f"/local/domain/{domid}/name") == "fc4"
     live = dom.XMLDesc()
-    assert f"id=\"{domid}\"" in live
+    assert f"id='{domid}'" in live
     tty = xs_read(xen_env, f"/local/domain/{domid}/console/tty")
-    assert f"tty=\"{tty}\"" in live
+    assert f"tty='{tty}'" in live
     assert strip_runtime(live) == defined  # what was defined, plus runtime fields only
 
     dom.suspend()
@@ -179,7 +179,7 @@ def test_pv_fc4_full_lifecycle(conn, xen_env, tmp_path):
     dom.setMemory(65536)
     assert xs_read(xen_env, f"/local/domain/{domid}/memory/target") == "65536"
     assert dom.info()[2] == 65536
-    assert "<currentMemory unit=\"KiB\">65536</currentMemory>" in dom.XMLDesc()
+    assert "<currentMemory unit='KiB'>65536</currentMemory>" in dom.XMLDesc()
 
     image = str(tmp_path / "fc4.save")
     dom.save(image)
@@ -191,7 +191,7 @@ def test_pv_fc4_full_lifecycle(conn, xen_env, tmp_path):
     dom = conn.lookupByName("fc4")
     assert dom.ID() not in (-1, domid) and dom.info()[0] == C.VIR_DOMAIN_RUNNING
     assert strip_runtime(dom.XMLDesc()) == strip_runtime(defined.replace(
-        "<currentMemory unit=\"KiB\">131072", "<currentMemory unit=\"KiB\">65536"))
+        "<currentMemory unit='KiB'>131072", "<currentMemory unit='KiB'>65536"))
 
     dom.shutdown()
     assert dom.info()[0] == C.VIR_DOMAIN_SHUTOFF
@@ -212,8 +212,8 @@ def test_hvm_fv0_lifecycle_with_reboot_and_destroy(conn, xen_env):
     assert dom.OSType() == "hvm"
     assert xs_read(xen_env, f"/vm/{dom.UUIDString()}/image/ostype") == "hvm"
     live = dom.XMLDesc()
-    assert "<graphics type=\"vnc\" port=\"5904\">" in live  # fixed port, as defined
-    assert "<loader>/usr/lib/xen/boot/hvmloader</loader>" in live and "device=\"floppy\"" in live
+    assert "<graphics type='vnc' port='5904'>" in live  # fixed port, as defined
+    assert "<loader type='rom'>/usr/lib/xen/boot/hvmloader</loader>" in live and "device='floppy'" in live
     assert strip_runtime(live) == dom.XMLDesc(C.VIR_DOMAIN_XML_INACTIVE)
     dom.reboot()
     again = conn.lookupByName("fv0")
@@ -229,8 +229,8 @@ def test_transient_domain_with_autoport_vnc(conn, xen_env):
     assert dom.isPersistent() == 0
     assert dom.info()[0] == C.VIR_DOMAIN_PAUSED
     port = xs_read(xen_env, f"/local/domain/{dom.ID()}/console/vnc-port")
-    assert f"<graphics type=\"vnc\" port=\"{port}\" autoport=\"yes\">" in dom.XMLDesc()
-    assert "port=\"-1\"" in dom.XMLDesc(C.VIR_DOMAIN_XML_INACTIVE)
+    assert f"<graphics type='vnc' port='{port}' autoport='yes'>" in dom.XMLDesc()
+    assert "port='-1'" in dom.XMLDesc(C.VIR_DOMAIN_XML_INACTIVE)
     dom.destroy()
     with pytest.raises(libvirt.libvirtError) as exc:
         conn.lookupByName("fv0")
@@ -253,7 +253,7 @@ def test_state_comes_from_xenstore_written_by_others(conn, xen_env):
     xs_write(xen_env, "/local/domain/0/memory/target", "524288")
     xs_write(xen_env, "/local/domain/0/cpu/1/availability", "offline")
     assert dom0.info()[1:4] == [1048576, 524288, 1]
-    assert dom0.XMLDesc().count("<currentMemory unit=\"KiB\">524288</currentMemory>") == 1
+    assert dom0.XMLDesc().count("<currentMemory unit='KiB'>524288</currentMemory>") == 1
 
 
 def test_vcpus_and_max_memory(conn, xen_env):
