@@ -17,7 +17,7 @@ from typing import Any, Optional
 from lxml import etree
 
 from .cli_net import _call, _FailError, _handler, _is_libvirt_error, _message, _opt, _Out, _read_file
-from .xml.escape import escape
+from .xml.serialize import escape_text
 
 # libvirt's flag values (the handlers also run over libvirt-python, so no import of our constants' names)
 _CREATE = {"redefine": 1, "current": 2, "no-metadata": 4, "halt": 8, "disk-only": 16, "reuse-external": 32,
@@ -88,9 +88,9 @@ def _snapshot_create_as(conn: Any, a: Any, o: _Out) -> None:
     lines = ["<domainsnapshot>\n"]
     name, desc = _opt(a, "name"), _opt(a, "description")
     if name is not None:
-        lines.append(f"  <name>{escape(name, {chr(34): '&quot;', chr(39): '&apos;'})}</name>\n")
+        lines.append(f"  <name>{escape_text(name)}</name>\n")
     if desc is not None:
-        lines.append(f"  <description>{escape(desc, {chr(34): '&quot;', chr(39): '&apos;'})}</description>\n")
+        lines.append(f"  <description>{escape_text(desc)}</description>\n")
     lines.append("</domainsnapshot>\n")
     xml = "".join(lines)
     if _opt(a, "print-xml"):

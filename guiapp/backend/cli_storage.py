@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from .cli_net import _call, _FailError, _handler, _opt, _Out, _read_file
 from .cli_table import format_table
-from .xml.escape import escape
+from .xml.serialize import escape_text, quote_attr
 
 _POOL_ACTIVE, _POOL_INACTIVE = 2, 1
 _XML_INACTIVE = 1
@@ -220,16 +220,16 @@ def _vol_create_as(conn: Any, a: Any, o: _Out) -> None:
     p = lookup_pool(conn, _opt(a, "pool"))
     name = _opt(a, "name")
     cap = parse_scaled(_opt(a, "capacity"), "capacity")
-    parts = ["<volume>", f"  <name>{escape(name)}</name>", f"  <capacity>{cap}</capacity>"]
+    parts = ["<volume>", f"  <name>{escape_text(name)}</name>", f"  <capacity>{cap}</capacity>"]
     if _opt(a, "allocation"):
         parts.append(f"  <allocation>{parse_scaled(_opt(a, 'allocation'), 'allocation')}</allocation>")
     if _opt(a, "format"):
-        parts.append(f"  <target><format type='{escape(_opt(a, 'format'), {chr(39): '&apos;'})}'/></target>")
+        parts.append(f"  <target><format type={quote_attr(_opt(a, 'format'))}/></target>")
     if _opt(a, "backing-vol"):
         bv = lookup_vol(conn, {"vol": _opt(a, "backing-vol"), "pool": _opt(a, "pool")})
         bfmt = _opt(a, "backing-vol-format") or "raw"
-        parts.append(f"  <backingStore><path>{escape(_call(bv.path))}</path>"
-                     f"<format type='{escape(bfmt, {chr(39): '&apos;'})}'/></backingStore>")
+        parts.append(f"  <backingStore><path>{escape_text(_call(bv.path))}</path>"
+                     f"<format type={quote_attr(bfmt)}/></backingStore>")
     parts.append("</volume>")
     v = _call(p.createXML, "\n".join(parts), 0, fail=f"Failed to create vol {name}")
     o.extra(f"Vol {v.name()} created\n")

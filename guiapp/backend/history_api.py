@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import os
 import pwd
 import threading
@@ -31,15 +30,19 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, cast
 from . import constants as C
 from .errors import DriverError
 from .handle import check_flags as _flags
-from .history import HistoryStore, meta, unified_diff
 from .uuids import format_uuid
 
 if TYPE_CHECKING:
     from .connection import virConnect
     from .domain import virDomain
     from .drivers.base import DomainRef
+    from .history import HistoryStore
 
-log = logging.getLogger(__name__)
+
+
+def _log() -> Any:
+    import logging  # on first warning only (command-line start-up)
+    return logging.getLogger(__name__)
 
 #: virConnect methods that define a domain (they return the virDomain).
 DEFINE_METHODS = ("defineXML", "defineXMLFlags")
@@ -91,7 +94,7 @@ def _store(conn: virConnect) -> Optional[HistoryStore]:
     try:
         return fn()
     except Exception as exc:
-        log.warning("config history unavailable on %s: %s", conn._uri, exc)
+        _log().warning("config history unavailable on %s: %s", conn._uri, exc)
         return None
 
 
@@ -117,7 +120,7 @@ def _safely(what: str, fn: Callable[[], Any]) -> None:
     try:
         fn()
     except Exception as exc:
-        log.warning("config history: could not %s: %s", what, exc)
+        _log().warning("config history: could not %s: %s", what, exc)
 
 
 def _baseline(conn: virConnect, store: HistoryStore, uuid: bytes) -> None:
@@ -291,6 +294,7 @@ class HistoryDomainMethods:
         conn = self._conn
 
         def run() -> str:
+            from .history import unified_diff
             _flags(flags)
             versions = _need_store(conn, "guiappConfigDiff").versions(self._uuid())
             a = _find(versions, version1, f"domain '{self._ref.name}'")
@@ -346,6 +350,7 @@ class HistoryConnMethods:
                 raise DriverError(C.VIR_ERR_INVALID_ARG, f"unsupported flags 0x{flags:x}: only "
                                                          f"GUIAPP_CONFIG_VERSIONS_XML (1) is known")
             kept = _need_store(conn, "guiappConfigVersions").versions(_uuid_text(conn, uuidstr))
+            from .history import meta
             return kept if flags & GUIAPP_CONFIG_VERSIONS_XML else [meta(v) for v in kept]
         return conn._checked(False, "guiappConfigVersions", run)
 

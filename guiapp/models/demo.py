@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid as _uuid
 from pathlib import Path
-from xml.sax.saxutils import escape
+
+from ..backend.xml.serialize import escape_text
 
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
 
@@ -20,7 +21,7 @@ def domain_xml(i: int, state: int = 5, prefix: str = "vm", vnc: bool = True, dis
     mem = 131072 * (1 + i % 4)
     graphics = "<graphics type='vnc' port='-1' autoport='yes'/>" if vnc else ""
     return (
-        f"<domain type='test'><name>{escape(name)}</name><uuid>{uid}</uuid>"
+        f"<domain type='test'><name>{escape_text(name)}</name><uuid>{uid}</uuid>"
         f"<memory>{mem}</memory><currentMemory>{mem}</currentMemory><vcpu>{1 + i % 2}</vcpu>"
         "<os><type arch='x86_64'>hvm</type><boot dev='hd'/></os>"
         "<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>"

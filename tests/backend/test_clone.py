@@ -36,7 +36,7 @@ def _with_pool_disk(conn) -> libvirt.virDomain:
 
 
 def _macs(xml: str) -> list[str]:
-    return re.findall(r'<mac address="([0-9a-f:]+)"', xml)
+    return re.findall(r"<mac address=[\"']([0-9a-f:]+)[\"']", xml)
 
 
 def _vols(conn) -> list[str]:
@@ -130,7 +130,7 @@ def test_cli_clone_and_history(conn) -> None:
     out = io.StringIO()
     assert cli_history.HANDLERS["config-diff"](conn, {"domain": "cli-copy", "version1": "1", "version2": "2"},
                                                out=out) == 0
-    assert '+  <currentMemory unit="KiB">65536</currentMemory>' in out.getvalue()
+    assert "+  <currentMemory unit='KiB'>65536</currentMemory>" in out.getvalue()
     out, err = io.StringIO(), io.StringIO()
     assert cli_history.HANDLERS["config-revert"](conn, {"domain": "cli-copy", "version": "x"}, out=out, err=err) == 1
     assert err.getvalue() == "error: version 'x' is not a number (see config-history)\n"

@@ -14,7 +14,7 @@ from typing import Optional
 
 from .. import constants as C
 from ..errors import DriverError
-from ..xml.escape import escape
+from ..xml.serialize import escape_text, quote_attr
 from ..xml.storage import Permissions, VolumeDef, check_abs_path, check_vg_name
 from .refs import Pool
 from .streams import FileSink, FileSource
@@ -52,9 +52,9 @@ def find_sources() -> str:
     lines = ["<sources>"]
     for vg, pvs in sorted(groups.items()):
         lines.append("  <source>")
-        lines += [f"    <device path='{escape(p, {chr(39): '&apos;'})}'/>" for p in pvs]
+        lines += [f"    <device path={quote_attr(p)}/>" for p in pvs]
         if vg:
-            lines.append(f"    <name>{escape(vg)}</name>")
+            lines.append(f"    <name>{escape_text(vg)}</name>")
         lines += ["    <format type='lvm2'/>", "  </source>"]
     lines.append("</sources>")
     return "\n".join(lines) + "\n"

@@ -50,9 +50,10 @@ from ..errors import DriverError
 from ..uuids import new_uuid
 from .domain import format_uuid
 from .network_dns import check_dns
-from .props import BoolProp, IntProp, StrProp, XMLNode
 from .network_forward import FORWARD_MODES, L3_MODES, check_mode_rules, is_direct, load_forward
+from .props import BoolProp, IntProp, StrProp, XMLNode
 from .safe import check_root, parse_xml
+from .serialize import to_text
 
 _FROM = C.VIR_FROM_NETWORK
 
@@ -205,7 +206,7 @@ class NetworkFields(XMLNode):
 
     def to_xml(self) -> str:
         """The document as libvirt writes it (single-quoted attributes), ending with a newline."""
-        return to_libvirt_text(self.element) + "\n"
+        return to_text(self.element) + "\n"
 
 
 class NetworkDef(NetworkFields):
@@ -461,40 +462,6 @@ class NetworkDef(NetworkFields):
 
     def __repr__(self) -> str:
         return f"<NetworkDef {self.name!r} {self.uuid_str} forward={self.forward_mode} bridge={self.bridge}>"
-
-
-_ESCAPE_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_ESCAPE_ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&apos;", "\n": "&#10;",
-                              "\r": "&#13;", "\t": "&#9;"})
-
-
-def to_libvirt_text(root: etree._Element) -> str:
-    """Serialize like libvirt (``<a b='c'/>``); documents with namespaces are left to lxml."""
-    if any(isinstance(el.tag, str) and (el.tag.startswith("{") or el.nsmap) for el in root.iter()):
-        return etree.tostring(root, encoding="unicode", with_tail=False)
-    out: list[str] = []
-
-    def emit(el: etree._Element) -> None:
-        if not isinstance(el.tag, str):  # comment or processing instruction
-            out.append(etree.tostring(el, encoding="unicode", with_tail=False))
-        else:
-            out.append("<" + el.tag)
-            for k, v in el.attrib.items():
-                out.append(f" {k}='{v.translate(_ESCAPE_ATTR)}'")
-            if el.text is None and not len(el):
-                out.append("/>")
-            else:
-                out.append(">")
-                if el.text:
-                    out.append(el.text.translate(_ESCAPE_TEXT))
-                for child in el:
-                    emit(child)
-                out.append(f"</{el.tag}>")
-        if el is not root and el.tail:
-            out.append(el.tail.translate(_ESCAPE_TEXT))
-
-    emit(root)
-    return "".join(out)
 
 
 def parse_network(xml: Union[str, bytes]) -> NetworkDef:

@@ -28,9 +28,9 @@ from ...models.domains import format_bytes, format_rate
 from ..icons import app_icon
 from .graphs import GraphWidget
 from .hardware_tab import HardwareTab
+from .history_tab import HistoryTab
 from .hwapply import LIVE_ONLY, MESSAGES, NEXT_BOOT, NOW, SAVED, read_identity
 from .overview_edit import IdentityBox
-from .history_tab import HistoryTab
 from .snapshots_tab import SnapshotsTab
 from .xml_tab import XmlTab
 

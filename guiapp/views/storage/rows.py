@@ -137,7 +137,8 @@ def fetch_volumes(uri: str, conn: Any, pool_name: str, refresh: bool = False) ->
 
 def volume_xml(name: str, fmt: str, capacity: int, backing: Optional[VolRow] = None) -> str:
     """``<volume>`` XML for the New Volume form (values escaped; the backend checks them again)."""
-    from xml.sax.saxutils import escape, quoteattr
+    from ...backend.xml.serialize import escape_text as escape
+    from ...backend.xml.serialize import quote_attr as quoteattr
     parts = ["<volume>", f"  <name>{escape(name)}</name>", f"  <capacity unit='bytes'>{int(capacity)}</capacity>"]
     if fmt:
         parts.append(f"  <target><format type={quoteattr(fmt)}/></target>")
@@ -151,7 +152,8 @@ def volume_xml(name: str, fmt: str, capacity: int, backing: Optional[VolRow] = N
 def pool_xml(name: str, pool_type: str, target: str = "", devices: tuple[str, ...] = (),
              vg_name: str = "") -> str:
     """``<pool>`` XML for the New Pool form."""
-    from xml.sax.saxutils import escape, quoteattr
+    from ...backend.xml.serialize import escape_text as escape
+    from ...backend.xml.serialize import quote_attr as quoteattr
     parts = [f"<pool type={quoteattr(pool_type)}>", f"  <name>{escape(name)}</name>", "  <source>"]
     parts += [f"    <device path={quoteattr(d)}/>" for d in devices]
     if pool_type == "logical":

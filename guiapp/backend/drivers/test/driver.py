@@ -28,19 +28,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 from ... import constants as C
 from ...errors import DriverError
-from ...history import MemoryStore
 from ...hostnet.ops import NetworkOpsMixin
 from ...hoststorage.ops import StorageOpsMixin
 from ...uri import URI
 from ...xml.domain import DomainDef, format_uuid, parse_domain
-from ...xml.node import Node, default_node, load_node
-from ...xml.storage import parse_pool as _parse_pool
+from ...xml.node import Node, load_node
 from .. import common
 from ..base import DomainRef
 from .hardware import TestHardwareOps
 from .snapshots import TestSnapshotOps
 
 if TYPE_CHECKING:
+    from ...history import MemoryStore
     from ...hostnet.table import NetworkTable
     from ...hoststorage.table import StorageTable
 
@@ -374,6 +373,7 @@ class TestDriver(TestSnapshotOps, TestHardwareOps, StorageOpsMixin, NetworkOpsMi
         """Config history in memory, like the domains (guiapp extension)."""
         with self._lock:
             if self._history is None:
+                from ...history import MemoryStore  # on first use: history is not needed to list (start-up)
                 self._history = MemoryStore()
             return self._history
 

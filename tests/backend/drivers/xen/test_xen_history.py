@@ -23,7 +23,7 @@ def test_xen_history_edits_undefine_restore(conn, tmp_path: Path) -> None:
     dom.setMemoryFlags(65536, libvirt.VIR_DOMAIN_AFFECT_CONFIG)
     versions = dom.guiappConfigVersions()
     assert [v["op"] for v in versions] == ["define", "setMemoryFlags"] and versions[0]["uri"] == "xen:///"
-    assert "+  <currentMemory unit=\"KiB\">65536</currentMemory>" in dom.guiappConfigDiff(1, 2)
+    assert "+  <currentMemory unit='KiB'>65536</currentMemory>" in dom.guiappConfigDiff(1, 2)
     uuid = dom.UUIDString()
     folder = tmp_path / "config" / "history" / uuid
     assert sorted(p.name for p in folder.glob("*.json")) == ["1.json", "2.json"]
