@@ -1,5 +1,5 @@
 """Rename and metadata through guiapp's remote driver to Debian's libvirtd (its test driver), compared with
-python3-libvirt in-process on the same calls (libvirt's test driver has no device attach to compare)."""
+python3-libvirt on the same calls through the same daemon (libvirt's test driver has no device attach to compare)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ api_tests = load_module("backend/test_hardware_api.py", "hardware_api_tests")
 
 def test_remote_rename_and_metadata_like_libvirt(own_libvirtd) -> None:
     real = real_libvirt()
-    reference = api_tests.scenario(real, "test:///default")
-    ours = api_tests.scenario(guiapp_libvirt, own_libvirtd.uri("test:///default"))
+    uri = own_libvirtd.uri("test:///default")  # python3-libvirt through the same daemon: nothing in-process
+    reference = api_tests.scenario(real, uri)
+    ours = api_tests.scenario(guiapp_libvirt, uri)
     assert ours == reference
 
 
