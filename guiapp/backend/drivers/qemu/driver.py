@@ -51,6 +51,7 @@ from .command import Command, RunPaths, build_command
 from .events import lifecycle_event
 from .managedsave import ManagedSaveMixin, managed_save_path
 from .monitor import Monitor, MonitorLoop, one_shot
+from .monitors import StatsPool
 from .networks import attach_tap, can_create_taps, check_target_dev, remove_stale_tap, session_helper, taps_in_use
 from .process import pidfd_open, spawn, terminate, vcpu_cpu_time_ns, wait_exit
 from .snapshots import QemuSnapshotOps
@@ -60,6 +61,7 @@ from .state import (
     LEASE,
     PIDFILE,
     RECORD,
+    STATS_LEASE,
     Dirs,
     FileLock,
     atomic_write,
@@ -195,9 +197,10 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
         self._ready = False
         if not hasattr(self, "_net_run"):
             self._net_run = Runner()  # host network commands (ip) for guest taps, in this network namespace
-        self._stats_wanted = -1e9
+        self._stats_wanted = self._stats_refreshed = -1e9
         self._storage = host_storage(uri.path.rstrip("/") == "/system", dirs, self._volume_users)
         self.mloop = MonitorLoop()
+        self._stats_pool = StatsPool(self.mloop, lambda u: self.dirs.run_file(u, STATS_LEASE))
         self._queue: queue.Queue[Optional[Callable[[], None]]] = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="guiapp-qemu-worker", daemon=True)
         with self.lock():
@@ -229,6 +232,7 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
         with self._mu:
             for dom in self._doms.values():
                 self._detach(dom)
+        self._stats_pool.close()
         self.mloop.stop()
 
     def get_type(self) -> str:
@@ -486,18 +490,15 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
         self._sync(attach=True)
         with self._mu:
             doms = list(self._doms.values())
-        stats_wanted = time.monotonic() - self._stats_wanted < 10
+        active = []
         for dom in doms:
             self._note_state(dom)
-            if not dom.active:
-                continue
-            if dom.monitor is not None:
-                with contextlib.suppress(DriverError):
-                    dom.blockstats = dom.monitor.execute("query-blockstats", timeout=5) or []
-            elif stats_wanted:  # someone reads stats here but another process holds the guest: ask QEMU
-                with contextlib.suppress(DriverError):
-                    dom.blockstats = self._qmp(dom, "query-blockstats", timeout=5) or []
-                    dom.balloon_bytes = self._qmp(dom, "query-balloon", timeout=5).get("actual")
+            if dom.active:
+                active.append(dom)
+        self._stats_pool.forget_others({d.uuid for d in active})
+        if self._stats_wanted > self._stats_refreshed:  # someone read stats since the last round: refresh once
+            self._stats_refreshed = time.monotonic()
+            self._stats_pool.refresh(active, lambda d, cmd: self._qmp(d, cmd, timeout=5))
 
     def _reconcile(self, name: str) -> None:
         """After attaching: bring the record in line with what QEMU says (events may have been missed)."""
@@ -1010,7 +1011,8 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
         """Where QEMU puts a guest's files: its runtime directory, sockets named after its id."""
         d, sock = self.dirs.domain_dir(uuid), self.dirs.socket
         return RunPaths(qmp=str(sock(dom_id, "qmp")), qmp_cmd=str(sock(dom_id, "cmd")), pidfile=str(d / PIDFILE),
-                        console_log=str(d / CONSOLE_LOG), vnc_socket=str(sock(dom_id, "vnc")))
+                        console_log=str(d / CONSOLE_LOG), vnc_socket=str(sock(dom_id, "vnc")),
+                        qmp_stats=str(sock(dom_id, "stats")))
 
     def _bridge_helper(self) -> Optional[Callable[[str, str], str]]:
         """How QEMU attaches network/bridge interfaces when this process cannot create taps (None: taps)."""
@@ -1118,7 +1120,7 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
                                 bridge_helper=self._bridge_helper(), machines=known_machines)
             existing = self._check_taps(defn, cmd)
             cmd_own_taps = [t.ifname for t in cmd.taps if t.bridge and t.ifname not in existing]
-            sockets = (paths.qmp, paths.qmp_cmd, paths.vnc_socket)
+            sockets = (paths.qmp, paths.qmp_cmd, paths.qmp_stats, paths.vnc_socket)
             remove_runtime_files(self.dirs, defn.uuid, old_rec,
                                  keep=KEEP_RECORD + ((CONSOLE_LOG,) if keep_id else ()), extra=sockets)
             try:
@@ -1220,7 +1222,7 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
         with self._mu:  # a concurrent _sync() must not put the old record back before this one is saved
             dom.record = {"name": dom.name, "uuid": dom.uuid.hex(), "id": dom_id, "pid": pid,
                           "start_time": start_time, "state": state[0], "reason": state[1], "qmp": paths.qmp,
-                          "qmp_cmd": paths.qmp_cmd,
+                          "qmp_cmd": paths.qmp_cmd, "qmp_stats": paths.qmp_stats,
                           "vcpu_tids": tids, "taps": [t.ifname for t in cmd.taps], "argv": cmd.argv,
                           "vnc_port": vnc_port, "vnc_socket": paths.vnc_socket, "pidfile": paths.pidfile,
                           "no_shutdown": cmd.no_shutdown,

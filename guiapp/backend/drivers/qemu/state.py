@@ -30,9 +30,10 @@ from ...filestore import atomic_write, check_file_name
 
 #: Files in a domain's runtime directory.
 RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK = "record.json", "pid", "console.log", "lease", "cmdlock"
-DOMAIN_FILES = (RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK)
+STATS_LEASE = "statslease"  # who keeps the stats socket open (drivers/qemu/monitors.py)
+DOMAIN_FILES = (RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK, STATS_LEASE)
 #: Record keys naming socket files of a running guest (removed with its other runtime files).
-SOCKET_KEYS = ("qmp", "qmp_cmd", "vnc_socket")
+SOCKET_KEYS = ("qmp", "qmp_cmd", "qmp_stats", "vnc_socket")
 #: Longest unix socket path (``sizeof(sun_path) - 1``).
 SOCKET_PATH_MAX = 107
 #: Suffixes of the runtime files of the layout before per-domain directories (``<runtime>/<name><suffix>``).
@@ -91,7 +92,7 @@ class Dirs:
         return d / fname
 
     def socket(self, dom_id: int, kind: str) -> Path:
-        """A unix socket of the running domain with id ``dom_id`` (``kind``: qmp, cmd, vnc)."""
+        """A unix socket of the running domain with id ``dom_id`` (``kind``: qmp, cmd, stats, vnc)."""
         return self.runtime / "sock" / f"{dom_id}-{kind}"
 
     def check_socket_dir(self) -> None:
