@@ -381,9 +381,14 @@ class Client:
 class Listener:
     """One listening unix socket (read-write or read-only)."""
 
-    def __init__(self, path: str, read_only: bool, mode: int) -> None:
+    owned = True  # we made the socket file (removed at stop); False for a socket systemd passed us
+
+    def __init__(self, path: str, read_only: bool, mode: int, sock: Optional[socket.socket] = None) -> None:
         self.path = path
         self.read_only = read_only
+        if sock is not None:  # socket activation: systemd made and keeps it
+            self.sock, self.owned = sock, False
+            return
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # the file appears 0600, widened below for a read-only socket
         try:
@@ -417,8 +422,9 @@ class Server:
         with self._lock:
             self.stats[what] += n
 
-    def listen(self, path: str, read_only: bool, mode: int) -> None:
-        lst = Listener(path, read_only, mode)
+    def listen(self, path: str, read_only: bool, mode: int, sock: Optional[socket.socket] = None) -> None:
+        """Serve the unix socket ``path`` (made here with ``mode``, or ``sock`` already listening there)."""
+        lst = Listener(path, read_only, mode, sock)
         self.listeners.append(lst)
         if self._watchdog is None:
             self._watchdog = threading.Thread(target=self._watch_inline_calls, name="guiappd-watchdog", daemon=True)
@@ -473,10 +479,11 @@ class Server:
             try:
                 lst.sock.close()
             finally:
-                try:
-                    os.unlink(lst.path)
-                except OSError:
-                    pass
+                if lst.owned:
+                    try:
+                        os.unlink(lst.path)
+                    except OSError:
+                        pass
         with self._lock:
             clients = list(self.clients)
         for c in clients:
