@@ -1,7 +1,8 @@
-"""The monitor pool (drivers/qemu/monitors.py) with a real tiny guest: the owner refreshes block counters only
-when someone asks for stats; a process that does not own the guest keeps one QMP client open on the guest's
-stats socket (no one-shot connections per tick) and follows the balloon by events; a third falls back to
-one-shot connections and still gets the counters."""
+"""The monitor pool (drivers/qemu/monitors.py) with a real tiny guest: nothing is queried while nobody asks
+for stats; the first process polling (here one that does not own the guest) keeps one plain QMP client open
+on the guest's stats socket (no one-shot connections per tick) and follows the balloon by events; the owner
+then answers from its event monitor; a third process falls back to one-shot connections and still gets the
+counters."""
 
 from __future__ import annotations
 
@@ -45,7 +46,6 @@ def test_stats_sockets_kept_open_and_one_shot_only_as_fallback(conn, xdg, tiny_g
     rounds = owner._stats_pool.rounds
     time.sleep(1.5)
     assert owner._stats_pool.rounds == rounds
-    wait_for(lambda: _block(conn).get("block.count") == 1, 5, "the owner's block counters")
 
     # a second process-like connection (its own driver, no lease): one kept-open client on the stats socket
     other = libvirt.open("qemu:///session")
@@ -65,6 +65,9 @@ def test_stats_sockets_kept_open_and_one_shot_only_as_fallback(conn, xdg, tiny_g
         assert next(iter(drv._stats_pool._held.values())).mon is mon and not mon.closed  # the same client
         assert drv._stats_pool.rounds >= 3
         assert shots == []  # no one-shot connection per tick any more
+        # the owner, polling now, answers from its own event monitor (the stats socket is taken)
+        wait_for(lambda: _block(conn).get("block.count") == 1, 10, "the owner's block counters")
+        assert not owner._stats_pool._held and shots == []
         # the balloon follows QEMU's BALLOON_CHANGE events on that socket
         dom.setMemory(96 * 1024)
         wait_for(lambda: _block(other)["balloon.current"] == 96 * 1024, 10, "the balloon seen by the non-owner")
