@@ -70,6 +70,7 @@ from .state import (
     process_alive,
     process_start_time,
     read_json,
+    record_files,
     record_paths,
     remove_runtime_files,
     try_lease,
@@ -343,7 +344,7 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
     def _scan_records(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         try:
-            entries = [str(p) for p in record_paths(self.dirs)]
+            entries = record_files(self.dirs)
         except OSError:
             entries = []
         seen = set()
@@ -492,8 +493,9 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
             doms = list(self._doms.values())
         active = []
         for dom in doms:
-            self._note_state(dom)
-            if dom.active:
+            state = self._state(dom)  # one liveness check per guest and tick
+            self._note_state(dom, state)
+            if state[0] != SHUTOFF and (dom.record or {}).get("pid"):
                 active.append(dom)
         self._stats_pool.forget_others({d.uuid for d in active})
         if self._stats_wanted > self._stats_refreshed:  # someone read stats since the last round: refresh once

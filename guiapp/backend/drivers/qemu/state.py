@@ -110,14 +110,25 @@ class Dirs:
         return self.config / f"{name}.xml"
 
 
-def record_paths(dirs: Dirs) -> list[Path]:
-    """The record files of every domain with a runtime directory."""
+def record_files(dirs: Dirs) -> list[str]:
+    """The record files of every domain with a runtime directory, as strings (no pathlib: the driver's worker
+    scans them twice a second)."""
     try:
         entries = list(os.scandir(dirs.runtime))
     except OSError:
         return []
-    return [Path(e.path) / RECORD for e in entries
-            if len(e.name) == 32 and e.is_dir(follow_symlinks=False) and os.path.exists(os.path.join(e.path, RECORD))]
+    found = []
+    for e in entries:
+        if len(e.name) == 32 and e.is_dir(follow_symlinks=False):
+            path = os.path.join(e.path, RECORD)
+            if os.path.exists(path):
+                found.append(path)
+    return found
+
+
+def record_paths(dirs: Dirs) -> list[Path]:
+    """The record files of every domain with a runtime directory."""
+    return [Path(p) for p in record_files(dirs)]
 
 
 class FileLock:
@@ -256,11 +267,16 @@ def next_domain_id(dirs: Dirs) -> int:
 
 def process_start_time(pid: int) -> Optional[int]:
     """The start time (clock ticks since boot) of a live, non-zombie process; None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
+    try:  # os.open/os.read: no file object (the driver's worker checks every guest twice a second)
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     fields = data[data.rfind(b")") + 2:].split()
     if not fields or fields[0] in (b"Z", b"X"):
         return None
