@@ -65,6 +65,17 @@ print(len(c.listAllDomains()), flush=True)
 time.sleep(100000)
 """
 
+#: destroy and undefine every guest (a subprocess: this script's folder has a bench/qemu.py shadowing ``qemu``)
+CLEANUP = """
+import sys
+import guiapp.backend as lib
+with lib.open(sys.argv[1]) as c:
+    for d in c.listAllDomains():
+        if d.isActive():
+            d.destroy()
+        d.undefine()
+"""
+
 #: the client: poll getAllDomainStats() every second, print the domain count once, run until killed
 POLLER = """
 import sys, time
@@ -230,10 +241,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         finally:
             holder.kill()
             holder.wait(10)
-        os.environ.update({k: v for k, v in local_env.items() if k.startswith("XDG_")})
-        os.environ["GUIAPP_URI_ROUTE"] = "local"
-        with gl.open("qemu:///session") as cleanup_conn:
-            stop_guests(cleanup_conn)
+        subprocess.run([sys.executable, "-c", CLEANUP, local_uri], env=local_env, check=True, timeout=120)
         # ---- libvirt: a private libvirtd
         lvd = lvd_mod.LibvirtDaemon(base / "libvirtd", with_virtlogd=True).start()
         cleanups.append(lvd.stop)

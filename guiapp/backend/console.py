@@ -127,9 +127,12 @@ class PtyConsole(_Closable):
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
         except OSError:
-            if not force or not console_takeover.ask_release(path):
+            if not force:
                 return False
-        deadline = time.monotonic() + console_takeover.TAKEOVER_TIMEOUT
+        # another process's holder answers when it has let go; a holder in this process was just aborted, but
+        # its reader may still be inside select() on the fd, which keeps the lock until that call returns
+        asked = console_takeover.ask_release(path)
+        deadline = time.monotonic() + (console_takeover.TAKEOVER_TIMEOUT if asked else 1.0)
         while True:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
