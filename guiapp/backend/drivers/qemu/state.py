@@ -97,7 +97,7 @@ class Dirs:
 
     def check_socket_dir(self) -> None:
         """Refuse to start guests when even the short socket names exceed the unix socket path limit."""
-        longest = str(self.socket(2 ** 31, "qmp"))
+        longest = str(self.socket(2 ** 31, "stats"))  # the longest kind
         if len(longest.encode()) > SOCKET_PATH_MAX:
             raise DriverError(C.VIR_ERR_OPERATION_FAILED,
                               f"the runtime directory {self.runtime} is too long for unix socket paths "
