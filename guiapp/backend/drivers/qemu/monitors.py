@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("guiapp.qemu")
 
 ROUND_TIMEOUT = 5.0  # seconds for one round of queries (a hung QEMU does not stall the others longer)
+IDLE_CLOSE = 30.0  # seconds without a round after which the stats sockets are let go (events would pile up)
 
 OneShot = Callable[["Dom", str], Any]  # the driver's _qmp(dom, cmd): a command on the guest's command socket
 
@@ -121,6 +122,7 @@ class StatsPool:
         self.lease_path = lease_path
         self._held: dict[bytes, _Held] = {}
         self.rounds = 0  # refresh rounds done (tests, benchmarks)
+        self._last_round = time.monotonic()
 
     # ------------------------------------------------------------------ clients
     @staticmethod
@@ -173,6 +175,7 @@ class StatsPool:
     def refresh(self, doms: list[Dom], one_shot: OneShot) -> None:
         """One round: block counters (and the balloon where no events reach us) of every active guest."""
         self.rounds += 1
+        self._last_round = time.monotonic()
         raw: list[tuple[Dom, RawQMP]] = []
         owned: list[Dom] = []
         fallback: list[Dom] = []
@@ -224,8 +227,10 @@ class StatsPool:
             self.mloop.call(round_(), ROUND_TIMEOUT + 1)
 
     def forget_others(self, active: set[bytes]) -> None:
-        """Close the clients of guests that are no longer running here."""
-        for uuid in [u for u in self._held if u not in active]:
+        """Close the clients of guests that are no longer running here, and all of them once nobody polled for
+        :data:`IDLE_CLOSE` seconds (unread events would pile up in the sockets; another process may want them)."""
+        idle = time.monotonic() - self._last_round > IDLE_CLOSE
+        for uuid in [u for u in self._held if idle or u not in active]:
             self._drop(uuid)
 
     def close(self) -> None:
