@@ -300,3 +300,27 @@ def test_cut_and_aborted_streams_end_only_themselves(guiappd: Guiappd) -> None:
     console.finish()
     assert guiappd.alive()
     other.close()
+
+
+def test_remote_driver_upload_download_files_through_guiappd(guiappd: Guiappd, tmp_path: Path) -> None:
+    """guiapp's own remote driver (upload_file/download_file with progress, as the Storage window uses them)."""
+    from guiapp.backend.storage import download_file, upload_file
+
+    src = tmp_path / "in.bin"
+    src.write_bytes(os.urandom(900_000))
+    c = gl.open(f"test+unix:///default?socket={guiappd.rw}")
+    try:
+        vol = c.storagePoolLookupByName("default-pool").createXML(
+            "<volume><name>files.img</name><capacity>1048576</capacity></volume>", 0)
+        seen: list[int] = []
+        assert upload_file(vol, str(src), lambda done, total: seen.append(done))
+        assert seen[-1] == 900_000 and len(seen) >= 2
+        out = tmp_path / "out.bin"
+        assert download_file(vol, str(out))
+        assert out.read_bytes()[:900_000] == src.read_bytes() and out.stat().st_size == 1 << 20
+        # a cancelled download removes its partial file and leaves the connection usable
+        assert not download_file(vol, str(tmp_path / "cancelled.bin"), cancelled=lambda: True)
+        assert not (tmp_path / "cancelled.bin").exists()
+        assert vol.info()[1] == 1 << 20
+    finally:
+        c.close()
