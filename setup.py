@@ -7,5 +7,6 @@ setup(
               "guiapp.resources.systemd", "guiapp.resources.systemd.user"],
     package_dir={"guiapp.resources": "resources"},
     package_data={"guiapp.resources": ["*.desktop", "*.metainfo.xml"], "guiapp.resources.icons": ["*.svg"],
-                  "guiapp.resources.systemd": ["*.service"], "guiapp.resources.systemd.user": ["*.service"]},
+                  "guiapp.resources.systemd": ["*.service", "*.socket"],
+                  "guiapp.resources.systemd.user": ["*.service", "*.socket"]},
 )

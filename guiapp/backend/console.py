@@ -8,8 +8,9 @@ reader.  :class:`PtyConsole` serves a guest's pty (QEMU ``-chardev pty``, Xen's 
 
 Exclusive access (libvirt's ``virChrdevOpen``): :data:`SESSIONS` keeps one open end per device in this
 process; ``VIR_DOMAIN_CONSOLE_FORCE`` aborts the holder and takes over.  Across processes a pty is guarded
-by an ``flock`` on the pty itself: a second process gets the same "Active console session" error (FORCE
-cannot break another process's session; close that one first).
+by an ``flock`` on the pty itself: a second process gets the same "Active console session" error, and with
+FORCE asks the holding process to let go (:mod:`guiapp.backend.console_takeover`), whose session then ends
+as an in-process FORCE would.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ import fcntl
 import os
 import queue
 import select
+import socket
 import termios
 import threading
+import time
 import tty
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Callable, Hashable, Optional, Protocol
 
+from . import console_takeover
 from . import constants as C
 from .errors import DriverError
 
@@ -32,6 +37,8 @@ if TYPE_CHECKING:
 
 #: libvirt's message when a console already has a session (VIR_ERR_OPERATION_FAILED).
 BUSY = "Active console session exists for this domain"
+#: set by :meth:`Sessions.open` while it makes a new end: whether the caller passed VIR_DOMAIN_CONSOLE_FORCE
+_FORCING: ContextVar[bool] = ContextVar("guiapp_console_force", default=False)
 
 
 class ConsoleEnd(Protocol):
@@ -89,8 +96,10 @@ class _Closable:
 class PtyConsole(_Closable):
     """The guest side of a pty the hypervisor created, opened raw (no echo, no line editing)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, force: Optional[bool] = None) -> None:
         super().__init__()
+        self._takeover: Optional[socket.socket] = None
+        force = _FORCING.get() if force is None else force
         if not isinstance(path, str) or not path.startswith("/dev/pts/") or not path[9:].isdigit():
             self._release_pipe()
             raise DriverError(C.VIR_ERR_INTERNAL_ERROR, f"the console path {path!r} is not a pty (/dev/pts/N)")
@@ -99,13 +108,12 @@ class PtyConsole(_Closable):
         except OSError as exc:
             self._release_pipe()
             raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"cannot open console {path}: {exc.strerror}") from None
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not self._lock(force, path):
             os.close(self._fd)
             self._release_pipe()
-            raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"{BUSY} (another process has {path} open; "
-                                                          f"close that console first)") from None
+            hint = "and did not let go" if force else "; close that console first, or use --force"
+            raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"{BUSY} (another process has {path} open {hint})")
+        self._takeover = console_takeover.listen(path)  # lets a FORCE from another process ask us to let go
         try:
             tty.setraw(self._fd, termios.TCSANOW)
         except termios.error:
@@ -113,11 +121,50 @@ class PtyConsole(_Closable):
         self.path = path
         self._fd_lock = threading.Lock()
 
+    def _lock(self, force: bool, path: str) -> bool:
+        """Take the pty's flock; with ``force``, ask the holding process to let go first."""
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if not force:
+                return False
+        # another process's holder answers when it has let go; a holder in this process was just aborted, but
+        # its reader may still be inside select() on the fd, which keeps the lock until that call returns
+        asked = console_takeover.ask_release(path)
+        deadline = time.monotonic() + (console_takeover.TAKEOVER_TIMEOUT if asked else 1.0)
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.02)
+
+    def _asked_to_let_go(self) -> None:
+        """Another process forces this console: end our session, then tell it the pty is free."""
+        if self._takeover is None:
+            return
+        conn = console_takeover.take_request(self._takeover)
+        if conn is not None:
+            self._close()
+            console_takeover.grant(conn)
+
     def read(self, nbytes: int) -> bytes:
         while not self.closed:
-            ready = select.select([self._fd, self._wake_r], [], [], 1.0)[0]
+            watch = [self._fd, self._wake_r] + ([self._takeover] if self._takeover is not None else [])
+            try:
+                ready = select.select(watch, [], [], 1.0)[0]
+            except (ValueError, OSError):  # closed by another thread meanwhile
+                if self.closed:
+                    break
+                raise
             if self.closed:
                 break
+            if self._takeover is not None and self._takeover in ready:
+                self._asked_to_let_go()
+                continue
             if self._fd in ready:
                 try:
                     data = os.read(self._fd, nbytes)
@@ -155,6 +202,9 @@ class PtyConsole(_Closable):
                     os.close(self._fd)  # releases the flock
                 except OSError:
                     pass
+            takeover, self._takeover = self._takeover, None
+            if takeover is not None:
+                takeover.close()
 
 
 class EchoConsole(_Closable):
@@ -223,7 +273,11 @@ class Sessions:
                     raise DriverError(C.VIR_ERR_OPERATION_FAILED, BUSY)
                 held.on_close = None
                 held.abort()
-            end = make()
+            token = _FORCING.set(bool(flags & C.VIR_DOMAIN_CONSOLE_FORCE))
+            try:
+                end = make()
+            finally:
+                _FORCING.reset(token)
             self._open[key] = end
 
             def forget() -> None:

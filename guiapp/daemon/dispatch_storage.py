@@ -2,8 +2,7 @@
 
 Registered into :data:`guiapp.daemon.dispatch.HANDLERS` on import (``dispatch`` imports this module).
 A pool on the wire is found by its UUID, a volume by its key, as libvirtd finds them.  Volume
-upload/download need stream packets, which guiappd's server does not carry: those two procedures
-keep no handler and are answered with VIR_ERR_NO_SUPPORT.
+upload/download are stream procedures: :mod:`guiapp.daemon.dispatch_stream` serves them.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 from .. import backend
 from ..backend.errors import libvirtError
+from .activation import Activated, ActivationError, listen_fds
 from .conns import Connections
 from .server import Server
 
@@ -106,6 +107,19 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _serve_activated(server: Server, activated: list[Activated]) -> tuple[str, Optional[str]]:
+    """Serve the sockets systemd passed; (read-write path, read-only path) for the start-up message."""
+    rw: Optional[str] = None
+    ro: Optional[str] = None
+    for a in activated:
+        server.listen(a.path, a.read_only, 0, a.sock)
+        if a.read_only:
+            ro = a.path
+        else:
+            rw = a.path
+    return rw or "(no read-write socket)", ro
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
@@ -115,10 +129,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     os.environ["GUIAPP_URI_ROUTE"] = "local"
     backend.registerErrorHandler(lambda _ctx, err: log.debug("error %s: %s", err[0], err[2]), None)
 
+    try:
+        activated = listen_fds()  # systemd socket activation: its sockets instead of our own
+    except ActivationError as exc:
+        print(f"guiappd: socket activation: {exc}", file=sys.stderr)
+        return 1
     rw_path, ro_path = socket_paths(system, args.socket_dir, args.libvirt_paths)
-    for path in (rw_path, ro_path):
-        if path:
-            prepare_socket(path)
+    if not activated:
+        for path in (rw_path, ro_path):
+            if path:
+                prepare_socket(path)
     uris = args.uris if args.uris is not None else default_uris(system)
     conns = Connections(system, args.default_uri or (uris[0] if uris else "test:///default"))
     try:
@@ -132,9 +152,12 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     server = Server(conns, workers=args.workers, max_clients=args.max_clients, max_pending=args.max_pending,
                     max_message=args.max_message, stats_ttl=args.stats_cache)
-    server.listen(rw_path, False, 0o600)
-    if ro_path:
-        server.listen(ro_path, True, 0o666)
+    if activated:
+        rw_path, ro_path = _serve_activated(server, activated)
+    else:
+        server.listen(rw_path, False, 0o600)
+        if ro_path:
+            server.listen(ro_path, True, 0o666)
     if args.pid_file:
         with open(args.pid_file, "w") as f:
             f.write(f"{os.getpid()}\n")

@@ -41,6 +41,7 @@ from ..backend.rpc.protocol import Header, MessageType, Procedure, ProtocolError
 from . import dispatch_snapshot  # noqa: F401 - registers the snapshot procedures
 from .conns import Connections
 from .dispatch import HANDLERS, NO_CONNECTION_NEEDED, Encoded, dom_wire
+from .dispatch_stream import MAX_STREAMS, OpenedStream, ServerStream
 from .stats import StatsCache
 
 log = logging.getLogger("guiappd")
@@ -110,6 +111,7 @@ class Client:
         self._in_pool = 0  # calls of this client running on the worker pool
         self.inline_since: Optional[float] = None  # monotonic start of the call the reader runs itself
         self._handed_over = False  # the watchdog gave the reading to a new thread during that call
+        self.streams: dict[int, ServerStream] = {}  # open data streams by serial (dispatch_stream)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
                         struct.pack("ll", int(SEND_TIMEOUT), int((SEND_TIMEOUT % 1) * 1e6)))
 
@@ -177,6 +179,9 @@ class Client:
             return True
         if h.prog != protocol.REMOTE_PROGRAM or h.vers != protocol.REMOTE_VERSION:
             raise ProtocolError(f"unknown program {h.prog:#x} version {h.vers}")
+        if h.type in (MessageType.STREAM, MessageType.STREAM_HOLE):
+            self._stream_packet(h, payload)
+            return True
         if h.type != MessageType.CALL:
             raise ProtocolError(f"message type {h.type} from a client (only calls are served)")
         self.server.count("calls")
@@ -250,9 +255,36 @@ class Client:
         self.server.count("error_replies")
         self.send(protocol.error_reply(h, protocol.make_error(code, domain, format_message(code, detail))))
 
+    def _stream_packet(self, h: Header, payload: bytes) -> None:
+        """Data, finish or abort of an open stream; packets of a stream that is gone are dropped (libvirtd)."""
+        with self._ev_lock:
+            stream = self.streams.get(h.serial)
+        if stream is None or stream.proc != h.proc:
+            self.server.count("stream_packets_dropped")
+            return
+        stream.incoming(h, payload)
+
+    def _open_stream(self, h: Header, opened: OpenedStream) -> ServerStream:
+        stream = ServerStream(self, h, opened)
+        with self._ev_lock:
+            if len(self.streams) < MAX_STREAMS and h.serial not in self.streams:
+                self.streams[h.serial] = stream
+                self.server.count("streams")
+                return stream
+        opened.stream.abort()
+        raise DriverError(C.VIR_ERR_OPERATION_FAILED, f"too many open streams on this connection (at most "
+                                                      f"{MAX_STREAMS}): finish one first", C.VIR_FROM_STREAMS)
+
+    def drop_stream(self, serial: int) -> None:
+        with self._ev_lock:
+            self.streams.pop(serial, None)
+
     def _run(self, h: Header, proc: Procedure, args: Any, pooled: bool = False) -> None:
+        stream: Optional[ServerStream] = None
         try:
             ret = HANDLERS[proc.name[len("REMOTE_PROC_"):]](self, args)
+            if isinstance(ret, OpenedStream):  # registered before the reply: data may follow it at once
+                stream, ret = self._open_stream(h, ret), None
             if not proc.read_only:
                 self.stats_cache.clear()  # a change: the next bulk-stats poll collects afresh
             try:
@@ -277,6 +309,8 @@ class Client:
                     self._in_pool -= 1
                 self._slots.release()
         self.send(data)
+        if stream is not None:
+            stream.start()
 
     # ------------------------------------------------------------ session
     def open_connection(self, name: str, flags: int) -> None:
@@ -330,6 +364,10 @@ class Client:
             if self._closed:
                 return
             self._closed = True
+        with self._ev_lock:
+            streams, self.streams = list(self.streams.values()), {}
+        for st in streams:  # a client gone (or cut mid-packet) aborts its own streams only
+            st.client_gone()
         try:
             self.close_connection()
         except Exception:  # never let a client's cleanup stop the daemon
@@ -343,9 +381,14 @@ class Client:
 class Listener:
     """One listening unix socket (read-write or read-only)."""
 
-    def __init__(self, path: str, read_only: bool, mode: int) -> None:
+    owned = True  # we made the socket file (removed at stop); False for a socket systemd passed us
+
+    def __init__(self, path: str, read_only: bool, mode: int, sock: Optional[socket.socket] = None) -> None:
         self.path = path
         self.read_only = read_only
+        if sock is not None:  # socket activation: systemd made and keeps it
+            self.sock, self.owned = sock, False
+            return
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # the file appears 0600, widened below for a read-only socket
         try:
@@ -379,8 +422,9 @@ class Server:
         with self._lock:
             self.stats[what] += n
 
-    def listen(self, path: str, read_only: bool, mode: int) -> None:
-        lst = Listener(path, read_only, mode)
+    def listen(self, path: str, read_only: bool, mode: int, sock: Optional[socket.socket] = None) -> None:
+        """Serve the unix socket ``path`` (made here with ``mode``, or ``sock`` already listening there)."""
+        lst = Listener(path, read_only, mode, sock)
         self.listeners.append(lst)
         if self._watchdog is None:
             self._watchdog = threading.Thread(target=self._watch_inline_calls, name="guiappd-watchdog", daemon=True)
@@ -435,10 +479,11 @@ class Server:
             try:
                 lst.sock.close()
             finally:
-                try:
-                    os.unlink(lst.path)
-                except OSError:
-                    pass
+                if lst.owned:
+                    try:
+                        os.unlink(lst.path)
+                    except OSError:
+                        pass
         with self._lock:
             clients = list(self.clients)
         for c in clients:

@@ -145,7 +145,8 @@ def _hostile_packets() -> list[tuple[str, bytes]]:
         ("unknown program", hdr.pack(28, 0x12345678, 1, 1, 0, 1, 0)),
         ("wrong version", hdr.pack(28, R.REMOTE_PROGRAM, 99, 1, 0, 1, 0)),
         ("reply sent as a call", hdr.pack(28, R.REMOTE_PROGRAM, R.REMOTE_VERSION, 3, MessageType.REPLY, 1, 0)),
-        ("stream message", hdr.pack(32, R.REMOTE_PROGRAM, R.REMOTE_VERSION, 3, MessageType.STREAM, 1, 0) + b"abcd"),
+        ("event message from a client", hdr.pack(32, R.REMOTE_PROGRAM, R.REMOTE_VERSION, 3, MessageType.MESSAGE, 1, 0)
+         + b"abcd"),
         ("truncated packet then EOF", good[:20]),
         ("length promises more than sent", hdr.pack(1000, R.REMOTE_PROGRAM, R.REMOTE_VERSION, 1, 0, 1, 0) + b"x"),
         ("random garbage", bytes(rng.getrandbits(8) for _ in range(4096))),

@@ -68,12 +68,3 @@ def test_hostile_volume_name_is_refused_with_a_coded_error(guiappd: Guiappd, nam
     assert r.returncode != 0 and "not usable as a file name" in r.stderr, r.stderr
     assert name not in run(rw, "vol-list default-pool").stdout
     assert run(rw, "pool-list").returncode == 0  # the connection and the daemon survive it
-
-
-def test_upload_is_refused_as_unsupported(guiappd: Guiappd, tmp_path: Path) -> None:
-    rw = f"test+unix:///default?socket={guiappd.rw}"
-    src = tmp_path / "data"
-    src.write_bytes(b"x" * 4096)
-    r = run(rw, f"vol-create-as default-pool u.img 1M; vol-upload --pool default-pool u.img {src}")
-    assert r.returncode != 0 and "not supported" in r.stderr, r.stderr
-    assert "u.img" in run(rw, "vol-list default-pool").stdout  # the daemon still answers

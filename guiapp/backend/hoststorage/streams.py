@@ -138,6 +138,10 @@ class MemorySink:
         if self.offset + len(self.buf) + len(data) > self.limit:
             self.abort()
             raise err(C.VIR_ERR_INVALID_ARG, f"upload goes past the end of the volume ({self.limit} bytes)")
+        if self.length and len(self.buf) + len(data) > self.length:  # as FileSink
+            left = self.length - len(self.buf)
+            self.abort()
+            raise err(C.VIR_ERR_INVALID_ARG, f"upload sends more than the {left} bytes asked for")
         self.buf += data
 
     def finish(self) -> None:

@@ -56,6 +56,7 @@ class RunPaths:
     pidfile: str
     console_log: str
     vnc_socket: str
+    qmp_stats: str = ""  # a third monitor for a process that does not own the guest (drivers/qemu/monitors.py)
 
 
 @dataclass
@@ -501,7 +502,7 @@ class _Builder:
         if d.on_reboot != "restart":
             self.add("-no-reboot")
         # -chardev + -mon rather than -qmp unix:PATH, whose path QEMU splits at an '=' (a domain named a=b)
-        for n, path in enumerate((self.paths.qmp, self.paths.qmp_cmd)):
+        for n, path in enumerate(p for p in (self.paths.qmp, self.paths.qmp_cmd, self.paths.qmp_stats) if p):
             self.add("-chardev", f"socket,id=qmp{n},path={qemu_escape(path)},server=on,wait=off")
             self.add("-mon", f"chardev=qmp{n},mode=control")
         self.add("-pidfile", self.paths.pidfile, "-daemonize", "-S")

@@ -53,10 +53,11 @@ from .hotplug import QemuHotplugOps
 from .info import QemuInfo
 from .managedsave import ManagedSaveMixin
 from .monitor import MonitorLoop
+from .monitors import StatsPool
 from .resources import QemuResources
 from .saverestore import QemuSaveRestore
 from .snapshots import QemuSnapshotOps
-from .state import Dirs, FileLock, migrate_legacy_layout
+from .state import STATS_LEASE, Dirs, FileLock, migrate_legacy_layout
 from .storage import host_storage
 
 
@@ -115,9 +116,10 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, QemuHotplugOps, StorageOpsMi
         self._ready = False
         if not hasattr(self, "_net_run"):
             self._net_run = Runner()  # host network commands (ip) for guest taps, in this network namespace
-        self._stats_wanted = -1e9
+        self._stats_wanted = self._stats_refreshed = -1e9
         self._storage = host_storage(uri.path.rstrip("/") == "/system", dirs, self._volume_users)
         self.mloop = MonitorLoop()
+        self._stats_pool = StatsPool(self.mloop, lambda u: self.dirs.run_file(u, STATS_LEASE))
         self._queue: queue.Queue[Optional[Callable[[], None]]] = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="guiapp-qemu-worker", daemon=True)
         with self.lock():
@@ -149,6 +151,7 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, QemuHotplugOps, StorageOpsMi
         with self._mu:
             for dom in self._doms.values():
                 self._detach(dom)
+        self._stats_pool.close()
         self.mloop.stop()
 
     def get_type(self) -> str:

@@ -76,7 +76,8 @@ class QemuLifecycle(QemuSupervisor):
         """Where QEMU puts a guest's files: its runtime directory, sockets named after its id."""
         d, sock = self.dirs.domain_dir(uuid), self.dirs.socket
         return RunPaths(qmp=str(sock(dom_id, "qmp")), qmp_cmd=str(sock(dom_id, "cmd")), pidfile=str(d / PIDFILE),
-                        console_log=str(d / CONSOLE_LOG), vnc_socket=str(sock(dom_id, "vnc")))
+                        console_log=str(d / CONSOLE_LOG), vnc_socket=str(sock(dom_id, "vnc")),
+                        qmp_stats=str(sock(dom_id, "stats")))
 
     def _start(self, defn: DomainDef, *, paused: bool = False,
                restore: Optional[tuple[str, int, bool]] = None, keep_id: Optional[int] = None) -> Dom:
@@ -115,7 +116,7 @@ class QemuLifecycle(QemuSupervisor):
                                 bridge_helper=self._bridge_helper(), machines=known_machines)
             existing = self._check_taps(defn, cmd)
             cmd_own_taps = [t.ifname for t in cmd.taps if t.bridge and t.ifname not in existing]
-            sockets = (paths.qmp, paths.qmp_cmd, paths.vnc_socket)
+            sockets = (paths.qmp, paths.qmp_cmd, paths.qmp_stats, paths.vnc_socket)
             remove_runtime_files(self.dirs, defn.uuid, old_rec,
                                  keep=KEEP_RECORD + ((CONSOLE_LOG,) if keep_id else ()), extra=sockets)
             try:
@@ -218,7 +219,7 @@ class QemuLifecycle(QemuSupervisor):
             now = time.time()
             dom.record = RuntimeRecord(
                 name=dom.name, uuid=dom.uuid.hex(), id=dom_id, pid=pid, start_time=start_time, state=state[0],
-                reason=state[1], qmp=paths.qmp, qmp_cmd=paths.qmp_cmd, vcpu_tids=tids,
+                reason=state[1], qmp=paths.qmp, qmp_cmd=paths.qmp_cmd, qmp_stats=paths.qmp_stats, vcpu_tids=tids,
                 taps=[t.ifname for t in cmd.taps], argv=cmd.argv, vnc_port=vnc_port, vnc_socket=paths.vnc_socket,
                 pidfile=paths.pidfile, no_shutdown=cmd.no_shutdown, started=now, changed_at=now, nets=nets,
                 own_taps=own_taps or [])

@@ -79,6 +79,7 @@ class RuntimeRecord:
     pidfile: Optional[str] = None
     qmp: Optional[str] = None  #: the event QMP socket (used by the lease holder)
     qmp_cmd: Optional[str] = None  #: the command QMP socket (one short connection at a time)
+    qmp_stats: Optional[str] = None  #: the stats QMP socket (drivers/qemu/monitors.py)
     vnc_socket: Optional[str] = None
     vnc_port: Optional[int] = None
     argv: list[str] = field(default_factory=list)
@@ -120,7 +121,7 @@ class RuntimeRecord:
 
     def socket_paths(self) -> list[str]:
         """The unix sockets of the running guest (removed with its runtime files)."""
-        return [p for p in (self.qmp, self.qmp_cmd, self.vnc_socket) if p]
+        return [p for p in (self.qmp, self.qmp_cmd, self.qmp_stats, self.vnc_socket) if p]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.extra)
@@ -168,7 +169,8 @@ class RuntimeRecord:
 #: JSON type of each stored field ("int" accepts no bool; "float" accepts int).
 _FIELD_TYPES: dict[str, str] = {
     "name": "str", "uuid": "str", "state": "int", "reason": "int", "version": "int", "id": "int", "pid": "int",
-    "start_time": "int", "pidfile": "str", "qmp": "str", "qmp_cmd": "str", "vnc_socket": "str", "vnc_port": "int",
+    "start_time": "int", "pidfile": "str", "qmp": "str", "qmp_cmd": "str", "qmp_stats": "str", "vnc_socket": "str",
+    "vnc_port": "int",
     "argv": "list[str]", "vcpu_tids": "list[int]", "taps": "list[str]", "own_taps": "list[str]",
     "nets": "list[dict]", "xml": "str", "no_shutdown": "bool", "started": "float", "changed_at": "float",
     "exit_reason": "int", "pause_reason": "int", "shutting_down": "bool", "fake_reboot": "bool",

@@ -24,8 +24,9 @@ from ..base import DomainRef
 from .dom import CRASHED, PAUSED, RUNNING, SHUTOFF, Dom, E, _err, _existing, _no_domain, log
 from .managedsave import managed_save_path
 from .monitor import MonitorLoop
+from .monitors import StatsPool
 from .record import RecordError, RecordVersionError, RuntimeRecord, load_record, save_record
-from .state import PIDFILE, RECORD, Dirs, FileLock, record_paths
+from .state import PIDFILE, RECORD, Dirs, FileLock, record_files
 
 
 class QemuRuntime:
@@ -49,6 +50,8 @@ class QemuRuntime:
     _net_run: Runner  # host network commands (ip) for guest taps, in this network namespace
     mloop: MonitorLoop
     _stats_wanted: float  # when stats were last asked for (time.monotonic())
+    _stats_refreshed: float  # when the stats pool last refreshed
+    _stats_pool: StatsPool
 
     if TYPE_CHECKING:  # process watching, in .supervise
         def _watch(self, dom: Dom) -> None: ...
@@ -158,7 +161,7 @@ class QemuRuntime:
         out: dict[str, RuntimeRecord] = {}
         refused: dict[str, DriverError] = {}
         try:
-            entries = [str(p) for p in record_paths(self.dirs)]
+            entries = record_files(self.dirs)
         except OSError:
             entries = []
         seen = set()

@@ -31,9 +31,10 @@ from .record import RuntimeRecord
 
 #: Files in a domain's runtime directory.
 RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK = "record.json", "pid", "console.log", "lease", "cmdlock"
-DOMAIN_FILES = (RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK)
+STATS_LEASE = "statslease"  # who keeps the stats socket open (drivers/qemu/monitors.py)
+DOMAIN_FILES = (RECORD, PIDFILE, CONSOLE_LOG, LEASE, CMDLOCK, STATS_LEASE)
 #: Keys of a flat-layout record (a dict, see migrate_legacy_layout) naming socket files of a running guest.
-SOCKET_KEYS = ("qmp", "qmp_cmd", "vnc_socket")
+SOCKET_KEYS = ("qmp", "qmp_cmd", "qmp_stats", "vnc_socket")
 #: Longest unix socket path (``sizeof(sun_path) - 1``).
 SOCKET_PATH_MAX = 107
 #: Suffixes of the runtime files of the layout before per-domain directories (``<runtime>/<name><suffix>``).
@@ -92,12 +93,12 @@ class Dirs:
         return d / fname
 
     def socket(self, dom_id: int, kind: str) -> Path:
-        """A unix socket of the running domain with id ``dom_id`` (``kind``: qmp, cmd, vnc)."""
+        """A unix socket of the running domain with id ``dom_id`` (``kind``: qmp, cmd, stats, vnc)."""
         return self.runtime / "sock" / f"{dom_id}-{kind}"
 
     def check_socket_dir(self) -> None:
         """Refuse to start guests when even the short socket names exceed the unix socket path limit."""
-        longest = str(self.socket(2 ** 31, "qmp"))
+        longest = str(self.socket(2 ** 31, "stats"))  # the longest kind
         if len(longest.encode()) > SOCKET_PATH_MAX:
             raise DriverError(C.VIR_ERR_OPERATION_FAILED,
                               f"the runtime directory {self.runtime} is too long for unix socket paths "
@@ -110,14 +111,25 @@ class Dirs:
         return self.config / f"{name}.xml"
 
 
-def record_paths(dirs: Dirs) -> list[Path]:
-    """The record files of every domain with a runtime directory."""
+def record_files(dirs: Dirs) -> list[str]:
+    """The record files of every domain with a runtime directory, as strings (no pathlib: the driver's worker
+    scans them twice a second)."""
     try:
         entries = list(os.scandir(dirs.runtime))
     except OSError:
         return []
-    return [Path(e.path) / RECORD for e in entries
-            if len(e.name) == 32 and e.is_dir(follow_symlinks=False) and os.path.exists(os.path.join(e.path, RECORD))]
+    found = []
+    for e in entries:
+        if len(e.name) == 32 and e.is_dir(follow_symlinks=False):
+            path = os.path.join(e.path, RECORD)
+            if os.path.exists(path):
+                found.append(path)
+    return found
+
+
+def record_paths(dirs: Dirs) -> list[Path]:
+    """The record files of every domain with a runtime directory."""
+    return [Path(p) for p in record_files(dirs)]
 
 
 class FileLock:
@@ -255,11 +267,16 @@ def next_domain_id(dirs: Dirs) -> int:
 
 def process_start_time(pid: int) -> Optional[int]:
     """The start time (clock ticks since boot) of a live, non-zombie process; None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
+    try:  # os.open/os.read: no file object (the driver's worker checks every guest twice a second)
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     fields = data[data.rfind(b")") + 2:].split()
     if not fields or fields[0] in (b"Z", b"X"):
         return None

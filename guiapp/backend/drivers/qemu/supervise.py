@@ -153,18 +153,16 @@ class QemuSupervisor(QemuTaps):
         self._sync(attach=True)
         with self._mu:
             doms = list(self._doms.values())
-        stats_wanted = time.monotonic() - self._stats_wanted < 10
+        active = []
         for dom in doms:
-            self._note_state(dom)
-            if not dom.active:
-                continue
-            if dom.monitor is not None:
-                with contextlib.suppress(DriverError):
-                    dom.blockstats = dom.monitor.execute("query-blockstats", timeout=5) or []
-            elif stats_wanted:  # someone reads stats here but another process holds the guest: ask QEMU
-                with contextlib.suppress(DriverError):
-                    dom.blockstats = self._qmp(dom, "query-blockstats", timeout=5) or []
-                    dom.balloon_bytes = self._qmp(dom, "query-balloon", timeout=5).get("actual")
+            state = self._state(dom)  # one liveness check per guest and tick
+            self._note_state(dom, state)
+            if state[0] != SHUTOFF and dom.record is not None and dom.record.pid:
+                active.append(dom)
+        self._stats_pool.forget_others({d.uuid for d in active})
+        if self._stats_wanted > self._stats_refreshed:  # someone read stats since the last round: refresh once
+            self._stats_refreshed = time.monotonic()
+            self._stats_pool.refresh(active, lambda d, cmd: self._qmp(d, cmd, timeout=5))
 
     def _reconcile(self, name: str) -> None:
         """After attaching: bring the record in line with what QEMU says (events may have been missed)."""

@@ -25,6 +25,7 @@ from .hardware import RemoteHardwareOps
 from .route import Target
 from .snapshots import RemoteSnapshotOps
 from .storage import RemoteStorageMixin
+from .streams import open_stream
 
 REMOTE_AUTH_NONE, REMOTE_AUTH_SASL, REMOTE_AUTH_POLKIT = 0, 1, 2
 FEATURE_PROGRAM_KEEPALIVE = 10
@@ -275,20 +276,9 @@ class RemoteDriver(RemoteSnapshotOps, RemoteHardwareOps, RemoteStorageMixin):
             self._call("DOMAIN_DESTROY", {"dom": _dom(ref)})
 
     def domain_open_console(self, ref: DomainRef, dev_name: Optional[str], flags: int) -> Any:
-        """libvirt's stream procedure DOMAIN_OPEN_CONSOLE; the stream end is in drivers/remote/streams.py."""
-        from .streams import open_stream
-        if not self._client.is_alive():
-            raise DriverError(C.VIR_ERR_INVALID_CONN, f"client socket is closed: {self._client.closed_reason}",
-                              C.VIR_FROM_RPC)
-        try:
-            return open_stream(self._client, "DOMAIN_OPEN_CONSOLE",
-                               {"dom": _dom(ref), "dev_name": dev_name, "flags": flags})
-        except RemoteError as exc:
-            e = exc.error
-            raise DriverError.from_record((e["code"], e["domain"], e["message"], e["level"], e["str1"], e["str2"],
-                                           e["str3"], e["int1"], e["int2"])) from None
-        except (ConnectionClosed, CallTimeout, RPCError) as exc:
-            raise DriverError(C.VIR_ERR_RPC, str(exc), C.VIR_FROM_RPC) from None
+        """libvirt's stream procedure DOMAIN_OPEN_CONSOLE (the stream: rpc/stream.py, both ways)."""
+        return open_stream(self._client, "DOMAIN_OPEN_CONSOLE", {"dom": _dom(ref), "dev_name": dev_name,
+                                                                  "flags": flags}, "both")
 
     def domain_suspend(self, ref: DomainRef) -> None:
         self._call("DOMAIN_SUSPEND", {"dom": _dom(ref)})

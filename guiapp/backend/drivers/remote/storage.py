@@ -6,15 +6,11 @@ daemon's errors unchanged.  Volume upload/download travel as libvirt's stream pa
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
-from ... import constants as C
-from ...errors import DriverError
 from ...hoststorage.refs import StoragePoolRef, StorageVolRef
-from ...rpc.client import Client, ConnectionClosed, RemoteError, RPCError
-from ...rpc.protocol import procedure
-from ...rpc.stream import RemoteStream
+from ...rpc.client import Client
+from .streams import open_stream
 
 LIST_MAX = 16384
 
@@ -146,54 +142,10 @@ class RemoteStorageMixin:
     def storage_vol_resize(self, ref: StorageVolRef, capacity: int, flags: int = 0) -> None:
         self._call("STORAGE_VOL_RESIZE", {"vol": vol_wire(ref), "capacity": capacity, "flags": flags})
 
-    def _open_stream(self, proc: str, ref: StorageVolRef, offset: int, length: int, flags: int,
-                     downloading: bool) -> StreamEnd:
-        stream = RemoteStream(self._client, procedure(proc), downloading)
-        with _converted():
-            stream.open({"vol": vol_wire(ref), "offset": offset, "length": length, "flags": flags})
-        return StreamEnd(stream)
-
     def storage_vol_upload(self, ref: StorageVolRef, offset: int, length: int, flags: int = 0) -> Any:
-        return self._open_stream("STORAGE_VOL_UPLOAD", ref, offset, length, flags, False)
+        return open_stream(self._client, "STORAGE_VOL_UPLOAD",
+                           {"vol": vol_wire(ref), "offset": offset, "length": length, "flags": flags}, "upload")
 
     def storage_vol_download(self, ref: StorageVolRef, offset: int, length: int, flags: int = 0) -> Any:
-        return self._open_stream("STORAGE_VOL_DOWNLOAD", ref, offset, length, flags, True)
-
-
-@contextlib.contextmanager
-def _converted() -> Iterator[None]:
-    """The RPC layer's errors as the DriverError the front-end reports (the daemon's own code unchanged)."""
-    try:
-        yield
-    except RemoteError as exc:
-        e = exc.error
-        raise DriverError.from_record((e["code"], e["domain"], e["message"], e["level"], e["str1"], e["str2"],
-                                       e["str3"], e["int1"], e["int2"])) from None
-    except ConnectionClosed as exc:
-        raise DriverError(C.VIR_ERR_SYSTEM_ERROR, f"the connection to the daemon was lost: {exc}",
-                          C.VIR_FROM_RPC) from None
-    except RPCError as exc:
-        raise DriverError(C.VIR_ERR_RPC, str(exc), C.VIR_FROM_RPC) from None
-
-
-class StreamEnd:
-    """A volume upload/download over the wire, as the front-end's virStream drives it (write/read/finish/abort)."""
-
-    def __init__(self, stream: RemoteStream) -> None:
-        self.stream = stream
-
-    def write(self, data: bytes) -> None:
-        with _converted():
-            self.stream.write(data)
-
-    def read(self, nbytes: int) -> bytes:
-        with _converted():
-            return self.stream.read(nbytes)
-
-    def finish(self) -> None:
-        with _converted():
-            self.stream.finish()
-
-    def abort(self) -> None:
-        with _converted():
-            self.stream.abort()
+        return open_stream(self._client, "STORAGE_VOL_DOWNLOAD",
+                           {"vol": vol_wire(ref), "offset": offset, "length": length, "flags": flags}, "download")

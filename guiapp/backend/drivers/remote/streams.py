@@ -1,112 +1,66 @@
-"""libvirt's RPC streams on the client side, for ``virDomainOpenConsole`` over the remote driver.
+"""The remote driver's stream ends: an :class:`rpc.stream.RemoteStream` as the front-end's ``virStream`` drives it.
 
-A stream lives on the serial of the CALL that opened it (DOMAIN_OPEN_CONSOLE): after the REPLY, both sides
-send STREAM packets with that procedure and serial — status CONTINUE carrying data, OK with no data at the
-end (the peer answers OK), ERROR to abort (from the daemon: a ``remote_error`` payload).  A
-:class:`RemoteStream` is a console end (read/write/finish/abort) as :mod:`guiapp.backend.console` defines.
+One mechanism (:mod:`guiapp.backend.rpc.stream`) carries volume uploads/downloads and text consoles; this
+module only opens it and reports its failures as the ``DriverError`` the front-end raises (the daemon's own
+code, domain and message unchanged).
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-from typing import Any, Optional
+import contextlib
+from typing import Any, Iterator
 
 from ... import constants as C
 from ...errors import DriverError
-from ...rpc import protocol, xdr
-from ...rpc.client import Client, ConnectionClosed
-from ...rpc.protocol import Header, MessageType, Status
-
-CHUNK = 256 * 1024  # libvirt's VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX-sized data packets
+from ...rpc.client import Client, ConnectionClosed, RemoteError, RPCError
+from ...rpc.protocol import procedure
+from ...rpc.stream import Direction, RemoteStream
 
 
-class RemoteStream:
-    """One open stream of a client connection."""
+@contextlib.contextmanager
+def converted() -> Iterator[None]:
+    """The RPC layer's errors as the DriverError the front-end reports (the daemon's own code unchanged)."""
+    try:
+        yield
+    except RemoteError as exc:
+        e = exc.error
+        raise DriverError.from_record((e["code"], e["domain"], e["message"], e["level"], e["str1"], e["str2"],
+                                       e["str3"], e["int1"], e["int2"])) from None
+    except ConnectionClosed as exc:
+        raise DriverError(C.VIR_ERR_SYSTEM_ERROR, f"the connection to the daemon was lost: {exc}",
+                          C.VIR_FROM_RPC) from None
+    except RPCError as exc:  # also CallTimeout
+        raise DriverError(C.VIR_ERR_RPC, str(exc), C.VIR_FROM_RPC) from None
 
-    def __init__(self, client: Client, proc: int, serial: int) -> None:
-        self.client, self.proc, self.serial = client, proc, serial
-        self._q: queue.Queue[Optional[bytes]] = queue.Queue()
-        self._rest = b""
-        self._closed = threading.Event()
-        self.error: Optional[str] = None
 
-    # packets from the reader thread
-    def _incoming(self, header: Header, payload: bytes) -> None:
-        if header.status == Status.CONTINUE:
-            if payload:
-                self._q.put(payload)
-            return
-        if header.status == Status.ERROR:
-            try:
-                self.error = xdr.decode("remote_error", payload).get("message") or "stream error"
-            except xdr.XDRError:
-                self.error = "stream aborted by the daemon"
-        self._q.put(None)  # OK (end of data) or ERROR
+class StreamEnd:
+    """A stream over the wire as the front-end's virStream drives it (write/read/finish/abort)."""
 
-    def _packet(self, status: Status, data: bytes = b"") -> bytes:
-        return protocol.pack(Header(protocol.REMOTE_PROGRAM, protocol.REMOTE_VERSION, self.proc,
-                                    MessageType.STREAM, self.serial, status), data)
-
-    def read(self, nbytes: int) -> bytes:
-        while not self._rest:
-            if self._closed.is_set():
-                return b""
-            item = self._q.get()
-            if item is None:
-                self._close_local()
-                if self.error:
-                    raise DriverError(C.VIR_ERR_RPC, self.error, C.VIR_FROM_STREAMS)
-                return b""
-            self._rest = item
-        data, self._rest = self._rest[:nbytes], self._rest[nbytes:]
-        return data
+    def __init__(self, stream: RemoteStream) -> None:
+        self.stream = stream
 
     def write(self, data: bytes) -> None:
-        data = bytes(data)
-        try:
-            for i in range(0, len(data), CHUNK):
-                self.client.send_packet(self._packet(Status.CONTINUE, data[i:i + CHUNK]))
-        except ConnectionClosed as exc:
-            raise DriverError(C.VIR_ERR_SYSTEM_ERROR, f"stream write failed: {exc}", C.VIR_FROM_RPC) from None
+        with converted():
+            self.stream.write(data)
 
-    def _end(self, status: Status) -> None:
-        if self._closed.is_set():
-            return
-        try:
-            self.client.send_packet(self._packet(status))
-        except ConnectionClosed:
-            pass
-        self._close_local()
-
-    def _close_local(self) -> None:
-        if not self._closed.is_set():
-            self._closed.set()
-            self._q.put(None)
-            _unregister(self.client, self.serial)
+    def read(self, nbytes: int) -> bytes:
+        with converted():
+            return self.stream.read(nbytes)
 
     def finish(self) -> None:
-        self._end(Status.OK)
+        with converted():
+            self.stream.finish()
 
     def abort(self) -> None:
-        self._end(Status.ERROR)
+        with converted():
+            self.stream.abort()
 
 
-def _unregister(client: Client, serial: int) -> None:
-    client.streams.pop(serial, None)
-
-
-def open_stream(client: Client, proc_name: str, args: Any, timeout: Optional[float] = None) -> RemoteStream:
-    """Call a stream procedure (e.g. DOMAIN_OPEN_CONSOLE) and return its stream (RemoteError on failure)."""
-    proc = protocol.procedure(proc_name)
-    serial = client.next_serial()
-    st = RemoteStream(client, proc.number, serial)
-    # the client's reader thread hands this serial's STREAM packets over (Client.streams, as rpc/stream.py does)
-    client.streams[serial] = st._incoming  # STREAM packets, and a REPLY ending the stream (error or confirmation)
-    try:
-        client.raw_call(protocol.REMOTE_PROGRAM, protocol.REMOTE_VERSION, proc.number, xdr.encode(proc.args, args),
-                        timeout, serial=serial)
-    except BaseException:
-        _unregister(client, serial)
-        raise
-    return st
+def open_stream(client: Client, proc_name: str, args: Any, direction: Direction) -> StreamEnd:
+    """Call a stream procedure (STORAGE_VOL_UPLOAD, DOMAIN_OPEN_CONSOLE …) and return its stream end."""
+    if not client.is_alive():
+        raise DriverError(C.VIR_ERR_INVALID_CONN, f"client socket is closed: {client.closed_reason}", C.VIR_FROM_RPC)
+    stream = RemoteStream(client, procedure(proc_name), direction)
+    with converted():
+        stream.open(args)
+    return StreamEnd(stream)
