@@ -14,7 +14,7 @@ from qemu_testlib import conn, guest_xml, needs_qemu, wait_console, wait_for, xd
 
 import guiapp.backend as libvirt
 from guiapp.backend import constants as C
-from guiapp.backend.drivers.qemu import driver as qemu_driver
+from guiapp.backend.drivers.qemu import supervise as qemu_driver  # where _qmp finds one_shot
 
 pytestmark = [pytest.mark.qemu, needs_qemu]
 
