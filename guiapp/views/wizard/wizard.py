@@ -26,10 +26,10 @@ from guiapp.backend.errors import DriverError
 from guiapp.backend.xml.builder import QEMU, DomainBuilder, GuestKind
 from guiapp.backend.xml.domain import parse_domain
 
+from ...backend.preview import format_argv, native_text, native_title
 from .base import INVALID_STYLE, Problem, WizardPage
 from .finish import Created, CreatePlan, run_create
 from .hostinfo import HostInfo, load_host_info
-from .native import format_argv, native_text, native_title
 from .page_display import DisplayPage
 from .page_install import InstallPage
 from .page_kind import KindPage

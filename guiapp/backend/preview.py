@@ -1,12 +1,20 @@
-"""The native configuration preview: the QEMU command line or the xl.cfg a definition turns into."""
+"""What a driver would run for a definition, without a connection: the QEMU command line or the xl.cfg.
+
+The wizard shows this where the connection itself cannot say (the test driver, like libvirt's, answers
+``domainXMLToNative`` with VIR_ERR_NO_SUPPORT, yet emulates QEMU and Xen kinds). Runtime paths are shown
+as placeholders; nothing is started, opened or written. Views call this public function, never a driver module.
+"""
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from guiapp.backend.xml.domain import DomainDef
+from .errors import DriverError
+
+if TYPE_CHECKING:
+    from .xml.domain import DomainDef
 
 _PLACEHOLDER = "$XDG_RUNTIME_DIR/guiapp/qemu/"
 
@@ -24,6 +32,7 @@ def format_argv(argv: Sequence[str]) -> str:
 
 
 def native_title(defn: DomainDef) -> Optional[str]:
+    """The name of what :func:`native_text` shows for ``defn`` (None: its type has no native form here)."""
     if defn.type in ("qemu", "kvm"):
         return "QEMU command line"
     if defn.type == "xen":
@@ -32,23 +41,20 @@ def native_title(defn: DomainDef) -> Optional[str]:
 
 
 def native_text(defn: DomainDef, bridges: Optional[Mapping[str, str]] = None) -> str:
-    """What the QEMU or Xen driver would run for ``defn`` (runtime paths shown as placeholders).
+    """What the QEMU or Xen driver would run for ``defn``; a comment saying why when it could not run.
 
     ``bridges`` maps the connection's networks to their bridges: a Xen vif on a network joins that bridge."""
-    from guiapp.backend.errors import DriverError
-
     try:
         if defn.type in ("qemu", "kvm"):
-            from guiapp.backend.drivers.qemu.command import RunPaths, build_command
+            from .drivers.qemu.command import RunPaths, build_command
 
-            name = defn.name
-            p = _PLACEHOLDER + name
+            p = _PLACEHOLDER + defn.name
             paths = RunPaths(qmp=p + ".qmp", qmp_cmd=p + ".cmd.qmp", pidfile=p + ".pid",
                              console_log=p + ".console.log", vnc_socket=p + ".vnc")
             cmd = build_command(defn.copy(), paths, kvm_usable=True, check_files=False)
             return format_argv(cmd.argv)
         if defn.type == "xen":
-            from guiapp.backend.drivers.xen.xlcfg import domain_to_xl
+            from .drivers.xen.xlcfg import domain_to_xl
 
             return domain_to_xl(defn.copy(), bridges if bridges is not None else {})
     except DriverError as exc:
@@ -56,3 +62,6 @@ def native_text(defn: DomainDef, bridges: Optional[Mapping[str, str]] = None) ->
     except ImportError as exc:
         return f"# The driver for '{defn.type}' is not part of this build ({exc})\n"
     return ""
+
+
+__all__ = ["format_argv", "native_text", "native_title"]
