@@ -140,5 +140,26 @@ def check_text(value: str, what: str, separators: str = "", *, spaces: bool = Fa
     return value
 
 
+#: What an ssh command line may take as a host and a login name (no option injection: no leading '-').
+_SSH_HOST = re.compile(r"^[A-Za-z0-9_.:%\[\]][A-Za-z0-9_.:%\[\]-]*$")
+_SSH_USER = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$")
+
+
+def host_problem(host: str) -> str:
+    """'' when ``host`` may be put on an ssh command line, else what to fix (used by the GUI too)."""
+    if not host:
+        return "enter the remote host name or address"
+    if not _SSH_HOST.match(host):
+        return f"'{host}' is not a host name or address (letters, digits, '.', ':', '-'; not starting with '-')"
+    return ""
+
+
+def user_problem(user: str) -> str:
+    """'' when ``user`` ('' = ssh's default) is a safe login name, else what to fix."""
+    if user and not _SSH_USER.match(user):
+        return f"'{user}' is not a user name (letters, digits, '.', '_', '-', '@'; not starting with '-')"
+    return ""
+
+
 __all__ = ["IFNAMSIZ", "IFNAME_RULE", "DNS_RULE", "shown", "ifname_problem", "check_ifname", "dns_name_problem",
-           "check_dns_name", "parse_mac", "text_problem", "check_text"]
+           "check_dns_name", "parse_mac", "text_problem", "check_text", "host_problem", "user_problem"]

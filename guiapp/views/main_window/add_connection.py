@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...backend.drivers.remote.route import host_problem, user_problem
+from ...backend.validate import host_problem, user_problem
 
 EXAMPLES = (
     "test:///default",

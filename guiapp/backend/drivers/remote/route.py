@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 from ... import constants as C
 from ...errors import DriverError
 from ...uri import URI
+from ...validate import host_problem, user_problem
 
 #: URI parameters consumed by the client side (never sent to the daemon), as libvirt's remote driver.
 CLIENT_PARAMS = ("socket", "keyfile", "no_verify", "no_tty", "command", "netcat", "proxy", "mode", "name",
@@ -35,8 +36,6 @@ GUIAPPD_DIR_ENV = "GUIAPP_SOCKET_DIR"
 GUIAPPD_SYSTEM_DIR = "/run/guiapp"
 GUIAPPD_SCHEMES = ("qemu", "kvm", "xen")
 
-_HOST = re.compile(r"^[A-Za-z0-9_.:%\[\]][A-Za-z0-9_.:%\[\]-]*$")
-_USER = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$")
 _PROGRAM = re.compile(r"^[A-Za-z0-9_./+][A-Za-z0-9_./+-]*$")
 
 
@@ -62,22 +61,6 @@ class Target:
 
 def _bad(what: str, value: str, rule: str) -> DriverError:
     return DriverError(C.VIR_ERR_INVALID_ARG, f"invalid {what} {value!r} in the connection URI: {rule}")
-
-
-def host_problem(host: str) -> str:
-    """'' when ``host`` may be put on an ssh command line, else what to fix (used by the GUI too)."""
-    if not host:
-        return "enter the remote host name or address"
-    if not _HOST.match(host):
-        return f"'{host}' is not a host name or address (letters, digits, '.', ':', '-'; not starting with '-')"
-    return ""
-
-
-def user_problem(user: str) -> str:
-    """'' when ``user`` ('' = ssh's default) is a safe login name, else what to fix."""
-    if user and not _USER.match(user):
-        return f"'{user}' is not a user name (letters, digits, '.', '_', '-', '@'; not starting with '-')"
-    return ""
 
 
 def _is_socket(path: str) -> bool:
@@ -176,12 +159,12 @@ def _explicit(uri: URI, read_only: bool) -> Target:
             sock = next((s for s in local_sockets(uri, read_only) if _is_socket(s)), local_sockets(uri, read_only)[0])
         return Target("unix", name, socket=sock, read_only=read_only)
     host = uri.host or "localhost"
-    if not _HOST.match(host):
+    if host_problem(host):
         raise _bad("host", host, "a host name or address (letters, digits, '.', ':', '-'), not starting with '-'")
     if uri.transport == "tcp":
         return Target("tcp", name, host=host, port=uri.port or DEFAULT_TCP_PORT, read_only=read_only)
     user = uri.user
-    if user and not _USER.match(user):
+    if user_problem(user):
         raise _bad("user", user, "letters, digits, '.', '_', '-', '@', not starting with '-'")
     keyfile = uri.query.get("keyfile", "")
     if keyfile and (keyfile.startswith("-") or "\0" in keyfile or "\n" in keyfile):
