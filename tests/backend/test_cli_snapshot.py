@@ -134,3 +134,20 @@ def test_snapshot_reads_open_read_only() -> None:
     table = cli.command_table()
     assert table["snapshot-list"].reads_only and table["snapshot-dumpxml"].reads_only
     assert not table["snapshot-create-as"].reads_only and not table["snapshot-revert"].reads_only
+
+
+def test_diskspec_memspec_values_cannot_inject_xml() -> None:
+    """virsh prints snapshot=/driver= raw; guiapp escapes every value, so a hostile one stays an attribute."""
+    from lxml import etree
+    out, err = io.StringIO(), io.StringIO()
+    hostile = "a'/><evil x='"
+    rc = cli.run(["-c", "test:///default", "snapshot-create-as", "test", "--print-xml",
+                  "--memspec", f"/m,snapshot={hostile}",
+                  "--diskspec", f"vda,snapshot={hostile},driver={hostile},file=/f{hostile}"], guiapp_libvirt, out, err)
+    assert rc == 0, err.getvalue()
+    root = etree.fromstring(out.getvalue().encode())
+    assert root.find(".//evil") is None
+    assert root.find("memory").get("snapshot") == hostile
+    disk = root.find("disks/disk")
+    assert disk.get("snapshot") == hostile and disk.find("driver").get("type") == hostile
+    assert disk.find("source").get("file") == f"/f{hostile}"
