@@ -54,6 +54,7 @@ from .monitor import Monitor, MonitorLoop, one_shot
 from .networks import attach_tap, can_create_taps, check_target_dev, remove_stale_tap, session_helper, taps_in_use
 from .process import pidfd_open, spawn, terminate, vcpu_cpu_time_ns, wait_exit
 from .snapshots import QemuSnapshotOps
+from .snapshots import job_event as snapshot_job_event
 from .state import (
     CMDLOCK,
     CONSOLE_LOG,
@@ -453,6 +454,8 @@ class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, StorageOpsMixin):
                 dom = self._doms.get(name)
                 if dom is not None:
                     dom.balloon_bytes = data.get("actual")
+                return
+            if snapshot_job_event(event, data):  # a snapshot job's end: wake its waiter now
                 return
             self._post(lambda: self._handle_event(name, event, data, when))
         return sink

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -45,6 +46,19 @@ _CREATE_FLAGS = (C.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | C.VIR_DOMAIN_SNAPSHOT_C
                  | C.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE)
 _JOB_TIMEOUT = 600.0
 _jobs = itertools.count(1)
+_POLL = 0.5  # seconds between query-jobs looks when no JOB_STATUS_CHANGE event arrives (guest owned elsewhere)
+_waiters: dict[str, threading.Event] = {}
+
+
+def job_event(event: str, data: dict[str, Any]) -> bool:
+    """QMP event hook (monitor loop thread): wake the :meth:`QemuSnapshotOps._job` waiting on this job."""
+    if event != "JOB_STATUS_CHANGE" or data.get("status") != "concluded":
+        return False
+    waiter = _waiters.get(str(data.get("id")))
+    if waiter is None:
+        return False
+    waiter.set()
+    return True
 
 
 def _err(code: int, detail: str) -> DriverError:
@@ -105,18 +119,25 @@ class QemuSnapshotOps:
         return out
 
     def _job(self, dom: Dom, cmd: str, args: dict[str, Any]) -> None:
-        """Run a job-based QMP command to its end; its error becomes a DriverError."""
+        """Run a job-based QMP command to its end; its error becomes a DriverError.
+
+        The end is seen from QEMU's ``JOB_STATUS_CHANGE`` event on our kept-open monitor (no polling
+        latency); ``query-jobs`` every :data:`_POLL` s covers a guest whose monitor another process holds."""
         job = f"guiapp-{cmd}-{os.getpid()}-{next(_jobs)}"
-        self._qmp(dom, cmd, {"job-id": job, **args})
-        deadline = time.monotonic() + _JOB_TIMEOUT
-        while True:
-            jobs = {j["id"]: j for j in self._qmp(dom, "query-jobs")}
-            j = jobs.get(job)
-            if j is None or j.get("status") == "concluded":
-                break
-            if time.monotonic() > deadline:
-                raise _err(C.VIR_ERR_OPERATION_TIMEOUT, f"QEMU's {cmd} job did not finish in {_JOB_TIMEOUT:.0f} s")
-            time.sleep(0.02)
+        done = _waiters[job] = threading.Event()
+        try:
+            self._qmp(dom, cmd, {"job-id": job, **args}, timeout=_JOB_TIMEOUT)
+            deadline = time.monotonic() + _JOB_TIMEOUT
+            while True:
+                done.wait(_POLL)
+                j = next((j for j in self._qmp(dom, "query-jobs") if j.get("id") == job), None)
+                if j is None or j.get("status") == "concluded":
+                    break
+                if time.monotonic() > deadline:
+                    raise _err(C.VIR_ERR_OPERATION_TIMEOUT,
+                               f"QEMU's {cmd} job did not finish in {_JOB_TIMEOUT:.0f} s")
+        finally:
+            _waiters.pop(job, None)
         try:
             self._qmp(dom, "job-dismiss", {"id": job})
         except DriverError:
@@ -202,6 +223,9 @@ class QemuSnapshotOps:
             nodes = self._nodes(dom)
             names = [nodes[d.target] for d in disks]
             self._job(dom, "snapshot-save", {"tag": s.name, "vmstate": names[0], "devices": names})
+            if dom.record is not None:  # the STOP/RESUME QEMU sent around the save are ours: the worker skips them
+                dom.record["changed_at"] = time.time()
+                self._save_record(dom)
             return
         done: list[str] = []
         try:
