@@ -52,7 +52,7 @@ def capture_png(dom: Any) -> Optional[bytes]:
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not img.save(buf, "PNG"):
+    if not img.save(buf, b"PNG"):
         return None
     return bytes(data.data())
 

@@ -83,6 +83,7 @@ class QemuSnapshotOps:
 
     if TYPE_CHECKING:  # provided by QemuDriver
         dirs: Any
+        _doms: dict[str, Dom]
         lock: Any  # FileLock: self.lock() is a context manager
         def _find(self, ref: DomainRef) -> Dom: ...
         def _qmp(self, dom: Dom, cmd: str, args: Optional[dict[str, Any]] = None, *, timeout: float = 30.0,
@@ -444,11 +445,13 @@ class QemuSnapshotOps:
                 victims.append(s)
             if not meta_only:
                 ext = [v.name for v in victims if v.external]
-                if ext:
+                if ext and (len(victims) > 1 or not s.external):
                     raise _err(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                               f"deleting external snapshot {', '.join(ext)} would need its overlay merged into the "
-                               f"base image, which guiapp does not do yet; delete with METADATA_ONLY (virsh "
-                               f"--metadata) to drop the record and keep every image")
+                               f"deleting external snapshot {', '.join(ext)} together with others is not supported; "
+                               f"delete them one at a time, or with METADATA_ONLY (virsh --metadata) to drop the "
+                               f"records and keep every image")
+                if ext:
+                    self._delete_external(dom, tree, s)
                 for v in reversed(victims):  # children first
                     self._delete_internal(dom, v)
             for v in victims:
@@ -463,6 +466,22 @@ class QemuSnapshotOps:
                             tree.current = s.name
                     store.remove(v.name)
             store.set_current(tree.current)
+
+    def _delete_external(self, dom: Dom, tree: SnapshotTree, s: SnapshotDef) -> None:
+        """Merge the snapshot's overlays into their bases (shut-off domain; :mod:`.snapcommit`)."""
+        from . import snapcommit
+        others = [d.defn for d in list(self._doms.values()) if d is not dom]
+        plan = snapcommit.plan_commit(s, tree, dom.defn, dom.active, others)
+        moves, children = snapcommit.commit(plan)
+        if moves and dom.config is not None:
+            new = dom.config.copy()
+            for target, (path, fmt) in moves.items():
+                snapcommit.set_source(new, target, path, fmt)
+            self._write_config(dom, _reload(new))
+        for child in children:
+            if child.domain is not None:
+                child.domain = _reload(child.domain)
+        self._store(dom).save_tree(tree, children)
 
     def _delete_internal(self, dom: Dom, s: SnapshotDef) -> None:
         if s.domain is None:
