@@ -7,8 +7,9 @@
   overlay backed by its current image (``qemu-img create -b``; on a running guest ``blockdev-add`` +
   ``blockdev-snapshot`` in one ``transaction``); the domain's disk sources move to the overlays.
   Reverting makes *new* overlays on the snapshot's base images (the overlays written since stay on disk,
-  nothing is merged or overwritten); deleting an external snapshot only drops its metadata when asked
-  (``METADATA_ONLY``) and is otherwise refused: no image another snapshot or domain may need is deleted.
+  nothing is merged or overwritten).  Deleting an external snapshot of a shut-off domain merges its overlay
+  into the image below (:mod:`.snapcommit`, as libvirt 9.0); it is refused, changing nothing, where an image
+  another snapshot or domain needs would change, and on a running domain (no live block-commit yet).
 
 Metadata is stored beside the domain config (:mod:`..snapstore`); it is written only after QEMU or
 qemu-img succeeded, so a failed or killed save never lists a half snapshot.
