@@ -921,8 +921,9 @@ def build_parser(commands: dict[str, Command], only: Optional[str] = None) -> _P
         for o in cmd.opts:
             if o.kind == "bool":
                 p.add_argument(f"--{o.name}", dest=f"opt:{o.name}", nargs=0, action=_Once, default=False)
-            else:
-                p.add_argument(f"--{o.name}", dest=f"opt:{o.name}", action=_Once, default=None)
+            else:  # an argv option may repeat, as in virsh (--diskspec vda --diskspec vdb)
+                p.add_argument(f"--{o.name}", dest=f"opt:{o.name}", action="append" if o.kind == "argv" else _Once,
+                               default=None)
             if o.positional:  # kind "argv" (virsh's VSH_OT_ARGV) takes every remaining word
                 p.add_argument(f"pos:{o.name}", nargs="*" if o.kind == "argv" else "?", default=None)
     return parser
@@ -936,6 +937,8 @@ def command_args(cmd: Command, ns: argparse.Namespace, extras: list[str]) -> dic
         opt_val = getattr(ns, f"opt:{o.name}")
         if o.positional:
             pos_val = getattr(ns, f"pos:{o.name}")
+            if o.kind == "argv" and pos_val is not None and opt_val is not None:
+                opt_val, pos_val = [*opt_val, *pos_val], None
             if pos_val is not None and opt_val is not None:
                 raise UsageError(f"option --{o.name} already seen")
             values[o.name] = opt_val if opt_val is not None else pos_val

@@ -4,7 +4,7 @@
 ``snapshot-info``, ``snapshot-dumpxml``, ``snapshot-current``, ``snapshot-parent``, ``snapshot-revert``,
 ``snapshot-delete``.  Handlers follow :mod:`guiapp.backend.cli_net`'s convention
 (``handler(conn, args, out=, err=, quiet=)``), so they also run over Debian's libvirt-python: the tests
-compare both with real virsh on ``test:///default``.  Not done: ``--memspec``/``--diskspec``, ``snapshot-edit``.
+compare both with real virsh on ``test:///default``.  Not done: ``snapshot-edit``.
 """
 
 from __future__ import annotations
@@ -91,12 +91,83 @@ def _snapshot_create_as(conn: Any, a: Any, o: _Out) -> None:
         lines.append(f"  <name>{escape_text(name)}</name>\n")
     if desc is not None:
         lines.append(f"  <description>{escape_text(desc)}</description>\n")
+    memspec = _opt(a, "memspec")
+    if memspec is not None:
+        lines.append(_memspec(memspec))
+    diskspecs = _opt(a, "diskspec")
+    if diskspecs:
+        lines += ["  <disks>\n", *(_diskspec(d) for d in diskspecs), "  </disks>\n"]
     lines.append("</domainsnapshot>\n")
     xml = "".join(lines)
     if _opt(a, "print-xml"):
         o.print(xml + "\n")
         return
     _create(dom, xml, _flags(a, {k: v for k, v in _CREATE.items() if k not in ("redefine", "current")}), o)
+
+
+def _esc(value: str) -> str:
+    """virBufferEscapeString's escaping (also applied where virsh prints a value raw: no XML injection)."""
+    return escape_text(value)
+
+
+def _split_commas(text: str) -> list[str]:
+    """vshStringToArray: split at ',' where ',,' stands for a literal comma."""
+    parts = text.split(",")
+    out, glue = [parts[0]], False
+    for part in parts[1:]:
+        if glue:
+            out[-1] += "," + part
+            glue = False
+        elif part == "":
+            glue = True
+        else:
+            out.append(part)
+    if glue:
+        out.append("")
+    return out
+
+
+def _memspec(text: str) -> str:
+    """virshParseSnapshotMemspec: ``[file=]name[,snapshot=type]`` -> ``<memory .../>``."""
+    snapshot: Optional[str] = None
+    file: Optional[str] = None
+    for word in _split_commas(text):
+        if snapshot is None and word.startswith("snapshot="):
+            snapshot = word[len("snapshot="):]
+        elif file is None and word.startswith("file="):
+            file = word[len("file="):]
+        elif file is None and word.startswith("/"):
+            file = word
+        else:
+            raise _FailError(f"unable to parse memspec: {text}")
+    attrs = "".join(f" {k}='{_esc(v)}'" for k, v in (("snapshot", snapshot), ("file", file)) if v is not None)
+    return f"  <memory{attrs}/>\n"
+
+
+def _diskspec(text: str) -> str:
+    """virshParseSnapshotDiskspec: ``disk[,snapshot=type][,driver=type][,stype=type][,file=name]``."""
+    words = _split_commas(text)
+    keys = ("snapshot", "driver", "stype", "file")
+    got: dict[str, str] = {}
+    for word in words[1:]:
+        key = next((k for k in keys if k not in got and word.startswith(k + "=")), None)
+        if key is None:
+            raise _FailError(f"unable to parse diskspec: {text}")
+        got[key] = word[len(key) + 1:]
+    stype = got.get("stype")
+    if stype is not None and stype not in ("file", "block"):
+        raise _FailError(f"Unknown storage type: '{stype}'", f"unable to parse diskspec: {text}")
+    head = f"    <disk name='{_esc(words[0])}'"
+    head += "".join(f" {k}='{_esc(got[k])}'" for k in ("snapshot",) if k in got)
+    head += f" type='{stype}'" if stype else ""
+    inner = []
+    if "driver" in got:
+        inner.append(f"      <driver type='{_esc(got['driver'])}'/>\n")
+    if "file" in got:
+        inner.append(f"      <source {'dev' if stype == 'block' else 'file'}='{_esc(got['file'])}'/>\n")
+    if not inner:
+        return head + "/>\n"
+    return head + ">\n" + "".join(inner) + "    </disk>\n"
 
 
 def _info(snap: Any) -> tuple[str, Optional[str], int, str]:
@@ -254,7 +325,10 @@ SPECS: dict[str, Spec] = {
     "snapshot-create-as": _spec(_snapshot_create_as, "Create a snapshot from a set of args", (
         _DOM, ("name", "string", "name of snapshot", True, False),
         ("description", "string", "description of snapshot", True, False),
-        *_bools("print-xml", *_CREATE_BOOLS))),
+        *_bools("print-xml", *_CREATE_BOOLS),
+        ("memspec", "string", "memory attributes: [file=]name[,snapshot=type]", False, False),
+        ("diskspec", "argv", "disk attributes: disk[,snapshot=type][,driver=type][,stype=type][,file=name]",
+         True, False))),
     "snapshot-list": _spec(_snapshot_list, "List snapshots for a domain", (
         _DOM, *_bools("parent", "roots", "leaves", "no-leaves", "metadata", "no-metadata", "inactive", "active",
                       "disk-only", "internal", "external", "tree"),

@@ -27,6 +27,14 @@ SEQUENCE = [
     'snapshot-create-as test s1 --description "hello <there>"',
     "snapshot-create-as test s2",
     "snapshot-create-as test --print-xml --name x --description d",
+    "snapshot-create-as test --print-xml x --memspec /m.save,snapshot=external",
+    "snapshot-create-as test --print-xml --memspec file=/a,,b,snapshot=no --diskspec vda,snapshot=external,"
+    "driver=qcow2,file=/o.qcow2 --diskspec 'vdb,stype=block,file=/dev/x<y' --diskspec hda",
+    "snapshot-create-as test --print-xml x d vda,snapshot=no vdb,snapshot=internal",
+    "snapshot-create-as test --print-xml --memspec relative",
+    "snapshot-create-as test --print-xml --diskspec vda,stype=net",
+    "snapshot-create-as test --print-xml --diskspec vda,bogus=1",
+    "snapshot-create-as test s9 --disk-only --diskspec vda,snapshot=no",
     "snapshot-list test",
     "snapshot-list test --tree",
     "snapshot-list test --parent",
@@ -126,3 +134,20 @@ def test_snapshot_reads_open_read_only() -> None:
     table = cli.command_table()
     assert table["snapshot-list"].reads_only and table["snapshot-dumpxml"].reads_only
     assert not table["snapshot-create-as"].reads_only and not table["snapshot-revert"].reads_only
+
+
+def test_diskspec_memspec_values_cannot_inject_xml() -> None:
+    """virsh prints snapshot=/driver= raw; guiapp escapes every value, so a hostile one stays an attribute."""
+    from lxml import etree
+    out, err = io.StringIO(), io.StringIO()
+    hostile = "a'/><evil x='"
+    rc = cli.run(["-c", "test:///default", "snapshot-create-as", "test", "--print-xml",
+                  "--memspec", f"/m,snapshot={hostile}",
+                  "--diskspec", f"vda,snapshot={hostile},driver={hostile},file=/f{hostile}"], guiapp_libvirt, out, err)
+    assert rc == 0, err.getvalue()
+    root = etree.fromstring(out.getvalue().encode())
+    assert root.find(".//evil") is None
+    assert root.find("memory").get("snapshot") == hostile
+    disk = root.find("disks/disk")
+    assert disk.get("snapshot") == hostile and disk.find("driver").get("type") == hostile
+    assert disk.find("source").get("file") == f"/f{hostile}"

@@ -89,3 +89,39 @@ def test_errors_are_shown_and_nothing_changes(qtbot: Any, connected: tuple) -> N
     assert "overlay" in EXTERNAL_HELP
     assert snapshot_xml("a&b", "<x>") == "<domainsnapshot><name>a&amp;b</name><description>&lt;x&gt;</description>" \
                                          "</domainsnapshot>"
+
+
+def test_thumbnail_shown_for_the_selected_snapshot_and_forgotten_on_delete(qtbot: Any, connected: tuple,
+                                                                          tmp_path: Any, monkeypatch: Any) -> None:
+    """A test-driver guest has no display: the tab says so; a stored thumbnail shows; delete removes the file."""
+    from PySide6.QtGui import QColor, QImage
+
+    from guiapp.models import snapshot_thumbs
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    win, uri = connected
+    details, tab = open_tab(qtbot, win, uri, "vm-005")
+    tab.take_with("nodisplay", "", 0)
+    qtbot.waitUntil(lambda: [n for n, _ in names_in_tree(tab)] == ["nodisplay  (current)"], timeout=10000)
+    tab.tree.setCurrentItem(tab.tree.topLevelItem(0))
+    assert "No screen thumbnail" in tab.thumbnail.text() and tab.thumbnail.pixmap().isNull()
+    path = snapshot_thumbs.thumb_path(uri, details.uuid, "nodisplay")
+    assert not path.exists() and path.is_relative_to(tmp_path / "cache")
+    assert snapshot_thumbs.thumb_path(uri, details.uuid, "../../x/.png").parent == path.parent  # names are hashed
+    img = QImage(64, 40, QImage.Format.Format_RGB32)
+    img.fill(QColor("red"))
+    assert snapshot_thumbs.save(path, _png(img))
+    tab.tree.clearSelection()
+    tab.tree.setCurrentItem(tab.tree.topLevelItem(0))
+    assert tab.thumbnail.pixmap().toImage().pixelColor(5, 5) == QColor("red")
+    tab.delete("nodisplay")
+    qtbot.waitUntil(lambda: names_in_tree(tab) == [], timeout=10000)
+    assert not path.exists()
+
+
+def _png(img: Any) -> bytes:
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    img.save(buf, "PNG")
+    return bytes(data.data())

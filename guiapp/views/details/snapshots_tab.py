@@ -1,7 +1,8 @@
 """The Snapshots tab of the details window: the snapshot tree; take, revert (confirmed) and delete.
 
 Every libvirt call runs through the job runner (take and revert as long jobs, with progress in the jobs
-panel); the tab only reads the results.  Not done yet: a screen thumbnail per snapshot.
+panel); the tab only reads the results.  Taking a snapshot of a guest with a VNC display also keeps a
+thumbnail of its screen (:mod:`guiapp.models.snapshot_thumbs`), shown for the selected snapshot.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...models import snapshot_thumbs
 from ...models.api import libvirt
 
 if TYPE_CHECKING:
@@ -131,7 +133,15 @@ class SnapshotsTab(QWidget):
         self.tree.setObjectName("snapshotTree")
         self.tree.setHeaderLabels(["Name", "Created", "State", "Kind", "Description"])
         self.tree.itemSelectionChanged.connect(self._selection)
-        layout.addWidget(self.tree)
+        top = QHBoxLayout()
+        top.addWidget(self.tree, 1)
+        self.thumbnail = QLabel("")
+        self.thumbnail.setObjectName("snapshotThumbnail")
+        self.thumbnail.setFixedSize(snapshot_thumbs.SIZE)
+        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumbnail.setWordWrap(True)
+        top.addWidget(self.thumbnail, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
         self.message = QLabel("")
         self.message.setObjectName("snapshotMessage")
         self.message.setWordWrap(True)
@@ -221,6 +231,20 @@ class SnapshotsTab(QWidget):
         self.take_button.setEnabled(not ro)
         self.revert_button.setEnabled(has and not ro)
         self.delete_button.setEnabled(has and not ro)
+        self._show_thumbnail()
+
+    def _thumb_path(self, name: str) -> Any:
+        return snapshot_thumbs.thumb_path(self.window_.uri, self.window_.uuid, name)
+
+    def _show_thumbnail(self) -> None:
+        """The selected snapshot's screen at snapshot time (a small PNG read from the cache)."""
+        r = self.selected()
+        img = snapshot_thumbs.load(self._thumb_path(r.name)) if r is not None else None
+        if img is None:
+            self.thumbnail.setPixmap(QPixmap())
+            self.thumbnail.setText("" if r is None else "No screen thumbnail (no display at snapshot time)")
+        else:
+            self.thumbnail.setPixmap(QPixmap.fromImage(img))
 
     # ------------------------------------------------------------------ actions
     def take(self) -> None:
@@ -232,8 +256,16 @@ class SnapshotsTab(QWidget):
     def take_with(self, name: str, description: str, flags: int) -> None:
         xml = snapshot_xml(name, description)
         self.message.setText(f"Taking snapshot {name}…")
-        self._run(f"Snapshot {self.window_.name}", lambda dom: dom.snapshotCreateXML(xml, flags).getName(),
-                  "virDomainSnapshotCreateXML", lambda n: self._done(f"Snapshot {n} taken."), long=True)
+        path_of = self._thumb_path
+
+        def work(dom: Any) -> str:
+            png = snapshot_thumbs.capture_png(dom)  # the screen as it is when the snapshot is taken
+            taken = dom.snapshotCreateXML(xml, flags).getName()
+            if png is not None:
+                snapshot_thumbs.save(path_of(taken), png)
+            return str(taken)
+        self._run(f"Snapshot {self.window_.name}", work, "virDomainSnapshotCreateXML",
+                  lambda n: self._done(f"Snapshot {n} taken."), long=True)
 
     def confirm_revert(self) -> None:
         r = self.selected()
@@ -275,8 +307,13 @@ class SnapshotsTab(QWidget):
         box.open()
 
     def delete(self, name: str) -> None:
-        self._run(f"Delete snapshot {name}", lambda dom: dom.snapshotLookupByName(name, 0).delete(0),
-                  "virDomainSnapshotDelete", lambda _r: self._done(f"Snapshot {name} deleted."))
+        path = self._thumb_path(name)
+
+        def work(dom: Any) -> None:
+            dom.snapshotLookupByName(name, 0).delete(0)
+            snapshot_thumbs.forget(path)
+        self._run(f"Delete snapshot {name}", work, "virDomainSnapshotDelete",
+                  lambda _r: self._done(f"Snapshot {name} deleted."))
 
     def _done(self, text: str, poll: bool = False) -> None:
         self.message.setText(text)

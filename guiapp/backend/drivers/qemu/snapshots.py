@@ -7,8 +7,9 @@
   overlay backed by its current image (``qemu-img create -b``; on a running guest ``blockdev-add`` +
   ``blockdev-snapshot`` in one ``transaction``); the domain's disk sources move to the overlays.
   Reverting makes *new* overlays on the snapshot's base images (the overlays written since stay on disk,
-  nothing is merged or overwritten); deleting an external snapshot only drops its metadata when asked
-  (``METADATA_ONLY``) and is otherwise refused: no image another snapshot or domain may need is deleted.
+  nothing is merged or overwritten).  Deleting an external snapshot of a shut-off domain merges its overlay
+  into the image below (:mod:`.snapcommit`, as libvirt 9.0); it is refused, changing nothing, where an image
+  another snapshot or domain needs would change, and on a running domain (no live block-commit yet).
 
 Metadata is stored beside the domain config (:mod:`..snapstore`); it is written only after QEMU or
 qemu-img succeeded, so a failed or killed save never lists a half snapshot.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -45,6 +47,19 @@ _CREATE_FLAGS = (C.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | C.VIR_DOMAIN_SNAPSHOT_C
                  | C.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE)
 _JOB_TIMEOUT = 600.0
 _jobs = itertools.count(1)
+_POLL = 0.5  # seconds between query-jobs looks when no JOB_STATUS_CHANGE event arrives (guest owned elsewhere)
+_waiters: dict[str, threading.Event] = {}
+
+
+def job_event(event: str, data: dict[str, Any]) -> bool:
+    """QMP event hook (monitor loop thread): wake the :meth:`QemuSnapshotOps._job` waiting on this job."""
+    if event != "JOB_STATUS_CHANGE" or data.get("status") != "concluded":
+        return False
+    waiter = _waiters.get(str(data.get("id")))
+    if waiter is None:
+        return False
+    waiter.set()
+    return True
 
 
 def _err(code: int, detail: str) -> DriverError:
@@ -69,6 +84,7 @@ class QemuSnapshotOps:
 
     if TYPE_CHECKING:  # provided by QemuDriver
         dirs: Any
+        _doms: dict[str, Dom]
         lock: Any  # FileLock: self.lock() is a context manager
         def _find(self, ref: DomainRef) -> Dom: ...
         def _qmp(self, dom: Dom, cmd: str, args: Optional[dict[str, Any]] = None, *, timeout: float = 30.0,
@@ -105,18 +121,25 @@ class QemuSnapshotOps:
         return out
 
     def _job(self, dom: Dom, cmd: str, args: dict[str, Any]) -> None:
-        """Run a job-based QMP command to its end; its error becomes a DriverError."""
+        """Run a job-based QMP command to its end; its error becomes a DriverError.
+
+        The end is seen from QEMU's ``JOB_STATUS_CHANGE`` event on our kept-open monitor (no polling
+        latency); ``query-jobs`` every :data:`_POLL` s covers a guest whose monitor another process holds."""
         job = f"guiapp-{cmd}-{os.getpid()}-{next(_jobs)}"
-        self._qmp(dom, cmd, {"job-id": job, **args})
-        deadline = time.monotonic() + _JOB_TIMEOUT
-        while True:
-            jobs = {j["id"]: j for j in self._qmp(dom, "query-jobs")}
-            j = jobs.get(job)
-            if j is None or j.get("status") == "concluded":
-                break
-            if time.monotonic() > deadline:
-                raise _err(C.VIR_ERR_OPERATION_TIMEOUT, f"QEMU's {cmd} job did not finish in {_JOB_TIMEOUT:.0f} s")
-            time.sleep(0.02)
+        done = _waiters[job] = threading.Event()
+        try:
+            self._qmp(dom, cmd, {"job-id": job, **args}, timeout=_JOB_TIMEOUT)
+            deadline = time.monotonic() + _JOB_TIMEOUT
+            while True:
+                done.wait(_POLL)
+                j = next((j for j in self._qmp(dom, "query-jobs") if j.get("id") == job), None)
+                if j is None or j.get("status") == "concluded":
+                    break
+                if time.monotonic() > deadline:
+                    raise _err(C.VIR_ERR_OPERATION_TIMEOUT,
+                               f"QEMU's {cmd} job did not finish in {_JOB_TIMEOUT:.0f} s")
+        finally:
+            _waiters.pop(job, None)
         try:
             self._qmp(dom, "job-dismiss", {"id": job})
         except DriverError:
@@ -423,11 +446,13 @@ class QemuSnapshotOps:
                 victims.append(s)
             if not meta_only:
                 ext = [v.name for v in victims if v.external]
-                if ext:
+                if ext and (len(victims) > 1 or not s.external):
                     raise _err(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                               f"deleting external snapshot {', '.join(ext)} would need its overlay merged into the "
-                               f"base image, which guiapp does not do yet; delete with METADATA_ONLY (virsh "
-                               f"--metadata) to drop the record and keep every image")
+                               f"deleting external snapshot {', '.join(ext)} together with others is not supported; "
+                               f"delete them one at a time, or with METADATA_ONLY (virsh --metadata) to drop the "
+                               f"records and keep every image")
+                if ext:
+                    self._delete_external(dom, tree, s)
                 for v in reversed(victims):  # children first
                     self._delete_internal(dom, v)
             for v in victims:
@@ -442,6 +467,22 @@ class QemuSnapshotOps:
                             tree.current = s.name
                     store.remove(v.name)
             store.set_current(tree.current)
+
+    def _delete_external(self, dom: Dom, tree: SnapshotTree, s: SnapshotDef) -> None:
+        """Merge the snapshot's overlays into their bases (shut-off domain; :mod:`.snapcommit`)."""
+        from . import snapcommit
+        others = [d.defn for d in list(self._doms.values()) if d is not dom]
+        plan = snapcommit.plan_commit(s, tree, dom.defn, dom.active, others)
+        moves, children = snapcommit.commit(plan)
+        if moves and dom.config is not None:
+            new = dom.config.copy()
+            for target, (path, fmt) in moves.items():
+                snapcommit.set_source(new, target, path, fmt)
+            self._write_config(dom, _reload(new))
+        for child in children:
+            if child.domain is not None:
+                child.domain = _reload(child.domain)
+        self._store(dom).save_tree(tree, children)
 
     def _delete_internal(self, dom: Dom, s: SnapshotDef) -> None:
         if s.domain is None:

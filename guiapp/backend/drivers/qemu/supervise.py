@@ -24,6 +24,7 @@ from .events import lifecycle_event
 from .monitor import Monitor, one_shot
 from .process import pidfd_open, terminate, wait_exit
 from .record import stopped_record
+from .snapshots import job_event as snapshot_job_event
 from .state import CMDLOCK, LEASE, RECORD, FileLock, process_alive, remove_runtime_files, try_lease
 from .taps import QemuTaps
 
@@ -118,6 +119,8 @@ class QemuSupervisor(QemuTaps):
                 dom = self._doms.get(name)
                 if dom is not None:
                     dom.balloon_bytes = data.get("actual")
+                return
+            if snapshot_job_event(event, data):  # a snapshot job's end: wake its waiter now
                 return
             if event == "DEVICE_DELETED":  # an unplug finished (drivers/qemu/hotplug.py waits for it)
                 self._device_deleted(name, data)
