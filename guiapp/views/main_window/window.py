@@ -56,6 +56,7 @@ from .delegates import DomainTreeView
 from .delete_dialog import DeleteDialog
 from .delete_storage import DiskChoice, delete_disks, plan_disks
 from .jobs_panel import JobsView
+from .visible import visible_domains
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self._build_status_and_jobs()
         self.manager.poll_failed.connect(self._on_poll_failed)
         self.manager.polled.connect(self._on_polled)
+        self.manager.watched = lambda uri: visible_domains(self.view, uri)  # big lists: poll what is on screen
         self.manager.open_failed.connect(self._on_open_failed)
         self.model.dataChanged.connect(self._on_model_data_changed)
         self.model.rowsRemoved.connect(lambda *_: self._selection_changed())
