@@ -44,6 +44,7 @@ from ...models.domains import (
     DomainTreeModel,
     plural,
 )
+from ...models.preferences import SETTINGS_SWEEP, int_pref
 from ...models.stats import DomainRow
 from ...models.thumbnails import LIST_SIZE, DomainListThumbnails
 from ..confirm import confirm
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.proxy = DomainFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.manager = ConnectionManager(self.runner, self.model, settings, poll_interval_ms(settings), self)
+        self.manager.full_tick_domains = int_pref(settings, SETTINGS_SWEEP)
         self.screens = DomainListThumbnails(self.model, self.manager, settings, parent=self)  # the Screen column
         self.details_windows: dict[tuple[str, bytes], Any] = {}
         self.error_dialogs: list[ErrorDialog] = []
@@ -734,6 +736,7 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(self.settings, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.interval_changed.connect(self.manager.set_interval)
+        dialog.sweep_changed.connect(lambda n: setattr(self.manager, "full_tick_domains", n))
         dialog.thumbnails_changed.connect(self.screens.apply_settings)
         self.prefs_dialog = dialog
         dialog.open()
