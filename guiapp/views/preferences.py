@@ -192,8 +192,13 @@ class PreferencesDialog(QDialog):
             self.confirmations[key] = box
         ask_all = QPushButton("&Ask again for all")
         ask_all.setObjectName("confirmAll")
-        ask_all.clicked.connect(lambda: [b.setChecked(True) for b in self.confirmations.values()])
+        ask_all.clicked.connect(self._ask_all)
         form.addRow(ask_all)
+
+    def _ask_all(self) -> None:
+        """Tick every confirmation (saved with OK)."""
+        for box in self.confirmations.values():
+            box.setChecked(True)
 
     def _build_console(self, settings: Optional[QSettings]) -> None:
         page = QWidget()
