@@ -39,7 +39,6 @@ from ...models.domains import (
     ConnectionNode,
     DomainFilterProxy,
     DomainTreeModel,
-    plural,
 )
 from ...models.preferences import SETTINGS_SWEEP, int_pref
 from ...models.stats import DomainRow
@@ -53,12 +52,12 @@ from .add_connection import AddConnectionDialog
 from .delegates import DomainTreeView
 from .delete_dialog import DeleteDialog
 from .delete_storage import DiskChoice, delete_disks, plan_disks
+from .selection import Selected, SelectionAndFilter
 from .status import StatusAndLifecycle
 from .visible import visible_domains
 
 log = logging.getLogger(__name__)
 
-Selected = list[tuple[str, DomainRow]]
 FILTER_DEBOUNCE_MS = 150
 
 
@@ -71,7 +70,7 @@ def _is_local(uri: str) -> bool:
     return not parts.hostname and "+" not in parts.scheme.replace("+unix", "")
 
 
-class MainWindow(StatusAndLifecycle, QMainWindow):
+class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
     """The manager's main window; owns the job runner, the domain model and the connections."""
 
     def __init__(self, settings: Optional[QSettings] = None, runner: Optional[JobRunner] = None,
@@ -260,84 +259,6 @@ class MainWindow(StatusAndLifecycle, QMainWindow):
         self.setTabOrder(self.filter_edit, self.view)
 
     # ------------------------------------------------------------- selection
-    def selected_keys(self) -> list[tuple[str, bytes]]:
-        """(uri, uuid) of every selected domain row; read from the selection's ranges once per change.
-
-        ``selectedRows()`` asks the model for every cell's flags (a Python call each); the ranges
-        give the rows directly, and without a filter the proxy's rows are the model's.
-        """
-        if self._selected_keys is None:
-            keys: dict[tuple[str, bytes], None] = {}
-            proxy = self.proxy
-            identity = not proxy.filterRegularExpression().pattern()
-            selection = self.view.selectionModel().selection()
-            for k in range(selection.count()):
-                rng = selection.at(k)
-                pparent = rng.parent()
-                if not pparent.isValid():
-                    continue  # connection rows
-                sparent = proxy.mapToSource(pparent)
-                if not sparent.isValid() or sparent.internalPointer() is not None:
-                    continue
-                node = self.model.connections[sparent.row()]
-                if identity:
-                    rows = node.rows[rng.top():rng.bottom() + 1]
-                else:
-                    rows = []
-                    for r in range(rng.top(), rng.bottom() + 1):
-                        sidx = proxy.mapToSource(proxy.index(r, 0, pparent))
-                        if sidx.isValid() and sidx.row() < len(node.rows):
-                            rows.append(node.rows[sidx.row()])
-                for row in rows:
-                    keys[(node.uri, row.uuid)] = None
-            self._selected_keys = list(keys)
-        return self._selected_keys
-
-    def selected_domains(self) -> Selected:
-        """(uri, current DomainRow) for every selected domain row (O(1) per row after a selection change)."""
-        out: Selected = []
-        find = self.model.domain_row
-        for uri, uuid in self.selected_keys():
-            row = find(uri, uuid)
-            if row is not None:
-                out.append((uri, row))
-        return out
-
-    def selected_connection(self) -> Optional[str]:
-        """The connection of the current row (a connection row or a domain's parent)."""
-        idx = self.proxy.mapToSource(self.view.currentIndex())
-        if not idx.isValid():
-            return next(iter(self.manager.connections), None) if len(self.manager.connections) == 1 else None
-        node = idx.internalPointer()
-        if node is not None:
-            return node.uri
-        return self.model.connections[idx.row()].uri
-
-    def select_domain(self, uri: str, uuid: bytes, extend: bool = False) -> bool:
-        sidx = self.model.domain_index(uri, uuid)
-        pidx = self.proxy.mapFromSource(sidx)
-        if not pidx.isValid():
-            return False
-        flags = QItemSelectionModel.SelectionFlag.Rows | (
-            QItemSelectionModel.SelectionFlag.Select if extend else QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        self.view.selectionModel().select(pidx, flags)
-        self.view.setCurrentIndex(pidx) if not extend else None
-        self.update_actions_now()
-        return True
-
-    def _selection_changed(self) -> None:
-        """The selection (or the rows) changed: recompute the actions once, after the current batch of events."""
-        self._selected_keys = None
-        self._schedule_actions_update()
-
-    def _schedule_actions_update(self) -> None:
-        if not self._actions_timer.isActive():
-            self._actions_timer.start()
-
-    def update_actions_now(self) -> None:
-        """Enable the actions for the current selection (tests call it instead of waiting for the timer)."""
-        self._actions_timer.stop()
-        self._update_actions()
 
     def _update_actions(self) -> None:
         sel = self.selected_domains()
@@ -738,36 +659,6 @@ class MainWindow(StatusAndLifecycle, QMainWindow):
         return win
 
     # ------------------------------------------------------------------- misc
-    def set_filter(self, text: str) -> None:
-        """Filter the list now (the filter box calls it through a short debounce)."""
-        self._filter_timer.stop()
-        self.proxy.set_filter_text(text)
-        for r in range(self.proxy.rowCount()):  # connection rows only (expandAll walks every row)
-            idx = self.proxy.index(r, 0)
-            if not self.view.isExpanded(idx):
-                self.view.expand(idx)
-        self._selection_changed()
-        self._update_count()
-
-    def clear_filter(self) -> None:
-        """Escape in the filter box: show every domain again, at once."""
-        self.filter_edit.clear()
-        self.set_filter("")
-
-    def _filter_typed(self, _text: str) -> None:
-        self._filter_timer.start()
-
-    def _update_count(self) -> None:
-        total = self.model.domain_count()
-        if self.filter_edit.text().strip():
-            shown = sum(self.proxy.rowCount(self.proxy.index(r, 0)) for r in range(self.proxy.rowCount()))
-            self.count_label.setText(f"{shown} of {plural(total, 'domain')} shown")
-        else:
-            self.count_label.setText(plural(total, "domain"))
-
-    def _focus_filter(self) -> None:
-        self.filter_edit.setFocus()
-        self.filter_edit.selectAll()
 
     def _rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
         if not parent.isValid():
