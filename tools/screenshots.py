@@ -69,6 +69,8 @@ def main() -> int:
     win.grab().save(str(out / "main_window_filtered.png"))
     win.filter_edit.setText("")
     win.jobs_dock.hide()
+    shoot_preferences(app, win, out)
+    shoot_top_levels(app, win, out)
     # a connection that fails, and one that drops under the poller: both show in their rows
     win.manager.add(f"test://{tmp / 'missing.xml'}")
     dropped = write_node(tmp / "dropped.xml", 3, prefix="gone")
@@ -173,6 +175,35 @@ def shoot_vm_window(app: object, out: Path, win: object, uri: str) -> None:
     _wait(app, lambda: False, 0.3)
     vm.grab().save(str(out / "vm_window_console_off.png"))
     vm.close()
+
+
+def shoot_preferences(app: object, win: object, out: Path) -> None:
+    """Every tab of the Preferences dialog (closed without saving)."""
+    dialog = win.open_preferences()  # type: ignore[attr-defined]
+    dialog.resize(640, 480)
+    for i in range(dialog.tabs.count()):
+        dialog.tabs.setCurrentIndex(i)
+        _wait(app, lambda: False, 0.2)
+        name = dialog.tabs.tabText(i).replace("&", "").lower().replace(" ", "_")
+        dialog.grab().save(str(out / f"preferences_{name}.png"))
+    dialog.reject()
+
+
+def shoot_top_levels(app: object, win: object, out: Path) -> None:
+    """The Networks and Storage windows at 1280×800 (each closed afterwards)."""
+    from PySide6.QtWidgets import QApplication
+
+    for name, opener in (("networks", win.open_networks_window),  # type: ignore[attr-defined]
+                         ("storage", win.open_storage_window)):  # type: ignore[attr-defined]
+        before = set(QApplication.topLevelWidgets())
+        opener()
+        _wait(app, lambda: False, 1.0)
+        for w in QApplication.topLevelWidgets():
+            if w not in before and w.isVisible():
+                w.resize(1280, 800)
+                _wait(app, lambda: False, 0.5)
+                w.grab().save(str(out / f"{name}_window.png"))
+                w.close()
 
 
 def shoot_thumbnails(app: object, out: Path, tmp: Path) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Optional
+import time
+from typing import Any, Callable, Iterable, Optional
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
@@ -35,6 +36,11 @@ DEFAULT_URI = "test:///default"
 DEFAULT_INTERVAL_MS = 1000
 SETTINGS_URIS = "connections/uris"
 SETTINGS_INTERVAL = "preferences/poll_interval_ms"
+
+# above this many domains a tick samples only the watched ones (visible rows, open graphs), and every domain
+# once every ceil(N / FULL_TICK_DOMAINS) ticks: a poll then costs about the same at 5000 domains as at 500
+FULL_TICK_DOMAINS = 250
+ASKED_SECONDS = 5.0  # a domain whose history a graph read stays sampled on every tick this long
 
 EVENT_BATCH_MS = 30  # events arriving within this window update the list together
 
@@ -104,6 +110,8 @@ class Connection:
         self.generation = 0  # bumped at every (re)open; stale job results are dropped
         self.last_poll: Optional[PollResult] = None
         self.poll_failures = 0
+        self.ticks_since_full = 0
+        self.force_full = True  # the next tick samples every domain
 
     @property
     def is_open(self) -> bool:
@@ -134,6 +142,10 @@ class ConnectionManager(QObject):
         self._event_flush.setSingleShot(True)
         self._event_flush.setInterval(EVENT_BATCH_MS)
         self._event_flush.timeout.connect(self.flush_events)
+        # which domains each partial tick samples: uri -> UUIDs (the window's visible rows); None: every tick full
+        self.watched: Optional[Callable[[str], Iterable[bytes]]] = None
+        self.full_tick_domains = FULL_TICK_DOMAINS
+        self._asked: dict[tuple[str, bytes], float] = {}  # history() readers (graphs): sampled every tick a while
         self._poll_relay = Relay(self)  # one QObject for every poll tick's result (no Job per tick)
         self._poll_relay.result.connect(self._poll_result)
         self._poll_relay.error.connect(self._poll_failure)
@@ -197,14 +209,39 @@ class ConnectionManager(QObject):
         entry = self.connections.get(uri)
         if entry is None or not entry.is_open:
             return
+        entry.force_full = True
         if entry.busy:
             entry.repoll = True
         else:
             self._poll(entry)
 
     def history(self, uri: str, uuid: bytes) -> Any:
+        """A domain's metric history; whoever reads it (a graph) gets that domain sampled on every tick."""
         entry = self.connections.get(uri)
-        return None if entry is None else entry.sampler.history(uuid)
+        if entry is None:
+            return None
+        self._asked[(uri, uuid)] = time.monotonic()
+        return entry.sampler.history(uuid)
+
+    def full_every(self, entry: Connection) -> int:
+        """Every how many ticks all domains are sampled: 1 up to ``full_tick_domains``, then in proportion."""
+        total = entry.last_poll.total if entry.last_poll is not None else 0
+        if self.watched is None or total <= self.full_tick_domains:
+            return 1
+        return -(-total // self.full_tick_domains)
+
+    def _partial_set(self, entry: Connection) -> Optional[set[bytes]]:
+        """The UUIDs a partial tick samples, or None when this tick is a full one."""
+        if entry.force_full or self.watched is None or entry.ticks_since_full + 1 >= self.full_every(entry):
+            return None
+        wanted = set(self.watched(entry.uri))
+        horizon = time.monotonic() - ASKED_SECONDS
+        for key, at in list(self._asked.items()):
+            if at < horizon:
+                del self._asked[key]
+            elif key[0] == entry.uri:
+                wanted.add(key[1])
+        return wanted
 
     def shutdown(self, wait_ms: int = 3000) -> None:
         """Stop polling and close every connection on the pool, waiting a little for them."""
@@ -290,10 +327,15 @@ class ConnectionManager(QObject):
         if conn is None:
             return
         entry.busy = True
+        only = self._partial_set(entry)
+        if only is None:
+            entry.ticks_since_full, entry.force_full = 0, False
+        else:
+            entry.ticks_since_full += 1
 
         def work() -> PollResult:
             try:
-                return sampler.sample(conn)
+                return sampler.sample(conn, only=only)
             except Exception as exc:
                 try:
                     alive = bool(conn.isAlive())
@@ -318,7 +360,8 @@ class ConnectionManager(QObject):
             entry.poll_failures = 0
             self.model.set_connection_status(entry.uri, ConnectionNode.CONNECTED)
         self.model.apply(result)
-        entry.last_poll = result
+        if not result.partial or entry.last_poll is None:
+            entry.last_poll = result
         self.polled.emit(entry.uri, result)
         if entry.repoll:
             entry.repoll = False

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Optional
+from typing import Any, Iterable, NamedTuple, Optional
 
 from ..backend.uuids import format_uuid
 from .api import ACTIVE_STATES, STATE_NOSTATE, error_code, libvirt
@@ -61,6 +61,7 @@ class PollResult:
     total: int = 0
     elapsed: float = 0.0
     full: bool = False  # first tick: every row
+    partial: bool = False  # only some domains were sampled (no removals are known from this tick)
 
 
 @dataclass(slots=True)
@@ -167,33 +168,53 @@ class StatsSampler:
         self._tracks: dict[bytes, _Track] = {}
         self._bulk = True
         self._first = True
+        self._doms: dict[bytes, Any] = {}  # uuid -> domain handle, from the last full tick (partial ticks reuse them)
 
     def history(self, uuid: bytes) -> Optional[History]:
         """The metric history of one domain (read from the UI thread; deques are append-only)."""
         t = self._tracks.get(uuid)
         return None if t is None else t.hist
 
-    def _fetch(self, conn: Any) -> list[tuple[Any, dict]]:
+    def _fetch(self, conn: Any, doms: Optional[list[Any]] = None) -> list[tuple[Any, dict]]:
         if self._bulk:
             try:
-                return conn.getAllDomainStats()
+                return conn.getAllDomainStats() if doms is None else conn.domainListGetStats(doms)
             except libvirt.libvirtError as exc:
                 if error_code(exc) != getattr(libvirt, "VIR_ERR_NO_SUPPORT", 3):
                     raise
                 self._bulk = False
         rows = []
-        for dom in conn.listAllDomains(0):
+        for dom in conn.listAllDomains(0) if doms is None else doms:
             state, maxmem, mem, vcpus, cputime = dom.info()
             rows.append((dom, {"state.state": state, "balloon.current": mem, "balloon.maximum": maxmem,
                                "vcpu.current": vcpus, "cpu.time": cputime if state in ACTIVE_STATES else None}))
         return rows
 
-    def sample(self, conn: Any, now: Optional[float] = None) -> PollResult:
-        """One tick: one bulk stats call, then the rows whose values changed."""
+    def sample(self, conn: Any, now: Optional[float] = None, only: Optional[Iterable[bytes]] = None) -> PollResult:
+        """One tick: one bulk stats call, then the rows whose values changed.
+
+        With ``only`` (UUIDs), a partial tick: just those domains known from the last full tick
+        (``domainListGetStats``), no removals. Falls back to a full tick when there is none yet,
+        or when a domain is gone meanwhile.
+        """
         t0 = time.perf_counter()
-        rows = self._fetch(conn)
+        partial = only is not None and not self._first
+        rows: list[tuple[Any, dict]] = []
+        if partial:
+            known = self._doms
+            doms = [known[u] for u in only if u in known]  # type: ignore[union-attr]
+            try:
+                rows = self._fetch(conn, doms) if doms else []
+            except libvirt.libvirtError as exc:
+                if error_code(exc) != getattr(libvirt, "VIR_ERR_NO_DOMAIN", 42):
+                    raise
+                partial = False  # one went away: the full tick below finds out which
+        if not partial:
+            rows = self._fetch(conn)
+            self._doms = {}
+        doms_seen = None if partial else self._doms
         now = time.monotonic() if now is None else now
-        result = PollResult(self.uri, full=self._first)
+        result = PollResult(self.uri, full=self._first, partial=partial)
         tracks = self._tracks
         seen = set()
         seen_add = seen.add
@@ -201,6 +222,8 @@ class StatsSampler:
         for dom, st in rows:
             uuid = dom.UUID()
             seen_add(uuid)
+            if doms_seen is not None:
+                doms_seen[uuid] = dom
             track = tracks.get(uuid)
             if track is None:
                 track = tracks[uuid] = _Track()
@@ -260,11 +283,11 @@ class StatsSampler:
             changed.append(DomainRow(
                 uuid=uuid, uuid_str=track.uuid_str, name=row_key.name, id=row_key.id, state=state, cpu=cpu,
                 mem_kib=mem, maxmem_kib=row_key.maxmem_kib, vcpus=vcpus, disk_bps=disk_bps, net_bps=net_bps, hist=h))
-        if len(seen) != len(tracks):
+        if not partial and len(seen) != len(tracks):
             for uuid in [u for u in tracks if u not in seen]:
                 del tracks[uuid]
                 result.removed.append(uuid)
-        result.total = len(rows)
+        result.total = len(self._doms)
         result.elapsed = time.perf_counter() - t0
         self._first = False
         return result
@@ -278,5 +301,6 @@ class StatsSampler:
     def forget(self) -> None:
         """Drop all tracked state (after a reconnect the next tick is a full one)."""
         self._tracks.clear()
+        self._doms = {}
         self._first = True
 

@@ -1,4 +1,4 @@
-"""Preferences: polling interval, screen thumbnails and the external VNC viewer, stored in QSettings."""
+"""Preferences (tabs: Polling, Confirmations, Console, New VMs), stored in QSettings and applied live."""
 
 from __future__ import annotations
 
@@ -10,16 +10,21 @@ from typing import Optional
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
+from ..models import preferences as prefs
 from ..models import thumbnails
 from ..models.connections import DEFAULT_INTERVAL_MS, SETTINGS_INTERVAL
 from .confirm import CONFIRMATIONS, set_ask, should_ask
@@ -66,17 +71,45 @@ def viewer_template_error(template: str) -> str:
     return ""
 
 
+def _int_box(settings: Optional[QSettings], key: str, name: str, suffix: str, tip: str) -> QSpinBox:
+    box = QSpinBox()
+    box.setObjectName(name)
+    box.setRange(*prefs.int_range(key))
+    box.setValue(prefs.int_pref(settings, key))
+    box.setSuffix(suffix)
+    box.setToolTip(tip)
+    return box
+
+
+def _choice_box(settings: Optional[QSettings], key: str, name: str, choices: dict[str, str]) -> QComboBox:
+    box = QComboBox()
+    box.setObjectName(name)
+    for value, label in choices.items():
+        box.addItem(label, value)
+    box.setCurrentIndex(max(0, box.findData(prefs.choice_pref(settings, key))))
+    return box
+
+
 class PreferencesDialog(QDialog):
-    """Emits ``interval_changed(ms)`` and ``thumbnails_changed()`` when accepted (settings already saved)."""
+    """Emits its ``*_changed`` signals when accepted (the settings are already saved): the windows apply them."""
 
     interval_changed = Signal(int)
+    sweep_changed = Signal(int)  # domains sampled on every tick before big lists poll only what is on screen
     thumbnails_changed = Signal()
+    console_changed = Signal()  # console scaling / grab combo (console windows re-read them)
+    new_vm_changed = Signal()
 
     def __init__(self, settings: Optional[QSettings], parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle("Preferences")
-        form = QFormLayout(self)
+        outer = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("preferencesTabs")
+        outer.addWidget(self.tabs)
+        page = QWidget()
+        form = QFormLayout(page)
+        self.tabs.addTab(page, "&Polling")
         self.interval = QDoubleSpinBox()
         self.interval.setObjectName("pollInterval")
         self.interval.setRange(0.25, 60.0)
@@ -86,7 +119,13 @@ class PreferencesDialog(QDialog):
         self.interval.setValue(poll_interval_ms(settings) / 1000)
         self.interval.setToolTip("How often each connection's domain list and statistics are refreshed")
         form.addRow("&Polling interval:", self.interval)
-        note = QLabel("Each connection is polled on its own; a slow host never delays another.")
+        self.sweep = _int_box(settings, prefs.SETTINGS_SWEEP, "sweepDomains", " domains",
+                              "Up to this many domains per connection, every tick samples all of them; above it a "
+                              "tick samples the rows on screen (and open graphs), and all of them every "
+                              "ceil(domains / this) ticks")
+        form.addRow("Sample &every domain up to:", self.sweep)
+        note = QLabel("Each connection is polled on its own; a slow host never delays another. Lifecycle "
+                      "events update every row's state at once, whatever the interval.")
         note.setWordWrap(True)
         form.addRow(note)
 
@@ -130,7 +169,20 @@ class PreferencesDialog(QDialog):
         self.message.setObjectName("preferencesMessage")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b00020")
-        form.addRow(QLabel("<b>Confirmations</b> — ask before:"))
+        form.addRow(self.message)
+        self._build_confirmations(settings)
+        self._build_console(settings)
+        self._build_new_vm(settings)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        outer.addWidget(buttons)
+
+    def _build_confirmations(self, settings: Optional[QSettings]) -> None:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.tabs.addTab(page, "&Confirmations")
+        form.addRow(QLabel("Ask before (answering \"Don't ask again\" clears a box here):"))
         self.confirmations: dict[str, QCheckBox] = {}
         for key, (label, _title) in CONFIRMATIONS.items():
             box = QCheckBox(label)
@@ -138,11 +190,41 @@ class PreferencesDialog(QDialog):
             box.setChecked(should_ask(settings, key))
             form.addRow(box)
             self.confirmations[key] = box
-        form.addRow(self.message)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        ask_all = QPushButton("&Ask again for all")
+        ask_all.setObjectName("confirmAll")
+        ask_all.clicked.connect(self._ask_all)
+        form.addRow(ask_all)
+
+    def _ask_all(self) -> None:
+        """Tick every confirmation (saved with OK)."""
+        for box in self.confirmations.values():
+            box.setChecked(True)
+
+    def _build_console(self, settings: Optional[QSettings]) -> None:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.tabs.addTab(page, "C&onsole")
+        self.scaling = _choice_box(settings, prefs.SETTINGS_CONSOLE_SCALING, "consoleScaling", prefs.SCALINGS)
+        form.addRow("&Scaling:", self.scaling)
+        self.grab_combo = _choice_box(settings, prefs.SETTINGS_GRAB_COMBO, "grabCombo", prefs.GRAB_COMBOS)
+        self.grab_combo.setToolTip("Pressing and releasing these keys alone releases the keyboard and mouse grab")
+        form.addRow("&Release grab with:", self.grab_combo)
+
+    def _build_new_vm(self, settings: Optional[QSettings]) -> None:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.tabs.addTab(page, "&New VMs")
+        self.new_memory = _int_box(settings, prefs.SETTINGS_NEWVM_MEMORY, "newVmMemory", " MiB",
+                                   "Memory a new VM starts with (an OS's own recommendation wins when known)")
+        form.addRow("&Memory:", self.new_memory)
+        self.new_vcpus = _int_box(settings, prefs.SETTINGS_NEWVM_VCPUS, "newVmVcpus", "", "vCPUs of a new VM")
+        form.addRow("&vCPUs:", self.new_vcpus)
+        self.new_disk = _int_box(settings, prefs.SETTINGS_NEWVM_DISK, "newVmDisk", " GiB", "Size of a new disk")
+        form.addRow("&Disk size:", self.new_disk)
+        self.new_format = _choice_box(settings, prefs.SETTINGS_NEWVM_FORMAT, "newVmFormat",
+                                      {f: f for f in prefs.DISK_FORMATS})
+        self.new_format.setToolTip("Default storage format of new disk images")
+        form.addRow("Disk &format:", self.new_format)
 
     def _accept(self) -> None:
         """Check the viewer command (the dialog stays open on a bad one), save everything, apply it."""
@@ -154,6 +236,13 @@ class PreferencesDialog(QDialog):
             self.viewer.setFocus()
             return
         ms = int(round(self.interval.value() * 1000))
+        prefs.set_pref(self.settings, prefs.SETTINGS_SWEEP, self.sweep.value())
+        prefs.set_pref(self.settings, prefs.SETTINGS_CONSOLE_SCALING, self.scaling.currentData())
+        prefs.set_pref(self.settings, prefs.SETTINGS_GRAB_COMBO, self.grab_combo.currentData())
+        prefs.set_pref(self.settings, prefs.SETTINGS_NEWVM_MEMORY, self.new_memory.value())
+        prefs.set_pref(self.settings, prefs.SETTINGS_NEWVM_VCPUS, self.new_vcpus.value())
+        prefs.set_pref(self.settings, prefs.SETTINGS_NEWVM_DISK, self.new_disk.value())
+        prefs.set_pref(self.settings, prefs.SETTINGS_NEWVM_FORMAT, self.new_format.currentData())
         if self.settings is not None:
             self.settings.setValue(SETTINGS_INTERVAL, ms)
             self.settings.setValue(thumbnails.SETTINGS_ENABLED, self.thumbs_enabled.isChecked())
@@ -164,5 +253,8 @@ class PreferencesDialog(QDialog):
         for key, box in self.confirmations.items():
             set_ask(self.settings, key, box.isChecked())
         self.interval_changed.emit(ms)
+        self.sweep_changed.emit(self.sweep.value())
         self.thumbnails_changed.emit()
+        self.console_changed.emit()
+        self.new_vm_changed.emit()
         self.accept()

@@ -91,3 +91,27 @@ def test_events_are_relayed_from_the_driver_thread(qtbot: Any, manager: Any, tmp
     off_ui(lambda: conn.lookupByName("vm-000").destroy())
     qtbot.waitUntil(lambda: next(r for r in manager.model.connection(uri).rows if r.name == "vm-000").state == 5,
                     timeout=6000)
+
+
+def test_big_lists_poll_the_watched_domains_and_everything_every_few_ticks(qtbot: Any, manager: Any,
+                                                                          tmp_path: Path) -> None:
+    uri = write_node(tmp_path / "a.xml", 12, running=1.0)
+    manager.full_tick_domains = 4  # 12 domains: every 3rd tick samples all of them
+    manager.add(uri)
+    qtbot.waitUntil(lambda: manager.model.domain_count() == 12, timeout=10000)
+    first = manager.model.connection(uri).rows[0]
+    manager.watched = lambda u: {first.uuid} if u == uri else set()
+    assert manager.full_every(manager.connections[uri]) == 3
+    seen: list[tuple[bool, int]] = []
+    manager.polled.connect(lambda u, res: seen.append((res.partial, len(res.changed))))
+    qtbot.waitUntil(lambda: len(seen) >= 7, timeout=20000)
+    kinds = [p for p, _n in seen[:7]]
+    assert kinds.count(False) in (2, 3) and kinds.count(True) >= 4
+    assert all(n <= 1 for p, n in seen if p) and any(n == 12 for p, n in seen if not p)
+    # an early poll (after lifecycle events) samples everything
+    manager.set_interval(60_000)
+    qtbot.waitUntil(lambda: not manager.connections[uri].busy, timeout=10000)
+    seen.clear()
+    manager.poll_now(uri)
+    qtbot.waitUntil(lambda: bool(seen), timeout=10000)
+    assert seen[0][0] is False

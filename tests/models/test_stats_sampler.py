@@ -60,3 +60,26 @@ def test_quiet_rows_stop_changing_once_their_sparklines_are_flat(conn: Any, node
         seen.append("vm-000" in {r.name for r in res.changed})
     assert seen[0] is True  # the state change itself
     assert seen[-1] is False  # then nothing to redraw
+
+
+def test_a_partial_tick_samples_only_the_given_domains_and_removes_nothing(conn: Any, node_uri: str) -> None:
+    s = StatsSampler(node_uri)
+    first = off_ui(lambda: s.sample(conn, only=[]))  # no full tick yet: a partial request is a full one
+    assert first.full and not first.partial and len(first.changed) == 12
+    by_name = {r.name: r.uuid for r in first.changed}
+    time.sleep(0.05)
+    part = off_ui(lambda: s.sample(conn, only=[by_name["vm-000"], by_name["vm-001"], by_name["vm-011"]]))
+    assert part.partial and not part.full and part.removed == [] and part.total == 12
+    # the running two move, the shut-off one is quiet; the other running domains are not sampled at all
+    assert {r.name for r in part.changed} == {"vm-000", "vm-001"}
+    assert len(s.history(by_name["vm-000"]).cpu) == 2 and len(s.history(by_name["vm-002"]).cpu) == 1
+    full = off_ui(lambda: s.sample(conn))
+    assert not full.partial and {r.name for r in full.changed} == {f"vm-{i:03d}" for i in range(6)}
+
+
+def test_a_partial_tick_on_a_vanished_domain_turns_into_a_full_one(conn: Any, node_uri: str) -> None:
+    s = StatsSampler(node_uri)
+    by_name = {r.name: r.uuid for r in off_ui(lambda: s.sample(conn)).changed}
+    off_ui(lambda: conn.lookupByName("vm-011").undefine())
+    res = off_ui(lambda: s.sample(conn, only=[by_name["vm-011"], by_name["vm-000"]]))
+    assert not res.partial and res.removed == [by_name["vm-011"]] and res.total == 11

@@ -11,20 +11,17 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, 
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
-    QProgressBar,
     QVBoxLayout,
     QWidget,
 )
 
-from ...jobs import Job, JobRunner, JobState
+from ...jobs import Job, JobRunner
 from ...models.api import ACTIVE_STATES
 from ...models.connections import ConnectionManager
 from ...models.domains import (
@@ -42,8 +39,8 @@ from ...models.domains import (
     ConnectionNode,
     DomainFilterProxy,
     DomainTreeModel,
-    plural,
 )
+from ...models.preferences import SETTINGS_SWEEP, int_pref
 from ...models.stats import DomainRow
 from ...models.thumbnails import LIST_SIZE, DomainListThumbnails
 from ..confirm import confirm
@@ -56,11 +53,12 @@ from .clone_dialog import open_clone_dialog
 from .delegates import DomainTreeView
 from .delete_dialog import DeleteDialog
 from .delete_storage import DiskChoice, delete_disks, plan_disks
-from .jobs_panel import JobsView
+from .selection import Selected, SelectionAndFilter
+from .status import StatusAndLifecycle
+from .visible import visible_domains
 
 log = logging.getLogger(__name__)
 
-Selected = list[tuple[str, DomainRow]]
 FILTER_DEBOUNCE_MS = 150
 
 
@@ -73,7 +71,7 @@ def _is_local(uri: str) -> bool:
     return not parts.hostname and "+" not in parts.scheme.replace("+unix", "")
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
     """The manager's main window; owns the job runner, the domain model and the connections."""
 
     def __init__(self, settings: Optional[QSettings] = None, runner: Optional[JobRunner] = None,
@@ -88,6 +86,7 @@ class MainWindow(QMainWindow):
         self.proxy = DomainFilterProxy(self)
         self.proxy.setSourceModel(self.model)
         self.manager = ConnectionManager(self.runner, self.model, settings, poll_interval_ms(settings), self)
+        self.manager.full_tick_domains = int_pref(settings, SETTINGS_SWEEP)
         self.screens = DomainListThumbnails(self.model, self.manager, settings, parent=self)  # the Screen column
         self.details_windows: dict[tuple[str, bytes], Any] = {}
         self.error_dialogs: list[ErrorDialog] = []
@@ -109,6 +108,7 @@ class MainWindow(QMainWindow):
         self._build_status_and_jobs()
         self.manager.poll_failed.connect(self._on_poll_failed)
         self.manager.polled.connect(self._on_polled)
+        self.manager.watched = lambda uri: visible_domains(self.view, uri)  # big lists: poll what is on screen
         self.manager.open_failed.connect(self._on_open_failed)
         self.model.dataChanged.connect(self._on_model_data_changed)
         self.model.rowsRemoved.connect(lambda *_: self._selection_changed())
@@ -259,121 +259,7 @@ class MainWindow(QMainWindow):
         self.filter_bar.addStretch(1)
         self.setTabOrder(self.filter_edit, self.view)
 
-    def _build_status_and_jobs(self) -> None:
-        sb = self.statusBar()
-        self.poll_status = QLabel("")
-        self.poll_status.setObjectName("pollStatus")
-        self.poll_status.setStyleSheet("color: #b00020")
-        self.poll_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        sb.addWidget(self.poll_status, 1)
-        self.jobs_progress = QProgressBar()
-        self.jobs_progress.setObjectName("jobsProgress")
-        self.jobs_progress.setMaximumWidth(160)
-        self.jobs_progress.setRange(0, 0)
-        self.jobs_progress.setFormat("")
-        self.jobs_progress.hide()
-        sb.addPermanentWidget(self.jobs_progress)
-        self.screens_label = QLabel("")
-        self.screens_label.setObjectName("thumbnailStatus")
-        self.screens_label.hide()
-        sb.addPermanentWidget(self.screens_label)
-        self.count_label = QLabel("")
-        self.count_label.setObjectName("countLabel")
-        sb.addPermanentWidget(self.count_label)
-        dock = self.jobs_dock = QDockWidget("Jobs", self)
-        dock.setObjectName("jobsDock")
-        self.jobs_view = JobsView(self.runner, dock)
-        dock.setWidget(self.jobs_view)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        self.resizeDocks([dock], [150], Qt.Orientation.Vertical)
-        dock.hide()
-        toggle = dock.toggleViewAction()
-        toggle.setText("&Jobs Panel")
-        toggle.setShortcut(QKeySequence("Ctrl+J"))
-        toggle.setToolTip("Show long jobs (start, save, restore, delete) and their progress")
-        self.view_menu.addAction(toggle)
-        self.runner.job_added.connect(self._long_job_changed)
-        self.runner.job_changed.connect(self._long_job_changed)
-
     # ------------------------------------------------------------- selection
-    def selected_keys(self) -> list[tuple[str, bytes]]:
-        """(uri, uuid) of every selected domain row; read from the selection's ranges once per change.
-
-        ``selectedRows()`` asks the model for every cell's flags (a Python call each); the ranges
-        give the rows directly, and without a filter the proxy's rows are the model's.
-        """
-        if self._selected_keys is None:
-            keys: dict[tuple[str, bytes], None] = {}
-            proxy = self.proxy
-            identity = not proxy.filterRegularExpression().pattern()
-            selection = self.view.selectionModel().selection()
-            for k in range(selection.count()):
-                rng = selection.at(k)
-                pparent = rng.parent()
-                if not pparent.isValid():
-                    continue  # connection rows
-                sparent = proxy.mapToSource(pparent)
-                if not sparent.isValid() or sparent.internalPointer() is not None:
-                    continue
-                node = self.model.connections[sparent.row()]
-                if identity:
-                    rows = node.rows[rng.top():rng.bottom() + 1]
-                else:
-                    rows = []
-                    for r in range(rng.top(), rng.bottom() + 1):
-                        sidx = proxy.mapToSource(proxy.index(r, 0, pparent))
-                        if sidx.isValid() and sidx.row() < len(node.rows):
-                            rows.append(node.rows[sidx.row()])
-                for row in rows:
-                    keys[(node.uri, row.uuid)] = None
-            self._selected_keys = list(keys)
-        return self._selected_keys
-
-    def selected_domains(self) -> Selected:
-        """(uri, current DomainRow) for every selected domain row (O(1) per row after a selection change)."""
-        out: Selected = []
-        find = self.model.domain_row
-        for uri, uuid in self.selected_keys():
-            row = find(uri, uuid)
-            if row is not None:
-                out.append((uri, row))
-        return out
-
-    def selected_connection(self) -> Optional[str]:
-        """The connection of the current row (a connection row or a domain's parent)."""
-        idx = self.proxy.mapToSource(self.view.currentIndex())
-        if not idx.isValid():
-            return next(iter(self.manager.connections), None) if len(self.manager.connections) == 1 else None
-        node = idx.internalPointer()
-        if node is not None:
-            return node.uri
-        return self.model.connections[idx.row()].uri
-
-    def select_domain(self, uri: str, uuid: bytes, extend: bool = False) -> bool:
-        sidx = self.model.domain_index(uri, uuid)
-        pidx = self.proxy.mapFromSource(sidx)
-        if not pidx.isValid():
-            return False
-        flags = QItemSelectionModel.SelectionFlag.Rows | (
-            QItemSelectionModel.SelectionFlag.Select if extend else QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        self.view.selectionModel().select(pidx, flags)
-        self.view.setCurrentIndex(pidx) if not extend else None
-        self.update_actions_now()
-        return True
-
-    def _selection_changed(self) -> None:
-        """The selection (or the rows) changed: recompute the actions once, after the current batch of events."""
-        self._selected_keys = None
-        self._schedule_actions_update()
-
-    def _schedule_actions_update(self) -> None:
-        if not self._actions_timer.isActive():
-            self._actions_timer.start()
-
-    def update_actions_now(self) -> None:
-        """Enable the actions for the current selection (tests call it instead of waiting for the timer)."""
-        self._actions_timer.stop()
-        self._update_actions()
 
     def _update_actions(self) -> None:
         sel = self.selected_domains()
@@ -737,6 +623,7 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(self.settings, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.interval_changed.connect(self.manager.set_interval)
+        dialog.sweep_changed.connect(lambda n: setattr(self.manager, "full_tick_domains", n))
         dialog.thumbnails_changed.connect(self.screens.apply_settings)
         self.prefs_dialog = dialog
         dialog.open()
@@ -745,10 +632,6 @@ class MainWindow(QMainWindow):
     def _on_open_failed(self, uri: str, exc: BaseException) -> None:
         self.show_error(exc, operation="virConnectOpen", uri=uri, title=f"Could not connect to {uri}")
 
-    def _on_poll_failed(self, uri: str, exc: BaseException) -> None:
-        self.poll_errors[uri] = f"{uri}: polling failed: {exc}"
-        self._show_poll_errors()
-
     def _on_polled(self, uri: str, result: Any) -> None:
         self.screens.update()
         if self.poll_errors.pop(uri, None) is not None:
@@ -756,11 +639,6 @@ class MainWindow(QMainWindow):
         if result.full or result.removed or self._counted != self.model.domain_count():
             self._counted = self.model.domain_count()
             self._update_count()
-
-    def _show_poll_errors(self) -> None:
-        text = "   ".join(self.poll_errors.values())
-        self.poll_status.setText(text)
-        self.poll_status.setToolTip(text)
 
     # ----------------------------------------------------------------- errors
     def show_error(self, exc: BaseException, *, operation: str = "", uri: str = "", title: str = "") -> ErrorDialog:
@@ -791,36 +669,6 @@ class MainWindow(QMainWindow):
         return open_vm_window(self, uri, uuid, page)
 
     # ------------------------------------------------------------------- misc
-    def set_filter(self, text: str) -> None:
-        """Filter the list now (the filter box calls it through a short debounce)."""
-        self._filter_timer.stop()
-        self.proxy.set_filter_text(text)
-        for r in range(self.proxy.rowCount()):  # connection rows only (expandAll walks every row)
-            idx = self.proxy.index(r, 0)
-            if not self.view.isExpanded(idx):
-                self.view.expand(idx)
-        self._selection_changed()
-        self._update_count()
-
-    def clear_filter(self) -> None:
-        """Escape in the filter box: show every domain again, at once."""
-        self.filter_edit.clear()
-        self.set_filter("")
-
-    def _filter_typed(self, _text: str) -> None:
-        self._filter_timer.start()
-
-    def _update_count(self) -> None:
-        total = self.model.domain_count()
-        if self.filter_edit.text().strip():
-            shown = sum(self.proxy.rowCount(self.proxy.index(r, 0)) for r in range(self.proxy.rowCount()))
-            self.count_label.setText(f"{shown} of {plural(total, 'domain')} shown")
-        else:
-            self.count_label.setText(plural(total, "domain"))
-
-    def _focus_filter(self) -> None:
-        self.filter_edit.setFocus()
-        self.filter_edit.selectAll()
 
     def _rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
         if not parent.isValid():
@@ -874,30 +722,6 @@ class MainWindow(QMainWindow):
             menu.addAction(a)
         menu.popup(self.view.header().mapToGlobal(pos))
 
-    def _long_job_changed(self, job: Job) -> None:
-        if job.state is JobState.RUNNING and not getattr(job, "_watched", False):
-            job._watched = True  # type: ignore[attr-defined]
-            # a job still running after a second gets the jobs panel shown, so it can be watched
-            timer = QTimer(self)  # a child: it dies with the window
-            timer.setSingleShot(True)
-            timer.timeout.connect(lambda j=job, t=timer: self._maybe_show_jobs(j, t))
-            timer.start(1000)
-        self._update_jobs_progress()
-
-    def _maybe_show_jobs(self, job: Job, timer: QTimer) -> None:
-        timer.deleteLater()
-        if job.state is JobState.RUNNING and not self.jobs_dock.isVisible():
-            self.jobs_dock.show()
-
-    def _update_jobs_progress(self) -> None:
-        running = [j for j in self.runner.history[-50:] if j.state in (JobState.QUEUED, JobState.RUNNING)]
-        if running:
-            self.jobs_progress.setToolTip("\n".join(j.title for j in running))
-            self.jobs_progress.setFormat(f"{len(running)} job{'s' if len(running) > 1 else ''}")
-            self.jobs_progress.show()
-        else:
-            self.jobs_progress.hide()
-
     def _about(self) -> None:
         from PySide6.QtWidgets import QMessageBox
         box = QMessageBox(QMessageBox.Icon.Information, "About guiapp",
@@ -914,68 +738,6 @@ class MainWindow(QMainWindow):
         return path or None
 
     # ------------------------------------------------------------ window state
-    def _restore_window_state(self) -> None:
-        s = self.settings
-        if s is None:
-            self.resize(980, 620)
-            return
-        geo = s.value("window/geometry")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        else:
-            self.resize(980, 620)
-        state = s.value("window/state")
-        if state is not None:
-            self.restoreState(state)
-        header = s.value("window/header2")  # "window/header" held the layout without the State column
-        if header is not None:
-            self.view.header().restoreState(header)
-        for col, a in self._column_actions.items():
-            if col != COL_SCREEN:
-                a.setChecked(not self.view.isColumnHidden(col))
-        wanted = s.value("window/screen_column", True)
-        self._column_actions[COL_SCREEN].setChecked(str(wanted).lower() not in ("false", "0"))
-
-    def save_window_state(self) -> None:
-        s = self.settings
-        if s is None:
-            return
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("window/header2", self.view.header().saveState())
-        s.sync()
-
-    def running_long_jobs(self) -> list[Job]:
-        return [j for j in self.runner.history if j.state in (JobState.QUEUED, JobState.RUNNING)]
-
-    def quit_app(self) -> None:
-        """Quit: close every top-level window (consoles, details, networks, wizards), asking first if jobs run."""
-        running = self.running_long_jobs()
-        if not running:
-            self._quit_now()
-            return
-        from PySide6.QtWidgets import QMessageBox
-        names = "\n".join(f"• {j.title}" for j in running[:8]) + ("\n…" if len(running) > 8 else "")
-        box = QMessageBox(QMessageBox.Icon.Question, "Quit guiapp?",
-                          f"{len(running)} job{'s are' if len(running) != 1 else ' is'} still running:\n{names}\n\n"
-                          "Quit anyway? Running jobs finish in the background of the hypervisor, "
-                          "but guiapp will not report their result.",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
-        box.setObjectName("quitConfirm")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.button(QMessageBox.StandardButton.Yes).setText("&Quit")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.accepted.connect(self._quit_now)
-        self.quit_box = box
-        box.open()
-
-    def _quit_now(self) -> None:
-        from PySide6.QtWidgets import QApplication
-        self.close()
-        for w in QApplication.topLevelWidgets():
-            if w is not self and w.isVisible():
-                w.close()
-        QApplication.quit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window_state()
