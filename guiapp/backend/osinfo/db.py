@@ -62,6 +62,11 @@ class OsEntry:
     recommended: dict[str, Resources] = field(default_factory=dict)
     firmware: dict[tuple[str, str], bool] = field(default_factory=dict)  # (arch, type) -> supported
     media: list[Media] = field(default_factory=list)
+    variants: dict[str, str] = field(default_factory=dict)  # variant id -> name
+
+    def media_name(self, media: Media) -> str:
+        """The name for this media: its variant's name when it has one (as ``osinfo-detect`` prints it)."""
+        return self.variants.get(media.variant) or self.name
 
     @property
     def short_id(self) -> str:
@@ -124,6 +129,9 @@ def parse_os(el: etree._Element) -> OsEntry:
             entry.recommended[arch] = _resources(r)
     for fw in el.findall("firmware"):
         entry.firmware[(fw.get("arch", "all"), fw.get("type", ""))] = fw.get("supported", "true") != "false"
+    for var in el.findall("variant"):
+        if var.get("id"):
+            entry.variants[var.get("id", "")] = _text(var, "name")
     entry.media = [m for m in (_media(x) for x in el.findall("media")) if m is not None]
     return entry
 
@@ -143,6 +151,8 @@ def _merge(into: OsEntry, extra: OsEntry) -> None:
     for key, ok in extra.firmware.items():
         into.firmware.setdefault(key, ok)
     into.media += extra.media
+    for vid, vname in extra.variants.items():
+        into.variants.setdefault(vid, vname)
 
 
 def _files(os_dir: str) -> Iterable[str]:

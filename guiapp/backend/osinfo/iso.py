@@ -101,12 +101,16 @@ def _specificity(media: Media) -> int:
 
 
 def match_ident(db: OsInfoDb, ident: IsoIdent) -> Optional[tuple[OsEntry, Media]]:
-    """The OS and media entry best describing ``ident`` (most fields matched), or ``None``."""
-    best: Optional[tuple[int, OsEntry, Media]] = None
+    """The OS and media entry best describing ``ident``, or ``None``.
+
+    Most fields matched wins; among equals the newest release (a Windows 11 ISO
+    also matches Windows 10's patterns; libosinfo's ``osinfo-detect`` names 11 first too).
+    """
+    best: Optional[tuple[tuple[int, str], OsEntry, Media]] = None
     for entry in db.oses().values():
         for media in entry.media:
             if media_matches(media, ident):
-                score = _specificity(media)
+                score = (_specificity(media), entry.release_date)
                 if best is None or score > best[0]:
                     best = (score, entry, media)
     return (best[1], best[2]) if best else None
