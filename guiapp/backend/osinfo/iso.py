@@ -13,6 +13,7 @@ import re
 import stat
 import struct
 from dataclasses import dataclass
+from functools import cache
 from typing import Optional
 
 from .. import constants as C
@@ -74,14 +75,21 @@ def read_iso_ident(path: str) -> IsoIdent:
                           C.VIR_FROM_NONE) from None
 
 
+@cache
+def _compiled(pattern: str) -> Optional[re.Pattern[str]]:
+    """Each osinfo-db pattern compiled once (there are thousands: more than ``re``'s own cache holds)."""
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None  # a broken pattern in the database matches nothing
+
+
 def _matches(pattern: Optional[str], value: str) -> bool:
     """libosinfo's rule: an absent pattern matches anything; a present one is searched (not anchored)."""
     if pattern is None:
         return True
-    try:
-        return re.search(pattern, value) is not None
-    except re.error:
-        return False
+    rx = _compiled(pattern)
+    return rx is not None and rx.search(value) is not None
 
 
 def media_matches(media: Media, ident: IsoIdent) -> bool:
