@@ -44,10 +44,12 @@ class OsChooser(QGroupBox):
         self.results.setMaximumHeight(120)
         self.status = note("Type to search the OS list, or choose an ISO to detect it.")
         self.status.setObjectName("osStatus")
+        self.recommended = note("")
+        self.recommended.setObjectName("osRecommended")
         self.apply_button = QPushButton("Use recommended settings")
         self.apply_button.setObjectName("osApply")
         self.apply_button.setEnabled(False)
-        for w in (self.search, self.results, self.status, self.apply_button):
+        for w in (self.search, self.results, self.status, self.recommended, self.apply_button):
             lay.addWidget(w)
         self.search.textChanged.connect(self._search_changed)
         self.results.currentItemChanged.connect(self._item_chosen)
@@ -92,7 +94,9 @@ class OsChooser(QGroupBox):
         """Make ``os_id`` the guest's OS and show what osinfo-db recommends for it."""
         self.defaults = os_defaults(self.db, os_id, self.wizard.builder.arch or "x86_64")
         name = self.db.get(os_id).name
-        self.status.setText(f"{how}{name}: recommended {describe(self.defaults)}.")
+        if how:
+            self.status.setText(f"{how}{name}.")
+        self.recommended.setText(f"{name}: recommended {describe(self.defaults)}.")
         self.apply_button.setEnabled(True)
 
     # -- detection ------------------------------------------------------------------------------
@@ -125,7 +129,7 @@ class OsChooser(QGroupBox):
         if self.defaults is not None:
             clamped = apply_defaults(self.wizard, self.defaults)
             if clamped:
-                self.status.setText(self.status.text() + " " + clamped)
+                self.recommended.setText(self.recommended.text() + " " + clamped)
             self.applied.emit(self.defaults)
 
 

@@ -33,7 +33,7 @@ def test_search_lists_matching_systems_and_choosing_one_shows_defaults(qtbot: An
     assert "Debian 11" in first.text()
     box.results.setCurrentItem(first)
     d = os_defaults(box.db, "debian11")
-    assert f"{d.memory_mib} MiB" in box.status.text() and "virtio" in box.status.text()
+    assert f"{d.memory_mib} MiB" in box.recommended.text() and "virtio" in box.recommended.text()
     box.search.setText("zzz no such os")
     qtbot.waitUntil(lambda: box.results.count() == 0)
     assert "No OS matches" in box.status.text()
@@ -46,13 +46,14 @@ def test_iso_is_detected_and_defaults_applied(qtbot: Any, test_conn: Any, runner
     wiz.install_page.iso.setText(str(iso))
     qtbot.waitUntil(lambda: box.apply_button.isEnabled(), timeout=20000)
     assert box.status.text().startswith("Detected Ubuntu 22.04")
+    assert box.recommended.text().startswith("Ubuntu 22.04")
     d = box.defaults
     assert d is not None and d.memory_mib > wiz.resources_page.memory.value()
     box.apply_button.click()
     host_mib = wiz.host.memory_mib
     memory = min(d.memory_mib, host_mib) if host_mib else d.memory_mib
     assert wiz.resources_page.memory.value() == memory
-    assert ("limited to the host" in box.status.text()) == (memory < d.memory_mib)
+    assert ("limited to the host" in box.recommended.text()) == (memory < d.memory_mib)
     assert wiz.storage_page.new_size.value() == d.disk_gib
     assert wiz.storage_page.bus.currentText() == d.disk_bus == "virtio"
     assert ("Operating system", "Ubuntu 22.04 LTS") in wiz.install_page.summary()
