@@ -181,6 +181,9 @@ class OsInfoDb:
         for path in _files(os_dir):
             with open(path, "rb") as f:
                 data = f.read(MAX_FILE_SIZE + 1)
+            if len(data) > MAX_FILE_SIZE:
+                raise DriverError(C.VIR_ERR_XML_ERROR, f"osinfo-db file {path!r} is larger than "
+                                  f"{MAX_FILE_SIZE} bytes: not a database file", C.VIR_FROM_NONE)
             root = parse_xml(data, path, domain=C.VIR_FROM_NONE)
             for el in root.iter("os"):
                 entry = parse_os(el)

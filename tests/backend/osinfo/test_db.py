@@ -113,6 +113,14 @@ def test_hostile_database_file_is_refused(tmp_path: Path) -> None:
     assert "TOPSECRET" not in str(e.value.detail)
 
 
+def test_oversized_database_file_is_refused(tmp_path: Path) -> None:
+    from guiapp.backend.osinfo.db import MAX_FILE_SIZE
+    write_os(tmp_path, "big.xml", "<!--" + "x" * MAX_FILE_SIZE + "-->")
+    with pytest.raises(DriverError) as e:
+        OsInfoDb(str(tmp_path)).oses()
+    assert e.value.code == C.VIR_ERR_XML_ERROR and "big.xml" in e.value.detail
+
+
 def test_hostile_regex_in_database_never_matches(tmp_path: Path) -> None:
     from guiapp.backend.osinfo.iso import IsoIdent, match_ident
     write_os(tmp_path, "r.xml", '<os id="http://e/r"><name>R</name><media arch="x86_64"><iso>'
