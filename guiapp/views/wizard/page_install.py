@@ -19,6 +19,7 @@ from guiapp.backend.xml.builder import DISK_FORMATS, InstallSpec, default_loader
 
 from . import checks
 from .base import PathField, Problem, WizardPage, note
+from .os_choice import OsChooser
 
 if TYPE_CHECKING:
     from .wizard import NewVMWizard
@@ -72,6 +73,9 @@ class InstallPage(WizardPage):
                 self.method_widgets[key] = img
             rb.toggled.connect(self._method_toggled)
         lay.addWidget(self.method_box)
+        self.os_box = OsChooser(wizard)
+        lay.addWidget(self.os_box)
+        self.iso.textChanged.connect(self.os_box.detect)
 
         self.kernel_box = QGroupBox("Kernel")
         kl = QFormLayout(self.kernel_box)
@@ -199,4 +203,7 @@ class InstallPage(WizardPage):
         else:
             text = {"cdrom": f"ISO {s.iso}", "import": f"imported image {s.image}",
                     "network": "network boot (PXE)"}.get(s.method, s.method)
-        return [("Install from", text)]
+        out = [("Install from", text)]
+        if self.os_box.defaults is not None:
+            out.append(("Operating system", self.os_box.db.get(self.os_box.defaults.os_id).name))
+        return out
