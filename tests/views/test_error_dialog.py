@@ -75,3 +75,19 @@ def test_dialog_without_a_hint_has_no_hint_line(qtbot: Any, ui_guard: None) -> N
     dialog = show_error(None, RuntimeError("something odd"))
     qtbot.addWidget(dialog)
     assert dialog.hint_label is None and dialog.action_button is None
+
+
+def test_main_window_error_runs_the_hint_action_on_its_connection(qtbot: Any, connected: tuple[Any, str]) -> None:
+    """A shutdown of a shut-off domain fails in the manager; the dialog's Start button starts it (a job)."""
+    win, uri = connected
+    conn = win.manager.conn(uri)
+    names = off_ui(lambda: [d.name() for d in conn.listAllDomains() if not d.isActive()])
+    dom = off_ui(lambda: conn.lookupByName(names[0]))
+    with pytest.raises(libvirt.libvirtError) as info:
+        off_ui(dom.shutdown)
+    dialog = win.show_error(info.value, operation=f"virDomainShutdown ('{names[0]}')", uri=uri)
+    assert dialog.action_button is not None and dialog.action_button.text() == f"Start '{names[0]}'"
+    dialog.action_button.click()
+    qtbot.waitUntil(lambda: off_ui(dom.isActive) == 1, timeout=10000)
+    no_conn = win.show_error(info.value, operation="virDomainShutdown", uri="test:///nowhere")
+    assert no_conn.action_button is None  # no open connection to run it on: no button

@@ -641,8 +641,33 @@ class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
             self._update_count()
 
     # ----------------------------------------------------------------- errors
+    def run_hint_action(self, uri: str, kind: str, name: str) -> None:
+        """The "What you can do" button of an error: start the network or domain it names, as a job."""
+        conn = self.manager.conn(uri)
+        if conn is None:
+            return
+        if kind == "start-network":
+            api, work = "virNetworkCreate", (lambda: conn.networkLookupByName(name).create())
+        elif kind == "start-domain":
+            api, work = "virDomainCreate", (lambda: conn.lookupByName(name).create())
+        else:
+            return
+
+        def done(_result: object) -> None:
+            self.manager.poll_now(uri)
+            self.statusBar().showMessage(f"Started '{name}'", 5000)
+
+        self.runner.submit(f"Start '{name}'", work, uri=uri, operation=api, on_result=done,
+                           on_error=lambda exc: self.show_error(exc, operation=f"{api} ('{name}')", uri=uri))
+
     def show_error(self, exc: BaseException, *, operation: str = "", uri: str = "", title: str = "") -> ErrorDialog:
-        dialog = show_error(self, exc, operation=operation, uri=uri, title=title)
+        """The error dialog for every window of the manager; its hint's safe action (start a network or a
+        domain) runs on the connection ``uri`` through :meth:`run_hint_action`."""
+        on_action = None
+        if uri and self.manager.conn(uri) is not None:
+            def on_action(kind: str, name: str, uri: str = uri) -> None:
+                self.run_hint_action(uri, kind, name)
+        dialog = show_error(self, exc, operation=operation, uri=uri, title=title, on_action=on_action)
         self.error_dialogs.append(dialog)
         dialog.destroyed.connect(lambda *_a, d=dialog: self.error_dialogs.remove(d) if d in self.error_dialogs
                                  else None)
