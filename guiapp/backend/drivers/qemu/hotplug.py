@@ -371,7 +371,7 @@ class QemuHotplugOps:
             if old_path.exists():
                 os.replace(old_path, self._autostart_path(new_name))
             if dom.record is not None:
-                dom.record["name"] = new_name
+                dom.record.name = new_name
                 self._save_record(dom)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.dirs.config_file(old_name))
