@@ -34,6 +34,7 @@ from .. import common
 from ..base import DomainRef
 from . import optcheck
 from .command import NIC_MODELS, _Builder, _target_index, disk_bus
+from .record import NicUse
 
 if TYPE_CHECKING:
     from .driver import Dom
@@ -263,9 +264,10 @@ class QemuHotplugOps:
             if t.bridge:
                 self._enslave_tap(t.ifname, t.bridge, iface.mac)
             iface.target_dev = t.ifname
-            rec.setdefault("taps", []).append(t.ifname)
-        if iface.type == "network":
-            rec.setdefault("nets", []).append({"network": iface.network, "mac": iface.mac, "tap": iface.target_dev})
+            rec.taps.append(t.ifname)
+        if iface.type == "network" and iface.network:
+            if rec.nets is not None:  # None: an older record, whose readers look at the live XML instead
+                rec.nets.append(NicUse(iface.network, iface.mac, iface.target_dev))
         new.refresh()
 
     def _enslave_tap(self, ifname: str, bridge: str, mac: str) -> None:
@@ -305,11 +307,11 @@ class QemuHotplugOps:
             rec = dom.record
             assert rec is not None
             tap = el.find("target")
-            if tap is not None and tap.get("dev") in rec.get("taps", []):
-                rec["taps"].remove(tap.get("dev"))
+            if tap is not None and tap.get("dev") in rec.taps:
+                rec.taps.remove(tap.get("dev"))
             mac = el.find("mac")
-            if mac is not None:
-                rec["nets"] = [x for x in rec.get("nets", []) if x.get("mac") != mac.get("address")]
+            if mac is not None and rec.nets is not None:
+                rec.nets = [x for x in rec.nets if x.mac != mac.get("address")]
             return new
         raise common.live_refused(f"a <{tag}> device", E)
 
@@ -371,7 +373,7 @@ class QemuHotplugOps:
             if old_path.exists():
                 os.replace(old_path, self._autostart_path(new_name))
             if dom.record is not None:
-                dom.record["name"] = new_name
+                dom.record.name = new_name
                 self._save_record(dom)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.dirs.config_file(old_name))
@@ -449,7 +451,7 @@ def _check_runnable(defn: DomainDef) -> None:
     """Refuse a config QEMU could never start (the check define makes)."""
     from .capabilities import known_machines
     from .command import build_command
-    from .driver import _dummy_paths
+    from .lifecycle import _dummy_paths
     build_command(defn.copy(), _dummy_paths(), kvm_usable=True, check_files=False, machines=known_machines)
 
 

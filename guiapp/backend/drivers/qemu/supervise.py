@@ -40,6 +40,9 @@ class QemuSupervisor(QemuTaps):
         def _start(self, defn: DomainDef, *, paused: bool = False, restore: Optional[tuple[str, int, bool]] = None,
                    keep_id: Optional[int] = None) -> Dom: ...
 
+    if TYPE_CHECKING:  # in .hotplug
+        def _device_deleted(self, name: str, data: dict[str, Any]) -> None: ...
+
     def _watch(self, dom: Dom) -> None:
         assert dom.record is not None and dom.record.pid is not None
         pid = dom.record.pid
