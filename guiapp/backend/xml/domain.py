@@ -448,6 +448,8 @@ def _strip_runtime(root: etree._Element) -> None:
                 src.attrib.pop("path", None)
                 if not len(src.attrib) and not len(src):
                     remove_element(src)
+                    if not len(el) and el.text is not None and not el.text.strip():
+                        el.text = None  # left without children: libvirt writes <console/>, as a re-parse does
         elif tag == "graphics":
             port = el.get("port")
             if port is not None and port.strip() != "-1" and el.get("autoport") == "yes":

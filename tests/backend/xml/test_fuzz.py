@@ -164,6 +164,12 @@ def test_plausible_domain_documents(text):
     check_parse(text)
 
 
+def test_inactive_console_without_source_formats_stably():
+    """Found by the fuzzer after the merge: stripping a pty's runtime source left ``<console>\\n    </console>``."""
+    check_parse("<domain type='kvm'><name>demo</name><memory>1</memory><os><type>xen</type></os><vcpu>4</vcpu>"
+                "<devices><console tty='/dev/pts/1'><source/></console></devices></domain>")
+
+
 @st.composite
 def mutated_seed(draw) -> str:
     text = draw(st.sampled_from(SEED_TEXTS))
