@@ -118,7 +118,8 @@ def test_qemu_fedora():
     assert (d.arch, d.machine) == ("i686", "pc")
     assert (d.memory_kib, d.current_memory_kib, d.vcpus) == (219200, 219200, 2)
     assert d.boot_devs == ["cdrom"]
-    assert [(x.device, x.target, x.readonly) for x in d.disks] == [("disk", "hda", False), ("cdrom", "hdc", True)]  # libvirt's disk order
+    # libvirt's disk order (virDomainDiskInsert): hda before the seed's earlier hdc
+    assert [(x.device, x.target, x.readonly) for x in d.disks] == [("disk", "hda", False), ("cdrom", "hdc", True)]
     [nic] = d.interfaces
     assert (nic.type, nic.network) == ("network", "default")  # <source name='default'/> as the seed writes
     assert nic.mac.startswith(MAC_PREFIX_QEMU + ":")
