@@ -170,6 +170,17 @@ def test_inactive_console_without_source_formats_stably():
                 "<devices><console tty='/dev/pts/1'><source/></console></devices></domain>")
 
 
+def test_duplicate_drive_address_counts_a_defaulted_bus():
+    """Found by the fuzzer: hda (bus defaulted to ide) and vda on ide share drive 0:0:0:0; libvirt refuses
+    the define (virsh define on test:///default: 'Found duplicate drive address'), we refused only on re-parse."""
+    text = ("<domain type='kvm'><name>demo</name><memory>1</memory><os><type>hvm</type></os><devices>"
+            "<disk><source dev='/dev/sdb'/><target dev='hda'/></disk>"
+            "<disk><source dev='/dev/sdb'/><target dev='vda' bus='ide'/></disk></devices></domain>")
+    with pytest.raises(DriverError, match="duplicate drive address") as e:
+        parse_domain(text)
+    assert e.value.code == C.VIR_ERR_CONFIG_UNSUPPORTED
+
+
 @st.composite
 def mutated_seed(draw) -> str:
     text = draw(st.sampled_from(SEED_TEXTS))
