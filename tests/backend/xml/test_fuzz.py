@@ -181,6 +181,12 @@ def test_duplicate_drive_address_counts_a_defaulted_bus():
     assert e.value.code == C.VIR_ERR_CONFIG_UNSUPPORTED
 
 
+def test_inactive_autoport_spice_formats_stably():
+    """Found by the fuzzer: the inactive text of an autoport spice wrote port='-1' (libvirt writes no ports)."""
+    check_parse("<domain type='kvm'><name>demo</name><memory>1</memory><os><type>hvm</type></os><vcpu>4</vcpu>"
+                "<devices><graphics type='spice' port='5901' tlsPort='5902' autoport='yes'/></devices></domain>")
+
+
 @st.composite
 def mutated_seed(draw) -> str:
     text = draw(st.sampled_from(SEED_TEXTS))
