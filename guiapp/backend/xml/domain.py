@@ -448,9 +448,14 @@ def _strip_runtime(root: etree._Element) -> None:
                 src.attrib.pop("path", None)
                 if not len(src.attrib) and not len(src):
                     remove_element(src)
+                    if not len(el) and el.text is not None and not el.text.strip():
+                        el.text = None  # left without children: libvirt writes <console/>, as a re-parse does
         elif tag == "graphics":
             port = el.get("port")
-            if port is not None and port.strip() != "-1" and el.get("autoport") == "yes":
+            if el.get("type") == "spice" and el.get("autoport") == "yes":
+                el.attrib.pop("port", None)  # libvirt's inactive parse zeroes both, and its format skips 0
+                el.attrib.pop("tlsPort", None)
+            elif port is not None and port.strip() != "-1" and el.get("autoport") == "yes":
                 el.set("port", "-1")  # an allocated port is runtime state
 
 

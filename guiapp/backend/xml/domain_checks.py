@@ -152,8 +152,8 @@ def _check_disks(root: etree._Element) -> None:
     drive_addrs: dict[tuple, str] = {}
     for disk in root.iterfind("devices/disk"):
         target = disk.find("target")
-        bus = target.get("bus") if target is not None else None
         dev = target.get("dev") if target is not None else None
+        bus = None if target is None else target.get("bus") or default_disk_bus(disk, dev)  # as libvirt validates
         addr = disk.find("address")
         if bus in _DRIVE_BUSES and addr is not None and addr.get("type") not in (None, "drive"):
             raise _unsupported(f"Invalid address type '{addr.get('type')}' for the disk '{dev}' with the bus "
@@ -180,6 +180,16 @@ def _disk_index(dev: Optional[str]) -> Optional[int]:
     for ch in m.group(1):
         n = n * 26 + (ord(ch) - ord("a") + 1)
     return n - 1
+
+
+_BUS_BY_PREFIX = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"), ("ubd", "uml"))
+
+
+def default_disk_bus(disk: etree._Element, dev: Optional[str]) -> str:
+    """The bus libvirt's post-parse gives a disk target without one (floppy: fdc, else from the name)."""
+    if disk.get("device") == "floppy":
+        return "fdc"
+    return next((b for p, b in _BUS_BY_PREFIX if (dev or "").startswith(p)), "ide")
 
 
 def _drive_key(bus: Optional[str], dev: Optional[str], addr: Optional[etree._Element]) -> Optional[tuple]:

@@ -14,10 +14,9 @@ from typing import Optional
 
 from lxml import etree
 
-from .domain_checks import _disk_index, _int
+from .domain_checks import _disk_index, _int, default_disk_bus
 
 #: disk target prefix -> bus when ``<target bus>`` is missing (virDomainDiskDefPostParse)
-_BUS_BY_PREFIX = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"), ("ubd", "uml"))
 
 
 def parse_bitmap(text: str) -> Optional[set[int]]:
@@ -70,10 +69,7 @@ def _fill_disks(root: etree._Element, devices: etree._Element) -> None:
             disk.attrib["type"] = "file"
         target = disk.find("target")
         if target is not None and target.get("bus") is None:
-            dev = target.get("dev") or ""
-            bus = "fdc" if disk.get("device") == "floppy" else \
-                next((b for p, b in _BUS_BY_PREFIX if dev.startswith(p)), "ide")
-            target.attrib["bus"] = bus
+            target.attrib["bus"] = default_disk_bus(disk, target.get("dev"))
         if disk.get("device") == "cdrom" and disk.find("readonly") is None:
             etree.SubElement(disk, "readonly")  # domain_defaults reorders the disk's children
         if disk.get("type") == "vhostuser" and disk.get("snapshot") is None:

@@ -166,8 +166,8 @@ def test_disk_targets_per_bus() -> None:
     b.set_storage([DiskSpec("disk", "/a.img", "raw"), DiskSpec("disk", "/b.img", "raw"), DiskSpec("cdrom", ""),
                    DiskSpec("floppy", "/f.img")])
     assert [(x.device, x.target, x.bus) for x in b.defn.disks] == [
-        ("disk", "hda", "ide"), ("disk", "hdb", "ide"), ("cdrom", "hdc", "ide"), ("floppy", "fda", "fdc"),
-        ("cdrom", "hdd", "ide")]
+        ("disk", "hda", "ide"), ("disk", "hdb", "ide"), ("cdrom", "hdc", "ide"), ("cdrom", "hdd", "ide"),
+        ("floppy", "fda", "fdc")]  # libvirt's order (virDomainDiskInsert): by bus, then target index
     b.set_kind(XEN_PV)
     assert [x.target for x in b.defn.disks] == ["xvda", "xvdb", "xvdc", "fda"]
     b.set_kind(QEMU)

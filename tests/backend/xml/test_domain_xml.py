@@ -118,7 +118,8 @@ def test_qemu_fedora():
     assert (d.arch, d.machine) == ("i686", "pc")
     assert (d.memory_kib, d.current_memory_kib, d.vcpus) == (219200, 219200, 2)
     assert d.boot_devs == ["cdrom"]
-    assert [(x.device, x.target, x.readonly) for x in d.disks] == [("cdrom", "hdc", True), ("disk", "hda", False)]
+    # libvirt's disk order (virDomainDiskInsert): hda before the seed's earlier hdc
+    assert [(x.device, x.target, x.readonly) for x in d.disks] == [("disk", "hda", False), ("cdrom", "hdc", True)]
     [nic] = d.interfaces
     assert (nic.type, nic.network) == ("network", "default")  # <source name='default'/> as the seed writes
     assert nic.mac.startswith(MAC_PREFIX_QEMU + ":")
@@ -571,9 +572,9 @@ def test_copy_is_independent():
     assert b.to_xml() == a.to_xml() and b.root is not a.root
     b.memory_kib = 1024
     b.name = "other"
-    b.disks[0].source = "/other.iso"
+    b.disks[0].source = "/other.img"  # hda: libvirt's disk order puts it before the seed's hdc CD-ROM
     assert a.memory_kib == 219200 and a.name == "QEmu-fedora-i686"
-    assert a.disks[0].source == "/home/user/boot.iso"
+    assert a.disks[0].source == "/home/user/fedora.img"
     assert "other" not in a.to_xml()
 
 

@@ -164,6 +164,29 @@ def test_plausible_domain_documents(text):
     check_parse(text)
 
 
+def test_inactive_console_without_source_formats_stably():
+    """Found by the fuzzer after the merge: stripping a pty's runtime source left ``<console>\\n    </console>``."""
+    check_parse("<domain type='kvm'><name>demo</name><memory>1</memory><os><type>xen</type></os><vcpu>4</vcpu>"
+                "<devices><console tty='/dev/pts/1'><source/></console></devices></domain>")
+
+
+def test_duplicate_drive_address_counts_a_defaulted_bus():
+    """Found by the fuzzer: hda (bus defaulted to ide) and vda on ide share drive 0:0:0:0; libvirt refuses
+    the define (virsh define on test:///default: 'Found duplicate drive address'), we refused only on re-parse."""
+    text = ("<domain type='kvm'><name>demo</name><memory>1</memory><os><type>hvm</type></os><devices>"
+            "<disk><source dev='/dev/sdb'/><target dev='hda'/></disk>"
+            "<disk><source dev='/dev/sdb'/><target dev='vda' bus='ide'/></disk></devices></domain>")
+    with pytest.raises(DriverError, match="duplicate drive address") as e:
+        parse_domain(text)
+    assert e.value.code == C.VIR_ERR_CONFIG_UNSUPPORTED
+
+
+def test_inactive_autoport_spice_formats_stably():
+    """Found by the fuzzer: the inactive text of an autoport spice wrote port='-1' (libvirt writes no ports)."""
+    check_parse("<domain type='kvm'><name>demo</name><memory>1</memory><os><type>hvm</type></os><vcpu>4</vcpu>"
+                "<devices><graphics type='spice' port='5901' tlsPort='5902' autoport='yes'/></devices></domain>")
+
+
 @st.composite
 def mutated_seed(draw) -> str:
     text = draw(st.sampled_from(SEED_TEXTS))
