@@ -27,7 +27,6 @@ from collections import Counter
 from typing import Any
 
 import pytest
-
 from test_qemu_args_libvirt import DATA, PATHS, _meaning, _opts
 
 from guiapp.backend import constants as C
