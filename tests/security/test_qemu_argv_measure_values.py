@@ -22,6 +22,7 @@ BASE3 = """<domain type='qemu'>
     <controller type='usb' index='0' model='piix3-uhci'/>
     <serial type='pty'><target type='isa-debug'/><address type='isa' iobase='0x402'/></serial>
     <serial type='file'><source path='/tmp/serial.log' append='on'/></serial>
+    <console type='unix'><source mode='connect' path='/tmp/c.sock'/><target type='virtio'/></console>
     <parallel type='dev'><source path='/dev/parport0'/></parallel>
     <parallel type='tcp'><source mode='bind' host='127.0.0.1' service='9999'/></parallel>
     <parallel type='file'><source path='/tmp/par.log'/></parallel>
@@ -50,6 +51,7 @@ FIELDS3 = [
     Field3("parallel tcp host", "devices/parallel[@type='tcp']/source", "host", "127.0.0.1"),
     Field3("parallel tcp service", "devices/parallel[@type='tcp']/source", "service", "9999"),
     Field3("parallel file path", "devices/parallel[@type='file']/source", "path", "/tmp/par.log", free=True),
+    Field3("virtio console path", "devices/console/source", "path", "/tmp/c.sock", free=True),
     Field3("vnc sharePolicy", "devices/graphics", "sharePolicy", "allow-exclusive"),
     Field3("vnc powerControl", "devices/graphics", "powerControl", "yes"),
 ]
@@ -67,6 +69,7 @@ def test_benign_base_builds(qconn) -> None:
     assert any(a.startswith("file,id=charserial1,path=/tmp/serial.log,append=on") for a in argv)
     assert "parallel,id=charparallel0,path=/dev/parport0" in argv
     assert "isa-parallel,chardev=charparallel2,id=parallel2" in argv
+    assert "virtconsole,chardev=charconsole0,id=console0" in argv
     assert "127.0.0.1:0,id=vnc1,share=allow-exclusive,power-control=on" in argv
 
 
@@ -97,3 +100,11 @@ def test_usb_controller_none_and_default(qconn) -> None:
     assert not [a for a in none if "usb" in a and "uhci" in a]
     q35 = BASE3.replace("<controller type='usb' index='0' model='piix3-uhci'/>", "").replace("'pc'", "'q35'")
     assert "qemu-xhci,id=usb" in inj.argv_of(qconn, q35)
+
+
+def test_passt_backend_is_refused_naming_the_element(qconn) -> None:
+    xml = BASE3.replace("<devices>", "<devices><interface type='user'><backend type='passt'/></interface>")
+    with pytest.raises(inj.libvirt.libvirtError) as ei:
+        qconn.domainXMLToNative("qemu-argv", xml, 0)
+    assert ei.value.get_error_code() == inj.C.VIR_ERR_CONFIG_UNSUPPORTED
+    assert "<backend type='passt'>" in str(ei.value)

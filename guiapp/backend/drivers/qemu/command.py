@@ -336,6 +336,12 @@ class _Builder:
         for i, iface in enumerate(d.interfaces):
             netdev = f"hostnet{i}"
             t = iface.type or "user"
+            backend = iface.element.find("backend")
+            if t == "user" and backend is not None and backend.get("type", "default") != "default":
+                # passt (libvirt's -netdev stream to a passt process) is not run by guiapp: never fall back silently
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"<interface type='user'><backend type='{backend.get('type')}'> is not supported; "
+                                  f"remove <backend> to use QEMU's built-in user networking", E)
             src_addr = getattr(iface, "source_address", None)
             src_port = getattr(iface, "source_port", None)
             if t == "user":
@@ -411,12 +417,20 @@ class _Builder:
 
     def chardevs(self) -> None:
         d = self.d
-        serials = list(d.serials) or list(d.consoles[:1])
+        serials = list(d.serials) or [c for c in d.consoles[:1] if c.target_type != "virtio"]
         for i, ch in enumerate(serials):
             cid = f"charserial{i}"
             log = f",logfile={qemu_escape(self.paths.console_log)},logappend=on" if i == 0 else ""
             self.add("-chardev", self._host_side(ch, cid, i, log))
             self.add("-device", self._serial_device(ch, cid, i))
+        virtio = [(i, c) for i, c in enumerate(d.consoles) if c.target_type == "virtio"]
+        if virtio:  # libvirt: one virtio-serial bus, a virtconsole on it per console
+            self.add("-device", "virtio-serial-pci,id=virtio-serial0")
+        for i, ch in virtio:
+            cid = f"charconsole{i}"
+            log = f",logfile={qemu_escape(self.paths.console_log)},logappend=on" if not serials and i == 0 else ""
+            self.add("-chardev", self._host_side(ch, cid, i, log))
+            self.add("-device", f"virtconsole,chardev={cid},id=console{i}")
         for i, el in enumerate(d.root.findall("devices/parallel")):  # libvirt: isa-parallel on x86
             cid = f"charparallel{i}"
             self.add("-chardev", self._host_side(CharDev(el), cid, i, ""))
