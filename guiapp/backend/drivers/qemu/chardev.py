@@ -42,7 +42,8 @@ def chardev_socket(ch: Any, kind: str, cid: str, what: str) -> str:
         if not path:
             raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"<{what}> of type 'dev' needs <source path>", E)
         optcheck.abs_path(path, f"<source path> of {what}")
-        return f"serial,id={cid},path={_esc(path)}"
+        backend = "parallel" if ch.kind == "parallel" else "serial"  # a host parport is QEMU's 'parallel'
+        return f"{backend},id={cid},path={_esc(path)}"
     if kind == "unix":
         path = first.get("path") if first is not None else None
         if not path:

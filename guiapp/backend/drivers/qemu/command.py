@@ -13,8 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
+from lxml import etree
+
 from ... import constants as C
 from ...errors import DriverError
+from ...xml.domain_devices import CharDev
 from . import optcheck
 from .chardev import chardev_socket
 
@@ -30,6 +33,9 @@ NIC_MODELS = {"virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", 
               "ne2k_pci": "ne2k_pci", "pcnet": "pcnet", "i82551": "i82551", "i82557b": "i82557b",
               "i82559er": "i82559er", "vmxnet3": "vmxnet3"}
 DEFAULT_NIC = "rtl8139"
+#: ``<controller type='usb' model>`` -> QEMU device (libvirt's qemuControllerModelUSB names)
+USB_MODELS = {"piix3-uhci": "piix3-usb-uhci", "piix4-uhci": "piix4-usb-uhci", "qemu-xhci": "qemu-xhci",
+              "nec-xhci": "nec-usb-xhci", "ich9-ehci1": "ich9-usb-ehci1"}
 
 
 def default_nic(defn: Any) -> str:
@@ -225,6 +231,29 @@ class _Builder:
                 self.add("-device", "ahci,id=sata0")
         return bus
 
+    def usb_controller(self) -> None:
+        """``<controller type='usb' index='0'>`` (libvirt's inputs spell it out) -> its ``-device``; ``model='none'``
+        or no element: none (a USB disk still adds one). Models come from a fixed table (nothing of the XML's
+        text reaches argv); another model is refused naming the element."""
+        ctls = [c for c in self.d.root.findall("devices/controller")
+                if c.get("type") == "usb" and c.get("index", "0") == "0"]
+        machine = self.d.machine or ""
+        if not ctls and (machine.startswith(("pc", "q35")) or not machine):
+            ctls = [etree.Element("controller", type="usb")]  # libvirt adds one on x86 pc/q35 machines
+        for ctl in ctls:
+            model = ctl.get("model")
+            if model == "none":
+                return
+            q35 = (self.d.machine or "").startswith(("q35", "pc-q35"))
+            device = USB_MODELS.get(model or ("qemu-xhci" if q35 else "piix3-uhci"))
+            if device is None:
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"<controller type='usb' model='{model}'> is not supported; use one of "
+                                  f"{', '.join(sorted(USB_MODELS))} or none", E)
+            self.controllers.add("usb")
+            self.add("-device", f"{device},id=usb")
+            return
+
     def disks(self) -> None:
         d = self.d
         q35 = (d.machine or "").startswith(("q35", "pc-q35"))
@@ -307,6 +336,12 @@ class _Builder:
         for i, iface in enumerate(d.interfaces):
             netdev = f"hostnet{i}"
             t = iface.type or "user"
+            backend = iface.element.find("backend")
+            if t == "user" and backend is not None and backend.get("type", "default") != "default":
+                # passt (libvirt's -netdev stream to a passt process) is not run by guiapp: never fall back silently
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"<interface type='user'><backend type='{backend.get('type')}'> is not supported; "
+                                  f"remove <backend> to use QEMU's built-in user networking", E)
             src_addr = getattr(iface, "source_address", None)
             src_port = getattr(iface, "source_port", None)
             if t == "user":
@@ -382,28 +417,68 @@ class _Builder:
 
     def chardevs(self) -> None:
         d = self.d
-        serials = list(d.serials) or list(d.consoles[:1])
+        serials = list(d.serials) or [c for c in d.consoles[:1] if c.target_type != "virtio"]
         for i, ch in enumerate(serials):
             cid = f"charserial{i}"
-            t = ch.type or "pty"
             log = f",logfile={qemu_escape(self.paths.console_log)},logappend=on" if i == 0 else ""
-            if t == "pty":
-                self.add("-chardev", f"pty,id={cid}{log}")
-            elif t == "file":
-                path = getattr(ch, "path", None)
-                if not path:
-                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"serial {i} of type 'file' needs <source path>", E)
-                optcheck.abs_path(path, f"<source path> of serial {i}")
-                self.add("-chardev", f"file,id={cid},path={qemu_escape(path)}")
-            elif t == "null":
-                self.add("-chardev", f"null,id={cid}")
-            elif t in ("dev", "unix", "tcp", "udp"):
-                self.add("-chardev", chardev_socket(ch, t, cid, f"{ch.kind} {i}") + log)
-            else:
+            self.add("-chardev", self._host_side(ch, cid, i, log))
+            self.add("-device", self._serial_device(ch, cid, i))
+        virtio = [(i, c) for i, c in enumerate(d.consoles) if c.target_type == "virtio"]
+        if virtio:  # libvirt: one virtio-serial bus, a virtconsole on it per console
+            self.add("-device", "virtio-serial-pci,id=virtio-serial0")
+        for i, ch in virtio:
+            cid = f"charconsole{i}"
+            log = f",logfile={qemu_escape(self.paths.console_log)},logappend=on" if not serials and i == 0 else ""
+            self.add("-chardev", self._host_side(ch, cid, i, log))
+            self.add("-device", f"virtconsole,chardev={cid},id=console{i}")
+        for i, el in enumerate(d.root.findall("devices/parallel")):  # libvirt: isa-parallel on x86
+            cid = f"charparallel{i}"
+            self.add("-chardev", self._host_side(CharDev(el), cid, i, ""))
+            self.add("-device", f"isa-parallel,chardev={cid},id=parallel{i}")
+
+    @staticmethod
+    def _serial_device(ch: Any, cid: str, i: int) -> str:
+        """``isa-serial``, or ``isa-debugcon`` for ``<target type='isa-debug'>`` (at its ISA ``iobase``)."""
+        if ch.kind == "serial" and ch.target_type == "isa-debug":
+            addr = ch.element.find("address")
+            iobase = addr.get("iobase") if addr is not None and addr.get("type") == "isa" else None
+            where = ""
+            if iobase is not None:
+                try:
+                    n = int(iobase, 0)
+                except ValueError:
+                    n = -1
+                if not 0 <= n <= 0xFFFF:
+                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                      f"<address iobase='{iobase}'> of serial {i}: use a port number 0x0-0xffff", E)
+                where = f",iobase={n}"
+            return f"isa-debugcon,chardev={cid},id=serial{i}{where}"
+        return f"isa-serial,chardev={cid},id=serial{i}"
+
+    @staticmethod
+    def _host_side(ch: Any, cid: str, i: int, log: str) -> str:
+        """The ``-chardev`` value of a serial/console/parallel device (libvirt's mapping per type)."""
+        t = ch.type or "pty"
+        if t == "pty":
+            return f"pty,id={cid}{log}"
+        if t == "file":
+            path = getattr(ch, "path", None)
+            if not path:
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"{ch.kind} {i} of type 'file' needs <source path>", E)
+            optcheck.abs_path(path, f"<source path> of {ch.kind} {i}")
+            src = ch.element.find("source")
+            append = src.get("append", "on") if src is not None else "on"
+            if append not in ("on", "off"):
                 raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"<{ch.kind} type='{t}'> is not supported; use pty, file, null, dev, unix, tcp "
-                                  f"or udp", E)
-            self.add("-device", f"isa-serial,chardev={cid},id=serial{i}")
+                                  f"<source append='{append}'> of {ch.kind} {i}: use on or off", E)
+            # libvirt opens the file without truncating it unless append='off'
+            return f"file,id={cid},path={qemu_escape(path)},append={append}"
+        if t == "null":
+            return f"null,id={cid}"
+        if t in ("dev", "unix", "tcp", "udp"):
+            return chardev_socket(ch, t, cid, f"{ch.kind} {i}") + log
+        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                          f"<{ch.kind} type='{t}'> is not supported; use pty, file, null, dev, unix, tcp or udp", E)
 
     def graphics(self) -> Optional[str]:
         password = None
@@ -427,6 +502,7 @@ class _Builder:
         if g.passwd:
             password = g.passwd
             extra = ",password=on"
+        extra += self._vnc_policy(g)
         socket = g.socket
         if listen_type == "socket":
             socket = listen_el.get("socket") or socket
@@ -450,6 +526,24 @@ class _Builder:
             else:
                 self.add("-vnc", f"{listen}:{port - 5900},id=vnc1{extra}{websocket}")
         return password
+
+    @staticmethod
+    def _vnc_policy(g: Any) -> str:
+        """``sharePolicy`` -> ``,share=``; ``powerControl='yes'`` -> ``,power-control=on`` (fixed values only)."""
+        out = ""
+        share = g.element.get("sharePolicy")
+        if share is not None:
+            if share not in ("allow-exclusive", "force-shared", "ignore"):
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"<graphics sharePolicy='{share}'>: use allow-exclusive, force-shared or ignore", E)
+            out += f",share={share}"
+        power = g.element.get("powerControl")
+        if power is not None:
+            if power not in ("yes", "no"):
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"<graphics powerControl='{power}'>: use yes or no", E)
+            out += ",power-control=on" if power == "yes" else ""
+        return out
 
     @staticmethod
     def _websocket(g: Any) -> str:
@@ -482,6 +576,7 @@ class _Builder:
         self.add("-nodefaults", "-no-user-config")
         self.clock()
         self.os_boot()
+        self.usb_controller()
         self.disks()
         self.nics()
         self.chardevs()

@@ -181,7 +181,10 @@ class QemuLifecycle(QemuSupervisor):
                 time.sleep(0.01)
         chardevs = mon.execute("query-chardev")
         ptys = {c["label"]: c["filename"][4:] for c in chardevs if c.get("filename", "").startswith("pty:")}
-        serials = list(live.serials) or list(live.consoles[:1])
+        serials = list(live.serials) or [c for c in live.consoles[:1] if c.target_type != "virtio"]
+        for i, con in enumerate(live.consoles):  # virtio consoles: charconsoleN (command.py)
+            if con.target_type == "virtio" and ptys.get(f"charconsole{i}"):
+                con.path = ptys[f"charconsole{i}"]
         for i, ch in enumerate(serials):
             path = ptys.get(f"charserial{i}")
             if path:
