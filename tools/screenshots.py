@@ -104,8 +104,18 @@ def main() -> int:
     details.resize(1280, 800)
     _wait(app, lambda: details.loaded)
     _wait(app, lambda: False, 0.3)
-    for i, name in enumerate(("overview", "performance", "resources", "boot", "hardware", "xml")):
-        details.tabs.setCurrentIndex(i)
+    hw = details.hardware
+    for name, tab, page in (("overview", 0, ""), ("performance", 1, ""), ("cpus", hw, "page:cpu"),
+                            ("memory", hw, "page:memory"), ("boot", hw, "page:boot"),
+                            ("hardware", hw, "first device"), ("xml", details.xml_tab, "")):
+        if isinstance(tab, int):
+            details.tabs.setCurrentIndex(tab)
+        else:
+            details.tabs.setCurrentWidget(tab)
+        if page == "first device":
+            hw.list.setCurrentRow(len(hw.pages))
+        elif page:
+            hw.select(page)
         _wait(app, lambda: False, 1.2 if name == "performance" else 0.2)
         details.grab().save(str(out / f"details_{name}.png"))
     details.xml_tab.editor.setPlainText(details.xml_tab.original.replace("</name>", "</nam>"))
@@ -152,16 +162,29 @@ def main() -> int:
 def shoot_vm_window(app: object, out: Path, win: object, uri: str) -> None:
     """The VM window of a shut-off domain: details page on the Hardware tab, the Add Hardware dialog, snapshots."""
     row = next(r for r in win.model.connections[0].rows if r.state == 5)  # type: ignore[attr-defined]
+    conn = win.manager.conn(uri)  # type: ignore[attr-defined]
+    added: list = []
+    win.runner.submit("add a serial port", lambda: conn.lookupByUUID(row.uuid).attachDeviceFlags(  # type: ignore
+        "<serial type='pty'><target port='0'/></serial>", 2), on_result=added.append, on_error=added.append)
+    _wait(app, lambda: bool(added))
     vm = win.open_vm_window(uri, row.uuid, "details")  # type: ignore[attr-defined]
     vm.resize(1280, 800)
     _wait(app, lambda: vm.details.loaded)
     vm.details.tabs.setCurrentWidget(vm.details.hardware)
     hw = vm.details.hardware
-    hw.list.setCurrentRow(0)
+    hw.list.setCurrentRow(len(hw.pages))  # the first device, below CPUs, Memory, Boot Options
     hw.form.path.setText("relative/disk.img")  # the as-you-type check, Apply disabled
     _wait(app, lambda: False, 0.3)
     vm.grab().save(str(out / "vm_window_hardware.png"))
     hw.revert()
+    serial = next((r for r in range(hw.list.count()) if hw.list.item(r).text().startswith("Serial")), -1)
+    if serial >= 0:  # the serial form with a refused host name
+        hw.list.setCurrentRow(serial)
+        hw.form.kind.setCurrentIndex(hw.form.kind.findData("tcp"))
+        hw.form.host.setText("host;reboot")
+        _wait(app, lambda: False, 0.3)
+        vm.grab().save(str(out / "vm_window_serial.png"))
+        hw.revert()
     hw.open_add()
     dlg = hw.add_dialog
     _wait(app, lambda: dlg.pool.count() > 0 or not dlg.disk_new.isEnabled(), 5.0)

@@ -128,6 +128,21 @@ def test_devices_land_in_libvirts_order(dom: Any) -> None:
     assert "input" not in [el.tag for el in etree.fromstring(dom.XMLDesc(2)).find("devices")]
 
 
+def test_detaching_the_first_serial_takes_its_console_alias_like_libvirt(dom: Any) -> None:
+    """qemuDomainChrRemove: the first serial port is also the first console (target type serial); detaching
+    the port removes both, detaching that console alone is VIR_ERR_OPERATION_INVALID."""
+    def chars() -> list[str]:
+        root = etree.fromstring(dom.XMLDesc(C.VIR_DOMAIN_XML_INACTIVE))
+        return [f"{el.tag}:{el.get('type')}" for el in root.find("devices") if el.tag in ("serial", "console")]
+    dom.attachDeviceFlags("<serial type='pty'><target port='0'/></serial>", C.VIR_DOMAIN_AFFECT_CONFIG)
+    assert chars() == ["serial:pty", "console:pty"]
+    console = "<console type='pty'><target type='serial' port='0'/></console>"
+    assert code(lambda: dom.detachDeviceFlags(console, C.VIR_DOMAIN_AFFECT_CONFIG)) == C.VIR_ERR_OPERATION_INVALID
+    assert "detaching serial console is not supported" in libvirt.virGetLastErrorMessage()
+    dom.detachDeviceFlags("<serial type='pty'><target port='0'/></serial>", C.VIR_DOMAIN_AFFECT_CONFIG)
+    assert chars() == []
+
+
 def test_bad_device_xml_is_refused_and_loses_nothing(dom: Any) -> None:
     before = (dom.XMLDesc(0), dom.XMLDesc(2))
     assert code(lambda: dom.attachDeviceFlags("<disk", 3)) == C.VIR_ERR_XML_DETAIL

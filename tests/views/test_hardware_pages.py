@@ -45,7 +45,8 @@ def test_disk_form_checks_as_typed_applies_and_reverts(qtbot: Any, connected: tu
     d = open_details(qtbot, win, uri, "vm-011")  # shut off
     hw = d.hardware
     labels = [hw.list.item(r).text() for r in range(hw.list.count())]
-    assert labels[0] == "Disk hda" and any(t.startswith("NIC") for t in labels) and "Display vnc" in labels
+    assert labels[:4] == ["CPUs", "Memory", "Boot Options", "Disk hda"]
+    assert any(t.startswith("NIC") for t in labels) and "Display vnc" in labels
     form = select(hw, "Disk hda")
     assert not hw.apply_button.isEnabled() and not hw.revert_button.isEnabled()
     for bad in ("relative.img", "/var/lib/x\n.img", "/var/lib/../../etc/shadow"):
@@ -92,6 +93,32 @@ def test_nic_and_display_forms_on_a_running_domain_apply_now(qtbot: Any, connect
     wait_note(qtbot, hw, MESSAGES[NOW])
     g = xml_of(win, uri, "vm-001").find("devices/graphics")
     assert (g.get("port"), g.get("listen")) == ("5907", "127.0.0.1")
+
+
+def test_cpus_memory_and_boot_options_are_rows_of_the_hardware_list(qtbot: Any, connected: tuple) -> None:
+    """As virt-manager: the pages sit above the devices, keep their Apply, and stay shown across a reload."""
+    win, uri = connected
+    d = open_details(qtbot, win, uri, "vm-011")  # shut off
+    hw = d.hardware
+    tabs = [d.tabs.tabText(i).replace("&", "") for i in range(d.tabs.count())]
+    assert "Boot" not in tabs and not any(t.startswith("CPUs") for t in tabs)
+    hw.select("page:cpu")
+    assert hw.stack.currentWidget() is d.resources_page and hw.form is None
+    assert d.vcpus.isVisibleTo(hw) and not d.memory.isVisibleTo(hw) and not hw.remove_button.isEnabled()
+    select(hw, "Memory")
+    assert hw.stack.currentWidget() is d.resources_page
+    assert d.memory.isVisibleTo(hw) and d.max_memory.isVisibleTo(hw) and not d.vcpus.isVisibleTo(hw)
+    d.memory.setValue(d.max_memory.value() + 1)
+    assert not d.resources_apply.isEnabled() and "c62828" in d.resources_note.styleSheet()
+    d.memory.setValue(64)
+    d.resources_apply.click()
+    qtbot.waitUntil(lambda: d.resources_note.text() == MESSAGES[SAVED] and not d.reloading, timeout=8000)
+    assert int(xml_of(win, uri, "vm-011").find("currentMemory").text) == 64 * 1024
+    assert hw.current_key() == "page:memory" and hw.stack.currentWidget() is d.resources_page
+    select(hw, "Boot Options")
+    assert hw.stack.currentWidget() is d.boot_page and d.boot_list.isVisibleTo(hw)
+    select(hw, "Disk hda")
+    assert hw.stack.currentIndex() == 0 and hw.form is not None and hw.form.path.text().endswith(".img")
 
 
 def test_add_cdrom_then_eject_and_connect(qtbot: Any, connected: tuple) -> None:

@@ -416,6 +416,13 @@ def graphics_value(graphics_xml: str) -> tuple[str, str, int]:
     return el.get("type", ""), listen, -1 if auto else int(el.get("port", "-1"))
 
 
+def is_serial_console(device_xml: str) -> bool:
+    """Whether a <console> is libvirt's alias of the first serial port (edit that port instead)."""
+    el = parse_xml(device_xml)
+    target = el.find("target")
+    return el.tag == "console" and target is not None and target.get("type") == "serial"
+
+
 def model_value(device_xml: str) -> str:
     el = parse_xml(device_xml)
     if el.tag == "video":
@@ -428,4 +435,5 @@ __all__ = ["DeviceItem", "list_devices", "new_disk", "new_nic", "new_serial", "n
            "new_video", "new_sound", "new_filesystem", "disk_with_media", "edit_disk", "edit_nic", "edit_graphics",
            "edit_model", "path_problem", "listen_problem", "port_problem", "tag_problem", "virtiofs_available",
            "DISK_BUSES", "CDROM_BUSES", "INPUT_TYPES", "VIDEO_MODELS", "SOUND_MODELS", "GRAPHICS_TYPES",
-           "SERIAL_TYPES", "with_device", "disk_value", "nic_value", "graphics_value", "model_value", "used_targets"]
+           "SERIAL_TYPES", "with_device", "disk_value", "nic_value", "graphics_value", "model_value", "used_targets",
+           "is_serial_console"]

@@ -211,10 +211,18 @@ def attach_device(d: DomainDef, dev: etree._Element) -> tuple[DomainDef, etree._
 
 def detach_device(d: DomainDef, dev: etree._Element) -> tuple[DomainDef, etree._Element]:
     """A copy of ``d`` without the device ``dev`` names, and the removed element."""
+    if dev.tag == "console" and _child_attr(dev, "target", "type") == "serial":
+        raise _err(C.VIR_ERR_OPERATION_INVALID, "detaching serial console is not supported")
     new = d.copy()
     found = find_device(new, dev)
     if found is None:
         raise _missing(dev)
+    devices = _devices_el(new)
+    # libvirt's back-compat: the first serial port is also the first console (target type serial)
+    first_serial = next((el for el in devices if el.tag == "serial"), None)
+    console = next((el for el in devices if el.tag == "console"), None)
+    if found is first_serial and console is not None and _child_attr(console, "target", "type") == "serial":
+        remove_element(console)
     remove_element(found)
     return _reload(new), found
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from ...backend.errors import DriverError
 from ...backend.xml import device_build as db
+from ...backend.xml import device_char as dc
 from ..wizard.base import PathField
 from ..wizard.page_network import MODE_LABELS
 
@@ -223,6 +224,124 @@ class ModelForm(DeviceForm):
         return self.model.currentData() != self.initial
 
 
+class CharForm(DeviceForm):
+    """A serial port's or console's host side (pty, file, unix socket, TCP) and its guest port."""
+
+    LABELS = {"pty": "Pseudo terminal (pty)", "file": "Output to a file", "unix": "UNIX socket", "tcp": "TCP"}
+
+    def __init__(self, item: db.DeviceItem) -> None:
+        super().__init__(item)
+        self.initial = dc.char_value(item.xml)
+        i = self.initial
+        self.kind = QComboBox()
+        self.kind.setObjectName("charType")
+        for k in dict.fromkeys((*dc.CHAR_TYPES, i.kind)):
+            self.kind.addItem(self.LABELS.get(k, k), k)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(i.kind)))
+        self.form.addRow("Device type:", self.kind)
+        self.path = QLineEdit(i.path)
+        self.path.setObjectName("charPath")
+        self.path.setPlaceholderText("/var/log/guest-serial.log")
+        self.form.addRow("Path:", self.path)
+        self.host = QLineEdit(i.host or "127.0.0.1")
+        self.host.setObjectName("charHost")
+        self.form.addRow("Host:", self.host)
+        self.service = QSpinBox()
+        self.service.setObjectName("charService")
+        self.service.setRange(0, 65535)
+        self.service.setValue(i.service or 4555)
+        self.form.addRow("TCP port:", self.service)
+        self.mode = QComboBox()
+        self.mode.setObjectName("charMode")
+        self.mode.addItem("Server (bind, listen)", "bind")
+        self.mode.addItem("Client (connect)", "connect")
+        self.mode.setCurrentIndex(max(0, self.mode.findData(i.mode)))
+        self.form.addRow("Mode:", self.mode)
+        self.target = QSpinBox()
+        self.target.setObjectName("charTargetPort")
+        self.target.setRange(0, 31)
+        self.target.setValue(i.target_port)
+        self.form.addRow("Guest port:", self.target)
+        for sig in (self.kind.currentIndexChanged, self.path.textChanged, self.host.textChanged,
+                    self.service.valueChanged, self.mode.currentIndexChanged, self.target.valueChanged):
+            sig.connect(lambda *_: self._changed())
+        self._show_fields()
+
+    def _changed(self) -> None:
+        self._show_fields()
+        self.changed.emit()
+
+    def _show_fields(self) -> None:
+        kind = self.kind.currentData()
+        for widget, kinds in ((self.path, ("file", "unix")), (self.host, ("tcp",)), (self.service, ("tcp",)),
+                              (self.mode, ("unix", "tcp"))):
+            self.form.setRowVisible(widget, kind in kinds)
+
+    def spec(self) -> dc.CharSpec:
+        kind = self.kind.currentData()
+        return dc.CharSpec(kind=kind, path=self.path.text() if kind in ("file", "unix") else "",
+                           host=self.host.text().strip() if kind == "tcp" else "",
+                           service=self.service.value() if kind == "tcp" else 0,
+                           mode=self.mode.currentData() if kind in ("unix", "tcp") else "bind",
+                           target_port=self.target.value())
+
+    def problem(self) -> Optional[str]:
+        spec = self.spec()
+        field: dict[str, QWidget] = {"file": self.path, "unix": self.path, "tcp": self.host}
+        for w in (self.path, self.host, self.service):
+            mark(w, False)
+        if not self.is_dirty():
+            return None
+        msg = dc.char_problem(spec)
+        if msg and spec.kind == "tcp" and "TCP port" in msg:
+            return self._bad(self.service, msg)
+        return self._bad(field.get(spec.kind, self.kind), msg) if msg else None
+
+    def new_xml(self) -> str:
+        return dc.edit_char(self.item.xml, self.spec())
+
+    def is_dirty(self) -> bool:
+        return self.spec() != self.initial
+
+
+class InputForm(DeviceForm):
+    """An input device's type (tablet, mouse, keyboard) and bus (usb, ps2, virtio)."""
+
+    def __init__(self, item: db.DeviceItem) -> None:
+        super().__init__(item)
+        self.initial = dc.input_value(item.xml)
+        self.kind = QComboBox()
+        self.kind.setObjectName("inputType")
+        self.bus = QComboBox()
+        self.bus.setObjectName("inputBus")
+        for combo, values, now in ((self.kind, ("tablet", "mouse", "keyboard"), self.initial[0]),
+                                   (self.bus, ("usb", "ps2", "virtio"), self.initial[1])):
+            for v in dict.fromkeys((*values, now)):
+                combo.addItem(v, v)
+            combo.setCurrentIndex(max(0, combo.findData(now)))
+            combo.currentIndexChanged.connect(lambda *_: self.changed.emit())
+        self.form.addRow("Type:", self.kind)
+        self.form.addRow("Bus:", self.bus)
+
+    def values(self) -> tuple[str, str]:
+        return self.kind.currentData(), self.bus.currentData()
+
+    def problem(self) -> Optional[str]:
+        if not self.is_dirty():
+            return self._bad(self.bus, None)
+        try:
+            dc.edit_input(self.item.xml, *self.values())
+        except DriverError as exc:
+            return self._bad(self.bus, exc.detail)
+        return self._bad(self.bus, None)
+
+    def new_xml(self) -> str:
+        return dc.edit_input(self.item.xml, *self.values())
+
+    def is_dirty(self) -> bool:
+        return self.values() != self.initial
+
+
 def form_for(item: db.DeviceItem, nic_models: tuple[str, ...]) -> DeviceForm:
     """The form of ``item``'s kind."""
     if item.tag == "disk":
@@ -233,4 +352,14 @@ def form_for(item: db.DeviceItem, nic_models: tuple[str, ...]) -> DeviceForm:
         return GraphicsForm(item)
     if item.kind in ("video", "sound"):
         return ModelForm(item)
+    if item.kind == "serial" or (item.kind == "console" and not db.is_serial_console(item.xml)):
+        return CharForm(item)
+    if item.kind == "input":
+        return InputForm(item)
+    if item.kind == "console":
+        form = InfoForm(item)
+        hint = QLabel("This console is the first serial port: change it on that port's page.")
+        hint.setObjectName("consoleHint")
+        form.form.insertRow(1, hint)
+        return form
     return InfoForm(item)

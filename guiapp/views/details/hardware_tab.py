@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -28,10 +29,12 @@ if TYPE_CHECKING:
     from .window import DetailsWindow
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
+PAGE = "page:"  # key prefix of the rows above the devices (CPUs, Memory, Boot Options)
 
 
 class HardwareTab(QWidget):
-    """Device list on the left, the selected device's form on the right."""
+    """Device list on the left (CPUs, Memory and Boot Options first, as virt-manager has them), the selected
+    device's form or page on the right."""
 
     def __init__(self, details: DetailsWindow) -> None:
         super().__init__()
@@ -43,6 +46,8 @@ class HardwareTab(QWidget):
         self.read_only = False
         self.confirm_box: Optional[QMessageBox] = None
         self.add_dialog: Any = None
+        self.pages: list[tuple[str, str, QWidget]] = []  # (key, label, widget) of the rows above the devices
+        self.on_page: Callable[[str], Any] = lambda key: None  # the window shows a page's fields
         # hook (tests replace it): ask for a CD-ROM medium, call back with the path
         self.ask_media: Callable[[Callable[[str], Any]], Any] = self._ask_media
         lay = QHBoxLayout(self)
@@ -63,7 +68,12 @@ class HardwareTab(QWidget):
         row.addWidget(self.remove_button)
         left.addLayout(row)
         lay.addLayout(left, 1)
-        right = QVBoxLayout()
+        self.stack = QStackedWidget()
+        self.stack.setObjectName("hwStack")
+        device_panel = QWidget()
+        self.stack.addWidget(device_panel)
+        right = QVBoxLayout(device_panel)
+        right.setContentsMargins(0, 0, 0, 0)
         self.form_area = QScrollArea()
         self.form_area.setWidgetResizable(True)
         right.addWidget(self.form_area, 1)
@@ -91,8 +101,17 @@ class HardwareTab(QWidget):
         buttons.addWidget(self.revert_button)
         buttons.addWidget(self.apply_button)
         right.addLayout(buttons)
-        lay.addLayout(right, 3)
+        lay.addWidget(self.stack, 3)
         self._sync_buttons()
+
+    def add_page(self, key: str, label: str, widget: QWidget) -> None:
+        """A row above the devices showing ``widget`` (its own Apply/notes), e.g. the CPUs page."""
+        if self.stack.indexOf(widget) < 0:
+            self.stack.addWidget(widget)
+        self.pages.append((key, label, widget))
+        row = QListWidgetItem(label)
+        row.setData(KEY_ROLE, PAGE + key)
+        self.list.insertItem(len(self.pages) - 1, row)
 
     # ---------------------------------------------------------------- content
     def set_definition(self, inactive_xml: str, live_xml: str, active: bool, read_only: bool) -> None:
@@ -102,7 +121,8 @@ class HardwareTab(QWidget):
         self.items = db.list_devices(inactive_xml)
         live = {i.key: i for i in db.list_devices(live_xml)} if active else {}
         self.list.blockSignals(True)
-        self.list.clear()
+        while self.list.count() > len(self.pages):
+            self.list.takeItem(len(self.pages))
         for it in self.items:
             text = it.label
             if active and it.key not in live:
@@ -115,33 +135,50 @@ class HardwareTab(QWidget):
             self.list.addItem(row)
         self.list.blockSignals(False)
         keys = [i.key for i in self.items]
+        n = len(self.pages)
         f = self.form
+        if keep.startswith(PAGE):  # a page stays shown (the window refills its fields)
+            self.list.blockSignals(True)
+            self.list.setCurrentRow(self._row_of(keep))
+            self.list.blockSignals(False)
+            self._selected(self.list.currentRow())
+            return
         if f is not None and keep in keys and self.items[keys.index(keep)].xml == f.item.xml and f.is_dirty():
             self.list.blockSignals(True)  # the device did not change: the user's unapplied edits stay
-            self.list.setCurrentRow(keys.index(keep))
+            self.list.setCurrentRow(n + keys.index(keep))
             self.list.blockSignals(False)
             self.check()
             return
-        self.list.setCurrentRow(keys.index(keep) if keep in keys else (0 if keys else -1))
+        self.list.setCurrentRow(n + keys.index(keep) if keep in keys else (n if keys else -1))
         self._selected(self.list.currentRow())
+
+    def _row_of(self, key: str) -> int:
+        return next((r for r in range(self.list.count()) if self.list.item(r).data(KEY_ROLE) == key), -1)
 
     def current_key(self) -> str:
         row = self.list.currentItem()
         return row.data(KEY_ROLE) if row is not None else ""
 
     def current_item(self) -> Optional[db.DeviceItem]:
-        r = self.list.currentRow()
+        r = self.list.currentRow() - len(self.pages)
         return self.items[r] if 0 <= r < len(self.items) else None
 
     def select(self, key: str) -> None:
-        keys = [i.key for i in self.items]
-        self.list.setCurrentRow(keys.index(key))
+        """Show the device (or page: ``page:cpu``, ``page:memory``, ``page:boot``) named ``key``."""
+        self.list.setCurrentRow(self._row_of(key))
 
-    def _selected(self, _row: int) -> None:
+    def _selected(self, row: int) -> None:
         item = self.current_item()
         if self.form is not None:
             self.form.deleteLater()
             self.form = None
+        if 0 <= row < len(self.pages):
+            key, _label, widget = self.pages[row]
+            self.stack.setCurrentWidget(widget)
+            self.on_page(key)
+            self._sync_buttons()
+            return
+        self.stack.setCurrentIndex(0)
         if item is not None:
             models = NIC_MODELS_XEN_HVM if self.details.hv_type.lower().startswith("xen") else NIC_MODELS_HVM
             self.form = form_for(item, models)

@@ -1,4 +1,5 @@
-"""The details window of one domain: overview, performance, CPUs and memory, boot, devices, XML, snapshots."""
+"""The details window of one domain: overview, performance, hardware (CPUs, memory, boot, devices), XML,
+snapshots."""
 
 from __future__ import annotations
 
@@ -177,7 +178,7 @@ class DetailsWindow(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.resources_apply)
         form.addRow(buttons)
-        self.tabs.addTab(w, "CPUs && &Memory")
+        self.resources_page, self.resources_form = w, form  # the CPUs and Memory rows of the Hardware list
 
     def _build_boot(self) -> None:
         w = QWidget()
@@ -224,11 +225,20 @@ class DetailsWindow(QWidget):
         buttons.addWidget(self.boot_apply)
         layout.addLayout(buttons)
         layout.addStretch(1)
-        self.tabs.addTab(w, "&Boot")
+        self.boot_page = w  # the Boot Options row of the Hardware list
 
     def _build_devices(self) -> None:
         self.hardware = HardwareTab(self)
+        self.hardware.add_page("cpu", "CPUs", self.resources_page)
+        self.hardware.add_page("memory", "Memory", self.resources_page)
+        self.hardware.add_page("boot", "Boot Options", self.boot_page)
+        self.hardware.on_page = self._show_page
         self.tabs.addTab(self.hardware, "&Hardware")
+
+    def _show_page(self, key: str) -> None:
+        """CPUs and Memory share one page (one Apply): show the rows of the one selected."""
+        for spin, page in ((self.vcpus, "cpu"), (self.memory, "memory"), (self.max_memory, "memory")):
+            self.resources_form.setRowVisible(spin, key == page)
 
     def _move_boot(self, delta: int) -> None:
         r = self.boot_list.currentRow()
