@@ -449,7 +449,7 @@ def _check_runnable(defn: DomainDef) -> None:
     """Refuse a config QEMU could never start (the check define makes)."""
     from .capabilities import known_machines
     from .command import build_command
-    from .driver import _dummy_paths
+    from .lifecycle import _dummy_paths
     build_command(defn.copy(), _dummy_paths(), kvm_usable=True, check_files=False, machines=known_machines)
 
 
