@@ -34,6 +34,7 @@ from .. import common
 from ..base import DomainRef
 from . import optcheck
 from .command import NIC_MODELS, _Builder, _target_index, disk_bus
+from .record import NicUse
 
 if TYPE_CHECKING:
     from .driver import Dom
@@ -249,6 +250,8 @@ class QemuHotplugOps:
         device = parse_qemu_opts(argv[3], "driver")
         netdev["id"] = device["netdev"] = f"hostnet{n}"
         device["id"] = f"net{n}"
+        from .taps import _netdev_exists
+        created = [t.ifname for t in taps if t.bridge and not _netdev_exists(t.ifname)]  # QEMU makes these
         self._qmp(dom, "netdev_add", netdev)
         try:
             self._qmp(dom, "device_add", device)
@@ -263,9 +266,13 @@ class QemuHotplugOps:
             if t.bridge:
                 self._enslave_tap(t.ifname, t.bridge, iface.mac)
             iface.target_dev = t.ifname
-            rec.setdefault("taps", []).append(t.ifname)
-        if iface.type == "network":
-            rec.setdefault("nets", []).append({"network": iface.network, "mac": iface.mac, "tap": iface.target_dev})
+            rec.taps.append(t.ifname)
+        rec.own_taps.extend(created)  # removed at stop if they outlive QEMU, as the start's own taps are
+        if iface.type == "network" and iface.network:
+            if rec.nets is None:  # a record written before nets existed: start from its live XML
+                from .networks import record_nics
+                rec.nets = record_nics(rec)
+            rec.nets.append(NicUse(iface.network, iface.mac, iface.target_dev))
         new.refresh()
 
     def _enslave_tap(self, ifname: str, bridge: str, mac: str) -> None:
@@ -305,11 +312,12 @@ class QemuHotplugOps:
             rec = dom.record
             assert rec is not None
             tap = el.find("target")
-            if tap is not None and tap.get("dev") in rec.get("taps", []):
-                rec["taps"].remove(tap.get("dev"))
+            if tap is not None and tap.get("dev") in rec.taps:
+                rec.taps.remove(tap.get("dev"))
             mac = el.find("mac")
             if mac is not None:
-                rec["nets"] = [x for x in rec.get("nets", []) if x.get("mac") != mac.get("address")]
+                from .networks import record_nics
+                rec.nets = [x for x in record_nics(rec) if x.mac != mac.get("address")]
             return new
         raise common.live_refused(f"a <{tag}> device", E)
 
@@ -371,7 +379,7 @@ class QemuHotplugOps:
             if old_path.exists():
                 os.replace(old_path, self._autostart_path(new_name))
             if dom.record is not None:
-                dom.record["name"] = new_name
+                dom.record.name = new_name
                 self._save_record(dom)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.dirs.config_file(old_name))

@@ -39,6 +39,8 @@ class QemuSupervisor(QemuTaps):
         def _start(self, defn: DomainDef, *, paused: bool = False, restore: Optional[tuple[str, int, bool]] = None,
                    keep_id: Optional[int] = None) -> Dom: ...
 
+        def _device_deleted(self, name: str, data: dict[str, Any]) -> None: ...  # in .hotplug
+
     def _watch(self, dom: Dom) -> None:
         assert dom.record is not None and dom.record.pid is not None
         pid = dom.record.pid
