@@ -199,7 +199,14 @@ class PtyConsole(_Closable):
         if first:
             with self._fd_lock:
                 try:
-                    os.close(self._fd)  # releases the flock
+                    # unlock first: a reader thread still inside select() holds a reference to the open file,
+                    # and close() alone would keep the flock until that thread runs again (a FORCE takeover
+                    # right after would see the console busy)
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                except OSError:
+                    pass
+                try:
+                    os.close(self._fd)
                 except OSError:
                     pass
             takeover, self._takeover = self._takeover, None

@@ -113,6 +113,21 @@ def test_pty_end_on_a_real_pty() -> None:
         os.close(master)
 
 
+def test_pty_end_unlocks_at_close_while_the_file_is_still_referenced() -> None:
+    """A reader thread inside select() keeps the open file alive after close(): FORCE must not see it busy."""
+    master, slave = pty.openpty()
+    path = os.ttyname(slave)
+    os.close(slave)
+    end = console.PtyConsole(path)
+    other_ref = os.dup(end._fd)  # stands for select()'s (or a forking thread's) reference to the same file
+    try:
+        end.abort()  # what a FORCE takeover does to the old session
+        console.PtyConsole(path).finish()  # the lock went at once, not when the last reference goes
+    finally:
+        os.close(other_ref)
+        os.close(master)
+
+
 @pytest.mark.parametrize("hostile", ["/etc/passwd", "/dev/pts/../../etc/shadow", "/dev/pts/0;rm -rf /",
                                      "/dev/pts/", "pts/1", "/dev/pts/1\n"])
 def test_pty_end_refuses_what_is_not_a_pty_path(hostile: str) -> None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from guiapp.backend import constants as C
 from guiapp.backend.drivers.qemu.command import qemu_escape
 from guiapp.backend.drivers.qemu.hotplug import QemuHotplugOps, parse_qemu_opts
+from guiapp.backend.drivers.qemu.record import RuntimeRecord
 from guiapp.backend.errors import DriverError
 from guiapp.backend.xml.domain import parse_domain
 
@@ -59,7 +60,9 @@ class Recorder(QemuHotplugOps):
 
 class FakeDom:
     name = "inj"
-    record: dict[str, Any] = {}
+
+    def __init__(self) -> None:
+        self.record = RuntimeRecord("inj", "00" * 16)  # the driver's typed runtime record (h-split)
 
 
 def domain(devices: str) -> Any:

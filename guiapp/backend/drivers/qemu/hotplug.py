@@ -250,6 +250,8 @@ class QemuHotplugOps:
         device = parse_qemu_opts(argv[3], "driver")
         netdev["id"] = device["netdev"] = f"hostnet{n}"
         device["id"] = f"net{n}"
+        from .taps import _netdev_exists
+        created = [t.ifname for t in taps if t.bridge and not _netdev_exists(t.ifname)]  # QEMU makes these
         self._qmp(dom, "netdev_add", netdev)
         try:
             self._qmp(dom, "device_add", device)
@@ -265,9 +267,12 @@ class QemuHotplugOps:
                 self._enslave_tap(t.ifname, t.bridge, iface.mac)
             iface.target_dev = t.ifname
             rec.taps.append(t.ifname)
+        rec.own_taps.extend(created)  # removed at stop if they outlive QEMU, as the start's own taps are
         if iface.type == "network" and iface.network:
-            if rec.nets is not None:  # None: an older record, whose readers look at the live XML instead
-                rec.nets.append(NicUse(iface.network, iface.mac, iface.target_dev))
+            if rec.nets is None:  # a record written before nets existed: start from its live XML
+                from .networks import record_nics
+                rec.nets = record_nics(rec)
+            rec.nets.append(NicUse(iface.network, iface.mac, iface.target_dev))
         new.refresh()
 
     def _enslave_tap(self, ifname: str, bridge: str, mac: str) -> None:
@@ -310,8 +315,9 @@ class QemuHotplugOps:
             if tap is not None and tap.get("dev") in rec.taps:
                 rec.taps.remove(tap.get("dev"))
             mac = el.find("mac")
-            if mac is not None and rec.nets is not None:
-                rec.nets = [x for x in rec.nets if x.mac != mac.get("address")]
+            if mac is not None:
+                from .networks import record_nics
+                rec.nets = [x for x in record_nics(rec) if x.mac != mac.get("address")]
             return new
         raise common.live_refused(f"a <{tag}> device", E)
 

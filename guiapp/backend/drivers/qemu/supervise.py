@@ -40,8 +40,7 @@ class QemuSupervisor(QemuTaps):
         def _start(self, defn: DomainDef, *, paused: bool = False, restore: Optional[tuple[str, int, bool]] = None,
                    keep_id: Optional[int] = None) -> Dom: ...
 
-    if TYPE_CHECKING:  # in .hotplug
-        def _device_deleted(self, name: str, data: dict[str, Any]) -> None: ...
+        def _device_deleted(self, name: str, data: dict[str, Any]) -> None: ...  # in .hotplug
 
     def _watch(self, dom: Dom) -> None:
         assert dom.record is not None and dom.record.pid is not None
