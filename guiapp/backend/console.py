@@ -90,7 +90,10 @@ class _Closable:
         self._close()
 
     def __del__(self) -> None:
-        self._release_pipe()
+        try:
+            self._release_pipe()
+        except (AttributeError, TypeError):  # at interpreter exit, module globals (os) may already be None
+            pass
 
 
 class PtyConsole(_Closable):
