@@ -1,12 +1,12 @@
-"""Deleting an external snapshot of a shut-off QEMU domain by committing its overlay (libvirt 9.0's way).
+"""Deleting an external snapshot of a QEMU domain by committing its overlay (libvirt 9.0's way).
 
 Deleting external snapshot S merges the overlay S created (the writes made after S) into the image it was
-taken on (``qemu-img commit``); whatever sat on that overlay (the domain's disk, or a child snapshot's
-overlay) is re-pointed at the merged image (``qemu-img rebase -u``, safe: the overlay's data is now in it)
-and the overlay is removed.  Refused, with nothing changed, where libvirt 9.0 refuses or where the merge
-would change an image something else still reads: the domain is running (guiapp has no live block-commit
-yet), the overlay is no longer in the domain's chain (e.g. after a revert), the parent snapshot is internal,
-or another snapshot or domain uses the image the overlay would be merged into.
+taken on (``qemu-img commit`` shut off; a running domain uses :mod:`.snapcommit_live`); whatever sat on that
+overlay (the domain's disk, or a child snapshot's overlay) is re-pointed at the merged image (``qemu-img
+rebase -u``, safe: the overlay's data is now in it) and the overlay is removed.  Refused, with nothing
+changed, where libvirt 9.0 refuses or where the merge would change an image something else still reads: the
+overlay is no longer in the domain's chain (e.g. after a revert), the parent snapshot is internal, or another
+snapshot or domain uses the image the overlay would be merged into.
 """
 
 from __future__ import annotations
@@ -38,13 +38,10 @@ def _source(defn: Optional[DomainDef], target: str) -> Optional[Any]:
     return next((d for d in defn.disks if d.target == target), None)
 
 
-def plan_commit(s: SnapshotDef, tree: SnapshotTree, current: DomainDef, active: bool,
+def plan_commit(s: SnapshotDef, tree: SnapshotTree, current: DomainDef,
                 other_domains: Iterable[DomainDef]) -> list[tuple[str, str, str, str, Optional[SnapshotDef]]]:
     """Check that deleting ``s`` can merge its overlays; returns (disk, overlay, base, base format, child or
     None when the domain's own disk sits on the overlay) per disk.  Raises without touching anything."""
-    if active:
-        raise _refuse(C.VIR_ERR_OPERATION_INVALID, f"deleting external snapshot {s.name} of a running domain "
-                      f"needs a live block commit, which guiapp does not do yet; shut the domain off first")
     if s.domain is None:
         raise _refuse(C.VIR_ERR_OPERATION_INVALID, f"snapshot {s.name} has no domain definition to merge into")
     parent = tree.snaps.get(s.parent) if s.parent else None
