@@ -111,10 +111,7 @@ def set_source(defn: Optional[DomainDef], target: str, path: str, fmt: str) -> N
     d = _source(defn, target)
     if d is None:
         return
-    src = d.element.find("source")
-    if src is None:
-        src = etree.SubElement(d.element, "source")
-    src.set("file", path)
+    d.source = path  # through the property: drops the definition's cached formatted text
     drv = d.element.find("driver")
     if drv is None:
         drv = etree.Element("driver", name="qemu")
