@@ -11,6 +11,7 @@ snapshot or domain uses the image the overlay would be merged into.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from typing import Any, Optional
@@ -36,6 +37,21 @@ def _source(defn: Optional[DomainDef], target: str) -> Optional[Any]:
     if defn is None:
         return None
     return next((d for d in defn.disks if d.target == target), None)
+
+
+def _chain(path: str) -> list[str]:
+    """The image files ``path`` reads, itself first (``qemu-img info --backing-chain``; [] when unreadable)."""
+    try:
+        out = run(["qemu-img", "info", "-U", "--backing-chain", "--output=json", path])
+        return [os.path.realpath(str(i.get("filename", ""))) for i in json.loads(out)]
+    except (DriverError, ValueError, AttributeError):
+        return []
+
+
+def _reads_through(top: str, base: str, overlay: str) -> bool:
+    """Whether image ``top`` has ``base`` in its backing chain but not ``overlay``."""
+    chain = _chain(top)
+    return os.path.realpath(base) in chain and os.path.realpath(overlay) not in chain
 
 
 def plan_commit(s: SnapshotDef, tree: SnapshotTree, current: DomainDef,
@@ -64,6 +80,10 @@ def plan_commit(s: SnapshotDef, tree: SnapshotTree, current: DomainDef,
         elif not on_top:
             raise _refuse(C.VIR_ERR_OPERATION_FAILED, f"the overlay {sd.file} of snapshot {s.name} is no longer "
                           f"in disk {sd.name}'s chain (the domain was reverted away from it)")
+        elif live is not None and live.source and _reads_through(live.source, base.source, sd.file):
+            raise _refuse(C.VIR_ERR_OPERATION_UNSUPPORTED, f"disk {sd.name} of the domain ({live.source}) reads "
+                          f"{base.source} without {sd.file} (it was reverted); merging snapshot {s.name}'s "
+                          f"overlay into {base.source} would change what the domain sees")
         if len(on_top) != 1:
             raise _refuse(C.VIR_ERR_OPERATION_UNSUPPORTED, f"more than one image sits on the overlay {sd.file} "
                           f"of snapshot {s.name}; merging it would change what they see")
