@@ -145,6 +145,10 @@ class QemuSnapshotOps:
                     on_ready(job)
                     on_ready = None
                 if time.monotonic() > deadline:
+                    try:  # a block-commit left running would hold its nodes; QEMU keeps working on the top
+                        self._qmp(dom, "job-cancel", {"id": job})
+                    except DriverError:
+                        pass
                     raise _err(C.VIR_ERR_OPERATION_TIMEOUT,
                                f"QEMU's {cmd} job did not finish in {_JOB_TIMEOUT:.0f} s")
         finally:
