@@ -76,13 +76,13 @@ def check_live(qmp: Qmp, dom: Dom, plan: Plan) -> list[tuple[str, str, str, bool
     return out
 
 
-def commit_live(qmp: Qmp, job: Callable[..., None], dom: Dom, plan: Plan) -> tuple[dict[str, tuple[str, str]],
-                                                                                 list[SnapshotDef]]:
-    """Merge each overlay into its base inside the running QEMU; returns (disk moves, re-pointed children)
-    like :func:`.snapcommit.commit`.  ``job`` is :meth:`.snapshots.QemuSnapshotOps._job`."""
+def commit_live(qmp: Qmp, job: Callable[..., None], dom: Dom, plan: Plan, moves: dict[str, tuple[str, str]],
+                children: list[SnapshotDef]) -> None:
+    """Merge each overlay into its base inside the running QEMU, filling ``moves`` (disk -> (base, format)) and
+    ``children`` (re-pointed child snapshots) as each disk finishes, like :func:`.snapcommit.commit` returns
+    them: when a later disk fails, the caller still records the disks QEMU already moved to their base.
+    ``job`` is :meth:`.snapshots.QemuSnapshotOps._job`."""
     nodes = check_live(qmp, dom, plan)
-    moves: dict[str, tuple[str, str]] = {}
-    children: list[SnapshotDef] = []
     for (disk, _overlay, base, fmt, child), (root, top, base_node, active) in zip(plan, nodes, strict=True):
         if active:
             job(dom, "block-commit", {"device": top, "base-node": base_node, "auto-dismiss": False},
@@ -103,7 +103,6 @@ def commit_live(qmp: Qmp, job: Callable[..., None], dom: Dom, plan: Plan) -> tup
             os.unlink(overlay)
         except FileNotFoundError:
             pass
-    return moves, children
 
 
 __all__ = ["check_live", "commit_live"]

@@ -487,17 +487,27 @@ class QemuSnapshotOps:
         from . import snapcommit
         others = [d.defn for d in list(self._doms.values()) if d is not dom]
         plan = snapcommit.plan_commit(s, tree, dom.defn, others)
-        if dom.active:
-            from .snapcommit_live import commit_live
-            moves, children = commit_live(self._qmp, self._job, dom, plan)
+        if not dom.active:
+            moves, children = snapcommit.commit(plan)
+            self._commit_done(dom, tree, moves, children)
+            return
+        from .snapcommit_live import commit_live
+        moves, children = {}, []
+        try:
+            commit_live(self._qmp, self._job, dom, plan, moves, children)
+        finally:  # disks QEMU already moved to their base are recorded even when a later one failed
             if moves and dom.live is not None:
                 live = dom.live.copy()
                 for target, (path, fmt) in moves.items():
                     snapcommit.set_source(live, target, path, fmt)
                 self._set_live(dom, _reload(live))
                 self._save_record(dom)
-        else:
-            moves, children = snapcommit.commit(plan)
+            self._commit_done(dom, tree, moves, children)
+
+    def _commit_done(self, dom: Dom, tree: SnapshotTree, moves: dict[str, tuple[str, str]],
+                     children: list[SnapshotDef]) -> None:
+        """Store what a commit changed: the persistent disk sources and the re-pointed child snapshots."""
+        from . import snapcommit
         if moves and dom.config is not None:
             new = dom.config.copy()
             for target, (path, fmt) in moves.items():
