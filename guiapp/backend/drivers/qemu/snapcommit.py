@@ -1,16 +1,17 @@
-"""Deleting an external snapshot of a shut-off QEMU domain by committing its overlay (libvirt 9.0's way).
+"""Deleting an external snapshot of a QEMU domain by committing its overlay (libvirt 9.0's way).
 
 Deleting external snapshot S merges the overlay S created (the writes made after S) into the image it was
-taken on (``qemu-img commit``); whatever sat on that overlay (the domain's disk, or a child snapshot's
-overlay) is re-pointed at the merged image (``qemu-img rebase -u``, safe: the overlay's data is now in it)
-and the overlay is removed.  Refused, with nothing changed, where libvirt 9.0 refuses or where the merge
-would change an image something else still reads: the domain is running (guiapp has no live block-commit
-yet), the overlay is no longer in the domain's chain (e.g. after a revert), the parent snapshot is internal,
-or another snapshot or domain uses the image the overlay would be merged into.
+taken on (``qemu-img commit`` shut off; a running domain uses :mod:`.snapcommit_live`); whatever sat on that
+overlay (the domain's disk, or a child snapshot's overlay) is re-pointed at the merged image (``qemu-img
+rebase -u``, safe: the overlay's data is now in it) and the overlay is removed.  Refused, with nothing
+changed, where libvirt 9.0 refuses or where the merge would change an image something else still reads: the
+overlay is no longer in the domain's chain (e.g. after a revert), the parent snapshot is internal, or another
+snapshot or domain uses the image the overlay would be merged into.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from typing import Any, Optional
@@ -38,13 +39,25 @@ def _source(defn: Optional[DomainDef], target: str) -> Optional[Any]:
     return next((d for d in defn.disks if d.target == target), None)
 
 
-def plan_commit(s: SnapshotDef, tree: SnapshotTree, current: DomainDef, active: bool,
+def _chain(path: str) -> list[str]:
+    """The image files ``path`` reads, itself first (``qemu-img info --backing-chain``; [] when unreadable)."""
+    try:
+        out = run(["qemu-img", "info", "-U", "--backing-chain", "--output=json", path])
+        return [os.path.realpath(str(i.get("filename", ""))) for i in json.loads(out)]
+    except (DriverError, ValueError, AttributeError):
+        return []
+
+
+def _reads_through(top: str, base: str, overlay: str) -> bool:
+    """Whether image ``top`` has ``base`` in its backing chain but not ``overlay``."""
+    chain = _chain(top)
+    return os.path.realpath(base) in chain and os.path.realpath(overlay) not in chain
+
+
+def plan_commit(s: SnapshotDef, tree: SnapshotTree, current: DomainDef,
                 other_domains: Iterable[DomainDef]) -> list[tuple[str, str, str, str, Optional[SnapshotDef]]]:
     """Check that deleting ``s`` can merge its overlays; returns (disk, overlay, base, base format, child or
     None when the domain's own disk sits on the overlay) per disk.  Raises without touching anything."""
-    if active:
-        raise _refuse(C.VIR_ERR_OPERATION_INVALID, f"deleting external snapshot {s.name} of a running domain "
-                      f"needs a live block commit, which guiapp does not do yet; shut the domain off first")
     if s.domain is None:
         raise _refuse(C.VIR_ERR_OPERATION_INVALID, f"snapshot {s.name} has no domain definition to merge into")
     parent = tree.snaps.get(s.parent) if s.parent else None
@@ -67,6 +80,10 @@ def plan_commit(s: SnapshotDef, tree: SnapshotTree, current: DomainDef, active: 
         elif not on_top:
             raise _refuse(C.VIR_ERR_OPERATION_FAILED, f"the overlay {sd.file} of snapshot {s.name} is no longer "
                           f"in disk {sd.name}'s chain (the domain was reverted away from it)")
+        elif live is not None and live.source and _reads_through(live.source, base.source, sd.file):
+            raise _refuse(C.VIR_ERR_OPERATION_UNSUPPORTED, f"disk {sd.name} of the domain ({live.source}) reads "
+                          f"{base.source} without {sd.file} (it was reverted); merging snapshot {s.name}'s "
+                          f"overlay into {base.source} would change what the domain sees")
         if len(on_top) != 1:
             raise _refuse(C.VIR_ERR_OPERATION_UNSUPPORTED, f"more than one image sits on the overlay {sd.file} "
                           f"of snapshot {s.name}; merging it would change what they see")
@@ -114,10 +131,7 @@ def set_source(defn: Optional[DomainDef], target: str, path: str, fmt: str) -> N
     d = _source(defn, target)
     if d is None:
         return
-    src = d.element.find("source")
-    if src is None:
-        src = etree.SubElement(d.element, "source")
-    src.set("file", path)
+    d.source = path  # through the property: drops the definition's cached formatted text
     drv = d.element.find("driver")
     if drv is None:
         drv = etree.Element("driver", name="qemu")

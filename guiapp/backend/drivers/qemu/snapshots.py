@@ -7,9 +7,10 @@
   overlay backed by its current image (``qemu-img create -b``; on a running guest ``blockdev-add`` +
   ``blockdev-snapshot`` in one ``transaction``); the domain's disk sources move to the overlays.
   Reverting makes *new* overlays on the snapshot's base images (the overlays written since stay on disk,
-  nothing is merged or overwritten).  Deleting an external snapshot of a shut-off domain merges its overlay
-  into the image below (:mod:`.snapcommit`, as libvirt 9.0); it is refused, changing nothing, where an image
-  another snapshot or domain needs would change, and on a running domain (no live block-commit yet).
+  nothing is merged or overwritten).  Deleting an external snapshot merges its overlay into the image below,
+  as libvirt 9.0 (shut off: ``qemu-img commit``, :mod:`.snapcommit`; running: QMP ``block-commit``,
+  :mod:`.snapcommit_live`); it is refused, changing nothing, where an image another snapshot or domain
+  needs would change.
 
 Metadata is stored beside the domain config (:mod:`..snapstore`); it is written only after QEMU or
 qemu-img succeeded, so a failed or killed save never lists a half snapshot.
@@ -21,6 +22,7 @@ import itertools
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -53,7 +55,7 @@ _waiters: dict[str, threading.Event] = {}
 
 def job_event(event: str, data: dict[str, Any]) -> bool:
     """QMP event hook (monitor loop thread): wake the :meth:`QemuSnapshotOps._job` waiting on this job."""
-    if event != "JOB_STATUS_CHANGE" or data.get("status") != "concluded":
+    if event != "JOB_STATUS_CHANGE" or data.get("status") not in ("concluded", "ready"):
         return False
     waiter = _waiters.get(str(data.get("id")))
     if waiter is None:
@@ -120,9 +122,12 @@ class QemuSnapshotOps:
                 out[dev[len("drive-"):]] = ins["node-name"]
         return out
 
-    def _job(self, dom: Dom, cmd: str, args: dict[str, Any]) -> None:
+    def _job(self, dom: Dom, cmd: str, args: dict[str, Any],
+             on_ready: Optional[Callable[[str], None]] = None) -> None:
         """Run a job-based QMP command to its end; its error becomes a DriverError.
 
+        ``on_ready(job id)`` is called once when the job reaches ``ready`` (an active block-commit waiting
+        for ``job-complete``).
         The end is seen from QEMU's ``JOB_STATUS_CHANGE`` event on our kept-open monitor (no polling
         latency); ``query-jobs`` every :data:`_POLL` s covers a guest whose monitor another process holds."""
         job = f"guiapp-{cmd}-{os.getpid()}-{next(_jobs)}"
@@ -132,10 +137,18 @@ class QemuSnapshotOps:
             deadline = time.monotonic() + _JOB_TIMEOUT
             while True:
                 done.wait(_POLL)
+                done.clear()
                 j = next((j for j in self._qmp(dom, "query-jobs") if j.get("id") == job), None)
                 if j is None or j.get("status") == "concluded":
                     break
+                if j.get("status") == "ready" and on_ready is not None:
+                    on_ready(job)
+                    on_ready = None
                 if time.monotonic() > deadline:
+                    try:  # a block-commit left running would hold its nodes; QEMU keeps working on the top
+                        self._qmp(dom, "job-cancel", {"id": job})
+                    except DriverError:
+                        pass
                     raise _err(C.VIR_ERR_OPERATION_TIMEOUT,
                                f"QEMU's {cmd} job did not finish in {_JOB_TIMEOUT:.0f} s")
         finally:
@@ -469,11 +482,32 @@ class QemuSnapshotOps:
             store.set_current(tree.current)
 
     def _delete_external(self, dom: Dom, tree: SnapshotTree, s: SnapshotDef) -> None:
-        """Merge the snapshot's overlays into their bases (shut-off domain; :mod:`.snapcommit`)."""
+        """Merge the snapshot's overlays into their bases (:mod:`.snapcommit` shut off, :mod:`.snapcommit_live`
+        running)."""
         from . import snapcommit
         others = [d.defn for d in list(self._doms.values()) if d is not dom]
-        plan = snapcommit.plan_commit(s, tree, dom.defn, dom.active, others)
-        moves, children = snapcommit.commit(plan)
+        plan = snapcommit.plan_commit(s, tree, dom.defn, others)
+        if not dom.active:
+            moves, children = snapcommit.commit(plan)
+            self._commit_done(dom, tree, moves, children)
+            return
+        from .snapcommit_live import commit_live
+        moves, children = {}, []
+        try:
+            commit_live(self._qmp, self._job, dom, plan, moves, children)
+        finally:  # disks QEMU already moved to their base are recorded even when a later one failed
+            if moves and dom.live is not None:
+                live = dom.live.copy()
+                for target, (path, fmt) in moves.items():
+                    snapcommit.set_source(live, target, path, fmt)
+                self._set_live(dom, _reload(live))
+                self._save_record(dom)
+            self._commit_done(dom, tree, moves, children)
+
+    def _commit_done(self, dom: Dom, tree: SnapshotTree, moves: dict[str, tuple[str, str]],
+                     children: list[SnapshotDef]) -> None:
+        """Store what a commit changed: the persistent disk sources and the re-pointed child snapshots."""
+        from . import snapcommit
         if moves and dom.config is not None:
             new = dom.config.copy()
             for target, (path, fmt) in moves.items():
