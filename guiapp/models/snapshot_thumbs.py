@@ -52,7 +52,7 @@ def capture_png(dom: Any) -> Optional[bytes]:
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not img.save(buf, b"PNG"):
+    if not img.save(buf, "PNG"):  # type: ignore[call-overload]  # the stubs say bytes; 6.11 at run time takes str only
         return None
     return bytes(data.data())
 
