@@ -825,6 +825,21 @@ READ_ONLY_COMMANDS = frozenset({"list", "dominfo", "domstate", "dumpxml", "capab
                                 "net-dhcp-leases"})
 
 
+def commands_from_specs(specs: dict[str, Any], group: str, *, read_only: Any = frozenset(),
+                        groups: Optional[dict[str, str]] = None) -> tuple[Command, ...]:
+    """Command entries from a command module's ``SPECS`` (name -> (handler, summary, description, options)); each
+    handler is called as ``handler(conn, args, out=, err=, quiet=)`` and succeeds when it returns 0."""
+    def adapt(handler: Callable[..., int]) -> Callable[[Any, dict[str, Any]], bool]:
+        def run(session: Any, a: dict[str, Any]) -> bool:
+            return bool(handler(session.conn, a, out=session.out, err=session.err, quiet=session.quiet) == 0)
+        return run
+
+    return tuple(Command(name, (groups or {}).get(name, group), summary, desc,
+                         tuple(Opt(o, kind, h, positional=pos, required=req) for o, kind, h, pos, req in opts),
+                         adapt(handler), reads_only=name in read_only)
+                 for name, (handler, summary, desc, opts) in specs.items())
+
+
 def _marked(commands: tuple[Command, ...]) -> tuple[Command, ...]:
     return tuple(dataclasses.replace(c, reads_only=c.reads_only or c.name in READ_ONLY_COMMANDS) for c in commands)
 

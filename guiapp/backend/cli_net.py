@@ -298,18 +298,8 @@ def cli_commands() -> tuple[Any, ...]:
     """The commands as ``guiapp.backend.cli.Command`` entries (group 'network'), for ``cli.COMMANDS``."""
     from . import cli
 
-    def adapt(handler: Callable[..., int]) -> Callable[[Any, dict[str, Any]], bool]:
-        def run(session: Any, a: dict[str, Any]) -> bool:
-            return handler(session.conn, a, out=session.out, err=session.err, quiet=session.quiet) == 0
-        return run
+    return cli.commands_from_specs(SPECS, "network")
 
-    cmds = []
-    for name, (handler, summary, desc, opts) in SPECS.items():
-        cmds.append(cli.Command(name, "network", summary, desc,
-                                tuple(cli.Opt(o, kind, h, positional=pos, required=req)
-                                      for o, kind, h, pos, req in opts),
-                                adapt(handler)))
-    return tuple(cmds)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -407,15 +407,8 @@ def cli_commands() -> tuple[Any, ...]:
     """The commands as ``guiapp.backend.cli.Command`` entries (group 'storage'), for ``cli.all_commands``."""
     from . import cli
 
-    def adapt(handler: Callable[..., int]) -> Callable[[Any, dict[str, Any]], bool]:
-        def run(session: Any, a: dict[str, Any]) -> bool:
-            return handler(session.conn, a, out=session.out, err=session.err, quiet=session.quiet) == 0
-        return run
+    return cli.commands_from_specs(SPECS, "storage")
 
-    return tuple(cli.Command(name, "storage", summary, desc,
-                             tuple(cli.Opt(o, kind, h, positional=pos, required=req) for o, kind, h, pos, req in opts),
-                             adapt(handler))
-                 for name, (handler, summary, desc, opts) in SPECS.items())
 
 
 __all__ = ["SPECS", "HANDLERS", "cli_commands", "lookup_pool", "lookup_vol", "pretty", "parse_scaled"]
