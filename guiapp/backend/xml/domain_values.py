@@ -41,8 +41,9 @@ MAC_PREFIX_XEN = "00:16:3e"
 #: Largest memory size accepted, in KiB (libvirt's limit: what fits in a signed 64-bit byte count).
 MAX_MEMORY_KIB = (2 ** 63 - 1) // 1024
 
-_UNITS = {
-    "": 1024, "b": 1, "bytes": 1,
+#: libvirt's size units (virScaleInteger), bytes per unit; the unit-less default differs by element.
+UNIT_SCALE = {
+    "b": 1, "bytes": 1,
     "k": 1024, "kib": 1024, "kb": 1000,
     "m": 1024 ** 2, "mib": 1024 ** 2, "mb": 1000 ** 2,
     "g": 1024 ** 3, "gib": 1024 ** 3, "gb": 1000 ** 3,
@@ -50,6 +51,7 @@ _UNITS = {
     "p": 1024 ** 5, "pib": 1024 ** 5, "pb": 1000 ** 5,
     "e": 1024 ** 6, "eib": 1024 ** 6, "eb": 1000 ** 6,
 }
+_UNITS = {"": 1024, **UNIT_SCALE}  # memory: KiB without a unit
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")

@@ -35,6 +35,7 @@ from lxml import etree
 from .. import constants as C
 from ..errors import DriverError
 from .domain import format_uuid, parse_uuid
+from .domain_values import UNIT_SCALE
 from .props import AttrListProp, StrProp, XMLChildList, XMLNode, XPath
 from .safe import check_root, parse_xml
 from .serialize import to_text
@@ -48,15 +49,7 @@ CREATE_FORMATS = ("raw", "qcow2")
 KNOWN_FORMATS = ("raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vpc", "vhdx", "iso", "dmg", "cow", "bochs",
                  "cloop", "luks", "none")
 
-_SIZE_UNITS = {
-    "": 1, "b": 1, "bytes": 1,
-    "k": 1024, "kib": 1024, "kb": 1000,
-    "m": 1024 ** 2, "mib": 1024 ** 2, "mb": 1000 ** 2,
-    "g": 1024 ** 3, "gib": 1024 ** 3, "gb": 1000 ** 3,
-    "t": 1024 ** 4, "tib": 1024 ** 4, "tb": 1000 ** 4,
-    "p": 1024 ** 5, "pib": 1024 ** 5, "pb": 1000 ** 5,
-    "e": 1024 ** 6, "eib": 1024 ** 6, "eb": 1000 ** 6,
-}
+_SIZE_UNITS = {"": 1, **UNIT_SCALE}  # volume sizes: bytes without a unit
 _MAX_SIZE = 2 ** 63 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _VG_NAME = re.compile(r"[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}")
