@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from PySide6.QtCore import QObject, Signal
+
 from .connections import FULL_TICK_DOMAINS
 
 SETTINGS_SWEEP = "preferences/sweep_domains"
@@ -81,3 +83,36 @@ def new_vm_defaults(settings: Optional[Any]) -> dict[str, Any]:
     """What the New VM wizard starts from: memory (MiB), vCPUs, disk size (GiB) and disk format."""
     return {"memory_mib": int_pref(settings, SETTINGS_NEWVM_MEMORY), "vcpus": int_pref(settings, SETTINGS_NEWVM_VCPUS),
             "disk_gib": int_pref(settings, SETTINGS_NEWVM_DISK), "format": choice_pref(settings, SETTINGS_NEWVM_FORMAT)}
+
+
+class PreferenceSignals(QObject):
+    """The process-wide change signals, emitted by the Preferences dialog after it saved (see :func:`notifier`)."""
+
+    console_changed = Signal()  # console scaling / grab combo
+    new_vm_changed = Signal()  # new-VM defaults (memory, vCPUs, disk size, storage format)
+
+
+_notifier: Optional[PreferenceSignals] = None
+
+
+def notifier() -> PreferenceSignals:
+    """The one :class:`PreferenceSignals` of the process: windows connect to it to follow Preferences live."""
+    global _notifier
+    if _notifier is None:
+        _notifier = PreferenceSignals()
+    return _notifier
+
+
+def console_scaling(settings: Optional[Any]) -> str:
+    """The console's scaling preference: ``fit`` or ``1:1``."""
+    return choice_pref(settings, SETTINGS_CONSOLE_SCALING)
+
+
+def grab_combo(settings: Optional[Any]) -> str:
+    """The keys that release the console's grab: a key of :data:`GRAB_COMBOS`."""
+    return choice_pref(settings, SETTINGS_GRAB_COMBO)
+
+
+def storage_format(settings: Optional[Any]) -> str:
+    """The default format of new disk images and volumes (``qcow2`` or ``raw``)."""
+    return choice_pref(settings, SETTINGS_NEWVM_FORMAT)

@@ -257,4 +257,7 @@ class PreferencesDialog(QDialog):
         self.thumbnails_changed.emit()
         self.console_changed.emit()
         self.new_vm_changed.emit()
+        hub = prefs.notifier()  # every open console and wizard follows at once
+        hub.console_changed.emit()
+        hub.new_vm_changed.emit()
         self.accept()

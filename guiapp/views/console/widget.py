@@ -13,7 +13,15 @@ from ...vnc import keysyms as K
 from ...vnc.client import VncClient
 from .keymap import keysym_for
 
-RELEASE_SHORTCUT = "Ctrl+Alt"
+RELEASE_SHORTCUT = "Ctrl+Alt"  # the label of the default grab-release combo
+
+#: grab-release combos (``models.preferences.GRAB_COMBOS`` keys) -> the keys pressed together, alone
+COMBO_KEYS: dict[str, frozenset[str]] = {
+    "ctrl+alt": frozenset({"ctrl", "alt"}),
+    "ctrl+alt+shift": frozenset({"ctrl", "alt", "shift"}),
+    "right-ctrl": frozenset({"rctrl"}),
+}
+_X11_CONTROL_R_SCANCODE = 105  # evdev KEY_RIGHTCTRL (97) + 8
 
 
 class Scaling(enum.Enum):
@@ -34,7 +42,10 @@ class VncView(QWidget):
         self.message = "Connecting…"
         self._pressed: dict[int, int] = {}  # Qt key (or scan code) -> keysym sent down
         self._buttons = 0
-        self._combo_clean = False  # Ctrl+Alt pressed with nothing else: release the grab on key-up
+        self.release_combo = "ctrl+alt"  # which keys release the grab (set_release_combo)
+        self._combo_down: set[str] = set()  # combo keys down now
+        self._combo_dirty = False  # another key was pressed since the keyboard was last all up
+        self._combo_armed = False  # the whole combo is down with nothing else: release the grab on key-up
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -74,6 +85,14 @@ class VncView(QWidget):
         x = (pos.x() - r.x()) * fb.width() / r.width()
         y = (pos.y() - r.y()) * fb.height() / r.height()
         return (min(max(int(x), 0), fb.width() - 1), min(max(int(y), 0), fb.height() - 1))
+
+    def set_release_combo(self, combo: str) -> None:
+        """Which keys, pressed together and alone, release the grab (a :data:`COMBO_KEYS` key)."""
+        if combo not in COMBO_KEYS:
+            raise ValueError(f"unknown grab-release combo {combo!r}; use one of {', '.join(COMBO_KEYS)}")
+        self.release_combo = combo
+        self._combo_down.clear()
+        self._combo_armed = False
 
     def set_scaling(self, scaling: Scaling) -> None:
         self.scaling = scaling
@@ -142,13 +161,33 @@ class VncView(QWidget):
     def _key_id(self, ev: QKeyEvent) -> int:
         return ev.nativeScanCode() or int(ev.key())
 
+    def _combo_key(self, ev: QKeyEvent) -> str:
+        """The event's key as a combo member name ('' for any other key)."""
+        key = ev.key()
+        if key == Qt.Key.Key_Control:
+            right = ev.nativeVirtualKey() == K.CONTROL_R or ev.nativeScanCode() == _X11_CONTROL_R_SCANCODE
+            return "rctrl" if right and "rctrl" in COMBO_KEYS[self.release_combo] else "ctrl"
+        return {Qt.Key.Key_Alt: "alt", Qt.Key.Key_Shift: "shift"}.get(Qt.Key(key), "")
+
+    def _track_combo(self, ev: QKeyEvent) -> None:
+        """Arm the grab release when exactly the combo's keys are down (nothing else since all keys were up)."""
+        if ev.isAutoRepeat():
+            return
+        if not self._pressed:
+            self._combo_down.clear()
+            self._combo_dirty = False
+        combo = COMBO_KEYS[self.release_combo]
+        name = self._combo_key(ev)
+        if name in combo:
+            self._combo_down.add(name)
+            if self._combo_down == combo and not self._combo_dirty and self.grabbed:
+                self._combo_armed = True
+        else:
+            self._combo_dirty = True
+            self._combo_armed = False
+
     def keyPressEvent(self, ev: QKeyEvent) -> None:
-        mods = ev.modifiers()
-        ctrl_alt = (mods & Qt.KeyboardModifier.ControlModifier) and (mods & Qt.KeyboardModifier.AltModifier)
-        if ev.key() in (Qt.Key.Key_Control, Qt.Key.Key_Alt) and ctrl_alt and not ev.isAutoRepeat():
-            self._combo_clean = self.grabbed and len(self._pressed) <= 1
-        elif ev.key() not in (Qt.Key.Key_Control, Qt.Key.Key_Alt):
-            self._combo_clean = False
+        self._track_combo(ev)
         keysym = keysym_for(ev)
         if keysym is None:
             return
@@ -166,8 +205,8 @@ class VncView(QWidget):
             keysym = keysym_for(ev)
         if keysym is not None:
             self.client.key_event(keysym, False)
-        if self._combo_clean and ev.key() in (Qt.Key.Key_Control, Qt.Key.Key_Alt):
-            self._combo_clean = False
+        if self._combo_armed and self._combo_key(ev) in COMBO_KEYS[self.release_combo]:
+            self._combo_armed = False
             self.release_all_keys()
             self.set_grab(False)
 

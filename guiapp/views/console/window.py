@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLabel, QLineEdit, QMai
 
 from ...backend.constants import VIR_ERR_NO_DOMAIN
 from ...jobs import CONSOLE_POOL
+from ...models import preferences as prefs
 from ...vnc.address import ConsoleTarget, NoConsoleError, console_target
 from ...vnc.client import VncClient
 from ...vnc.keysyms import SEND_KEYS
@@ -21,8 +22,18 @@ from . import external
 from .widget import RELEASE_SHORTCUT, Scaling, VncView
 
 RETRY_DELAYS_MS = (250, 500, 1000, 2000)  # reconnect backoff; the last one repeats while the window is open
-HINT_GRAB = f"Click in the console to send it the keyboard and mouse; {RELEASE_SHORTCUT} releases them"
-HINT_GRABBED = f"Keyboard and mouse grabbed by the guest: press {RELEASE_SHORTCUT} to release"
+
+
+def hint_grab(combo_label: str = RELEASE_SHORTCUT) -> str:
+    return f"Click in the console to send it the keyboard and mouse; {combo_label} releases them"
+
+
+def hint_grabbed(combo_label: str = RELEASE_SHORTCUT) -> str:
+    return f"Keyboard and mouse grabbed by the guest: press {combo_label} to release"
+
+
+HINT_GRAB = hint_grab()
+HINT_GRABBED = hint_grabbed()
 
 _open_windows: dict[Any, ConsoleWindow] = {}
 
@@ -78,6 +89,8 @@ class ConsoleWindow(QMainWindow):
         self.hint.setObjectName("grabHint")
         self.statusBar().addPermanentWidget(self.hint)
         self.resize(760, 480)
+        self.apply_preferences()
+        prefs.notifier().console_changed.connect(self.apply_preferences)
 
     # ----------------------------------------------------------------- actions
     def _build_actions(self) -> None:
@@ -285,7 +298,16 @@ class ConsoleWindow(QMainWindow):
             self.act_fullscreen.setChecked(on)
 
     def _on_grab(self, grabbed: bool) -> None:
-        self.hint.setText(HINT_GRABBED if grabbed else HINT_GRAB)
+        label = prefs.GRAB_COMBOS[self.view.release_combo]
+        self.hint.setText(hint_grabbed(label) if grabbed else hint_grab(label))
+
+    def apply_preferences(self) -> None:
+        """Take the scaling and the grab-release keys from Preferences (at open and whenever they change)."""
+        self.view.set_release_combo(prefs.grab_combo(self.settings))
+        self._on_grab(self.view.grabbed)
+        scaling = Scaling(prefs.console_scaling(self.settings))
+        if scaling != self.view.scaling:
+            self.set_scaling(scaling)
 
     # -------------------------------------------------------------- screenshot
     def screenshot(self) -> QImage:
@@ -348,6 +370,10 @@ class ConsoleWindow(QMainWindow):
     # ------------------------------------------------------------------ close
     def closeEvent(self, event: QCloseEvent) -> None:
         self._closing = True
+        try:
+            prefs.notifier().console_changed.disconnect(self.apply_preferences)
+        except (RuntimeError, TypeError):
+            pass
         self._gen += 1
         self.retry_timer.stop()
         self.view.set_grab(False)
