@@ -31,6 +31,7 @@ from .console_page import ConsolePage
 
 if TYPE_CHECKING:
     from ..main_window.window import MainWindow
+    from .customize import Customizer
 
 # the power actions, in toolbar/menu order; "reset" is ours (virDomainReset)
 RESET = DomainOp("reset", "Force &Reset", "virDomainReset", RUNNING, "only running domains can be reset",
@@ -47,6 +48,8 @@ class VmWindow(QMainWindow):
         from ..details import DetailsWindow
 
         self.main, self.uri, self.uuid = main, uri, uuid
+        self.customizer: Optional[Customizer] = None  # set while customizing before install (customize.py)
+        self.title_suffix = ""  # shown after the page in the title
         self.setObjectName("vmWindow")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowIcon(app_icon())
@@ -111,7 +114,7 @@ class VmWindow(QMainWindow):
     def _title(self) -> None:
         page = self.current_page()
         what = {"console": "Console", "details": "Details", "snapshots": "Snapshots"}.get(page, page.title())
-        self.setWindowTitle(f"{self.name} — {what}")
+        self.setWindowTitle(f"{self.name} — {what}" + (f" ({self.title_suffix})" if self.title_suffix else ""))
 
     # ------------------------------------------------------------------ power
     def _build_power(self) -> None:
@@ -190,6 +193,9 @@ class VmWindow(QMainWindow):
             self.update_state()  # the check mark follows the state, not the click
         if key == "start" and row.state == STATE_RUNNING:
             return
+        if key == "start" and self.customizer is not None:  # Run while customizing is Begin Installation
+            self.customizer.begin()
+            return
         if key == "reset":
             call = RESET.call
             assert call is not None
@@ -219,6 +225,8 @@ class VmWindow(QMainWindow):
 
     # ------------------------------------------------------------------ close
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.customizer is not None and not self.customizer.may_close(event):
+            return
         try:
             self.main.manager.polled.disconnect(self._on_polled)
         except (RuntimeError, TypeError):

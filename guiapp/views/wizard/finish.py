@@ -35,6 +35,8 @@ class CreatePlan:
     xml: str
     disks: list[DiskPlan] = field(default_factory=list)
     start: bool = False
+    #: the first start's definition when it differs from ``xml`` (an install run: see :func:`start_domain`)
+    install_xml: Optional[str] = None
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Created:
     name: str
     uuid: bytes
     started: bool
+    disks: list[DiskPlan] = field(default_factory=list)  # the storage this finish made (Cancel Installation)
+    install_xml: Optional[str] = None  # how the first start boots, when not as the definition does
 
 
 class CreateError(Exception):
@@ -165,10 +169,10 @@ def run_create(conn: Any, plan: CreatePlan, progress: Progress = lambda _p, _t: 
         if plan.start:
             step = f"Starting {plan.name}"
             progress(int(100 * done / steps), step)
-            dom.create()
+            start_domain(conn, dom, plan.install_xml)
             started = True
         progress(100, "Done")
-        return Created(dom.name(), dom.UUID(), started)
+        return Created(dom.name(), dom.UUID(), started, list(plan.disks), plan.install_xml)
     except BaseException as exc:
         remains, cleaned = rollback(conn, dom, created, plan)
         raise CreateError(exc, step, remains, cleaned) from exc
@@ -206,3 +210,62 @@ def rollback(conn: Any, dom: Any, created: list[Any], plan: CreatePlan) -> tuple
         except OSError as exc:
             remains.append(f"the disk image {path} ({exc.strerror})")
     return remains, cleaned
+
+
+def install_config(final_xml: str, install_xml: str) -> str:
+    """The definition of the install run: ``final_xml`` (with any customization) booting as ``install_xml`` does.
+
+    As virt-install's two phases: the install run differs from the final definition only in how it boots
+    (direct kernel, initrd and command line, boot device order) and in what a reboot does (an installer's
+    reboot may end the run); every device, and every change made while customizing, comes from ``final_xml``.
+    """
+    from guiapp.backend.xml.domain import parse_domain
+
+    final, inst = parse_domain(final_xml), parse_domain(install_xml)
+    final.kernel, final.initrd, final.cmdline = inst.kernel, inst.initrd, inst.cmdline
+    final.boot_devs = list(inst.boot_devs)
+    final.on_reboot = inst.on_reboot
+    return final.to_xml(secure=False)
+
+
+def start_domain(conn: Any, dom: Any, install_xml: Optional[str] = None) -> None:
+    """Start the defined domain ``dom``; with ``install_xml``, as that install run.  Runs on the pool.
+
+    The install run is defined, started, and the definition put back at once (also when the start fails):
+    the running domain boots the installer while its persistent definition is the final one, which libvirt
+    applies at the next start (define-while-running sets the next boot's configuration).
+    """
+    if not install_xml:
+        dom.create()
+        return
+    final = dom.XMLDesc(C.VIR_DOMAIN_XML_INACTIVE | C.VIR_DOMAIN_XML_SECURE)
+    run = install_config(final, install_xml)
+    with operation("install"):
+        conn.defineXML(run)
+    try:
+        dom.create()
+    finally:
+        with operation("install"):
+            conn.defineXML(final)
+
+
+def cancel_install(conn: Any, uri: str, created: Created) -> list[str]:
+    """Cancel Installation: stop and undefine the domain, delete the storage its finish made.  Runs on the pool.
+
+    Returns what was removed; raises :class:`CreateError` naming what is left when something could not be.
+    """
+    dom = conn.lookupByUUID(created.uuid)
+    made: list[Any] = []
+    for disk in created.disks:
+        if disk.pool is None:
+            made.append(disk.path)
+            continue
+        try:
+            made.append(conn.storagePoolLookupByName(disk.pool).storageVolLookupByName(os.path.basename(disk.path)))
+        except Exception:  # removed by hand meanwhile: nothing to delete
+            pass
+    remains, cleaned = rollback(conn, dom, made, CreatePlan(uri, created.name, ""))
+    if remains:
+        raise CreateError(DriverError(C.VIR_ERR_OPERATION_FAILED, "not everything could be removed"),
+                          f"Cancelling the installation of {created.name}", remains, cleaned)
+    return cleaned

@@ -56,14 +56,30 @@ class SummaryPage(WizardPage):
         lay.addWidget(self.table)
         self.start = QCheckBox("&Start the virtual machine when it is created")
         self.start.setObjectName("startCheck")
+        self.customize = QCheckBox("C&ustomize configuration before install")
+        self.customize.setObjectName("customizeCheck")
+        self.customize.setToolTip("Create defines the virtual machine without starting it and opens its window on "
+                                  "the hardware pages; Begin Installation there starts it")
         self.edit_xml = QCheckBox("&Edit the XML before creating")
         self.edit_xml.setObjectName("editXmlCheck")
         lay.addWidget(self.start)
+        lay.addWidget(self.customize)
         lay.addWidget(self.edit_xml)
+        self.customize.toggled.connect(self._customize_toggled)
         lay.addStretch(1)
         self.name.textChanged.connect(self.emit_changed)
         self.uuid.textChanged.connect(self.emit_changed)
         self.edit_xml.toggled.connect(self.emit_changed)
+
+    def _customize_toggled(self, on: bool) -> None:
+        """Customizing starts the VM from its window (Begin Installation), not on Create."""
+        self.start.setEnabled(not on)
+        self.start.setToolTip("Begin Installation in the VM window starts it" if on else "")
+        self.emit_changed()
+
+    def starts_now(self) -> bool:
+        """Whether Create also starts the virtual machine."""
+        return self.start.isChecked() and not self.customize.isChecked()
 
     def default_name(self) -> str:
         taken = self.host.domain_names if self.host else set()

@@ -51,6 +51,7 @@ class NewVMWizard(QDialog):
     """Build a guest's domain XML page by page, then create disks, define and optionally start it."""
 
     created = Signal(str, bytes)  # uri, uuid of the new domain
+    customize_requested = Signal(str, object)  # uri, Created: defined, not started; customize before install
 
     def __init__(self, connections: Any, runner: Any, parent: Optional[QWidget] = None, *,
                  uri: Optional[str] = None, show_error: Optional[ShowError] = None) -> None:
@@ -434,6 +435,10 @@ class NewVMWizard(QDialog):
             return self.xml_page.text()
         return self.builder.xml(secure=False)
 
+    def install_xml(self) -> Optional[str]:
+        """The first start's definition when it differs from :meth:`final_xml` (None: none)."""
+        return None
+
     def finish(self) -> None:
         if self.busy:
             return
@@ -448,7 +453,8 @@ class NewVMWizard(QDialog):
         sources = {d.source for d in defn.disks}
         disks = [d for d in self.storage_page.disk_plans() if d.path in sources]
         uri = self.uri or ""
-        plan = CreatePlan(uri=uri, name=defn.name, xml=xml, disks=disks, start=self.summary_page.start.isChecked())
+        plan = CreatePlan(uri=uri, name=defn.name, xml=xml, disks=disks, start=self.summary_page.starts_now(),
+                          install_xml=self.install_xml())
         conn = self.conn
         self._set_busy(True)
         self.progress.setRange(0, 100)
@@ -476,6 +482,8 @@ class NewVMWizard(QDialog):
         self._set_busy(False)
         self.created.emit(self.uri or "", result.uuid)
         self.accept()
+        if self.summary_page.customize.isChecked():
+            self.customize_requested.emit(self.uri or "", result)
 
     def _create_failed(self, exc: BaseException) -> None:
         self.last_error = exc
@@ -511,5 +519,12 @@ def open_new_vm_wizard(window: Any) -> NewVMWizard:
     wiz = NewVMWizard(conns, window.runner, window, uri=uri, show_error=getattr(window, "show_error", None))
     wiz.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     wiz.created.connect(lambda u, _uuid: manager.poll_now(u))
+    wiz.customize_requested.connect(lambda u, created: _customize(window, u, created))
     wiz.show()
     return wiz
+
+
+def _customize(window: Any, uri: str, created: Created) -> None:
+    from ..vmwin.customize import open_customize
+
+    window.customize_window = open_customize(window, uri, created)
