@@ -93,3 +93,14 @@ def describe(d: OsDefaults) -> str:
 def optional_defaults(db: Optional[OsInfoDb], key: str, arch: str = "x86_64") -> Optional[OsDefaults]:
     """:func:`os_defaults`, or ``None`` without a database or key."""
     return os_defaults(db, key, arch) if db is not None and key else None
+
+
+def stated_resources(db: OsInfoDb, key: str, arch: str = "x86_64") -> frozenset[str]:
+    """Which of ``memory``, ``disk`` and ``vcpus`` osinfo-db states for the OS (itself or an ancestor) on ``arch``.
+
+    :func:`os_defaults` fills the others with fallbacks; a caller with its own defaults (the user's
+    Preferences) uses those instead.
+    """
+    rec, mini = _resources(db, db.get(key), arch)
+    stated = {"memory": rec.ram or mini.ram, "disk": rec.storage or mini.storage, "vcpus": rec.n_cpus or mini.n_cpus}
+    return frozenset(k for k, v in stated.items() if v)

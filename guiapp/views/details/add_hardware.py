@@ -46,8 +46,9 @@ class AddHardwareDialog(QDialog):
     """Choose a kind on the left, fill its page; ``job(conn, domain_xml)`` makes the device XML on the pool."""
 
     def __init__(self, parent: QWidget, *, uri: str, conn: Any, runner: Any, hypervisor: str,
-                 xen: bool = False, virtiofs: Optional[bool] = None) -> None:
+                 xen: bool = False, virtiofs: Optional[bool] = None, disk_format: str = "qcow2") -> None:
         super().__init__(parent)
+        self.disk_format = disk_format  # of a new volume: the Preferences' default storage format
         self.setObjectName("addHardwareDialog")
         self.setWindowTitle("Add Hardware")
         self.uri, self.conn, self.runner, self.hypervisor, self.xen = uri, conn, runner, hypervisor, xen
@@ -112,7 +113,7 @@ class AddHardwareDialog(QDialog):
         form.addRow(self.disk_new)
         self.pool = QComboBox()
         self.pool.setObjectName("diskPool")
-        self.vol_name = QLineEdit("disk1.qcow2")
+        self.vol_name = QLineEdit("disk1.qcow2" if self.disk_format == "qcow2" else "disk1.img")
         self.vol_name.setObjectName("diskVolName")
         self.vol_size = QDoubleSpinBox()
         self.vol_size.setObjectName("diskSize")
@@ -121,6 +122,7 @@ class AddHardwareDialog(QDialog):
         self.vol_size.setSuffix(" GiB")
         self.vol_format = QComboBox()
         self.vol_format.addItems(["qcow2", "raw"])
+        self.vol_format.setCurrentText(self.disk_format)
         form.addRow("Pool:", self.pool)
         form.addRow("Name:", self.vol_name)
         form.addRow("Size:", self.vol_size)

@@ -292,6 +292,7 @@ class HardwareTab(QWidget):
         dlg.open()
 
     def open_add(self) -> None:
+        from ...models.preferences import storage_format
         from .add_hardware import AddHardwareDialog
 
         conn = self.details._conn()
@@ -300,7 +301,8 @@ class HardwareTab(QWidget):
         hv = self.details.hv_type
         dlg = AddHardwareDialog(self, uri=self.details.uri, conn=conn, runner=self.details.main.runner,
                                 hypervisor=hv, xen=self.details.definition is not None
-                                and self.details.definition.type == "xen")
+                                and self.details.definition.type == "xen",
+                                disk_format=storage_format(getattr(self.details.main, "settings", None)))
         dlg.accepted.connect(lambda: self._run(f"Add {dlg.kinds.currentItem().text()}", "attach",
                                                dlg.job(self.domain_xml)))
         self.add_dialog = dlg

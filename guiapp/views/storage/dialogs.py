@@ -65,7 +65,8 @@ class _Form(QDialog):
 class NewVolumeDialog(_Form):
     """Name, format, capacity (MiB) and an optional backing volume of the same pool."""
 
-    def __init__(self, pool: str, volumes: list[VolRow], available: int, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, pool: str, volumes: list[VolRow], available: int, parent: Optional[QWidget] = None,
+                 default_format: str = "qcow2") -> None:
         super().__init__(f"New volume in {pool}", parent)
         self.volumes = volumes
         self.available = available
@@ -73,7 +74,7 @@ class NewVolumeDialog(_Form):
         self.name.setObjectName("volName")
         self.format = QComboBox()
         self.format.addItems(list(CREATE_FORMATS))
-        self.format.setCurrentText("qcow2")
+        self.format.setCurrentText(default_format)  # the Preferences' default storage format
         self.capacity = QSpinBox()
         self.capacity.setObjectName("volCapacity")
         self.capacity.setRange(0, 2 ** 31 - 1)

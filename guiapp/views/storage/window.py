@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ...jobs import JobRunner
 from ...models.connections import ConnectionManager
+from ...models.preferences import storage_format
 from ..errors import ErrorDialog, show_error
 from ..icons import app_icon
 from .dialogs import NewPoolDialog, NewVolumeDialog, ResizeDialog, confirm_delete_text
@@ -431,7 +432,8 @@ class StorageWindow(QWidget):
         pool = self.selected_pool()
         if pool is None or self.disabled_reason("new_vol"):
             return
-        dlg = self.dialog = NewVolumeDialog(pool.name, self.volumes.rows(), pool.available, self)
+        dlg = self.dialog = NewVolumeDialog(pool.name, self.volumes.rows(), pool.available, self,
+                                            storage_format(getattr(self.manager, "settings", None)))
         conn = self.manager.conn(pool.uri)
 
         def accepted() -> None:

@@ -140,6 +140,9 @@ class StoragePage(WizardPage):
                 nl.addRow("File:", self.new_path)
                 nl.addRow("Format:", self.new_format)
                 nl.addRow("Size:", self.new_size)
+                self.defaults_note = note("")  # where size and format came from (prefs_defaults.py)
+                self.defaults_note.setObjectName("storageDefaultsNote")
+                nl.addRow("", self.defaults_note)
                 ml.addWidget(self.new_box)
             elif key == "existing":
                 self.existing_box = QWidget()

@@ -37,6 +37,7 @@ from .page_network import NetworkPage
 from .page_resources import ResourcesPage
 from .page_storage import StoragePage
 from .page_summary import SummaryPage, XmlPage
+from .prefs_defaults import apply_preferences
 
 ShowError = Callable[..., Any]
 
@@ -54,7 +55,8 @@ class NewVMWizard(QDialog):
     customize_requested = Signal(str, object)  # uri, Created: defined, not started; customize before install
 
     def __init__(self, connections: Any, runner: Any, parent: Optional[QWidget] = None, *,
-                 uri: Optional[str] = None, show_error: Optional[ShowError] = None) -> None:
+                 uri: Optional[str] = None, show_error: Optional[ShowError] = None,
+                 settings: Optional[Any] = None) -> None:
         super().__init__(parent)
         self.setObjectName("newVmWizard")
         self.setWindowTitle("New virtual machine")
@@ -78,6 +80,7 @@ class NewVMWizard(QDialog):
         self._apply_errors: dict[int, str] = {}
         self._marked: list[QWidget] = []
         self._build()
+        apply_preferences(self, settings)  # the user's new-VM defaults (osinfo-db's recommendation wins later)
         self.index = 0
         self.stack.setCurrentIndex(0)
         uris = list(self.connections)
@@ -516,7 +519,8 @@ def open_new_vm_wizard(window: Any) -> NewVMWizard:
     manager = window.manager
     conns = {uri: e.conn for uri, e in manager.connections.items() if e.is_open}
     uri = window.selected_connection() if hasattr(window, "selected_connection") else None
-    wiz = NewVMWizard(conns, window.runner, window, uri=uri, show_error=getattr(window, "show_error", None))
+    wiz = NewVMWizard(conns, window.runner, window, uri=uri, show_error=getattr(window, "show_error", None),
+                      settings=getattr(window, "settings", None))
     wiz.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     wiz.created.connect(lambda u, _uuid: manager.poll_now(u))
     wiz.customize_requested.connect(lambda u, created: _customize(window, u, created))
