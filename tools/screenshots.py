@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Render the main window (100 domains), the New-VM wizard, the details window, the VM window (console,
-hardware, Add Hardware; 1280×800) and a console to PNGs in artifacts/.
+hardware, Add Hardware, customize before install; 1280×800) and a console to PNGs in artifacts/.
 
 Run ``python3 tools/screenshots.py``: without a $DISPLAY it re-runs itself under
 ``xvfb-run`` (Debian packages xvfb, libxcb-icccm4, libxcb-keysyms1).
@@ -124,6 +124,7 @@ def main() -> int:
     details.grab().save(str(out / "details_xml_invalid.png"))
     details.close()
     shoot_vm_window(app, out, win, uri)
+    shoot_customize(app, out, win)
     from guiapp.views.errors import show_error
     conn = win.manager.conn(uri)
     errors: list = []
@@ -198,6 +199,39 @@ def shoot_vm_window(app: object, out: Path, win: object, uri: str) -> None:
     _wait(app, lambda: False, 0.3)
     vm.grab().save(str(out / "vm_window_console_off.png"))
     vm.close()
+
+
+def shoot_customize(app: object, out: Path, win: object) -> None:
+    """Customize configuration before install: the VM window of a new test:///default guest, then cancelled."""
+    from guiapp.views.wizard import open_new_vm_wizard
+
+    win.manager.add("test:///default")  # type: ignore[attr-defined]
+    _wait(app, lambda: win.model.domain_count() == 101)  # type: ignore[attr-defined]
+    wiz = open_new_vm_wizard(win)
+    wiz.kind_page.connection.setCurrentIndex(max(0, wiz.kind_page.connection.findData("test:///default")))
+    _wait(app, lambda: wiz.host is not None and wiz.uri == "test:///default")
+    wiz.kind_page.select("qemu")
+    wiz.forward_button.click()
+    wiz.install_page.set_method("network")
+    while wiz.forward_button.isVisible():
+        if not wiz.forward_button.isEnabled():
+            print("customize screenshot: wizard stuck:", wiz.problem_text(), file=sys.stderr)
+            wiz.close()
+            return
+        wiz.forward_button.click()
+        if wiz.current_page() is wiz.storage_page:
+            wiz.storage_page.new_size.setValue(0.01)
+    wiz.summary_page.name.setText("new-guest")
+    wiz.summary_page.customize.setChecked(True)
+    wiz.finish_button.click()
+    _wait(app, lambda: getattr(win, "customize_window", None) is not None)
+    vm = win.customize_window  # type: ignore[attr-defined]
+    vm.resize(1280, 800)
+    _wait(app, lambda: vm.details.loaded)
+    _wait(app, lambda: False, 0.4)
+    vm.grab().save(str(out / "vm_window_customize.png"))
+    vm.customizer.cancel()  # undefine it and delete its volume (the question is answered)
+    _wait(app, lambda: not vm.isVisible())
 
 
 def shoot_preferences(app: object, win: object, out: Path) -> None:
