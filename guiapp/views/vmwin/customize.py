@@ -65,6 +65,9 @@ class Customizer(QObject):
         """Start the domain on the pool; then the window shows its console."""
         if self.busy or self.outcome:
             return
+        if self.vm.details.hardware.apply_button.isEnabled():  # an edited device form not applied yet
+            self._say("Apply or revert the change on the hardware page first, then begin the installation.")
+            return
         conn = self.vm.main.manager.conn(self.vm.uri)
         if conn is None:
             self._say("The connection is closed: reconnect it in the main window first.")

@@ -83,6 +83,13 @@ def test_customize_edit_then_begin(qtbot: Any, main: Any) -> None:
     qtbot.waitUntil(lambda: vm.details.resources_note.text() != "", timeout=10000)
     assert ">2</vcpu>" in off_ui(lambda: dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
     assert off_ui(dom.isActive) == 0
+    # a device form edited but not applied: Begin says so and starts nothing
+    hw.list.setCurrentRow(next(r for r in range(hw.list.count()) if hw.list.item(r).text().startswith("Disk")))
+    hw.form.path.setText("/default-pool/other.img")
+    assert hw.apply_button.isEnabled()
+    vm.customizer.begin_button.click()
+    assert "Apply or revert" in vm.customizer.text.text() and off_ui(dom.isActive) == 0
+    hw.revert_button.click()
     # Begin Installation: running, with the edit; the window shows the console
     vm.customizer.begin_button.click()
     qtbot.waitUntil(lambda: vm.customizer is None, timeout=10000)
