@@ -85,3 +85,17 @@ def test_new_volume_dialog_takes_the_default_format(qtbot: Any) -> None:
     assert dlg.format.currentText() == "raw"
     dlg.name.setText("v")
     assert "<format type='raw'/>" in dlg.xml() or '<format type="raw"/>' in dlg.xml()
+
+
+def test_add_hardware_takes_the_default_format(qtbot: Any, window: Any) -> None:
+    prefs.set_pref(window.settings, prefs.SETTINGS_NEWVM_FORMAT, "raw")
+    window.manager.add("test:///default")
+    qtbot.waitUntil(lambda: window.model.domain_count() == 1, timeout=5000)
+    row = window.model.connections[0].rows[0]
+    vm = window.open_vm_window("test:///default", row.uuid, "details")
+    qtbot.waitUntil(lambda: vm.details.loaded, timeout=10000)
+    vm.details.hardware.open_add()
+    dlg = vm.details.hardware.add_dialog
+    assert dlg.vol_format.currentText() == "raw" and dlg.vol_name.text() == "disk1.img"
+    dlg.reject()
+    vm.close()
