@@ -35,6 +35,18 @@ class Media:
 
 
 @dataclass(frozen=True)
+class Tree:
+    """One ``<tree>`` entry: an install tree's known URL and boot files, or the ``.treeinfo`` regexes it matches."""
+
+    arch: str
+    variant: str
+    url: str
+    kernel: str
+    initrd: str
+    treeinfo: dict[str, str]  # family / version / arch / variant -> regex (empty: matched by layout)
+
+
+@dataclass(frozen=True)
 class Resources:
     """Minimum or recommended resources for one arch (bytes, as osinfo-db stores them)."""
 
@@ -62,6 +74,7 @@ class OsEntry:
     recommended: dict[str, Resources] = field(default_factory=dict)
     firmware: dict[tuple[str, str], bool] = field(default_factory=dict)  # (arch, type) -> supported
     media: list[Media] = field(default_factory=list)
+    trees: list[Tree] = field(default_factory=list)
     variants: dict[str, str] = field(default_factory=dict)  # variant id -> name
 
     def media_name(self, media: Media) -> str:
@@ -110,6 +123,16 @@ def _media(el: etree._Element) -> Optional[Media]:
                  kernel=_text(el, "kernel"), initrd=_text(el, "initrd"))
 
 
+def _tree(el: etree._Element) -> Tree:
+    var = el.find("variant")
+    info = el.find("treeinfo")
+    fields = {} if info is None else {t: (info.findtext(t) or "").strip() for t in ("family", "version", "arch",
+                                                                                    "variant")}
+    return Tree(arch=el.get("arch", "all"), variant=var.get("id", "") if var is not None else "",
+                url=_text(el, "url"), kernel=_text(el, "kernel"), initrd=_text(el, "initrd"),
+                treeinfo={k: v for k, v in fields.items() if v})
+
+
 def parse_os(el: etree._Element) -> OsEntry:
     """One ``<os>`` element -> :class:`OsEntry`."""
     entry = OsEntry(id=el.get("id", ""), short_ids=[(s.text or "").strip() for s in el.findall("short-id")],
@@ -133,6 +156,7 @@ def parse_os(el: etree._Element) -> OsEntry:
         if var.get("id"):
             entry.variants[var.get("id", "")] = _text(var, "name")
     entry.media = [m for m in (_media(x) for x in el.findall("media")) if m is not None]
+    entry.trees = [_tree(x) for x in el.findall("tree")]
     return entry
 
 
@@ -151,6 +175,7 @@ def _merge(into: OsEntry, extra: OsEntry) -> None:
     for key, ok in extra.firmware.items():
         into.firmware.setdefault(key, ok)
     into.media += extra.media
+    into.trees += extra.trees
     for vid, vname in extra.variants.items():
         into.variants.setdefault(vid, vname)
 

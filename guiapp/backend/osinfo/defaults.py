@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Optional
 
@@ -16,6 +17,9 @@ VIRTIO_NET = ("http://pcisig.com/pci/1af4/1000", "http://pcisig.com/pci/1af4/104
 AHCI = ("http://pcisig.com/pci/8086/2922", "http://qemu.org/chipset/x86/q35")  # ich9 AHCI, or q35 (has it)
 NICS = (("e1000e", ("http://pcisig.com/pci/8086/10d3",)), ("e1000", ("http://pcisig.com/pci/8086/100e",)),
         ("rtl8139", ("http://pcisig.com/pci/10ec/8139",)))
+
+#: UEFI firmware images QEMU can load with ``-bios`` (Debian's ``ovmf`` package), first found wins.
+OVMF_FILES = ("/usr/share/ovmf/OVMF.fd", "/usr/share/qemu/OVMF.fd")
 
 #: Used when neither the OS nor its ancestors recommend anything.
 FALLBACK_MEMORY_MIB = 1024
@@ -104,3 +108,8 @@ def stated_resources(db: OsInfoDb, key: str, arch: str = "x86_64") -> frozenset[
     rec, mini = _resources(db, db.get(key), arch)
     stated = {"memory": rec.ram or mini.ram, "disk": rec.storage or mini.storage, "vcpus": rec.n_cpus or mini.n_cpus}
     return frozenset(k for k, v in stated.items() if v)
+
+
+def host_ovmf(candidates: tuple[str, ...] = OVMF_FILES) -> Optional[str]:
+    """The first readable OVMF image of this host, or ``None`` (then UEFI guests cannot start here)."""
+    return next((p for p in candidates if os.path.isfile(p) and os.access(p, os.R_OK)), None)

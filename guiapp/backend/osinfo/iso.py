@@ -84,7 +84,7 @@ def _compiled(pattern: str) -> Optional[re.Pattern[str]]:
         return None  # a broken pattern in the database matches nothing
 
 
-def _matches(pattern: Optional[str], value: str) -> bool:
+def regex_matches(pattern: Optional[str], value: str) -> bool:
     """libosinfo's rule: an absent pattern matches anything; a present one is searched (not anchored)."""
     if pattern is None:
         return True
@@ -97,9 +97,9 @@ def media_matches(media: Media, ident: IsoIdent) -> bool:
     if media.volume_id is None and media.system_id is None and media.publisher_id is None \
             and media.application_id is None:
         return False
-    return (_matches(media.volume_id, ident.volume_id) and _matches(media.system_id, ident.system_id)
-            and _matches(media.publisher_id, ident.publisher_id)
-            and _matches(media.application_id, ident.application_id)
+    return (regex_matches(media.volume_id, ident.volume_id) and regex_matches(media.system_id, ident.system_id)
+            and regex_matches(media.publisher_id, ident.publisher_id)
+            and regex_matches(media.application_id, ident.application_id)
             and (media.volume_size is None or media.volume_size == ident.volume_size))
 
 

@@ -167,7 +167,7 @@ def emulator_for(caps: Capabilities, kind: GuestKind, arch: Optional[str], emula
 
 # ----------------------------------------------------------------------------- section specs
 
-INSTALL_METHODS = ("cdrom", "import", "network", "kernel")  # HVM kinds; PV always boots a kernel
+INSTALL_METHODS = ("cdrom", "import", "network", "kernel", "url")  # HVM kinds; PV always boots a kernel
 NET_MODES = ("user", "network", "bridge", "ethernet", "mcast", "server", "client")
 DISK_FORMATS = ("qcow2", "raw")
 NIC_MODELS_HVM = ("virtio", "e1000", "rtl8139", "ne2k_pci", "pcnet")
@@ -178,7 +178,7 @@ NIC_MODELS_XEN_HVM = ("e1000", "rtl8139")
 class InstallSpec:
     """Page 2: how the guest boots the first time."""
 
-    method: str = "cdrom"  # cdrom | import | network | kernel (HVM); PV ignores it (kernel boot)
+    method: str = "cdrom"  # cdrom | import | network | kernel | url (HVM); PV ignores it (kernel boot)
     iso: str = ""
     image: str = ""  # import: the existing disk image
     image_format: str = "raw"
@@ -187,6 +187,8 @@ class InstallSpec:
     cmdline: str = ""
     root_dev: str = ""
     loader: str = ""  # HVM firmware (Xen: hvmloader; QEMU/KVM: -bios)
+    firmware: str = ""  # HVM <os firmware='efi|bios'> (autoselection); '' leaves it out
+    url: str = ""  # url: the install tree (kernel/initrd are the fetched files; osinfo/netinstall.py)
 
 
 @dataclass
@@ -418,7 +420,8 @@ class DomainBuilder:
         d.arch = self.arch or None
         d.machine = self.machine if self.machine and k.hvm else None
         d.loader = ins.loader if k.hvm and ins.loader else None
-        kernel_boot = k.pv or ins.method == "kernel"
+        d.firmware = ins.firmware if k.hvm and ins.firmware else None
+        kernel_boot = k.pv or ins.method in ("kernel", "url")
         d.kernel = ins.kernel if kernel_boot and ins.kernel else None
         d.initrd = ins.initrd if kernel_boot and ins.initrd else None
         d.cmdline = ins.cmdline if kernel_boot and ins.cmdline else None
@@ -426,7 +429,7 @@ class DomainBuilder:
         boots: list[str] = []
         if k.hvm:
             boots = {"cdrom": ["cdrom", "hd"], "import": ["hd"], "network": ["network", "hd"],
-                     "kernel": ["hd"]}.get(ins.method, ["hd"])
+                     "kernel": ["hd"], "url": ["hd"]}.get(ins.method, ["hd"])
         d.boot_devs = boots
 
     def _render_features(self, d: DomainDef) -> None:

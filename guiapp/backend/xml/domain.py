@@ -129,6 +129,7 @@ class DomainFields(XMLNode):
     arch = StrProp("os/type/@arch", "the guest architecture; drivers fill in the host's default")
     machine = StrProp("os/type/@machine", "the machine type")
     loader = StrProp("os/loader")
+    firmware = StrProp("os/@firmware", "bios | efi: the driver picks the firmware file (autoselection)")
     kernel = StrProp("os/kernel")
     initrd = StrProp("os/initrd")
     cmdline = StrProp("os/cmdline")

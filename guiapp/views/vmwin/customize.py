@@ -2,7 +2,7 @@
 
 As virt-manager's customize dialog: the window opens on the Details › Hardware pages with an Installation bar
 (Begin Installation, Cancel Installation).  Edits go through the same hardware pages (defineXML jobs).  Begin
-starts the domain (as the wizard's install run when it has one: ``finish.start_domain``) and shows the console;
+starts the domain (as the wizard's install run when it has one: ``netinstall.start_domain``) and shows the console;
 Cancel asks, then undefines the domain and deletes the storage the wizard made (``finish.cancel_install``).
 Closing the window before beginning asks whether to cancel the installation or keep the virtual machine.
 """
@@ -15,8 +15,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QSizePolicy, QToolBar, QWidget
 
+from guiapp.backend.osinfo.netinstall import remove_files, start_domain
+
 from ..icons import icon, state_icon
-from ..wizard.finish import Created, cancel_install, start_domain
+from ..wizard.finish import Created, cancel_install
 from .window import VmWindow, open_vm_window
 
 if TYPE_CHECKING:
@@ -72,11 +74,12 @@ class Customizer(QObject):
         if conn is None:
             self._say("The connection is closed: reconnect it in the main window first.")
             return
-        uuid, install_xml = self.created.uuid, self.created.install_xml
+        uuid, install_xml, boot_files = self.created.uuid, self.created.install_xml, list(self.created.boot_files)
         self._set_busy(True, f"Starting {self.created.name}…")
 
         def work() -> None:
             start_domain(conn, conn.lookupByUUID(uuid), install_xml)
+            remove_files(boot_files)  # a network install's kernel and initrd: QEMU has read them
 
         self.vm.main.runner.submit(f"Begin installation of {self.created.name}", work, uri=self.vm.uri,
                                    operation="virDomainCreate", on_result=lambda _r: self._begun(),

@@ -12,6 +12,7 @@ from typing import Any, Optional
 from guiapp.backend import constants as C
 from guiapp.backend.errors import DriverError
 from guiapp.backend.history_api import operation
+from guiapp.backend.osinfo.netinstall import BootFiles, fetch_boot_files, install_pair, remove_files, start_domain
 
 Progress = Callable[[int, str], None]
 
@@ -35,8 +36,8 @@ class CreatePlan:
     xml: str
     disks: list[DiskPlan] = field(default_factory=list)
     start: bool = False
-    #: the first start's definition when it differs from ``xml`` (an install run: see :func:`start_domain`)
-    install_xml: Optional[str] = None
+    boot: Optional[BootFiles] = None  # a network install: fetch these, start the install XML, keep ``xml`` as final
+    customize: bool = False  # define only; the VM window's Begin Installation starts it (with the install run)
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Created:
     started: bool
     disks: list[DiskPlan] = field(default_factory=list)  # the storage this finish made (Cancel Installation)
     install_xml: Optional[str] = None  # how the first start boots, when not as the definition does
+    boot_files: list[str] = field(default_factory=list)  # fetched installer files, removed once it has started
 
 
 class CreateError(Exception):
@@ -145,9 +147,15 @@ def run_create(conn: Any, plan: CreatePlan, progress: Progress = lambda _p, _t: 
     created: list[Any] = []  # paths of files made, virStorageVol of volumes made
     dom = None
     step = "Preparing"
-    steps = len(plan.disks) + 1 + (1 if plan.start else 0)
+    # a network install runs its installer now, unless the user customizes first (Begin Installation starts it)
+    start = (plan.start or plan.boot is not None) and not plan.customize
+    steps = len(plan.disks) + 1 + (1 if start else 0) + (1 if plan.boot is not None else 0)
     done = 0
     try:
+        if plan.boot is not None:
+            step = "Fetching the installer kernel and initrd"
+            created += fetch_boot_files(plan.boot, lambda p, t: progress(int(100 * p / 100 / steps), t))
+            done += 1
         for disk in plan.disks:
             if disk.pool is not None:
                 step = f"Creating volume {os.path.basename(disk.path)} in pool {disk.pool}"
@@ -162,17 +170,25 @@ def run_create(conn: Any, plan: CreatePlan, progress: Progress = lambda _p, _t: 
             done += 1
         step = f"Defining {plan.name}"
         progress(int(100 * done / steps), step)
+        install_xml: Optional[str] = None
+        xml = plan.xml
+        if plan.boot is not None:
+            install_xml, xml = install_pair(plan.xml, plan.boot)
         with operation("wizard"):  # the config history names where the first version came from
-            dom = conn.defineXML(plan.xml)
+            dom = conn.defineXML(xml)
         done += 1
+        boot_files = [p for p in created if isinstance(p, str) and plan.boot is not None
+                      and p in (plan.boot.kernel_path, plan.boot.initrd_path)]
         started = False
-        if plan.start:
-            step = f"Starting {plan.name}"
+        if start:
+            step = f"Starting the installer of {plan.name}" if install_xml else f"Starting {plan.name}"
             progress(int(100 * done / steps), step)
-            start_domain(conn, dom, plan.install_xml)
-            started = True
-        progress(100, "Done")
-        return Created(dom.name(), dom.UUID(), started, list(plan.disks), plan.install_xml)
+            start_domain(conn, dom, install_xml)
+            remove_files(boot_files)  # QEMU has read them
+            boot_files, started = [], True
+        progress(100, "Done: the installer runs; the guest boots from its disk afterwards" if install_xml and started
+                 else "Done")
+        return Created(dom.name(), dom.UUID(), started, list(plan.disks), install_xml, boot_files)
     except BaseException as exc:
         remains, cleaned = rollback(conn, dom, created, plan)
         raise CreateError(exc, step, remains, cleaned) from exc
@@ -212,43 +228,6 @@ def rollback(conn: Any, dom: Any, created: list[Any], plan: CreatePlan) -> tuple
     return remains, cleaned
 
 
-def install_config(final_xml: str, install_xml: str) -> str:
-    """The definition of the install run: ``final_xml`` (with any customization) booting as ``install_xml`` does.
-
-    As virt-install's two phases: the install run differs from the final definition only in how it boots
-    (direct kernel, initrd and command line, boot device order) and in what a reboot does (an installer's
-    reboot may end the run); every device, and every change made while customizing, comes from ``final_xml``.
-    """
-    from guiapp.backend.xml.domain import parse_domain
-
-    final, inst = parse_domain(final_xml), parse_domain(install_xml)
-    final.kernel, final.initrd, final.cmdline = inst.kernel, inst.initrd, inst.cmdline
-    final.boot_devs = list(inst.boot_devs)
-    final.on_reboot = inst.on_reboot
-    return final.to_xml(secure=False)
-
-
-def start_domain(conn: Any, dom: Any, install_xml: Optional[str] = None) -> None:
-    """Start the defined domain ``dom``; with ``install_xml``, as that install run.  Runs on the pool.
-
-    The install run is defined, started, and the definition put back at once (also when the start fails):
-    the running domain boots the installer while its persistent definition is the final one, which libvirt
-    applies at the next start (define-while-running sets the next boot's configuration).
-    """
-    if not install_xml:
-        dom.create()
-        return
-    final = dom.XMLDesc(C.VIR_DOMAIN_XML_INACTIVE | C.VIR_DOMAIN_XML_SECURE)
-    run = install_config(final, install_xml)
-    with operation("install"):
-        conn.defineXML(run)
-    try:
-        dom.create()
-    finally:
-        with operation("install"):
-            conn.defineXML(final)
-
-
 def cancel_install(conn: Any, uri: str, created: Created) -> list[str]:
     """Cancel Installation: stop and undefine the domain, delete the storage its finish made.  Runs on the pool.
 
@@ -264,6 +243,7 @@ def cancel_install(conn: Any, uri: str, created: Created) -> list[str]:
             made.append(conn.storagePoolLookupByName(disk.pool).storageVolLookupByName(os.path.basename(disk.path)))
         except Exception:  # removed by hand meanwhile: nothing to delete
             pass
+    made += created.boot_files  # a network install's fetched kernel and initrd, not started yet
     remains, cleaned = rollback(conn, dom, made, CreatePlan(uri, created.name, ""))
     if remains:
         raise CreateError(DriverError(C.VIR_ERR_OPERATION_FAILED, "not everything could be removed"),

@@ -125,7 +125,7 @@ class OsChooser(QGroupBox):
         self.wizard.runner.submit("Identify the install media", work, on_result=done, on_error=failed, owner=self)
 
     def apply(self) -> None:
-        """Put the recommended memory, vCPUs, disk size and bus into the wizard's pages."""
+        """Put the recommended memory, vCPUs, disk size and bus, NIC model and firmware into the wizard's pages."""
         if self.defaults is not None:
             clamped = apply_defaults(self.wizard, self.defaults)
             if clamped:
@@ -134,9 +134,11 @@ class OsChooser(QGroupBox):
 
 
 def apply_defaults(wizard: NewVMWizard, d: OsDefaults) -> str:
-    """Set the pages' fields from ``d``, within the host's memory and CPUs; returns a note when it had to cut.
+    """Set the pages' fields from ``d``, within the host's memory and CPUs; returns a note when it had to cut
+    or could not follow a recommendation.
 
-    The NIC model and firmware are shown in the box; they are chosen on their own pages.
+    Memory, vCPUs, disk size and bus, the NIC model of every interface left at
+    "default", and UEFI when the OS needs it and the connection can give it.
     """
     host = wizard.host
     host_mib = host.memory_mib if host is not None else None
@@ -150,4 +152,18 @@ def apply_defaults(wizard: NewVMWizard, d: OsDefaults) -> str:
     st.new_size.setValue(float(d.disk_gib))
     if st.bus.findText(d.disk_bus) >= 0:
         st.bus.setCurrentText(d.disk_bus)
-    return f"Memory limited to the host's {host_mib} MiB." if memory < d.memory_mib else ""
+    notes = [f"Memory limited to the host's {host_mib} MiB."] if memory < d.memory_mib else []
+    for ed in wizard.network_page.nics:
+        if ed.model.currentData():
+            continue  # the user chose one
+        for model in (d.nic_model, "e1000") if d.nic_model == "e1000e" else (d.nic_model,):
+            idx = ed.model.findData(model)
+            if idx >= 0:
+                ed.model.setCurrentIndex(idx)
+                break
+    page = wizard.install_page
+    ok, why = page.uefi_available()
+    if d.firmware == "efi" and not ok:
+        notes.append(f"This OS needs UEFI, but {why}.")
+    page.set_firmware(d.firmware)
+    return " ".join(notes)

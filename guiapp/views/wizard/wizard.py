@@ -438,10 +438,6 @@ class NewVMWizard(QDialog):
             return self.xml_page.text()
         return self.builder.xml(secure=False)
 
-    def install_xml(self) -> Optional[str]:
-        """The first start's definition when it differs from :meth:`final_xml` (None: none)."""
-        return None
-
     def finish(self) -> None:
         if self.busy:
             return
@@ -457,7 +453,8 @@ class NewVMWizard(QDialog):
         disks = [d for d in self.storage_page.disk_plans() if d.path in sources]
         uri = self.uri or ""
         plan = CreatePlan(uri=uri, name=defn.name, xml=xml, disks=disks, start=self.summary_page.starts_now(),
-                          install_xml=self.install_xml())
+                          boot=self.install_page.boot_files(),
+                          customize=self.summary_page.customize.isChecked())
         conn = self.conn
         self._set_busy(True)
         self.progress.setRange(0, 100)
@@ -521,6 +518,7 @@ def open_new_vm_wizard(window: Any) -> NewVMWizard:
     uri = window.selected_connection() if hasattr(window, "selected_connection") else None
     wiz = NewVMWizard(conns, window.runner, window, uri=uri, show_error=getattr(window, "show_error", None),
                       settings=getattr(window, "settings", None))
+    wiz.install_page.url_box.load_history(getattr(window, "settings", None))
     wiz.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     wiz.created.connect(lambda u, _uuid: manager.poll_now(u))
     wiz.customize_requested.connect(lambda u, created: _customize(window, u, created))

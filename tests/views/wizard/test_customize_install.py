@@ -13,9 +13,10 @@ from PySide6.QtWidgets import QMessageBox
 from wizard_helpers import TITLES, forward
 
 import guiapp.backend as libvirt
+from guiapp.backend.osinfo.netinstall import start_domain
 from guiapp.models.api import STATE_RUNNING
 from guiapp.views.wizard import open_new_vm_wizard
-from guiapp.views.wizard.finish import Created, DiskPlan, cancel_install, start_domain
+from guiapp.views.wizard.finish import Created, DiskPlan, cancel_install
 
 URI = "test:///default"
 
