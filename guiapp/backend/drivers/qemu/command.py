@@ -6,7 +6,6 @@ preview and the tests get the exact argv without starting anything.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from .chardev import host_side, serial_device
 from .graphics import vnc_options
 from .hostconf import DEFAULT as DEFAULT_HOST
 from .hostconf import QemuHostConfig
+from .nic import TapPlan, nic_options
 from .optcheck import qemu_escape
 
 E = C.VIR_FROM_QEMU
@@ -33,27 +33,9 @@ ARCH_BINARY = {"i686": "i386", "i586": "i386", "i486": "i386", "i386": "i386", "
                "aarch64": "aarch64", "armv7l": "arm", "ppc64": "ppc64", "ppc64le": "ppc64", "riscv64": "riscv64",
                "s390x": "s390x", "mips": "mips", "mipsel": "mipsel", "sparc": "sparc", "sparc64": "sparc64"}
 
-#: ``<model type>`` -> QEMU NIC device.
-NIC_MODELS = {"virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "rtl8139": "rtl8139",
-              "ne2k_pci": "ne2k_pci", "pcnet": "pcnet", "i82551": "i82551", "i82557b": "i82557b",
-              "i82559er": "i82559er", "vmxnet3": "vmxnet3"}
-DEFAULT_NIC = "rtl8139"
 #: ``<controller type='usb' model>`` -> QEMU device (libvirt's qemuControllerModelUSB names)
 USB_MODELS = {"piix3-uhci": "piix3-usb-uhci", "piix4-uhci": "piix4-usb-uhci", "qemu-xhci": "qemu-xhci",
               "nec-xhci": "nec-usb-xhci", "ich9-ehci1": "ich9-usb-ehci1"}
-
-
-def default_nic(defn: Any) -> str:
-    """The NIC model libvirt picks without ``<model>`` (qemuDomainDefaultNetModel): virtio on s390x and on the
-    ``virt`` machines of ARM and RISC-V, rtl8139 on x86 (the first of rtl8139, e1000, virtio QEMU has)."""
-    arch = getattr(defn, "arch", None) or ""
-    machine = getattr(defn, "machine", None) or ""
-    if arch.startswith("s390") or (arch in ("aarch64", "armv7l", "armv6l", "riscv64", "riscv32")
-                                   and (machine == "virt" or machine.startswith("virt-"))):
-        return "virtio"
-    return DEFAULT_NIC
-
-DEFAULT_IFUP = "/etc/qemu-ifup"
 
 _BOOT_LETTER = {"hd": "c", "cdrom": "d", "fd": "a", "network": "n"}
 
@@ -72,15 +54,6 @@ class RunPaths:
 
 
 @dataclass
-class TapPlan:
-    """A tap device QEMU creates; ``bridge`` set: the driver enslaves it after start."""
-
-    ifname: str
-    bridge: Optional[str]
-    index: int
-
-
-@dataclass
 class Command:
     argv: list[str]
     emulator: str
@@ -89,12 +62,6 @@ class Command:
     vnc_password: Optional[str] = None
     balloon: bool = True
     no_shutdown: bool = True  # started with -no-shutdown (QEMU stays after a guest power-off)
-
-
-def mac_for(uuid: bytes, index: int) -> str:
-    """A stable MAC in QEMU's 52:54:00 range for NIC ``index`` of the domain ``uuid``."""
-    h = hashlib.sha256(uuid + bytes([index & 0xFF])).digest()
-    return f"52:54:00:{h[0]:02x}:{h[1]:02x}:{h[2]:02x}"
 
 
 def _arch_binary(defn: Any) -> tuple[str, str]:
@@ -334,88 +301,13 @@ class _Builder:
             self.add("-device", dev + boot)
 
     def nics(self) -> None:
-        d = self.d
-        for i, iface in enumerate(d.interfaces):
-            netdev = f"hostnet{i}"
-            t = iface.type or "user"
-            backend = iface.element.find("backend")
-            if t == "user" and backend is not None and backend.get("type", "default") != "default":
-                # passt (libvirt's -netdev stream to a passt process) is not run by guiapp: never fall back silently
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"<interface type='user'><backend type='{backend.get('type')}'> is not supported; "
-                                  f"remove <backend> to use QEMU's built-in user networking", E)
-            src_addr = getattr(iface, "source_address", None)
-            src_port = getattr(iface, "source_port", None)
-            if t == "user":
-                nopts = [f"user,id={netdev}"]
-            elif t in ("network", "bridge"):
-                if t == "bridge":
-                    bridge = iface.bridge
-                    if not bridge:
-                        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                          f"interface {i} of type 'bridge' needs <source bridge='br0'/>", E)
-                else:
-                    if not iface.network:
-                        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                          f"interface {i} of type 'network' needs <source network='default'/>", E)
-                    if "/" in iface.network or "\0" in iface.network:  # it names a file of the network store
-                        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                          f"network name {iface.network!r} of interface {i} contains '/'", E)
-                    bridge = self.resolve_bridge(iface.network)
-                if self.bridge_helper is not None:  # cannot create taps here: QEMU's setuid helper does
-                    what = f"network:{iface.network}" if t == "network" else f"bridge:{bridge}"
-                    helper = self.bridge_helper(bridge, what)
-                    nopts = [f"bridge,id={netdev},br={qemu_escape(bridge)},helper={qemu_escape(helper)}"]
-                else:
-                    ifname = iface.target_dev or self.tap_name(i)
-                    self.taps.append(TapPlan(ifname, bridge, i))
-                    nopts = [f"tap,id={netdev},ifname={qemu_escape(ifname)},script=no,downscript=no,vhost=off"]
-            elif t == "ethernet":
-                ifname = iface.target_dev or self.tap_name(i)
-                script = optcheck.abs_path(iface.script or DEFAULT_IFUP, f"<script path> of interface {i}")
-                if self.check_files and not os.path.exists(script):
-                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                      f"interface {i}: script '{script}' does not exist; create it or set "
-                                      f"<script path=...>", E)
-                self.taps.append(TapPlan(ifname, None, i))
-                nopts = [f"tap,id={netdev},ifname={qemu_escape(ifname)},script={qemu_escape(script)},"
-                         f"downscript=no,vhost=off"]
-            elif t == "udp":
-                if not src_addr or not src_port or not iface.local_address or not iface.local_port:
-                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                      f"interface {i} of type 'udp' needs <source address=... port=...> with "
-                                      f"<local address=... port=.../> inside", E)
-                host = optcheck.inet_host(src_addr, f"<source address> of interface {i}", ipv4=True)
-                laddr = optcheck.inet_host(iface.local_address, f"<local address> of interface {i}", ipv4=True)
-                nopts = [f"socket,id={netdev},udp={host}:{optcheck.port(src_port, f'port of interface {i}')},"
-                         f"localaddr={laddr}:{optcheck.port(iface.local_port, f'local port of interface {i}')}"]
-            elif t in ("mcast", "server", "client"):
-                if not src_addr or not src_port:
-                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                      f"interface {i} of type '{t}' needs <source address=... port=.../>", E)
-                key = {"mcast": "mcast", "server": "listen", "client": "connect"}[t]
-                # QEMU's socket netdev parses IPv4 only (parse_host_port)
-                host = optcheck.inet_host(src_addr, f"<source address> of interface {i}", multicast=t == "mcast",
-                                          ipv4=True)
-                nopts = [f"socket,id={netdev},{key}={host}:{optcheck.port(src_port, f'port of interface {i}')}"]
-                local = iface.element.find("source/local") if getattr(iface, "element", None) is not None else None
-                if t == "mcast" and local is not None and local.get("address") is not None:
-                    localaddr = optcheck.inet_host(local.get("address") or "", f"<local address> of interface {i}",
-                                                   ipv4=True)
-                    nopts.append(f"localaddr={localaddr}")
-            else:
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"interface type '{t}' is not supported by QEMU; use user, network, bridge, "
-                                  f"ethernet, mcast, server, client or udp", E)
-            model = iface.model or default_nic(d)
-            device = NIC_MODELS.get(model)
-            if device is None:
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"NIC model '{model}' is not supported; use one of {', '.join(sorted(NIC_MODELS))}",
-                                  E)
-            mac = iface.mac or mac_for(d.uuid, i)
-            self.add("-netdev", ",".join(nopts))
-            self.add("-device", f"{device},netdev={netdev},mac={mac},id=net{i}")
+        for i, iface in enumerate(self.d.interfaces):
+            argv, tap = nic_options(self.d, iface, i, resolve_bridge=self.resolve_bridge,
+                                    bridge_helper=self.bridge_helper, tap_name=self.tap_name,
+                                    check_files=self.check_files)
+            if tap is not None:
+                self.taps.append(tap)
+            self.add(*argv)
 
     def chardevs(self) -> None:
         d = self.d
