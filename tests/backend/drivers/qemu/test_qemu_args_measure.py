@@ -225,3 +225,16 @@ def test_comparison_can_fail(case: str) -> None:
             assert meaning(broken) != meaning(argv)
             return
     pytest.fail(f"{case}: no option to alter")
+
+
+@pytest.mark.parametrize("case", ["graphics-vnc-tls", "serial-tcp-tlsx509-chardev-verify"])
+def test_comparison_sees_tls_and_sasl(case: str) -> None:
+    """A missing TLS object, ``tls-creds=`` or ``sasl=on``, or another certificate directory, is a difference."""
+    argv = _ours(case)
+    at = next(i for i, w in enumerate(argv[:-1]) if w == "-object" and argv[i + 1].startswith("tls-creds-x509"))
+    variants = [argv[:at] + argv[at + 2:], [w.replace("dir=/etc/pki/", "dir=/etc/") for w in argv],
+                [w.replace(",tls-creds=", ",x-creds=") for w in argv], [w.replace(",sasl=on", "") for w in argv]]
+    changed = [v for v in variants if v != argv]
+    assert len(changed) == (4 if case == "graphics-vnc-tls" else 3)
+    for broken in changed:
+        assert meaning(broken) != meaning(argv)
