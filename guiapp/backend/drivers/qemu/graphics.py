@@ -77,6 +77,23 @@ def _generated(path: str, runtime_dir: str) -> bool:
     return os.path.normpath(path).startswith(root.rstrip("/") + "/")
 
 
+def drop_generated_socket(g: Any, runtime_dir: str) -> bool:
+    """Remove from the ``<graphics>`` ``g`` a socket inside ``runtime_dir`` (``socket=``, and a ``<listen
+    type='socket'>``'s path, whose listen becomes an address, as libvirt does): True when it did. For the live
+    definition of a run, so it shows the socket QEMU really listens on; the caller refreshes the definition."""
+    el = g.element
+    dropped = False
+    if el.get("socket") and _generated(el.get("socket"), runtime_dir):
+        del el.attrib["socket"]
+        dropped = True
+    for listen in el.findall("listen"):
+        if listen.get("type") == "socket" and listen.get("socket") and _generated(listen.get("socket"), runtime_dir):
+            del listen.attrib["socket"]
+            listen.set("type", "address")
+            dropped = True
+    return dropped
+
+
 def vnc_options(graphics: list[Any], own_socket: str, runtime_dir: str, host: QemuHostConfig,
                 check_files: bool) -> VncPlan:
     """The options of the domain's ``<graphics>`` (only VNC; another type is refused naming it)."""
@@ -137,4 +154,4 @@ def vnc_options(graphics: list[Any], own_socket: str, runtime_dir: str, host: Qe
     return plan
 
 
-__all__ = ["VncPlan", "vnc_options"]
+__all__ = ["VncPlan", "drop_generated_socket", "vnc_options"]

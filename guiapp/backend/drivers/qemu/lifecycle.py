@@ -22,6 +22,7 @@ from . import hostconf, savefile
 from .capabilities import known_machines, kvm_usable
 from .command import Command, RunPaths, build_command
 from .dom import KEEP_RECORD, PAUSED, RUNNING, SHUTOFF, Dom, _err, _no_domain
+from .graphics import drop_generated_socket
 from .monitor import Monitor
 from .networks import attach_tap
 from .process import spawn, terminate, wait_exit
@@ -201,6 +202,8 @@ class QemuLifecycle(QemuSupervisor):
                     for srv in s.get("server", []):
                         if srv.get("family") in ("ipv4", "ipv6") and srv.get("service", "").isdigit():
                             vnc_port = int(srv["service"])
+            if drop_generated_socket(live.graphics[0], str(self.dirs.runtime)):  # as build_command did
+                live.refresh()
             g = live.graphics[0]
             if vnc_port is not None and g.socket is None:
                 g.port = vnc_port

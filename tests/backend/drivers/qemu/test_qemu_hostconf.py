@@ -5,9 +5,11 @@ generated VNC socket rule. Hostile values of the file and of the XML never add a
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from test_qemu_args_libvirt import _split
 from test_qemu_command import PATHS, argv_of, dom, opt_values
 
@@ -180,3 +182,27 @@ def test_driver_reads_qemu_conf(conn: libvirt.virConnect, xdg: Path) -> None:
 def test_config_object_checks_its_directories() -> None:
     with pytest.raises(DriverError):
         QemuHostConfig(chardev_tls_x509_cert_dir="etc/pki")
+
+
+@pytest.mark.qemu
+def test_live_xml_saved_as_config_starts_on_a_fresh_socket(conn: libvirt.virConnect, xdg: Path) -> None:
+    """A live XML shows the run's VNC socket; saved as a config (before a reboot restarted the ids, say) its
+    path is another guest's socket now: the next run gets its own, shows it, and leaves the other's alone."""
+    def xml(name: str, graphics: str = "<graphics type='vnc'/>") -> str:
+        return (f"<domain type='qemu'><name>{name}</name><memory unit='MiB'>32</memory><os><type arch='x86_64'>"
+                f"hvm</type></os><devices>{graphics}</devices></domain>")
+
+    def socket_of(d: libvirt.virDomain) -> str:
+        return str(etree.fromstring(d.XMLDesc().encode()).find("devices/graphics").get("socket"))
+
+    other = conn.defineXML(xml("other"))
+    other.create()
+    taken = socket_of(other)
+    assert taken.startswith(str(xdg / "run")) and os.path.exists(taken)
+    inode = os.stat(taken).st_ino
+    stale = conn.defineXML(xml("stale", f"<graphics type='vnc' socket='{taken}'><listen type='socket' "
+                                        f"socket='{taken}'/></graphics>"))
+    stale.create()
+    own = socket_of(stale)
+    assert own != taken and os.path.exists(own)
+    assert os.stat(taken).st_ino == inode and socket_of(other) == taken  # the other guest's socket untouched
