@@ -120,8 +120,12 @@ def parse(text: str, source: str = FILE_NAME) -> QemuHostConfig:
     """The settings written in ``text`` (libvirt's qemu.conf syntax); ``source`` names it in errors."""
     kinds = {f.name: f.type for f in fields(QemuHostConfig)}
     values: dict[str, Any] = {}
+    in_list = False  # inside a list of a setting guiapp does not read, which may span lines
     for n, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
+        if in_list:
+            in_list = "]" not in stripped.split("#", 1)[0]
+            continue
         if not stripped or stripped.startswith("#"):
             continue
         m = _LINE.match(line)
@@ -129,8 +133,9 @@ def parse(text: str, source: str = FILE_NAME) -> QemuHostConfig:
         if m is None:
             raise _bad(f"{where}: expected 'key = value', got {stripped[:60]!r}")
         key, raw = m.group(1), m.group(2)
-        if key not in kinds:
-            continue  # libvirt ignores settings it does not read
+        if key not in kinds:  # libvirt ignores settings it does not read
+            in_list = raw.startswith("[") and "]" not in raw.split("#", 1)[0]
+            continue
         value = _value(raw, where)
         if "bool" in str(kinds[key]):
             if value not in (0, 1) or isinstance(value, str):

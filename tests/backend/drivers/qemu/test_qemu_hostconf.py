@@ -40,11 +40,17 @@ vnc_sasl=1
 chardev_tls = 0
 vnc_sasl_dir = "/some/where"
 cgroup_controllers = [ "cpu", "devices" ]
+cgroup_device_acl = [
+    "/dev/null", "/dev/full",   # a list over several lines
+    "/dev/kvm"
+]
+chardev_tls_x509_verify = 0
 """
     cfg = hostconf.parse(text)
     assert (cfg.vnc_tls, cfg.vnc_sasl, cfg.chardev_tls) == (True, True, False)
     assert cfg.vnc_dir == "/etc/pki/libvirt-vnc"
-    assert cfg.chardev_dir == "/etc/pki/qemu" and cfg.vnc_verify and cfg.chardev_verify  # libvirt's defaults
+    assert cfg.chardev_dir == "/etc/pki/qemu" and cfg.vnc_verify  # libvirt's defaults
+    assert cfg.chardev_verify is False  # read after the list
     assert hostconf.parse("default_tls_x509_verify = 0\nvnc_tls_x509_verify = 1").chardev_verify is False
     assert hostconf.parse("") == DEFAULT and DEFAULT.vnc_auto_unix_socket
 
