@@ -42,7 +42,7 @@ from pathlib import Path
 import pytest
 from helpers.tinyguest import qemu_processes_under
 from lxml import etree
-from test_qemu_args_measure import DATA, _cases, host_config
+from test_qemu_args_measure import DATA, _cases, host_config, measure
 
 from guiapp.backend.drivers.qemu.command import RunPaths, build_command
 from guiapp.backend.errors import DriverError
@@ -296,3 +296,9 @@ def test_qemu_starts_with_the_built_argv(case: str, workdir: Path, certs: Path) 
             assert _wait_gone(pid, 10)
     finally:
         host.close()
+
+
+def test_every_measured_case_is_started() -> None:
+    """The cases started here are exactly those the measure selects (none dropped on the way)."""
+    equal, differ, _ = measure()
+    assert sorted(CASES) == sorted(equal + list(differ)) and len(CASES) >= 42
