@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from guiapp.backend import constants as C
-from guiapp.backend.drivers.qemu.command import qemu_escape
 from guiapp.backend.drivers.qemu.hotplug import QemuHotplugOps, parse_qemu_opts
+from guiapp.backend.drivers.qemu.optcheck import qemu_escape
 from guiapp.backend.drivers.qemu.record import RuntimeRecord
 from guiapp.backend.errors import DriverError
 from guiapp.backend.xml.domain import parse_domain

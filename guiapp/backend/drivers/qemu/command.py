@@ -6,11 +6,11 @@ preview and the tests get the exact argv without starting anything.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Optional, Sequence
 
 from lxml import etree
@@ -19,7 +19,12 @@ from ... import constants as C
 from ...errors import DriverError
 from ...xml.domain_devices import CharDev
 from . import optcheck
-from .chardev import chardev_socket
+from .chardev import host_side, serial_device
+from .graphics import vnc_options
+from .hostconf import DEFAULT as DEFAULT_HOST
+from .hostconf import QemuHostConfig
+from .nic import TapPlan, nic_options
+from .optcheck import qemu_escape
 
 E = C.VIR_FROM_QEMU
 
@@ -28,27 +33,9 @@ ARCH_BINARY = {"i686": "i386", "i586": "i386", "i486": "i386", "i386": "i386", "
                "aarch64": "aarch64", "armv7l": "arm", "ppc64": "ppc64", "ppc64le": "ppc64", "riscv64": "riscv64",
                "s390x": "s390x", "mips": "mips", "mipsel": "mipsel", "sparc": "sparc", "sparc64": "sparc64"}
 
-#: ``<model type>`` -> QEMU NIC device.
-NIC_MODELS = {"virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "rtl8139": "rtl8139",
-              "ne2k_pci": "ne2k_pci", "pcnet": "pcnet", "i82551": "i82551", "i82557b": "i82557b",
-              "i82559er": "i82559er", "vmxnet3": "vmxnet3"}
-DEFAULT_NIC = "rtl8139"
 #: ``<controller type='usb' model>`` -> QEMU device (libvirt's qemuControllerModelUSB names)
 USB_MODELS = {"piix3-uhci": "piix3-usb-uhci", "piix4-uhci": "piix4-usb-uhci", "qemu-xhci": "qemu-xhci",
               "nec-xhci": "nec-usb-xhci", "ich9-ehci1": "ich9-usb-ehci1"}
-
-
-def default_nic(defn: Any) -> str:
-    """The NIC model libvirt picks without ``<model>`` (qemuDomainDefaultNetModel): virtio on s390x and on the
-    ``virt`` machines of ARM and RISC-V, rtl8139 on x86 (the first of rtl8139, e1000, virtio QEMU has)."""
-    arch = getattr(defn, "arch", None) or ""
-    machine = getattr(defn, "machine", None) or ""
-    if arch.startswith("s390") or (arch in ("aarch64", "armv7l", "armv6l", "riscv64", "riscv32")
-                                   and (machine == "virt" or machine.startswith("virt-"))):
-        return "virtio"
-    return DEFAULT_NIC
-
-DEFAULT_IFUP = "/etc/qemu-ifup"
 
 _BOOT_LETTER = {"hd": "c", "cdrom": "d", "fd": "a", "network": "n"}
 
@@ -63,15 +50,7 @@ class RunPaths:
     console_log: str
     vnc_socket: str
     qmp_stats: str = ""  # a third monitor for a process that does not own the guest (drivers/qemu/monitors.py)
-
-
-@dataclass
-class TapPlan:
-    """A tap device QEMU creates; ``bridge`` set: the driver enslaves it after start."""
-
-    ifname: str
-    bridge: Optional[str]
-    index: int
+    runtime_dir: str = ""  # the driver's runtime directory: a VNC socket of the XML inside it is a stale one
 
 
 @dataclass
@@ -83,17 +62,6 @@ class Command:
     vnc_password: Optional[str] = None
     balloon: bool = True
     no_shutdown: bool = True  # started with -no-shutdown (QEMU stays after a guest power-off)
-
-
-def qemu_escape(value: str) -> str:
-    """QEMU's option syntax doubles commas inside values."""
-    return value.replace(",", ",,")
-
-
-def mac_for(uuid: bytes, index: int) -> str:
-    """A stable MAC in QEMU's 52:54:00 range for NIC ``index`` of the domain ``uuid``."""
-    h = hashlib.sha256(uuid + bytes([index & 0xFF])).digest()
-    return f"52:54:00:{h[0]:02x}:{h[1]:02x}:{h[2]:02x}"
 
 
 def _arch_binary(defn: Any) -> tuple[str, str]:
@@ -163,8 +131,9 @@ class _Builder:
     def __init__(self, defn: Any, paths: RunPaths, accel: str, resolve_bridge: Callable[[str], str],
                  tap_name: Callable[[int], str], check_files: bool,
                  bridge_helper: Optional[Callable[[str, str], str]] = None,
-                 machines: Sequence[str] = ()) -> None:
+                 machines: Sequence[str] = (), host: QemuHostConfig = DEFAULT_HOST) -> None:
         self.d = defn
+        self.host = host
         self.machines = machines
         self.paths = paths
         self.accel = accel
@@ -332,88 +301,13 @@ class _Builder:
             self.add("-device", dev + boot)
 
     def nics(self) -> None:
-        d = self.d
-        for i, iface in enumerate(d.interfaces):
-            netdev = f"hostnet{i}"
-            t = iface.type or "user"
-            backend = iface.element.find("backend")
-            if t == "user" and backend is not None and backend.get("type", "default") != "default":
-                # passt (libvirt's -netdev stream to a passt process) is not run by guiapp: never fall back silently
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"<interface type='user'><backend type='{backend.get('type')}'> is not supported; "
-                                  f"remove <backend> to use QEMU's built-in user networking", E)
-            src_addr = getattr(iface, "source_address", None)
-            src_port = getattr(iface, "source_port", None)
-            if t == "user":
-                nopts = [f"user,id={netdev}"]
-            elif t in ("network", "bridge"):
-                if t == "bridge":
-                    bridge = iface.bridge
-                    if not bridge:
-                        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                          f"interface {i} of type 'bridge' needs <source bridge='br0'/>", E)
-                else:
-                    if not iface.network:
-                        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                          f"interface {i} of type 'network' needs <source network='default'/>", E)
-                    if "/" in iface.network or "\0" in iface.network:  # it names a file of the network store
-                        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                          f"network name {iface.network!r} of interface {i} contains '/'", E)
-                    bridge = self.resolve_bridge(iface.network)
-                if self.bridge_helper is not None:  # cannot create taps here: QEMU's setuid helper does
-                    what = f"network:{iface.network}" if t == "network" else f"bridge:{bridge}"
-                    helper = self.bridge_helper(bridge, what)
-                    nopts = [f"bridge,id={netdev},br={qemu_escape(bridge)},helper={qemu_escape(helper)}"]
-                else:
-                    ifname = iface.target_dev or self.tap_name(i)
-                    self.taps.append(TapPlan(ifname, bridge, i))
-                    nopts = [f"tap,id={netdev},ifname={qemu_escape(ifname)},script=no,downscript=no,vhost=off"]
-            elif t == "ethernet":
-                ifname = iface.target_dev or self.tap_name(i)
-                script = optcheck.abs_path(iface.script or DEFAULT_IFUP, f"<script path> of interface {i}")
-                if self.check_files and not os.path.exists(script):
-                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                      f"interface {i}: script '{script}' does not exist; create it or set "
-                                      f"<script path=...>", E)
-                self.taps.append(TapPlan(ifname, None, i))
-                nopts = [f"tap,id={netdev},ifname={qemu_escape(ifname)},script={qemu_escape(script)},"
-                         f"downscript=no,vhost=off"]
-            elif t == "udp":
-                if not src_addr or not src_port or not iface.local_address or not iface.local_port:
-                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                      f"interface {i} of type 'udp' needs <source address=... port=...> with "
-                                      f"<local address=... port=.../> inside", E)
-                host = optcheck.inet_host(src_addr, f"<source address> of interface {i}", ipv4=True)
-                laddr = optcheck.inet_host(iface.local_address, f"<local address> of interface {i}", ipv4=True)
-                nopts = [f"socket,id={netdev},udp={host}:{optcheck.port(src_port, f'port of interface {i}')},"
-                         f"localaddr={laddr}:{optcheck.port(iface.local_port, f'local port of interface {i}')}"]
-            elif t in ("mcast", "server", "client"):
-                if not src_addr or not src_port:
-                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                      f"interface {i} of type '{t}' needs <source address=... port=.../>", E)
-                key = {"mcast": "mcast", "server": "listen", "client": "connect"}[t]
-                # QEMU's socket netdev parses IPv4 only (parse_host_port)
-                host = optcheck.inet_host(src_addr, f"<source address> of interface {i}", multicast=t == "mcast",
-                                          ipv4=True)
-                nopts = [f"socket,id={netdev},{key}={host}:{optcheck.port(src_port, f'port of interface {i}')}"]
-                local = iface.element.find("source/local") if getattr(iface, "element", None) is not None else None
-                if t == "mcast" and local is not None and local.get("address") is not None:
-                    localaddr = optcheck.inet_host(local.get("address") or "", f"<local address> of interface {i}",
-                                                   ipv4=True)
-                    nopts.append(f"localaddr={localaddr}")
-            else:
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"interface type '{t}' is not supported by QEMU; use user, network, bridge, "
-                                  f"ethernet, mcast, server, client or udp", E)
-            model = iface.model or default_nic(d)
-            device = NIC_MODELS.get(model)
-            if device is None:
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"NIC model '{model}' is not supported; use one of {', '.join(sorted(NIC_MODELS))}",
-                                  E)
-            mac = iface.mac or mac_for(d.uuid, i)
-            self.add("-netdev", ",".join(nopts))
-            self.add("-device", f"{device},netdev={netdev},mac={mac},id=net{i}")
+        for i, iface in enumerate(self.d.interfaces):
+            argv, tap = nic_options(self.d, iface, i, resolve_bridge=self.resolve_bridge,
+                                    bridge_helper=self.bridge_helper, tap_name=self.tap_name,
+                                    check_files=self.check_files)
+            if tap is not None:
+                self.taps.append(tap)
+            self.add(*argv)
 
     def chardevs(self) -> None:
         d = self.d
@@ -421,153 +315,54 @@ class _Builder:
         for i, ch in enumerate(serials):
             cid = f"charserial{i}"
             log = f",logfile={qemu_escape(self.paths.console_log)},logappend=on" if i == 0 else ""
-            self.add("-chardev", self._host_side(ch, cid, i, log))
-            self.add("-device", self._serial_device(ch, cid, i))
+            self._chardev(ch, cid, f"{ch.kind} {i}", log)
+            self.add("-device", serial_device(ch, cid, i))
         virtio = [(i, c) for i, c in enumerate(d.consoles) if c.target_type == "virtio"]
         if virtio:  # libvirt: one virtio-serial bus, a virtconsole on it per console
             self.add("-device", "virtio-serial-pci,id=virtio-serial0")
         for i, ch in virtio:
             cid = f"charconsole{i}"
             log = f",logfile={qemu_escape(self.paths.console_log)},logappend=on" if not serials and i == 0 else ""
-            self.add("-chardev", self._host_side(ch, cid, i, log))
+            self._chardev(ch, cid, f"{ch.kind} {i}", log)
             self.add("-device", f"virtconsole,chardev={cid},id=console{i}")
         for i, el in enumerate(d.root.findall("devices/parallel")):  # libvirt: isa-parallel on x86
             cid = f"charparallel{i}"
-            self.add("-chardev", self._host_side(CharDev(el), cid, i, ""))
+            self._chardev(CharDev(el), cid, f"parallel {i}", "")
             self.add("-device", f"isa-parallel,chardev={cid},id=parallel{i}")
 
-    @staticmethod
-    def _serial_device(ch: Any, cid: str, i: int) -> str:
-        """``isa-serial``, or ``isa-debugcon`` for ``<target type='isa-debug'>`` (at its ISA ``iobase``)."""
-        if ch.kind == "serial" and ch.target_type == "isa-debug":
-            addr = ch.element.find("address")
-            iobase = addr.get("iobase") if addr is not None and addr.get("type") == "isa" else None
-            where = ""
-            if iobase is not None:
-                try:
-                    n = int(iobase, 0)
-                except ValueError:
-                    n = -1
-                if not 0 <= n <= 0xFFFF:
-                    raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                      f"<address iobase='{iobase}'> of serial {i}: use a port number 0x0-0xffff", E)
-                where = f",iobase={n}"
-            return f"isa-debugcon,chardev={cid},id=serial{i}{where}"
-        return f"isa-serial,chardev={cid},id=serial{i}"
-
-    @staticmethod
-    def _host_side(ch: Any, cid: str, i: int, log: str) -> str:
-        """The ``-chardev`` value of a serial/console/parallel device (libvirt's mapping per type)."""
-        t = ch.type or "pty"
-        if t == "pty":
-            return f"pty,id={cid}{log}"
-        if t == "file":
-            path = getattr(ch, "path", None)
-            if not path:
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"{ch.kind} {i} of type 'file' needs <source path>", E)
-            optcheck.abs_path(path, f"<source path> of {ch.kind} {i}")
-            src = ch.element.find("source")
-            append = src.get("append", "on") if src is not None else "on"
-            if append not in ("on", "off"):
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"<source append='{append}'> of {ch.kind} {i}: use on or off", E)
-            # libvirt opens the file without truncating it unless append='off'
-            return f"file,id={cid},path={qemu_escape(path)},append={append}"
-        if t == "null":
-            return f"null,id={cid}"
-        if t in ("dev", "unix", "tcp", "udp"):
-            return chardev_socket(ch, t, cid, f"{ch.kind} {i}") + log
-        raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                          f"<{ch.kind} type='{t}'> is not supported; use pty, file, null, dev, unix, tcp or udp", E)
+    def _chardev(self, ch: Any, cid: str, what: str, log: str) -> None:
+        objects, value = host_side(ch, cid, what, log, self.host, self.check_files)
+        self.add(*objects)
+        self.add("-chardev", value)
 
     def graphics(self) -> Optional[str]:
-        password = None
-        vnc = [g for g in self.d.graphics if g.type == "vnc"]
-        others = [g.type for g in self.d.graphics if g.type != "vnc"]
-        if others:
-            raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                              f"graphics type '{others[0]}' is not supported; use <graphics type='vnc'/>", E)
-        if not vnc:
-            self.add("-display", "none")
-            return None
-        g = vnc[0]
-        self.add("-vga", "std")
-        listen_el = g.element.find("listen")
-        listen_type = listen_el.get("type") if listen_el is not None else None
-        if listen_type == "none":  # libvirt's -vnc none: a display without any listener
-            self.add("-vnc", "none")
-            return None
-        websocket = self._websocket(g)
-        extra = ""
-        if g.passwd:
-            password = g.passwd
-            extra = ",password=on"
-        extra += self._vnc_policy(g)
-        socket = g.socket
-        if listen_type == "socket":
-            socket = listen_el.get("socket") or socket
-        if socket is not None:
-            optcheck.abs_path(socket, "VNC socket")
-        port = g.port
-        # TCP only when the XML asks for it (a listen address, or a fixed port): an autoport display of a
-        # local guest is reached through its unix socket alone, like the console and thumbnails do
-        tcp = listen_type != "socket" and socket is None and (
-            g.listen is not None or (port is not None and port >= 0 and not g.autoport))
-        # the key spelled out: an implied first value containing '=' would be read as a key by QEMU
-        self.add("-vnc", f"vnc=unix:{qemu_escape(socket or self.paths.vnc_socket)}{extra}"
-                         f"{'' if tcp else websocket}")
-        if tcp:
-            listen = optcheck.inet_host(g.listen or "127.0.0.1", "VNC listen address")
-            if port is None or port < 0 or g.autoport:
-                self.add("-vnc", f"{listen}:0,to=99,id=vnc1{extra}{websocket}")
-            elif port < 5900:
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"VNC port {port} is below 5900; use 5900 + display number or -1 for automatic", E)
-            else:
-                self.add("-vnc", f"{listen}:{port - 5900},id=vnc1{extra}{websocket}")
-        return password
-
-    @staticmethod
-    def _vnc_policy(g: Any) -> str:
-        """``sharePolicy`` -> ``,share=``; ``powerControl='yes'`` -> ``,power-control=on`` (fixed values only)."""
-        out = ""
-        share = g.element.get("sharePolicy")
-        if share is not None:
-            if share not in ("allow-exclusive", "force-shared", "ignore"):
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"<graphics sharePolicy='{share}'>: use allow-exclusive, force-shared or ignore", E)
-            out += f",share={share}"
-        power = g.element.get("powerControl")
-        if power is not None:
-            if power not in ("yes", "no"):
-                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                                  f"<graphics powerControl='{power}'>: use yes or no", E)
-            out += ",power-control=on" if power == "yes" else ""
-        return out
-
-    @staticmethod
-    def _websocket(g: Any) -> str:
-        """``websocket='5700'`` -> ``,websocket=5700`` (a fixed port; libvirt's -1 picks one: refused here)."""
-        value = g.element.get("websocket")
-        if value is None:
-            return ""
-        n = int(value) if value.lstrip("-").isdigit() else None
-        if n is None or n < 1:
-            raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                              f"<graphics websocket='{value}'>: give a fixed port (1-65535); automatic websocket "
-                              f"ports are not supported", E)
-        return f",websocket={optcheck.port(n, '<graphics websocket>')}"
+        plan = vnc_options(self.d.graphics, self.paths.vnc_socket, self.paths.runtime_dir, self.host,
+                           self.check_files)
+        self.add(*plan.argv)
+        return plan.password
 
     def clock(self) -> None:
-        """``<clock offset='localtime'>`` -> ``-rtc base=localtime`` (libvirt's mapping); utc is QEMU's default."""
+        """``<clock offset='localtime'>`` -> ``-rtc base=localtime``; ``offset='absolute' start='SECONDS'`` ->
+        ``-rtc base=<UTC ISO time>`` (libvirt's mapping); utc is QEMU's default."""
         clock = self.d.root.find("clock")
         offset = clock.get("offset", "utc") if clock is not None else "utc"
         if offset == "localtime":
             self.add("-rtc", "base=localtime")
+        elif offset == "absolute":
+            start = clock.get("start", "") if clock is not None else ""
+            try:
+                when = datetime.fromtimestamp(int(start), UTC) if start.isdigit() else None
+            except (OverflowError, ValueError, OSError):
+                when = None
+            if when is None:
+                raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                                  f"<clock offset='absolute' start='{start}'>: start must be seconds since "
+                                  f"1970-01-01 UTC up to 253402300799 (9999-12-31T23:59:59)", E)
+            self.add("-rtc", f"base={when.strftime('%Y-%m-%dT%H:%M:%S')}")
         elif offset != "utc":
             raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                               f"<clock offset='{offset}'> is not supported by this QEMU driver: use "
-                              f"offset='utc' or offset='localtime'", E)
+                              f"offset='utc', 'localtime' or 'absolute'", E)
 
     def build(self, emulator: str, incoming: Optional[int]) -> Command:
         d = self.d
@@ -611,7 +406,8 @@ def build_command(defn: Any, paths: RunPaths, *, kvm_usable: bool,
                   tap_name: Callable[[int], str] = lambda i: f"vnet{i}", check_files: bool = True,
                   incoming: Optional[int] = None,
                   bridge_helper: Optional[Callable[[str, str], str]] = None,
-                  machines: Optional[Callable[[str], Sequence[str]]] = None) -> Command:
+                  machines: Optional[Callable[[str], Sequence[str]]] = None,
+                  host: QemuHostConfig = DEFAULT_HOST) -> Command:
     """The QEMU argv (and tap plan) for ``defn``; raises DriverError with what to fix.
 
     QEMU always starts stopped (``-S``, ``-daemonize``): the driver connects to QMP,
@@ -620,6 +416,7 @@ def build_command(defn: Any, paths: RunPaths, *, kvm_usable: bool,
     qemu-bridge-helper to attach ``network``/``bridge`` interfaces with (or it raises);
     ``what`` is ``network:NAME`` or ``bridge:NAME``.  ``machines(emulator)``: the machine types the
     emulator has (``<type machine>`` must be one of them; empty: only its syntax is checked).
+    ``host``: the driver's host settings (:mod:`.hostconf`: VNC/chardev TLS and SASL, VNC listener defaults).
     Every XML value is checked or escaped here (:mod:`.optcheck`): none adds a key or option to QEMU's.
     """
     if defn.type not in ("qemu", "kvm"):
@@ -639,4 +436,4 @@ def build_command(defn: Any, paths: RunPaths, *, kvm_usable: bool,
     accel = "kvm" if defn.type == "kvm" else "tcg"
     known = machines(emulator) if machines is not None else ()
     return _Builder(defn, paths, accel, resolve_bridge, tap_name, check_files,
-                    bridge_helper, known).build(emulator, incoming)
+                    bridge_helper, known, host).build(emulator, incoming)

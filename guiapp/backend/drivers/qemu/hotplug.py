@@ -33,7 +33,8 @@ from ...xml.metadata import get_metadata, set_metadata
 from .. import common
 from ..base import DomainRef
 from . import optcheck
-from .command import NIC_MODELS, _Builder, _target_index, disk_bus
+from .command import _Builder, _target_index, disk_bus
+from .nic import NIC_MODELS
 from .record import NicUse
 
 if TYPE_CHECKING:

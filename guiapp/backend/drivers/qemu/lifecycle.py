@@ -18,10 +18,11 @@ from ...errors import DriverError
 from ...xml.domain import DomainDef
 from .. import common
 from ..base import DomainRef
-from . import savefile
+from . import hostconf, savefile
 from .capabilities import known_machines, kvm_usable
 from .command import Command, RunPaths, build_command
 from .dom import KEEP_RECORD, PAUSED, RUNNING, SHUTOFF, Dom, _err, _no_domain
+from .graphics import drop_generated_socket
 from .monitor import Monitor
 from .networks import attach_tap
 from .process import spawn, terminate, wait_exit
@@ -64,7 +65,8 @@ class QemuLifecycle(QemuSupervisor):
             dom_id = -1
         return build_command(defn, self._paths(defn.uuid, dom_id), kvm_usable=self.kvm_available(),
                              resolve_bridge=self._bridge_for_preview, check_files=False,
-                             bridge_helper=self._bridge_helper(), machines=known_machines).argv
+                             bridge_helper=self._bridge_helper(), machines=known_machines,
+                             host=hostconf.load(self.dirs.config)).argv
 
     def domain_xml_to_native(self, fmt: str, xml: str, flags: int) -> str:
         """libvirt's virConnectDomainXMLToNative for format 'qemu-argv': the argv as one shell-quoted line."""
@@ -77,7 +79,7 @@ class QemuLifecycle(QemuSupervisor):
         d, sock = self.dirs.domain_dir(uuid), self.dirs.socket
         return RunPaths(qmp=str(sock(dom_id, "qmp")), qmp_cmd=str(sock(dom_id, "cmd")), pidfile=str(d / PIDFILE),
                         console_log=str(d / CONSOLE_LOG), vnc_socket=str(sock(dom_id, "vnc")),
-                        qmp_stats=str(sock(dom_id, "stats")))
+                        qmp_stats=str(sock(dom_id, "stats")), runtime_dir=str(self.dirs.runtime))
 
     def _start(self, defn: DomainDef, *, paused: bool = False,
                restore: Optional[tuple[str, int, bool]] = None, keep_id: Optional[int] = None) -> Dom:
@@ -113,7 +115,8 @@ class QemuLifecycle(QemuSupervisor):
         try:
             cmd = build_command(defn, paths, kvm_usable=kvm, resolve_bridge=self._bridge_for_network,
                                 tap_name=self._free_tap_names(), incoming=incoming_fd,
-                                bridge_helper=self._bridge_helper(), machines=known_machines)
+                                bridge_helper=self._bridge_helper(), machines=known_machines,
+                                host=hostconf.load(self.dirs.config))
             existing = self._check_taps(defn, cmd)
             cmd_own_taps = [t.ifname for t in cmd.taps if t.bridge and t.ifname not in existing]
             sockets = (paths.qmp, paths.qmp_cmd, paths.qmp_stats, paths.vnc_socket)
@@ -199,6 +202,8 @@ class QemuLifecycle(QemuSupervisor):
                     for srv in s.get("server", []):
                         if srv.get("family") in ("ipv4", "ipv6") and srv.get("service", "").isdigit():
                             vnc_port = int(srv["service"])
+            if drop_generated_socket(live.graphics[0], str(self.dirs.runtime)):  # as build_command did
+                live.refresh()
             g = live.graphics[0]
             if vnc_port is not None and g.socket is None:
                 g.port = vnc_port

@@ -4,7 +4,7 @@ QEMU parses option values as ``key=value,key=value`` (``,,`` is a literal comma)
 ``file=`` takes protocol prefixes (``nbd:``, ``json:{...}``), ``host:port`` pairs are split on the last colon.
 A value from the domain XML is therefore either checked against what it may be here (format names from a
 list, machine names from the emulator, IP addresses, ports, absolute paths) or escaped with
-:func:`~.command.qemu_escape` where it is a free string.  Every refusal is ``VIR_ERR_CONFIG_UNSUPPORTED``
+:func:`qemu_escape` where it is a free string.  Every refusal is ``VIR_ERR_CONFIG_UNSUPPORTED``
 naming the value and what to use instead.
 """
 
@@ -26,6 +26,11 @@ DISK_FORMATS = frozenset({"raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vhdx", 
 
 #: Machine type names as QEMU prints them in ``-machine help`` (``pc``, ``pc-i440fx-7.2``, ``q35``, ``none``).
 _MACHINE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def qemu_escape(value: str) -> str:
+    """QEMU's option syntax doubles commas inside values."""
+    return value.replace(",", ",,")
 
 
 def _refuse(detail: str) -> DriverError:

@@ -9,7 +9,8 @@ import pytest
 from qemu_testlib import QEMU, SEED_QEMU, needs_qemu, wait_for
 
 from guiapp.backend import constants as C
-from guiapp.backend.drivers.qemu.command import RunPaths, build_command, mac_for
+from guiapp.backend.drivers.qemu.command import RunPaths, build_command
+from guiapp.backend.drivers.qemu.nic import mac_for
 from guiapp.backend.errors import DriverError
 from guiapp.backend.xml.domain import parse_domain
 
