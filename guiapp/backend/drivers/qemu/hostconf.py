@@ -18,8 +18,11 @@ booleans as 0/1). Keys (libvirt's names and meanings):
 ``default_tls_x509_cert_dir``  the certificate directory of the above when unset (``/etc/pki/qemu``)
 ``default_tls_x509_verify``    the verify setting of the above when unset (1)
 
-Unknown keys are ignored (as libvirt does); a key of the wrong type or a malformed line is refused with
-``VIR_ERR_CONF_SYNTAX`` naming the file and line. Directories must be absolute paths without control
+Unknown keys are ignored (as libvirt does), except libvirt's settings of the same features guiapp cannot honour
+(:data:`UNSUPPORTED`: a key password from libvirt's secret driver, a SASL configuration directory): ignoring
+them would start QEMU with another configuration than asked, so they are refused with
+``VIR_ERR_CONFIG_UNSUPPORTED`` naming the key and what to do. A key of the wrong type or a malformed line is
+refused with ``VIR_ERR_CONF_SYNTAX`` naming the file and line. Directories must be absolute paths without control
 characters (they reach QEMU's option syntax, escaped there).
 """
 
@@ -39,6 +42,13 @@ FILE_NAME = "qemu.conf"
 DEFAULT_TLS_DIR = "/etc/pki/qemu"
 _LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: libvirt qemu.conf settings of the features above that guiapp cannot honour -> what to do instead
+UNSUPPORTED = {
+    "vnc_tls_x509_secret_uuid": "guiapp has no secret store: use a server key without a password",
+    "chardev_tls_x509_secret_uuid": "guiapp has no secret store: use a server key without a password",
+    "default_tls_x509_secret_uuid": "guiapp has no secret store: use a server key without a password",
+    "vnc_sasl_dir": "QEMU reads SASL's configuration from its default place (/etc/sasl2/qemu.conf); remove it",
+}
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,10 @@ def parse(text: str, source: str = FILE_NAME) -> QemuHostConfig:
         if m is None:
             raise _bad(f"{where}: expected 'key = value', got {stripped[:60]!r}")
         key, raw = m.group(1), m.group(2)
+        if key in UNSUPPORTED:
+            raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
+                              f"{where}: setting '{key}' is not supported by guiapp's QEMU driver; "
+                              f"{UNSUPPORTED[key]}", C.VIR_FROM_QEMU)
         if key not in kinds:  # libvirt ignores settings it does not read
             in_list = raw.startswith("[") and "]" not in raw.split("#", 1)[0]
             continue
@@ -184,4 +198,5 @@ def load(config_dir: Path) -> QemuHostConfig:
     return parse(text, str(path))
 
 
-__all__ = ["DEFAULT", "QemuHostConfig", "check_tls_dir", "config_path", "load", "parse", "tls_creds", "tls_dir"]
+__all__ = ["DEFAULT", "UNSUPPORTED", "QemuHostConfig", "check_tls_dir", "config_path", "load", "parse", "tls_creds",
+           "tls_dir"]

@@ -38,7 +38,7 @@ vnc_tls = 1   # on
 vnc_tls_x509_cert_dir = "/etc/pki/libvirt-vnc"
 vnc_sasl=1
 chardev_tls = 0
-vnc_sasl_dir = "/some/where"
+vnc_auth_unix_socket_foo = "ignored"
 cgroup_controllers = [ "cpu", "devices" ]
 cgroup_device_acl = [
     "/dev/null", "/dev/full",   # a list over several lines
@@ -72,6 +72,15 @@ def test_load_reads_the_file_beside_the_config_dir(tmp_path: Path) -> None:
 def test_bad_settings_are_refused_naming_the_line(text: str) -> None:
     detail = _refused(lambda: hostconf.parse("# first\n" + text, "/x/qemu.conf"), C.VIR_ERR_CONF_SYNTAX)
     assert "/x/qemu.conf" in detail
+
+
+@pytest.mark.parametrize("key", sorted(hostconf.UNSUPPORTED))
+def test_settings_guiapp_cannot_honour_are_refused_not_ignored(key: str) -> None:
+    """Ignoring a key password or SASL directory would start QEMU otherwise than asked: refused, naming it."""
+    detail = _refused(lambda: hostconf.parse(f'vnc_tls = 1\n{key} = "6fd3f62d-9fe7-4a4e-a869-7acd6376d8ea"\n',
+                                             "/x/qemu.conf"))
+    assert f"'{key}'" in detail and "/x/qemu.conf line 2" in detail
+    assert "6fd3f62d" not in detail  # the value (a secret's UUID) is not repeated
 
 
 @pytest.mark.parametrize("directory", ["/etc/pki/a,dir=/evil", "/etc/pki/a,,endpoint=client", "/x=y,verify-peer=off"])
