@@ -24,14 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...models.api import ACTIVE_STATES, error_code, libvirt, state_name
+from ...models.api import ACTIVE_STATES, libvirt, state_name
 from ...models.domains import format_bytes, format_rate
 from ..icons import app_icon
 from .graphs import GraphWidget
 from .hardware_tab import HardwareTab
 from .history_tab import HistoryTab
-from .hwapply import LIVE_ONLY, MESSAGES, NEXT_BOOT, NOW, SAVED, read_identity
+from .hwapply import read_identity
 from .overview_edit import IdentityBox
+from .resources_apply import ResourcesOutcome, apply_resources
 from .snapshots_tab import SnapshotsTab
 from .xml_tab import XmlTab
 
@@ -41,12 +42,6 @@ if TYPE_CHECKING:
 BOOT_DEVICES = (("hd", "Hard disk"), ("cdrom", "CD-ROM"), ("network", "Network (PXE)"), ("fd", "Floppy"))
 _XML_INACTIVE = getattr(libvirt, "VIR_DOMAIN_XML_INACTIVE", 2)
 _XML_SECURE = getattr(libvirt, "VIR_DOMAIN_XML_SECURE", 1)
-
-
-def _fallback_codes() -> set[int]:
-    names = ("VIR_ERR_NO_SUPPORT", "VIR_ERR_OPERATION_INVALID", "VIR_ERR_ARGUMENT_UNSUPPORTED",
-             "VIR_ERR_OPERATION_UNSUPPORTED", "VIR_ERR_CONFIG_UNSUPPORTED")
-    return {getattr(libvirt, n) for n in names if hasattr(libvirt, n)}
 
 
 def _selectable(label: QLabel) -> QLabel:
@@ -308,7 +303,7 @@ class DetailsWindow(QWidget):
         self.ov["emulator"].setText(d.emulator or "–")
         self.ov["os_type"].setText(d.os_type)
         self._fill_live_values(d, live_def)
-        self.vcpus.setValue(live_def.vcpus)
+        self.vcpus.setValue(live_def.vcpus_current)  # what runs (off: what starts), not the maximum
         self.memory.setValue(max(1, live_def.current_memory_kib // 1024))
         self.max_memory.setValue(max(1, d.memory_kib // 1024))
         self.graph_mem.scale = float(live_def.memory_kib)
@@ -334,13 +329,15 @@ class DetailsWindow(QWidget):
 
         def mem(x: Any) -> str:
             return f"{format_bytes(x.current_memory_kib * 1024)} of {format_bytes(x.memory_kib * 1024)}"
-        mem_text, cpu_text = mem(now), str(now.vcpus)
+        def cpus(x: Any) -> str:
+            return str(x.vcpus_current) + (f" (maximum {x.vcpus})" if x.vcpus != x.vcpus_current else "")
+        mem_text, cpu_text = mem(now), cpus(now)
         pending = []
         if active and (d.current_memory_kib, d.memory_kib) != (live_def.current_memory_kib, live_def.memory_kib):
             mem_text += f"  — {mem(d)} applies at next boot"
             pending.append("memory")
-        if active and d.vcpus != live_def.vcpus:
-            cpu_text += f"  — {d.vcpus} applies at next boot"
+        if active and (d.vcpus_current, d.vcpus) != (live_def.vcpus_current, live_def.vcpus):
+            cpu_text += f"  — {cpus(d)} applies at next boot"
             pending.append("vCPUs")
         self.ov["memory"].setText(mem_text)
         self.ov["vcpus"].setText(cpu_text)
@@ -435,38 +432,27 @@ class DetailsWindow(QWidget):
             self.resources_note.setText("Current memory cannot exceed the maximum memory: lower it or raise the "
                                         "maximum.")
             return
-        conn, uuid, fallback = self._conn(), self.uuid, _fallback_codes()
-        definition = self.definition.copy()
-        active = self._is_active()
-        max_changed = max_kib != definition.memory_kib
+        conn, uuid = self._conn(), self.uuid
+        operation = f"virDomainSetVcpus/SetMemory ('{self.name}')"
 
-        def work() -> str:
-            dom = conn.lookupByUUID(uuid)
-            if active and not max_changed:  # live and in the definition, where the driver can
-                live = getattr(libvirt, "VIR_DOMAIN_AFFECT_LIVE", 1)
-                both = live | (getattr(libvirt, "VIR_DOMAIN_AFFECT_CONFIG", 2) if dom.isPersistent() else 0)
-                try:
-                    dom.setVcpusFlags(vcpus, both)
-                    dom.setMemoryFlags(mem_kib, both)
-                    return NOW if both != live else LIVE_ONLY
-                except libvirt.libvirtError as exc:
-                    if error_code(exc) not in fallback | {getattr(libvirt, "VIR_ERR_INVALID_ARG", 8)}:
-                        raise
-            definition.memory_kib = max_kib
-            definition.current_memory_kib = mem_kib
-            definition.vcpus = vcpus
-            conn.defineXML(definition.to_xml(inactive=True, secure=False))
-            return SAVED if not active else NEXT_BOOT
+        def work() -> ResourcesOutcome:
+            return apply_resources(conn.lookupByUUID(uuid), vcpus, mem_kib, max_kib)
 
-        def ok(how: str) -> None:
-            self.resources_note.setText(MESSAGES[how])
+        def done() -> None:
             self.xml_tab.set_original("")
             self.reload()
             self.main.manager.poll_now(self.uri)
 
+        def ok(outcome: ResourcesOutcome) -> None:
+            self.resources_note.setText(outcome.note())
+            done()
+            if outcome.errors:  # a part applied, another failed: say both, show the failure
+                self.main.show_error(outcome.errors[0][1], operation=operation, uri=self.uri)
+
         def failed(exc: BaseException) -> None:
             self.resources_note.setText(f"Not applied: {exc}")
-            self.main.show_error(exc, operation=f"virDomainSetVcpus/SetMemory ('{self.name}')", uri=self.uri)
+            done()
+            self.main.show_error(exc, operation=operation, uri=self.uri)
 
         self.main.runner.submit(f"Resources of {self.name}", work, uri=self.uri, operation="virDomainSetMemory",
                                 on_result=ok, on_error=failed)
