@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from guiapp.backend.errors import DriverError
-from guiapp.backend.xml.builder import QEMU, DomainBuilder, GuestKind
+from guiapp.backend.xml.builder import DomainBuilder
 from guiapp.backend.xml.domain import parse_domain
+from guiapp.backend.xml.guest_kinds import QEMU, GuestKind
 
 from ...backend.preview import format_argv, native_text, native_title
 from .base import INVALID_STYLE, Problem, WizardPage
