@@ -1,8 +1,8 @@
 """The Storage window: pools of every open connection with usage bars, and the selected pool's volumes.
 
-Every driver call runs through the job runner (``guiapp/jobs.py``); the UI thread only
-shows results. What the change actions do is in :mod:`.changes`.  Uploads and downloads report progress to a bar and stop on Cancel
-(nothing half-written is kept: see :func:`guiapp.backend.storage.upload_file`).
+Every driver call runs through the job runner (``guiapp/jobs.py``); the UI thread only shows results.
+What the change actions do is in :mod:`.changes`. Uploads and downloads report progress to a bar and
+stop on Cancel (nothing half-written is kept: see :func:`guiapp.backend.storage.upload_file`).
 """
 
 from __future__ import annotations
