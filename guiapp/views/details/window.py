@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -32,7 +31,7 @@ from .hardware_tab import HardwareTab
 from .history_tab import HistoryTab
 from .hwapply import read_identity
 from .overview_edit import IdentityBox
-from .resources_apply import ResourcesOutcome, apply_resources
+from .resources_page import ResourcesPage, selectable
 from .snapshots_tab import SnapshotsTab
 from .xml_tab import XmlTab
 
@@ -44,12 +43,7 @@ _XML_INACTIVE = getattr(libvirt, "VIR_DOMAIN_XML_INACTIVE", 2)
 _XML_SECURE = getattr(libvirt, "VIR_DOMAIN_XML_SECURE", 1)
 
 
-def _selectable(label: QLabel) -> QLabel:
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-class DetailsWindow(QWidget):
+class DetailsWindow(ResourcesPage, QWidget):
     """Loads the definition on the pool; every change goes through the job runner."""
 
     def __init__(self, main: MainWindow, uri: str, uuid: bytes, *, embedded: bool = False) -> None:
@@ -115,7 +109,7 @@ class DetailsWindow(QWidget):
         for key, label in (("name", "Name"), ("uuid", "UUID"), ("state", "State"), ("hypervisor", "Hypervisor"),
                            ("arch", "Architecture"), ("emulator", "Emulator"), ("os_type", "OS type"),
                            ("memory", "Memory"), ("vcpus", "vCPUs"), ("uri", "Connection")):
-            lab = _selectable(QLabel("–"))
+            lab = selectable(QLabel("–"))
             lab.setObjectName(f"overview_{key}")
             self.ov[key] = lab
             form.addRow(f"{label}:", lab)
@@ -140,40 +134,6 @@ class DetailsWindow(QWidget):
         for i, g in enumerate((self.graph_cpu, self.graph_mem, self.graph_disk, self.graph_net)):
             grid.addWidget(g, i // 2, i % 2)
         self.tabs.addTab(w, "&Performance")
-
-    def _build_resources(self) -> None:
-        w = QWidget()
-        form = QFormLayout(w)
-        self.vcpus = QSpinBox()
-        self.vcpus.setObjectName("vcpusSpin")
-        self.vcpus.setRange(1, 4096)
-        self.memory = QSpinBox()
-        self.memory.setObjectName("memorySpin")
-        self.memory.setRange(1, 16 * 1024 * 1024)
-        self.memory.setSuffix(" MiB")
-        self.max_memory = QSpinBox()
-        self.max_memory.setObjectName("maxMemorySpin")
-        self.max_memory.setRange(1, 16 * 1024 * 1024)
-        self.max_memory.setSuffix(" MiB")
-        form.addRow("&vCPUs:", self.vcpus)
-        form.addRow("Current &memory:", self.memory)
-        form.addRow("Ma&ximum memory:", self.max_memory)
-        self.resources_note = _selectable(QLabel(""))
-        self.resources_note.setObjectName("resourcesNote")
-        self.resources_note.setWordWrap(True)
-        form.addRow(self.resources_note)
-        self.resources_apply = QPushButton("&Apply")
-        self.resources_apply.setObjectName("resourcesApply")
-        self.resources_apply.setToolTip("Change them live where the driver allows it, else in the definition")
-        self.resources_apply.clicked.connect(self.apply_resources)
-        for spin in (self.vcpus, self.memory, self.max_memory):
-            spin.setMaximumWidth(180)
-            spin.valueChanged.connect(self._check_resources)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.resources_apply)
-        form.addRow(buttons)
-        self.resources_page, self.resources_form = w, form  # the CPUs and Memory rows of the Hardware list
 
     def _build_boot(self) -> None:
         w = QWidget()
@@ -209,7 +169,7 @@ class DetailsWindow(QWidget):
         form.addRow("&Initrd:", self.initrd)
         form.addRow("Kernel &arguments:", self.cmdline)
         layout.addLayout(form)
-        self.boot_note = _selectable(QLabel(""))
+        self.boot_note = selectable(QLabel(""))
         self.boot_note.setWordWrap(True)
         layout.addWidget(self.boot_note)
         self.boot_apply = QPushButton("A&pply")
@@ -229,11 +189,6 @@ class DetailsWindow(QWidget):
         self.hardware.add_page("boot", "Boot Options", self.boot_page)
         self.hardware.on_page = self._show_page
         self.tabs.addTab(self.hardware, "&Hardware")
-
-    def _show_page(self, key: str) -> None:
-        """CPUs and Memory share one page (one Apply): show the rows of the one selected."""
-        for spin, page in ((self.vcpus, "cpu"), (self.memory, "memory"), (self.max_memory, "memory")):
-            self.resources_form.setRowVisible(spin, key == page)
 
     def _move_boot(self, delta: int) -> None:
         r = self.boot_list.currentRow()
@@ -408,54 +363,6 @@ class DetailsWindow(QWidget):
 
     def apply_xml(self, text: str) -> None:
         self._define(text, "Applied.")
-
-    def resources_problem(self) -> str:
-        if self.memory.value() > self.max_memory.value():
-            return "Current memory cannot exceed the maximum memory: lower it or raise the maximum."
-        return ""
-
-    def _check_resources(self, *_a: Any) -> None:
-        """Inline check: the problem in red next to the fields, Apply disabled until it is fixed."""
-        problem = self.resources_problem()
-        self.memory.setStyleSheet("QSpinBox { border: 1px solid #c62828; }" if problem else "")
-        self.resources_note.setStyleSheet("color: #c62828" if problem else "")
-        if problem or self.resources_note.text().startswith("Current memory cannot"):
-            self.resources_note.setText(problem)
-        read_only = self.resources_apply.toolTip().startswith("Read-only")
-        self.resources_apply.setEnabled(not problem and not read_only)
-
-    def apply_resources(self) -> None:
-        if self.definition is None:
-            return
-        vcpus, mem_kib, max_kib = self.vcpus.value(), self.memory.value() * 1024, self.max_memory.value() * 1024
-        if mem_kib > max_kib:
-            self.resources_note.setText("Current memory cannot exceed the maximum memory: lower it or raise the "
-                                        "maximum.")
-            return
-        conn, uuid = self._conn(), self.uuid
-        operation = f"virDomainSetVcpus/SetMemory ('{self.name}')"
-
-        def work() -> ResourcesOutcome:
-            return apply_resources(conn.lookupByUUID(uuid), vcpus, mem_kib, max_kib)
-
-        def done() -> None:
-            self.xml_tab.set_original("")
-            self.reload()
-            self.main.manager.poll_now(self.uri)
-
-        def ok(outcome: ResourcesOutcome) -> None:
-            self.resources_note.setText(outcome.note())
-            done()
-            if outcome.errors:  # a part applied, another failed: say both, show the failure
-                self.main.show_error(outcome.errors[0][1], operation=operation, uri=self.uri)
-
-        def failed(exc: BaseException) -> None:
-            self.resources_note.setText(f"Not applied: {exc}")
-            done()
-            self.main.show_error(exc, operation=operation, uri=self.uri)
-
-        self.main.runner.submit(f"Resources of {self.name}", work, uri=self.uri, operation="virDomainSetMemory",
-                                on_result=ok, on_error=failed)
 
     def boot_order(self) -> list[str]:
         out = []
