@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ... import constants as C
 from ...errors import DriverError
 from ...hoststorage.tools import run
+from ...xml.domain import DomainDef
 from ...xml.snapshot import SnapshotDef
 from .. import common, snaptree
 from ..base import SnapshotRef
@@ -83,22 +84,15 @@ class QemuSnapshotDelete(_Base):
             commit_live(self._qmp, self._job, dom, plan, moves, children)
         finally:  # disks QEMU already moved to their base are recorded even when a later one failed
             if moves and dom.live is not None:
-                live = dom.live.copy()
-                for target, (path, fmt) in moves.items():
-                    snapcommit.set_source(live, target, path, fmt)
-                self._set_live(dom, reload_def(live))
+                self._set_live(dom, _with_sources(dom.live, moves))
                 self._save_record(dom)
             self._commit_done(dom, tree, moves, children)
 
     def _commit_done(self, dom: Dom, tree: SnapshotTree, moves: dict[str, tuple[str, str]],
                      children: list[SnapshotDef]) -> None:
         """Store what a commit changed: the persistent disk sources and the re-pointed child snapshots."""
-        from . import snapcommit
         if moves and dom.config is not None:
-            new = dom.config.copy()
-            for target, (path, fmt) in moves.items():
-                snapcommit.set_source(new, target, path, fmt)
-            self._write_config(dom, reload_def(new))
+            self._write_config(dom, _with_sources(dom.config, moves))
         for child in children:
             if child.domain is not None:
                 child.domain = reload_def(child.domain)
@@ -118,3 +112,12 @@ class QemuSnapshotDelete(_Base):
         for d in disks:
             if os.path.exists(d.source):
                 run(["qemu-img", "snapshot", "-d", s.name, d.source])
+
+
+def _with_sources(defn: DomainDef, moves: dict[str, tuple[str, str]]) -> DomainDef:
+    """A copy of ``defn`` with the disks of ``moves`` (target -> (path, format)) on their new images."""
+    from . import snapcommit
+    new = defn.copy()
+    for target, (path, fmt) in moves.items():
+        snapcommit.set_source(new, target, path, fmt)
+    return reload_def(new)
