@@ -103,6 +103,19 @@ def test_memory_change_only_keeps_a_pending_vcpu_change(qtbot: Any, connected: t
     assert running_vcpus(win, uri, "vm-005") == 2
 
 
+def test_memory_that_is_not_whole_mib_stays_when_only_the_vcpus_change(qtbot: Any, connected: tuple) -> None:
+    win, uri = connected
+    conn = win.manager.conn(uri)
+    xml = re.sub(r"<memory[^>]*>\d+</memory>", "<memory unit='KiB'>262500</memory>", inactive_xml(win, uri, "vm-011"))
+    xml = re.sub(r"<currentMemory[^>]*>\d+</currentMemory>", "<currentMemory unit='KiB'>200500</currentMemory>", xml)
+    off_ui(lambda: conn.defineXML(xml))
+    d = open_details(qtbot, win, uri, "vm-011")
+    d.vcpus.setValue(1)
+    apply(qtbot, d)
+    c = config(win, uri, "vm-011")
+    assert (c.vcpus_current, c.memory_kib, c.current_memory_kib) == (1, 262500, 200500)
+
+
 def test_a_failed_live_memory_change_after_the_vcpus_applied_says_what_applied(
         qtbot: Any, connected: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
     win, uri = connected

@@ -3,6 +3,8 @@
 Only the values that differ from what is in effect (what runs now; the definition when the domain is
 off) change, each on its own, so one refused change does not hide or undo another:
 
+Memory compares in whole MiB, as the page shows it.
+
 1. a persistent domain's definition gets every changed value first, in one defineXML of its inactive
    definition read now (other pending changes in it are kept). The vCPU count is the *current* count
    (``<vcpu current='N'>``); the maximum is raised to it when it is lower, never lowered (the
@@ -55,6 +57,12 @@ class ResourcesOutcome:
         return text[0].upper() + text[1:] + "".join(f" {what} not changed live: {exc}" for what, exc in self.errors)
 
 
+def _mib(kib: int) -> int:
+    """Memory as the page shows it (whole MiB, at least 1): a size that is not a whole MiB is unchanged
+    when its field was not edited."""
+    return max(1, kib // 1024)
+
+
 def apply_resources(dom: Any, vcpus: int, mem_kib: int, max_kib: int) -> ResourcesOutcome:
     """Set the current vCPU count, current memory and maximum memory (KiB) of ``dom``; see the module
     docstring. Raises when nothing could be applied."""
@@ -63,8 +71,8 @@ def apply_resources(dom: Any, vcpus: int, mem_kib: int, max_kib: int) -> Resourc
     active, persistent = bool(dom.isActive()), bool(dom.isPersistent())
     config = parse_domain(dom.XMLDesc(_XML_FLAGS))
     now = parse_domain(dom.XMLDesc(0)) if active else config
-    changed = {VCPUS: vcpus != now.vcpus_current, MEMORY: mem_kib != now.current_memory_kib,
-               MAX_MEMORY: max_kib != config.memory_kib}
+    changed = {VCPUS: vcpus != now.vcpus_current, MEMORY: _mib(mem_kib) != _mib(now.current_memory_kib),
+               MAX_MEMORY: _mib(max_kib) != _mib(config.memory_kib)}
     out = ResourcesOutcome()
     if not any(changed.values()):
         return out
