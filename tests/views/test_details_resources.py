@@ -82,7 +82,7 @@ def test_running_domain_raises_and_lowers_vcpus_live_up_to_its_maximum(qtbot: An
     d.vcpus.setValue(6)
     d.memory.setValue(128)
     note = apply(qtbot, d)
-    assert note.startswith("VCPUs: saved in the definition, applies at next boot; memory: applied now"), note
+    assert note.startswith("vCPUs: saved in the definition, applies at next boot; memory: applied now"), note
     assert running_vcpus(win, uri, "vm-003") == 1
     c = config(win, uri, "vm-003")
     assert (c.vcpus_current, c.vcpus, c.current_memory_kib) == (6, 6, 128 * 1024)
@@ -129,8 +129,8 @@ def test_a_failed_live_memory_change_after_the_vcpus_applied_says_what_applied(
     d.memory.setValue(128)
     note = apply(qtbot, d)
     assert not note.startswith("Not applied"), note
-    assert "VCPUs: applied now" in note and "memory: saved in the definition, applies at next boot" in note
-    assert "balloon driver gone" in note
+    assert "vCPUs: applied now" in note and "memory: saved in the definition, applies at next boot" in note
+    assert "Memory not changed live: balloon driver gone" in note
     assert running_vcpus(win, uri, "vm-001") == 1
     c = config(win, uri, "vm-001")
     assert (c.vcpus_current, c.current_memory_kib) == (1, 128 * 1024)

@@ -53,8 +53,13 @@ class ResourcesOutcome:
         if len(kinds) == 1 and not self.errors:
             return MESSAGES[kinds.pop()]
         parts = [f"{what}: {_SHORT[how]}" for what, how in self.how.items()]
-        text = "; ".join(parts) + "."
-        return text[0].upper() + text[1:] + "".join(f" {what} not changed live: {exc}" for what, exc in self.errors)
+        return _sentence("; ".join(parts) + ".") + "".join(f" {_sentence(what)} not changed live: {exc}"
+                                                           for what, exc in self.errors)
+
+
+def _sentence(text: str) -> str:
+    """``text`` starting a sentence ("vCPUs" keeps its spelling)."""
+    return text if text.startswith(VCPUS) else text[0].upper() + text[1:]
 
 
 def _mib(kib: int) -> int:
