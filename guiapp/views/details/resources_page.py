@@ -13,7 +13,6 @@ from .resources_apply import ResourcesOutcome, apply_resources
 
 if TYPE_CHECKING:
     from ..main_window.window import MainWindow
-    from .xml_tab import XmlTab
 
     _Base = QWidget
 else:
@@ -27,18 +26,17 @@ def selectable(label: QLabel) -> QLabel:
 
 
 class ResourcesPage(_Base):
-    """Builds the page and applies it; the window provides the connection, the definition and reload."""
+    """Builds the page and applies it; the window provides the connection, the definition and ``changed``."""
 
     main: MainWindow
     uri: str
     uuid: bytes
     name: str
     definition: Any
-    xml_tab: XmlTab
 
     if TYPE_CHECKING:
         def _conn(self) -> Any: ...
-        def reload(self) -> None: ...
+        def changed(self) -> None: ...
 
     def _build_resources(self) -> None:
         w = QWidget()
@@ -108,20 +106,15 @@ class ResourcesPage(_Base):
         def work() -> ResourcesOutcome:
             return apply_resources(conn.lookupByUUID(uuid), vcpus, mem_kib, max_kib)
 
-        def done() -> None:
-            self.xml_tab.set_original("")
-            self.reload()
-            self.main.manager.poll_now(self.uri)
-
         def ok(outcome: ResourcesOutcome) -> None:
             self.resources_note.setText(outcome.note())
-            done()
+            self.changed()
             if outcome.errors:  # a part applied, another failed: say both, show the failure
                 self.main.show_error(outcome.errors[0][1], operation=operation, uri=self.uri)
 
         def failed(exc: BaseException) -> None:
             self.resources_note.setText(f"Not applied: {exc}")
-            done()
+            self.changed()
             self.main.show_error(exc, operation=operation, uri=self.uri)
 
         self.main.runner.submit(f"Resources of {self.name}", work, uri=self.uri, operation="virDomainSetMemory",

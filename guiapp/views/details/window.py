@@ -340,6 +340,13 @@ class DetailsWindow(ResourcesPage, QWidget):
         row = self.main.model.domain_row(self.uri, self.uuid)
         return row is not None and row.state in ACTIVE_STATES
 
+    def changed(self) -> None:
+        """After a change was applied: read the definition again (the XML editor takes the new text) and
+        poll the connection now (the list and the overview show the result)."""
+        self.xml_tab.set_original("")  # force the reload to replace the editor text
+        self.reload()
+        self.main.manager.poll_now(self.uri)
+
     def _define(self, xml: str, done_text: str, note: Optional[QLabel] = None) -> None:
         conn = self._conn()
         if conn is None:
@@ -348,9 +355,7 @@ class DetailsWindow(ResourcesPage, QWidget):
         def ok(_r: Any) -> None:
             if note is not None:
                 note.setText(done_text)
-            self.xml_tab.set_original("")  # force the reload to replace the editor text
-            self.reload()
-            self.main.manager.poll_now(self.uri)
+            self.changed()
 
         def failed(exc: BaseException) -> None:
             if note is not None:
