@@ -194,6 +194,15 @@ class ConnectionManager(QObject):
             return
         self._open(entry)
 
+    def open_uris(self, *, writable: bool = False) -> list[str]:
+        """URIs of the open connections (only the read-write ones with ``writable``)."""
+        return [uri for uri, e in self.connections.items() if e.is_open and not (writable and e.read_only)]
+
+    def is_read_only(self, uri: str) -> bool:
+        """True for a read-only connection, and for a URI the manager does not hold (nothing may change)."""
+        entry = self.connections.get(uri)
+        return entry is None or entry.read_only
+
     def conn(self, uri: str) -> Any:
         entry = self.connections.get(uri)
         return None if entry is None else entry.conn

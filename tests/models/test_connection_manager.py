@@ -41,6 +41,20 @@ def test_connections_are_remembered(qtbot: Any, manager: Any, tmp_path: Path) ->
     assert make_settings(str(tmp_path / "s.ini")).value("connections/uris") in ([b], b)
 
 
+def test_open_uris_and_read_only(qtbot: Any, manager: Any, tmp_path: Path) -> None:
+    rw = write_node(tmp_path / "rw.xml", 1)
+    ro = write_node(tmp_path / "ro.xml", 1, prefix="r")
+    manager.add(rw, remember=False)
+    manager.add(ro, read_only=True, remember=False)
+    qtbot.waitUntil(lambda: len(manager.open_uris()) == 2, timeout=10000)
+    assert sorted(manager.open_uris()) == sorted([rw, ro])
+    assert manager.open_uris(writable=True) == [rw]
+    assert not manager.is_read_only(rw) and manager.is_read_only(ro)
+    assert manager.is_read_only("test:///not-added")  # nothing may change on a connection it does not hold
+    manager.remove(ro)
+    assert manager.open_uris() == [rw]
+
+
 def test_a_slow_host_does_not_delay_another(qtbot: Any, manager: Any, tmp_path: Path) -> None:
     slow = write_node(tmp_path / "slow.xml", 2)
     fast = write_node(tmp_path / "fast.xml", 2, prefix="f")

@@ -77,6 +77,17 @@ def test_dialog_without_a_hint_has_no_hint_line(qtbot: Any, ui_guard: None) -> N
     assert dialog.hint_label is None and dialog.action_button is None
 
 
+def test_dialog_kept_in_a_window_list_until_it_is_destroyed(qtbot: Any, ui_guard: None) -> None:
+    open_dialogs: list[Any] = []
+    dialog = show_error(None, RuntimeError("first"), keep_in=open_dialogs)
+    other = show_error(None, RuntimeError("second"), keep_in=open_dialogs)
+    assert open_dialogs == [dialog, other]
+    dialog.close()  # WA_DeleteOnClose: destroyed on the next event loop turn
+    qtbot.waitUntil(lambda: open_dialogs == [other], timeout=5000)
+    other.close()
+    qtbot.waitUntil(lambda: open_dialogs == [], timeout=5000)
+
+
 def test_main_window_error_runs_the_hint_action_on_its_connection(qtbot: Any, connected: tuple[Any, str]) -> None:
     """A shutdown of a shut-off domain fails in the manager; the dialog's Start button starts it (a job)."""
     win, uri = connected

@@ -36,10 +36,7 @@ name, ``VIR_ERR_CONFIG_UNSUPPORTED`` for consistent but unusable settings
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 from copy import deepcopy
-from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from lxml import etree
@@ -51,6 +48,15 @@ from ..uuids import new_uuid
 from .domain import format_uuid
 from .network_dns import check_dns
 from .network_forward import FORWARD_MODES, L3_MODES, check_mode_rules, is_direct, load_forward
+from .network_ip import (
+    DhcpHost,
+    IPDef,
+    IPNetwork,
+    check_ips,
+    load_ip,
+    network_mac,
+    xml_error,
+)
 from .props import BoolProp, IntProp, StrProp, XMLNode
 from .safe import check_root, parse_xml
 from .serialize import to_text
@@ -65,84 +71,9 @@ KNOWN_FORWARD_MODES = FORWARD_MODES
 _ORDER = ("name", "uuid", "metadata", "forward", "bridge", "mtu", "mac", "domain", "dns", "ip", "route")
 
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-
-
-def _xml_error(detail: str) -> DriverError:
-    return DriverError(C.VIR_ERR_XML_ERROR, detail, _FROM)
-
-
-def _unsupported(detail: str) -> DriverError:
-    return DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, detail, _FROM)
-
-
 def check_ifname(name: str, what: str) -> str:
     """A valid interface name (see :mod:`guiapp.backend.validate`), else VIR_ERR_XML_ERROR naming ``what``."""
     return validate.check_ifname(name, what, domain=_FROM)
-
-
-@dataclass
-class DhcpHost:
-    """A static DHCP host: ``<host mac name ip/>``."""
-
-    mac: Optional[str]
-    name: Optional[str]
-    ip: Optional[IPAddress]
-
-
-@dataclass
-class IPDef:
-    """One ``<ip>`` of a network: the host's address on the bridge, its subnet and DHCP settings."""
-
-    address: IPAddress
-    prefix: int
-    ranges: list[tuple[IPAddress, IPAddress]] = field(default_factory=list)
-    hosts: list[DhcpHost] = field(default_factory=list)
-
-    @property
-    def family(self) -> str:
-        return "ipv6" if self.address.version == 6 else "ipv4"
-
-    @functools.cached_property
-    def network(self) -> IPNetwork:
-        return ipaddress.ip_network(f"{self.address}/{self.prefix}", strict=False)
-
-    @functools.cached_property
-    def span(self) -> tuple[int, int, int]:
-        """(IP version, first, last address as integers) of the subnet, for fast overlap checks."""
-        net = self.network
-        return net.version, int(net.network_address), int(net.broadcast_address)
-
-    @property
-    def interface(self) -> str:
-        """``address/prefix`` as ``ip addr add`` takes it."""
-        return f"{self.address}/{self.prefix}"
-
-    @property
-    def has_dhcp(self) -> bool:
-        return bool(self.ranges or self.hosts)
-
-
-def _default_prefix(addr: IPAddress) -> int:
-    """The prefix libvirt assumes without netmask/prefix: classful for IPv4 (A /8, B /16, C /24), /64 for IPv6."""
-    if addr.version == 6:
-        return 64
-    first = int(addr) >> 24
-    return 8 if first < 128 else 16 if first < 192 else 24
-
-
-def _mac(text: Optional[str]) -> str:
-    """parse_mac with the error reported in the network error domain."""
-    return validate.parse_mac(text, domain=_FROM)
-
-
-def _parse_ip_text(text: Optional[str], what: str, net_name: str) -> IPAddress:
-    try:
-        return ipaddress.ip_address((text or "").strip())
-    except ValueError:
-        raise _xml_error(f"Invalid {what} {validate.shown(text)} in network '{net_name}': expected an IP address "
-                         f"such as 192.168.122.1") from None
 
 
 class NetworkFields(XMLNode):
@@ -231,7 +162,7 @@ class NetworkDef(NetworkFields):
     def ips(self) -> list[IPDef]:
         """The ``<ip>`` elements, parsed (validated at parse time; cached until a property write)."""
         if self._ips is None:
-            self._ips = [self._load_ip(el) for el in self.element.iterfind("ip")]
+            self._ips = [load_ip(el, self.name) for el in self.element.iterfind("ip")]
         return self._ips
 
     # -- parse-time validation and normalization --------------------------------
@@ -243,7 +174,7 @@ class NetworkDef(NetworkFields):
         for child in root:
             if isinstance(child.tag, str) and child.tag in ("name", "uuid", "forward", "bridge", "mac", "domain"):
                 if child.tag in els:
-                    raise _xml_error(f"the network has more than one <{child.tag}> element: keep only one")
+                    raise xml_error(f"the network has more than one <{child.tag}> element: keep only one")
                 els[child.tag] = child
 
         name_el = els.get("name")
@@ -252,10 +183,10 @@ class NetworkDef(NetworkFields):
             raise DriverError(C.VIR_ERR_NO_NAME, "the network needs a non-empty <name> (e.g. <name>default</name>)",
                               _FROM)
         if "/" in name:
-            raise _xml_error(f"name {name} cannot contain '/': choose a network name without slashes")
+            raise xml_error(f"name {name} cannot contain '/': choose a network name without slashes")
         problem = validate.text_problem(name, spaces=True)  # it reaches file names and dnsmasq's config
         if problem is not None:
-            raise _xml_error(f"invalid network name {validate.shown(name)}: {problem} (control characters and "
+            raise xml_error(f"invalid network name {validate.shown(name)}: {problem} (control characters and "
                              f"line breaks are not allowed)")
         if name_el is not None and name_el.text != name:  # (a non-empty name has its element)
             name_el.text = name
@@ -271,7 +202,7 @@ class NetworkDef(NetworkFields):
                     raise ValueError
                 uuid = bytes.fromhex(hexs)
             except ValueError:
-                raise _xml_error(f"malformed uuid element: '{uuid_el.text}' (expected 32 hex digits, dashes "
+                raise xml_error(f"malformed uuid element: '{uuid_el.text}' (expected 32 hex digits, dashes "
                                  f"optional, e.g. dd8fe884-6c02-601e-7551-cca97df1c5df)") from None
         uuid_el.text = format_uuid(uuid)
 
@@ -280,7 +211,7 @@ class NetworkDef(NetworkFields):
 
         mac_el = els.get("mac")
         if mac_el is not None:
-            mac_el.set("address", _mac(mac_el.get("address")))
+            mac_el.set("address", network_mac(mac_el.get("address")))
 
         dom_el = els.get("domain")
         if dom_el is not None:
@@ -288,8 +219,8 @@ class NetworkDef(NetworkFields):
         for dns in root.iterfind("dns"):
             check_dns(dns, name)
 
-        self._ips = [self._load_ip(el) for el in root.iterfind("ip")]
-        self._check_ips(self._ips)
+        self._ips = [load_ip(el, self.name) for el in root.iterfind("ip")]
+        check_ips(self._ips, self.name)
         check_mode_rules(root, self.forward_mode, name, len(self._ips))
 
         # libvirt's order for the known children; unknown ones keep their relative order at the end
@@ -319,10 +250,10 @@ class NetworkDef(NetworkFields):
                 check_ifname(name, f"bridge name of network '{self.name}'")
         stp = br.get("stp", "on")
         if stp not in ("on", "off"):
-            raise _xml_error(f"invalid stp '{stp}' in the bridge of network '{self.name}': expected 'on' or 'off'")
+            raise xml_error(f"invalid stp '{stp}' in the bridge of network '{self.name}': expected 'on' or 'off'")
         delay_text = br.get("delay", "0")
         if not (delay_text.isascii() and delay_text.isdigit()) or int(delay_text) > 300:
-            raise _xml_error(f"invalid delay '{delay_text}' in the bridge of network '{self.name}': expected "
+            raise xml_error(f"invalid delay '{delay_text}' in the bridge of network '{self.name}': expected "
                              f"seconds 0-300")
         others = [(k, v) for k, v in br.attrib.items() if k not in ("name", "stp", "delay")]
         direct = is_direct(self.forward_mode)  # a host bridge: libvirt adds no stp/delay (and refuses them)
@@ -336,87 +267,6 @@ class NetworkDef(NetworkFields):
             br.set("delay", str(int(delay_text)))
         for k, v in others:
             br.set(k, v)
-
-    def _load_ip(self, el: etree._Element) -> IPDef:
-        net = self.name
-        family = el.get("family")
-        if family not in (None, "ipv4", "ipv6"):
-            raise _xml_error(f"invalid family '{family}' of an <ip> in network '{net}': expected ipv4 or ipv6")
-        addr = _parse_ip_text(el.get("address"), "address", net)
-        if family is not None and addr.version != (6 if family == "ipv6" else 4):
-            raise _xml_error(f"address '{addr}' in network '{net}' is not an {family} address")
-        netmask, prefix_text = el.get("netmask"), el.get("prefix")
-        maxlen = addr.max_prefixlen
-        if netmask is not None and prefix_text is not None:
-            raise _xml_error(f"Network '{net}' IP address cannot have both a prefix and a netmask")
-        if netmask is not None:
-            if addr.version == 6:
-                raise _xml_error(f"netmask not allowed for the IPv6 address '{addr}' in network '{net}': "
-                                 f"use prefix='64'")
-            try:
-                prefix = ipaddress.ip_network(f"0.0.0.0/{netmask}").prefixlen
-            except ValueError:
-                raise _xml_error(f"Invalid netmask '{netmask}' in network '{net}': expected contiguous "
-                                 f"ones such as 255.255.255.0") from None
-        elif prefix_text is not None:
-            if not (prefix_text.isascii() and prefix_text.isdigit()) or not 0 < int(prefix_text) <= maxlen:
-                raise _xml_error(f"Invalid prefix '{prefix_text}' in network '{net}': expected 1-{maxlen}")
-            prefix = int(prefix_text)
-        else:
-            prefix = _default_prefix(addr)  # libvirt's default: the address class (IPv6: 64)
-        ip = IPDef(addr, prefix)
-        subnet = ip.network
-        if addr.version == 4 and prefix < 31 and addr in (subnet.network_address, subnet.broadcast_address):
-            raise _xml_error(f"address '{addr}' of network '{net}' is the network or broadcast address of "
-                             f"{subnet}: use a host address such as {next(subnet.hosts())}")
-        dhcp = el.find("dhcp")
-        if dhcp is not None:
-            for r in dhcp.iterfind("range"):
-                start = _parse_ip_text(r.get("start"), "dhcp range start", net)
-                end = _parse_ip_text(r.get("end"), "dhcp range end", net)
-                if start not in subnet or end not in subnet:
-                    raise _unsupported(f"range {start} - {end} is not entirely within network {subnet} of "
-                                       f"network '{net}': use addresses of {subnet}")
-                if int(start) > int(end):
-                    raise _unsupported(f"range {start} - {end} is reversed in network '{net}': put the lower "
-                                       f"address first")
-                if int(start) <= int(addr) <= int(end):
-                    raise _unsupported(f"range {start} - {end} of network '{net}' contains the network's own "
-                                       f"address {addr}: leave it out of the range")
-                ip.ranges.append((start, end))
-            for h in dhcp.iterfind("host"):
-                mac = h.get("mac")
-                if mac is not None:
-                    mac = _mac(mac)
-                    if h.get("mac") != mac:
-                        h.set("mac", mac)
-                hname = h.get("name")
-                if hname is not None:
-                    validate.check_dns_name(hname, f"dhcp host name in network '{net}'", domain=_FROM)
-                hip = h.get("ip")
-                if mac is None and hname is None:
-                    raise _xml_error(f"static host definition in IPv{addr.version} network '{net}' must have "
-                                     f"mac or name attribute specified")
-                host_ip = _parse_ip_text(hip, "dhcp host ip", net) if hip is not None else None
-                if host_ip is not None and host_ip not in subnet:
-                    raise _unsupported(f"dhcp host ip '{host_ip}' of network '{net}' is outside its subnet "
-                                       f"{subnet}")
-                ip.hosts.append(DhcpHost(mac, hname, host_ip))
-            if addr.version == 6 and ip.has_dhcp:
-                raise _unsupported(f"DHCP on the IPv6 address {addr} of network '{net}' is not supported: "
-                                   f"use router advertisements (no <dhcp>) or an IPv4 address")
-        return ip
-
-    def _check_ips(self, ips: list[IPDef]) -> None:
-        dhcp4 = [ip for ip in ips if ip.family == "ipv4" and ip.has_dhcp]
-        if len(dhcp4) > 1:
-            raise _unsupported(f"Multiple IPv4 dhcp sections found in network '{self.name}' -- dhcp is "
-                               f"supported only for a single IPv4 address on each network")
-        nets = [ip.network for ip in ips]
-        for i, a in enumerate(nets):
-            for b in nets[i + 1:]:
-                if a.version == b.version and a.overlaps(b):
-                    raise _unsupported(f"the <ip> subnets {a} and {b} of network '{self.name}' overlap")
 
     # -- accessors -------------------------------------------------------------
 

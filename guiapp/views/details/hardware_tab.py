@@ -226,9 +226,7 @@ class HardwareTab(QWidget):
         def ok(how: str) -> None:
             self.note.setStyleSheet("")
             self.note.setText(f"{title}: {MESSAGES[how]}")
-            self.details.xml_tab.set_original("")
-            self.details.reload()
-            self.details.main.manager.poll_now(self.details.uri)
+            self.details.changed()
 
         def failed(exc: BaseException) -> None:
             self.note.setStyleSheet("color: #c62828")

@@ -30,6 +30,14 @@ _FALLBACK_NAMES = ("VIR_ERR_NO_SUPPORT", "VIR_ERR_OPERATION_INVALID", "VIR_ERR_A
 FALLBACK = frozenset(getattr(libvirt, n) for n in _FALLBACK_NAMES if hasattr(libvirt, n))
 
 
+def refusal(message: str) -> BaseException:
+    """A ``libvirtError`` (``VIR_ERR_OPERATION_INVALID``) for a change guiapp itself refuses, with this
+    message (not the thread's last driver error, which a bare ``libvirtError(msg)`` would report)."""
+    err = (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_FROM_DOMAIN, message, libvirt.VIR_ERR_ERROR,
+           None, None, None, 0, 0)
+    return libvirt.libvirtError(message, err)
+
+
 def _call(dom: Any, op: str, xml: str, flags: int) -> None:
     {"attach": dom.attachDeviceFlags, "detach": dom.detachDeviceFlags,
      "update": dom.updateDeviceFlags}[op](xml, flags)
@@ -44,13 +52,13 @@ def change_device(dom: Any, op: str, xml: str, old_xml: str = "") -> str:
     active, persistent = bool(dom.isActive()), bool(dom.isPersistent())
     if op == "attach" and parse_xml(xml).tag not in ATTACHABLE:  # a display: define the definition with it
         if not persistent:
-            raise libvirt.libvirtError("this device can only be added to a persistent definition")
+            raise refusal("this device can only be added to a persistent definition")
         secure = getattr(libvirt, "VIR_DOMAIN_XML_SECURE", 1) | getattr(libvirt, "VIR_DOMAIN_XML_INACTIVE", 2)
         dom.connect().defineXML(with_device(dom.XMLDesc(secure), xml))
         return NEXT_BOOT if active else SAVED
     if op == "update" and parse_xml(xml).tag not in UPDATABLE:
         if not persistent:
-            raise libvirt.libvirtError("this device can only be replaced in a persistent definition")
+            raise refusal("this device can only be replaced in a persistent definition")
         dom.detachDeviceFlags(old_xml, _CONFIG)
         try:
             dom.attachDeviceFlags(xml, _CONFIG)

@@ -116,9 +116,7 @@ class IdentityBox(QGroupBox):
         def ok(done: list[str]) -> None:
             self.note.setStyleSheet("")
             self.note.setText(("Changed: " + ", ".join(done) + ".") if done else "Nothing changed.")
-            self.details.xml_tab.set_original("")
-            self.details.reload()
-            self.details.main.manager.poll_now(self.details.uri)
+            self.details.changed()
 
         def failed(exc: BaseException) -> None:
             self.note.setStyleSheet("color: #c62828")

@@ -18,20 +18,20 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from ...models.api import ACTIVE_STATES, error_code, libvirt, state_name
+from ...models.api import ACTIVE_STATES, libvirt, state_name
 from ...models.domains import format_bytes, format_rate
 from ..icons import app_icon
 from .graphs import GraphWidget
 from .hardware_tab import HardwareTab
 from .history_tab import HistoryTab
-from .hwapply import LIVE_ONLY, MESSAGES, NEXT_BOOT, NOW, SAVED, read_identity
+from .hwapply import read_identity
 from .overview_edit import IdentityBox
+from .resources_page import ResourcesPage, selectable
 from .snapshots_tab import SnapshotsTab
 from .xml_tab import XmlTab
 
@@ -43,18 +43,7 @@ _XML_INACTIVE = getattr(libvirt, "VIR_DOMAIN_XML_INACTIVE", 2)
 _XML_SECURE = getattr(libvirt, "VIR_DOMAIN_XML_SECURE", 1)
 
 
-def _fallback_codes() -> set[int]:
-    names = ("VIR_ERR_NO_SUPPORT", "VIR_ERR_OPERATION_INVALID", "VIR_ERR_ARGUMENT_UNSUPPORTED",
-             "VIR_ERR_OPERATION_UNSUPPORTED", "VIR_ERR_CONFIG_UNSUPPORTED")
-    return {getattr(libvirt, n) for n in names if hasattr(libvirt, n)}
-
-
-def _selectable(label: QLabel) -> QLabel:
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-class DetailsWindow(QWidget):
+class DetailsWindow(ResourcesPage, QWidget):
     """Loads the definition on the pool; every change goes through the job runner."""
 
     def __init__(self, main: MainWindow, uri: str, uuid: bytes, *, embedded: bool = False) -> None:
@@ -120,7 +109,7 @@ class DetailsWindow(QWidget):
         for key, label in (("name", "Name"), ("uuid", "UUID"), ("state", "State"), ("hypervisor", "Hypervisor"),
                            ("arch", "Architecture"), ("emulator", "Emulator"), ("os_type", "OS type"),
                            ("memory", "Memory"), ("vcpus", "vCPUs"), ("uri", "Connection")):
-            lab = _selectable(QLabel("–"))
+            lab = selectable(QLabel("–"))
             lab.setObjectName(f"overview_{key}")
             self.ov[key] = lab
             form.addRow(f"{label}:", lab)
@@ -145,40 +134,6 @@ class DetailsWindow(QWidget):
         for i, g in enumerate((self.graph_cpu, self.graph_mem, self.graph_disk, self.graph_net)):
             grid.addWidget(g, i // 2, i % 2)
         self.tabs.addTab(w, "&Performance")
-
-    def _build_resources(self) -> None:
-        w = QWidget()
-        form = QFormLayout(w)
-        self.vcpus = QSpinBox()
-        self.vcpus.setObjectName("vcpusSpin")
-        self.vcpus.setRange(1, 4096)
-        self.memory = QSpinBox()
-        self.memory.setObjectName("memorySpin")
-        self.memory.setRange(1, 16 * 1024 * 1024)
-        self.memory.setSuffix(" MiB")
-        self.max_memory = QSpinBox()
-        self.max_memory.setObjectName("maxMemorySpin")
-        self.max_memory.setRange(1, 16 * 1024 * 1024)
-        self.max_memory.setSuffix(" MiB")
-        form.addRow("&vCPUs:", self.vcpus)
-        form.addRow("Current &memory:", self.memory)
-        form.addRow("Ma&ximum memory:", self.max_memory)
-        self.resources_note = _selectable(QLabel(""))
-        self.resources_note.setObjectName("resourcesNote")
-        self.resources_note.setWordWrap(True)
-        form.addRow(self.resources_note)
-        self.resources_apply = QPushButton("&Apply")
-        self.resources_apply.setObjectName("resourcesApply")
-        self.resources_apply.setToolTip("Change them live where the driver allows it, else in the definition")
-        self.resources_apply.clicked.connect(self.apply_resources)
-        for spin in (self.vcpus, self.memory, self.max_memory):
-            spin.setMaximumWidth(180)
-            spin.valueChanged.connect(self._check_resources)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.resources_apply)
-        form.addRow(buttons)
-        self.resources_page, self.resources_form = w, form  # the CPUs and Memory rows of the Hardware list
 
     def _build_boot(self) -> None:
         w = QWidget()
@@ -214,7 +169,7 @@ class DetailsWindow(QWidget):
         form.addRow("&Initrd:", self.initrd)
         form.addRow("Kernel &arguments:", self.cmdline)
         layout.addLayout(form)
-        self.boot_note = _selectable(QLabel(""))
+        self.boot_note = selectable(QLabel(""))
         self.boot_note.setWordWrap(True)
         layout.addWidget(self.boot_note)
         self.boot_apply = QPushButton("A&pply")
@@ -234,11 +189,6 @@ class DetailsWindow(QWidget):
         self.hardware.add_page("boot", "Boot Options", self.boot_page)
         self.hardware.on_page = self._show_page
         self.tabs.addTab(self.hardware, "&Hardware")
-
-    def _show_page(self, key: str) -> None:
-        """CPUs and Memory share one page (one Apply): show the rows of the one selected."""
-        for spin, page in ((self.vcpus, "cpu"), (self.memory, "memory"), (self.max_memory, "memory")):
-            self.resources_form.setRowVisible(spin, key == page)
 
     def _move_boot(self, delta: int) -> None:
         r = self.boot_list.currentRow()
@@ -308,7 +258,7 @@ class DetailsWindow(QWidget):
         self.ov["emulator"].setText(d.emulator or "–")
         self.ov["os_type"].setText(d.os_type)
         self._fill_live_values(d, live_def)
-        self.vcpus.setValue(live_def.vcpus)
+        self.vcpus.setValue(live_def.vcpus_current)  # what runs (off: what starts), not the maximum
         self.memory.setValue(max(1, live_def.current_memory_kib // 1024))
         self.max_memory.setValue(max(1, d.memory_kib // 1024))
         self.graph_mem.scale = float(live_def.memory_kib)
@@ -334,13 +284,15 @@ class DetailsWindow(QWidget):
 
         def mem(x: Any) -> str:
             return f"{format_bytes(x.current_memory_kib * 1024)} of {format_bytes(x.memory_kib * 1024)}"
-        mem_text, cpu_text = mem(now), str(now.vcpus)
+        def cpus(x: Any) -> str:
+            return str(x.vcpus_current) + (f" (maximum {x.vcpus})" if x.vcpus != x.vcpus_current else "")
+        mem_text, cpu_text = mem(now), cpus(now)
         pending = []
         if active and (d.current_memory_kib, d.memory_kib) != (live_def.current_memory_kib, live_def.memory_kib):
             mem_text += f"  — {mem(d)} applies at next boot"
             pending.append("memory")
-        if active and d.vcpus != live_def.vcpus:
-            cpu_text += f"  — {d.vcpus} applies at next boot"
+        if active and (d.vcpus_current, d.vcpus) != (live_def.vcpus_current, live_def.vcpus):
+            cpu_text += f"  — {cpus(d)} applies at next boot"
             pending.append("vCPUs")
         self.ov["memory"].setText(mem_text)
         self.ov["vcpus"].setText(cpu_text)
@@ -388,6 +340,13 @@ class DetailsWindow(QWidget):
         row = self.main.model.domain_row(self.uri, self.uuid)
         return row is not None and row.state in ACTIVE_STATES
 
+    def changed(self) -> None:
+        """After a change was applied: read the definition again (the XML editor takes the new text) and
+        poll the connection now (the list and the overview show the result)."""
+        self.xml_tab.set_original("")  # force the reload to replace the editor text
+        self.reload()
+        self.main.manager.poll_now(self.uri)
+
     def _define(self, xml: str, done_text: str, note: Optional[QLabel] = None) -> None:
         conn = self._conn()
         if conn is None:
@@ -396,9 +355,7 @@ class DetailsWindow(QWidget):
         def ok(_r: Any) -> None:
             if note is not None:
                 note.setText(done_text)
-            self.xml_tab.set_original("")  # force the reload to replace the editor text
-            self.reload()
-            self.main.manager.poll_now(self.uri)
+            self.changed()
 
         def failed(exc: BaseException) -> None:
             if note is not None:
@@ -411,65 +368,6 @@ class DetailsWindow(QWidget):
 
     def apply_xml(self, text: str) -> None:
         self._define(text, "Applied.")
-
-    def resources_problem(self) -> str:
-        if self.memory.value() > self.max_memory.value():
-            return "Current memory cannot exceed the maximum memory: lower it or raise the maximum."
-        return ""
-
-    def _check_resources(self, *_a: Any) -> None:
-        """Inline check: the problem in red next to the fields, Apply disabled until it is fixed."""
-        problem = self.resources_problem()
-        self.memory.setStyleSheet("QSpinBox { border: 1px solid #c62828; }" if problem else "")
-        self.resources_note.setStyleSheet("color: #c62828" if problem else "")
-        if problem or self.resources_note.text().startswith("Current memory cannot"):
-            self.resources_note.setText(problem)
-        read_only = self.resources_apply.toolTip().startswith("Read-only")
-        self.resources_apply.setEnabled(not problem and not read_only)
-
-    def apply_resources(self) -> None:
-        if self.definition is None:
-            return
-        vcpus, mem_kib, max_kib = self.vcpus.value(), self.memory.value() * 1024, self.max_memory.value() * 1024
-        if mem_kib > max_kib:
-            self.resources_note.setText("Current memory cannot exceed the maximum memory: lower it or raise the "
-                                        "maximum.")
-            return
-        conn, uuid, fallback = self._conn(), self.uuid, _fallback_codes()
-        definition = self.definition.copy()
-        active = self._is_active()
-        max_changed = max_kib != definition.memory_kib
-
-        def work() -> str:
-            dom = conn.lookupByUUID(uuid)
-            if active and not max_changed:  # live and in the definition, where the driver can
-                live = getattr(libvirt, "VIR_DOMAIN_AFFECT_LIVE", 1)
-                both = live | (getattr(libvirt, "VIR_DOMAIN_AFFECT_CONFIG", 2) if dom.isPersistent() else 0)
-                try:
-                    dom.setVcpusFlags(vcpus, both)
-                    dom.setMemoryFlags(mem_kib, both)
-                    return NOW if both != live else LIVE_ONLY
-                except libvirt.libvirtError as exc:
-                    if error_code(exc) not in fallback | {getattr(libvirt, "VIR_ERR_INVALID_ARG", 8)}:
-                        raise
-            definition.memory_kib = max_kib
-            definition.current_memory_kib = mem_kib
-            definition.vcpus = vcpus
-            conn.defineXML(definition.to_xml(inactive=True, secure=False))
-            return SAVED if not active else NEXT_BOOT
-
-        def ok(how: str) -> None:
-            self.resources_note.setText(MESSAGES[how])
-            self.xml_tab.set_original("")
-            self.reload()
-            self.main.manager.poll_now(self.uri)
-
-        def failed(exc: BaseException) -> None:
-            self.resources_note.setText(f"Not applied: {exc}")
-            self.main.show_error(exc, operation=f"virDomainSetVcpus/SetMemory ('{self.name}')", uri=self.uri)
-
-        self.main.runner.submit(f"Resources of {self.name}", work, uri=self.uri, operation="virDomainSetMemory",
-                                on_result=ok, on_error=failed)
 
     def boot_order(self) -> list[str]:
         out = []

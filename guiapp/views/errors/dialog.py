@@ -146,10 +146,12 @@ def _selectable() -> Any:
 
 
 def show_error(parent: Optional[QWidget], exc: BaseException, *, operation: str = "", uri: str = "",
-               title: str = "", on_action: Optional[Callable[[str, str], Any]] = None) -> ErrorDialog:
+               title: str = "", on_action: Optional[Callable[[str, str], Any]] = None,
+               keep_in: Optional[list[ErrorDialog]] = None) -> ErrorDialog:
     """Show a non-modal error dialog (the main window stays usable); it deletes itself when closed.
 
-    ``on_action(kind, name)``: run the hint's safe action (its button shows only when this is given)."""
+    ``on_action(kind, name)``: run the hint's safe action (its button shows only when this is given).
+    ``keep_in``: a window's list of its open error dialogs; the dialog is in it until it is destroyed."""
     from PySide6.QtCore import Qt
     report = ErrorReport.from_exception(exc, operation=operation, uri=uri)
     if on_action is None:
@@ -160,4 +162,7 @@ def show_error(parent: Optional[QWidget], exc: BaseException, *, operation: str 
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.setModal(False)
     dialog.show()  # QDialog.open() would be window-modal and block the main window
+    if keep_in is not None:
+        keep_in.append(dialog)
+        dialog.destroyed.connect(lambda *_a: keep_in.remove(dialog) if dialog in keep_in else None)
     return dialog

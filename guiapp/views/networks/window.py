@@ -145,15 +145,6 @@ class NetworksWindow(QWidget):
         layout.addWidget(self.status)
 
     # ------------------------------------------------------------- connections
-    def open_uris(self, *, writable: bool = False) -> list[str]:
-        """URIs of the manager's open connections (only the read-write ones with ``writable``)."""
-        return [uri for uri, e in self.manager.connections.items()
-                if e.is_open and not (writable and e.read_only)]
-
-    def is_read_only(self, uri: str) -> bool:
-        entry = self.manager.connections.get(uri)
-        return entry is None or entry.read_only
-
     def _connection_trouble(self, uri: str, _exc: BaseException) -> None:
         if self.manager.conn(uri) is None:  # the connection dropped: its networks are no longer known
             self._connection_removed(uri)
@@ -167,7 +158,7 @@ class NetworksWindow(QWidget):
 
     # ----------------------------------------------------------------- refresh
     def refresh_all(self, user: bool = False) -> None:
-        open_uris = set(self.open_uris())
+        open_uris = set(self.manager.open_uris())
         for uri in self.model.uris():
             if uri not in open_uris:
                 self.model.remove_connection(uri)
@@ -185,7 +176,7 @@ class NetworksWindow(QWidget):
             return
         self._generation += 1
         gen = self._refreshing[uri] = self._generation
-        read_only = self.is_read_only(uri)
+        read_only = self.manager.is_read_only(uri)
         self.runner.submit(f"List networks of {uri}", lambda: fetch_rows(uri, conn, read_only), uri=uri,
                            operation="virConnectListAllNetworks", owner=self,
                            on_result=lambda rows: self._refreshed(uri, gen, rows),
@@ -296,7 +287,7 @@ class NetworksWindow(QWidget):
 
     def _update_actions(self) -> None:
         row = self.selected_row()
-        read_only = row is not None and self.is_read_only(row.uri)
+        read_only = row is not None and self.manager.is_read_only(row.uri)
         busy = row is not None and row.key in self._busy
         for key, action in self.actions_by_key.items():
             reason = disabled_reason(key, row, read_only, busy)
@@ -306,7 +297,7 @@ class NetworksWindow(QWidget):
         auto.setChecked(bool(row is not None and row.autostart))
         if row is not None and auto.isEnabled() and row.autostart:
             auto.setToolTip("Autostart is on: click to stop starting the network when the host boots")
-        if self.open_uris(writable=True):
+        if self.manager.open_uris(writable=True):
             self.act_create.setEnabled(True)
             self.act_create.setToolTip("Define a new virtual network from a small form")
         else:
@@ -327,7 +318,7 @@ class NetworksWindow(QWidget):
 
     def trigger(self, key: str) -> None:
         row = self.selected_row()
-        if disabled_reason(key, row, row is not None and self.is_read_only(row.uri),
+        if disabled_reason(key, row, row is not None and self.manager.is_read_only(row.uri),
                            row is not None and row.key in self._busy):
             return
         assert row is not None
@@ -340,7 +331,7 @@ class NetworksWindow(QWidget):
 
     def set_autostart(self, on: bool) -> None:
         row = self.selected_row()
-        if row is None or disabled_reason("autostart", row, self.is_read_only(row.uri), row.key in self._busy):
+        if row is None or disabled_reason("autostart", row, self.manager.is_read_only(row.uri), row.key in self._busy):
             self._update_actions()
             return
         self._run(row, "autostart", lambda net: net.setAutostart(1 if on else 0))
@@ -394,7 +385,7 @@ class NetworksWindow(QWidget):
 
     # ------------------------------------------------------------------ create
     def open_create_dialog(self) -> Optional[CreateNetworkDialog]:
-        uris = self.open_uris(writable=True)
+        uris = self.manager.open_uris(writable=True)
         if not uris:
             return None
         if self.create_dialog is not None and shiboken6.isValid(self.create_dialog):
@@ -459,11 +450,7 @@ class NetworksWindow(QWidget):
     # ------------------------------------------------------------------ errors
     def show_error(self, exc: BaseException, *, operation: str = "", uri: str = "", title: str = "",
                    parent: Optional[QWidget] = None) -> ErrorDialog:
-        dialog = show_error(parent or self, exc, operation=operation, uri=uri, title=title)
-        self.error_dialogs.append(dialog)
-        dialog.destroyed.connect(lambda *_a, d=dialog: self.error_dialogs.remove(d) if d in self.error_dialogs
-                                 else None)
-        return dialog
+        return show_error(parent or self, exc, operation=operation, uri=uri, title=title, keep_in=self.error_dialogs)
 
     # ------------------------------------------------------------------ events
     def showEvent(self, event: QShowEvent) -> None:

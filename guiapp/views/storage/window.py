@@ -1,8 +1,8 @@
 """The Storage window: pools of every open connection with usage bars, and the selected pool's volumes.
 
-Every driver call runs through the job runner (``guiapp/jobs.py``); the UI thread only
-shows results.  Uploads and downloads report progress to a bar and stop on Cancel
-(nothing half-written is kept: see :func:`guiapp.backend.storage.upload_file`).
+Every driver call runs through the job runner (``guiapp/jobs.py``); the UI thread only shows results.
+What the change actions do is in :mod:`.changes`. Uploads and downloads report progress to a bar and
+stop on Cancel (nothing half-written is kept: see :func:`guiapp.backend.storage.upload_file`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -29,17 +28,14 @@ from PySide6.QtWidgets import (
 
 from ...jobs import JobRunner
 from ...models.connections import ConnectionManager
-from ...models.preferences import storage_format
 from ..errors import ErrorDialog, show_error
 from ..icons import app_icon
-from .dialogs import NewPoolDialog, NewVolumeDialog, ResizeDialog, confirm_delete_text
+from .changes import StorageChanges
 from .models import P_USAGE, PoolModel, UsageDelegate, VolumeModel
-from .rows import PoolRow, VolRow, VolumeList, fetch_pools, fetch_volumes, find_devices
+from .rows import PoolRow, VolRow, VolumeList, fetch_pools, fetch_volumes
 from .transfer import TransferBar
 
 REFRESH_MS = 5000
-_SHRINK = 4  # VIR_STORAGE_VOL_RESIZE_SHRINK
-_BUILD = 1  # VIR_STORAGE_POOL_CREATE_WITH_BUILD
 
 
 def _table(name: str) -> QTableView:
@@ -56,7 +52,7 @@ def _table(name: str) -> QTableView:
     return view
 
 
-class StorageWindow(QWidget):
+class StorageWindow(StorageChanges, QWidget):
     """A non-modal window for storage pools and volumes of the manager's open connections."""
 
     def __init__(self, manager: ConnectionManager, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
@@ -149,13 +145,6 @@ class StorageWindow(QWidget):
         layout.addLayout(bottom)
 
     # ----------------------------------------------------------------- helpers
-    def open_uris(self, writable: bool = False) -> list[str]:
-        return [u for u, e in self.manager.connections.items() if e.is_open and not (writable and e.read_only)]
-
-    def _read_only(self, uri: str) -> bool:
-        e = self.manager.connections.get(uri)
-        return e is None or e.read_only
-
     def selected_pool(self) -> Optional[PoolRow]:
         rows = self.pool_view.selectionModel().selectedRows()
         return self.pools.row_at(rows[0].row()) if rows else None
@@ -165,9 +154,7 @@ class StorageWindow(QWidget):
         return self.volumes.row_at(rows[0].row()) if rows else None
 
     def show_error(self, exc: BaseException, operation: str, uri: str = "") -> None:
-        d = show_error(self, exc, operation=operation, uri=uri)
-        self.error_dialogs.append(d)
-        d.destroyed.connect(lambda *_: self.error_dialogs.remove(d) if d in self.error_dialogs else None)
+        show_error(self, exc, operation=operation, uri=uri, keep_in=self.error_dialogs)
 
     def _submit(self, title: str, fn: Callable[..., Any], uri: str, api: str,
                 done: Optional[Callable[[Any], Any]] = None, *, context: bool = False, long: bool = False) -> None:
@@ -191,7 +178,7 @@ class StorageWindow(QWidget):
 
     # ----------------------------------------------------------------- refresh
     def refresh_all(self, user: bool = False) -> None:
-        uris = self.open_uris()
+        uris = self.manager.open_uris()
         for uri in list(self._pool_rows):
             if uri not in uris:
                 self._drop(uri)
@@ -199,7 +186,7 @@ class StorageWindow(QWidget):
             conn = self.manager.conn(uri)
             if conn is None:
                 continue
-            ro = self._read_only(uri)
+            ro = self.manager.is_read_only(uri)
             self._list_pools(uri, conn, ro, user)
         if user:
             self.load_volumes(refresh=True)
@@ -317,12 +304,12 @@ class StorageWindow(QWidget):
         if key == "refresh":
             return ""
         if key == "new_pool":
-            return "" if self.open_uris(writable=True) else "No writable connection is open"
+            return "" if self.manager.open_uris(writable=True) else "No writable connection is open"
         if self.transfers.running and key in ("upload", "download", "delete_vol", "resize"):
             return "A transfer is running: wait for it or cancel it"
         if pool is None:
             return "Select a pool first"
-        if self._read_only(pool.uri):
+        if self.manager.is_read_only(pool.uri):
             return f"The connection {pool.uri} is read-only"
         if key == "start":
             return f"'{pool.name}' is already active" if pool.active else ""
@@ -346,153 +333,6 @@ class StorageWindow(QWidget):
                 a.setToolTip(why)
         pool = self.selected_pool()
         self.acts["autostart"].setChecked(bool(pool is not None and pool.autostart))
-
-    def _done(self, *_a: Any) -> None:
-        self.refresh_all()
-        self.load_volumes(refresh=True)
-
-    def pool_job(self, key: str) -> None:
-        pool = self.selected_pool()
-        if pool is None or self.disabled_reason(key):
-            self._update_actions()
-            return
-        conn = self.manager.conn(pool.uri)
-        name = pool.name
-        on = not pool.autostart
-
-        def fn() -> Any:
-            p = conn.storagePoolLookupByName(name)
-            if key == "start":
-                return p.create(_BUILD)
-            if key == "stop":
-                return p.destroy()
-            return p.setAutostart(1 if on else 0)
-        api = {"start": "virStoragePoolCreate", "stop": "virStoragePoolDestroy"}.get(key, "virStoragePoolSetAutostart")
-        self._submit(f"{key} pool {name}", fn, pool.uri, api, self._done)
-
-    def _confirm(self, title: str, text: str, yes: Callable[[], None]) -> None:
-        box = self.confirm_box = QMessageBox(QMessageBox.Icon.Question, title, text,
-                                             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
-        box.setObjectName("storageConfirm")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.finished.connect(lambda r: yes() if r == QMessageBox.StandardButton.Yes else None)
-        box.open()
-
-    def confirm_delete_pool(self) -> None:
-        pool = self.selected_pool()
-        if pool is None or self.disabled_reason("delete_pool"):
-            return
-        conn = self.manager.conn(pool.uri)
-
-        def run() -> None:
-            p = conn.storagePoolLookupByName(pool.name)
-            if p.isActive():
-                p.destroy()
-            if p.isPersistent():
-                p.undefine()
-        self._confirm("Delete pool", f"Stop and undefine the pool '{pool.name}'? Its volumes stay on disk in "
-                      f"{pool.target}.", lambda: self._submit(f"Delete pool {pool.name}", run, pool.uri,
-                                                              "virStoragePoolUndefine", self._done))
-
-    def confirm_delete_volume(self) -> None:
-        pool, vol = self.selected_pool(), self.selected_volume()
-        if pool is None or vol is None or self.disabled_reason("delete_vol"):
-            return
-        conn = self.manager.conn(pool.uri)
-        self._confirm("Delete volume", confirm_delete_text(vol),
-                      lambda: self._submit(f"Delete volume {vol.name}",
-                                           lambda: conn.storageVolLookupByKey(vol.key).delete(0), pool.uri,
-                                           "virStorageVolDelete", self._done))
-
-    def open_new_pool(self) -> None:
-        uris = self.open_uris(writable=True)
-        if not uris:
-            return
-        dlg = self.dialog = NewPoolDialog(uris, self)
-        conn = self.manager.conn(uris[0])
-        self.runner.submit("Find LVM sources", lambda: find_devices(conn), uri=uris[0],
-                           operation="virConnectFindStoragePoolSources", owner=dlg,
-                           on_result=lambda devs: dlg.set_devices(devs),
-                           on_error=lambda exc: dlg.set_devices([], f"No LVM sources: {exc}"))
-
-        def accepted() -> None:
-            uri, xml = dlg.conn.currentText(), dlg.xml()
-            c = self.manager.conn(uri)
-
-            def run() -> None:
-                p = c.storagePoolDefineXML(xml, 0)
-                if dlg.type.currentText() == "logical":
-                    p.build(0)
-                p.create(_BUILD if dlg.type.currentText() == "dir" else 0)
-            self._submit("Create pool", run, uri, "virStoragePoolDefineXML", self._done)
-        dlg.accepted.connect(accepted)
-        dlg.open()
-
-    def open_new_volume(self) -> None:
-        pool = self.selected_pool()
-        if pool is None or self.disabled_reason("new_vol"):
-            return
-        dlg = self.dialog = NewVolumeDialog(pool.name, self.volumes.rows(), pool.available, self,
-                                            storage_format(getattr(self.manager, "settings", None)))
-        conn = self.manager.conn(pool.uri)
-
-        def accepted() -> None:
-            xml = dlg.xml()
-            self._submit("New volume", lambda: conn.storagePoolLookupByName(pool.name).createXML(xml, 0).name(),
-                         pool.uri, "virStorageVolCreateXML", self._done)
-        dlg.accepted.connect(accepted)
-        dlg.open()
-
-    def open_resize(self) -> None:
-        pool, vol = self.selected_pool(), self.selected_volume()
-        if pool is None or vol is None or self.disabled_reason("resize"):
-            return
-        dlg = self.dialog = ResizeDialog(vol, self)
-        conn = self.manager.conn(pool.uri)
-
-        def accepted() -> None:
-            cap, flags = dlg.new_capacity(), _SHRINK if dlg.shrinks() else 0
-            self._submit(f"Resize {vol.name}", lambda: conn.storageVolLookupByKey(vol.key).resize(cap, flags),
-                         pool.uri, "virStorageVolResize", self._done)
-        dlg.accepted.connect(accepted)
-        dlg.open()
-
-    # --------------------------------------------------------------- transfers
-    def choose_upload(self) -> None:
-        if self.disabled_reason("upload"):
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Upload a file into the volume")
-        if path:
-            self.transfer("upload", path)
-
-    def choose_download(self) -> None:
-        if self.disabled_reason("download"):
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Download the volume into a file")
-        if path:
-            self.transfer("download", path)
-
-    def transfer(self, kind: str, path: str) -> None:
-        """Upload ``path`` into / download the selected volume to ``path`` on the pool, with progress and Cancel."""
-        pool, vol = self.selected_pool(), self.selected_volume()
-        if pool is None or vol is None or self.disabled_reason(kind):
-            return
-        self.transfers.start(self.runner, kind, self.manager.conn(pool.uri), vol.key, vol.name, path, pool.uri,
-                             self._transfer_ended)
-        self._update_actions()
-
-    def _transfer_ended(self, kind: str, name: str, ok: bool, exc: Optional[BaseException]) -> None:
-        title = f"{kind.capitalize()} of {name}"
-        self.last_transfer = f"{title} {'finished' if ok else 'failed' if exc else 'cancelled'}"
-        self._update_status()
-        self._update_actions()
-        if exc is not None:
-            self.show_error(exc, title)
-        if kind == "upload":
-            self._done()
-
-    def cancel_transfer(self) -> None:
-        self.transfers.cancel()
 
 
 def open_storage_window(main_window: Any) -> StorageWindow:

@@ -7,8 +7,8 @@ from typing import Any, Optional
 
 from guiapp.backend.constants import VIR_ERR_NO_SUPPORT
 from guiapp.backend.errors import libvirtError
-from guiapp.backend.xml.builder import KindOption, kind_options
 from guiapp.backend.xml.capabilities import Capabilities, parse_capabilities
+from guiapp.backend.xml.guest_kinds import KindOption, kind_options
 
 from ..storage.rows import PoolRow, fetch_pools
 

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 
 from guiapp.backend.osinfo.defaults import host_ovmf
 from guiapp.backend.osinfo.netinstall import BootFiles
-from guiapp.backend.xml.builder import DISK_FORMATS, InstallSpec, default_loader
+from guiapp.backend.xml.builder import DISK_FORMATS, InstallSpec
+from guiapp.backend.xml.guest_kinds import default_loader
 
 from . import checks
 from .base import PathField, Problem, WizardPage, note

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtWidgets import QButtonGroup, QComboBox, QFormLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
 
-from guiapp.backend.xml.builder import KINDS, GuestKind
+from guiapp.backend.xml.guest_kinds import KINDS, GuestKind
 
 from .base import Problem, WizardPage, note
 

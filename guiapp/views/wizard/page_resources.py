@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QComboBox, QFormLayout, QSpinBox, QVBoxLayout
 
-from guiapp.backend.xml.builder import emulator_for, machines_for
+from guiapp.backend.xml.guest_kinds import emulator_for, machines_for
 
 from . import checks
 from .base import Problem, WizardPage, note

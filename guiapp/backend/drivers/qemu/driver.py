@@ -26,8 +26,8 @@ The driver is a composition; each part reads in one sitting:
   suspend, resume;
 * :mod:`.define` -- define, undefine, autostart;  :mod:`.saverestore` -- save, restore;
   :mod:`.resources` -- memory and vCPUs;  :mod:`.info` -- host facts, info, XML, consoles, bulk stats;
-* mixed in: :mod:`.managedsave`, :mod:`.snapshots`, storage pools (:mod:`.storage`); ``qemu:///system``
-  adds the host's networks (:mod:`.system`).
+* mixed in: :mod:`.managedsave`, :mod:`.snapshots` (+ :mod:`.snapdelete`), storage pools (:mod:`.storage`);
+  ``qemu:///system`` adds the host's networks (:mod:`.system`).
 """
 
 from __future__ import annotations
@@ -56,13 +56,14 @@ from .monitor import MonitorLoop
 from .monitors import StatsPool
 from .resources import QemuResources
 from .saverestore import QemuSaveRestore
+from .snapdelete import QemuSnapshotDelete
 from .snapshots import QemuSnapshotOps
 from .state import STATS_LEASE, Dirs, FileLock, migrate_legacy_layout
 from .storage import host_storage
 
 
-class QemuDriver(ManagedSaveMixin, QemuSnapshotOps, QemuHotplugOps, StorageOpsMixin, QemuInfo, QemuResources,
-                 QemuSaveRestore, QemuDefine):
+class QemuDriver(ManagedSaveMixin, QemuSnapshotDelete, QemuSnapshotOps, QemuHotplugOps, StorageOpsMixin, QemuInfo,
+                 QemuResources, QemuSaveRestore, QemuDefine):
     """The driver, composed of its parts (see the module docstring for the map)."""
 
     error_domain = C.VIR_FROM_QEMU

@@ -118,12 +118,17 @@ def commit(plan: list[tuple[str, str, str, str, Optional[SnapshotDef]]]) -> tupl
             run(["qemu-img", "rebase", "-u", "-f", "qcow2", "-F", fmt, "-b", base, str(sd.file)])
         set_source(child.domain, disk, base, fmt)
         children.append(child)
+    remove_overlays(plan)
+    return moves, children
+
+
+def remove_overlays(plan: list[tuple[str, str, str, str, Optional[SnapshotDef]]]) -> None:
+    """Delete the overlay files of a carried-out commit ``plan`` (one already gone is fine)."""
     for _disk, overlay, _base, _fmt, _child in plan:
         try:
             os.unlink(overlay)
         except FileNotFoundError:
             pass
-    return moves, children
 
 
 def set_source(defn: Optional[DomainDef], target: str, path: str, fmt: str) -> None:
@@ -139,4 +144,4 @@ def set_source(defn: Optional[DomainDef], target: str, path: str, fmt: str) -> N
     drv.set("type", fmt)
 
 
-__all__ = ["commit", "plan_commit", "set_source"]
+__all__ = ["commit", "plan_commit", "remove_overlays", "set_source"]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from ... import constants as C
 from ...errors import DriverError
 from ...xml.snapshot import SnapshotDef
-from .snapcommit import set_source
+from .snapcommit import remove_overlays, set_source
 
 if TYPE_CHECKING:
     from .dom import Dom
@@ -98,11 +98,7 @@ def commit_live(qmp: Qmp, job: Callable[..., None], dom: Dom, plan: Plan, moves:
             qmp(dom, "blockdev-del", {"node-name": top})
         except DriverError:
             pass
-    for _disk, overlay, _base, _fmt, _child in plan:
-        try:
-            os.unlink(overlay)
-        except FileNotFoundError:
-            pass
+    remove_overlays(plan)
 
 
 __all__ = ["check_live", "commit_live"]

@@ -10,7 +10,7 @@
   nothing is merged or overwritten).  Deleting an external snapshot merges its overlay into the image below,
   as libvirt 9.0 (shut off: ``qemu-img commit``, :mod:`.snapcommit`; running: QMP ``block-commit``,
   :mod:`.snapcommit_live`); it is refused, changing nothing, where an image another snapshot or domain
-  needs would change.
+  needs would change (:mod:`.snapdelete`).
 
 Metadata is stored beside the domain config (:mod:`..snapstore`); it is written only after QEMU or
 qemu-img succeeded, so a failed or killed save never lists a half snapshot.
@@ -310,7 +310,7 @@ class QemuSnapshotOps:
                         drv = etree.Element("driver", name="qemu")
                         d.element.insert(0, drv)
                     drv.set("type", "qcow2")
-            return _reload(new)
+            return reload_def(new)
         if active and dom.live is not None:
             self._set_live(dom, apply(dom.live))
             self._save_record(dom)
@@ -443,104 +443,16 @@ class QemuSnapshotOps:
                 drv = d.element.find("driver")
                 if drv is not None:
                     drv.set("type", "qcow2")
-        return _reload(defn)
-
-    # ------------------------------------------------------------------ delete
-    def domain_snapshot_delete(self, snap: SnapshotRef, flags: int) -> None:
-        common.check_flags(flags, snaptree.DELETE_FLAGS, "virDomainSnapshotDelete", E)
-        meta_only = bool(flags & C.VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY)
-        with self.lock():
-            dom, tree, s = self._snap(snap)
-            store = self._store(dom)
-            victims: list[SnapshotDef] = []
-            if flags & (C.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN | C.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY):
-                victims += tree.descendants(s.name)
-            if not flags & C.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY:
-                victims.append(s)
-            if not meta_only:
-                ext = [v.name for v in victims if v.external]
-                if ext and (len(victims) > 1 or not s.external):
-                    raise _err(C.VIR_ERR_CONFIG_UNSUPPORTED,
-                               f"deleting external snapshot {', '.join(ext)} together with others is not supported; "
-                               f"delete them one at a time, or with METADATA_ONLY (virsh --metadata) to drop the "
-                               f"records and keep every image")
-                if ext:
-                    self._delete_external(dom, tree, s)
-                for v in reversed(victims):  # children first
-                    self._delete_internal(dom, v)
-            for v in victims:
-                if v.name in tree.snaps:
-                    if v is s and not flags & C.VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY:
-                        children = tree.children(v.name)
-                        tree.remove(v.name)
-                        store.save_tree(tree, children)
-                    else:
-                        tree.snaps.pop(v.name)
-                        if tree.current == v.name:
-                            tree.current = s.name
-                    store.remove(v.name)
-            store.set_current(tree.current)
-
-    def _delete_external(self, dom: Dom, tree: SnapshotTree, s: SnapshotDef) -> None:
-        """Merge the snapshot's overlays into their bases (:mod:`.snapcommit` shut off, :mod:`.snapcommit_live`
-        running)."""
-        from . import snapcommit
-        others = [d.defn for d in list(self._doms.values()) if d is not dom]
-        plan = snapcommit.plan_commit(s, tree, dom.defn, others)
-        if not dom.active:
-            moves, children = snapcommit.commit(plan)
-            self._commit_done(dom, tree, moves, children)
-            return
-        from .snapcommit_live import commit_live
-        moves, children = {}, []
-        try:
-            commit_live(self._qmp, self._job, dom, plan, moves, children)
-        finally:  # disks QEMU already moved to their base are recorded even when a later one failed
-            if moves and dom.live is not None:
-                live = dom.live.copy()
-                for target, (path, fmt) in moves.items():
-                    snapcommit.set_source(live, target, path, fmt)
-                self._set_live(dom, _reload(live))
-                self._save_record(dom)
-            self._commit_done(dom, tree, moves, children)
-
-    def _commit_done(self, dom: Dom, tree: SnapshotTree, moves: dict[str, tuple[str, str]],
-                     children: list[SnapshotDef]) -> None:
-        """Store what a commit changed: the persistent disk sources and the re-pointed child snapshots."""
-        from . import snapcommit
-        if moves and dom.config is not None:
-            new = dom.config.copy()
-            for target, (path, fmt) in moves.items():
-                snapcommit.set_source(new, target, path, fmt)
-            self._write_config(dom, _reload(new))
-        for child in children:
-            if child.domain is not None:
-                child.domain = _reload(child.domain)
-        self._store(dom).save_tree(tree, children)
-
-    def _delete_internal(self, dom: Dom, s: SnapshotDef) -> None:
-        if s.domain is None:
-            return
-        disks = self._qcow2_disks(s, s.domain)
-        if not disks:
-            return
-        live = {d.target: d.source for d in dom.defn.disks}
-        if dom.active and all(live.get(d.target) == d.source for d in disks):
-            nodes = self._nodes(dom)
-            self._job(dom, "snapshot-delete", {"tag": s.name, "devices": [nodes[d.target] for d in disks]})
-            return
-        for d in disks:
-            if os.path.exists(d.source):
-                run(["qemu-img", "snapshot", "-d", s.name, d.source])
+        return reload_def(defn)
 
     def _drop_snapshot_metadata(self, dom: Dom) -> None:
         self._store(dom).remove_all()
 
 
-def _reload(defn: DomainDef) -> DomainDef:
+def reload_def(defn: DomainDef) -> DomainDef:
     """A DomainDef rebuilt from its (edited) tree, so every accessor sees the edit."""
     from ...xml.domain import parse_domain
     return parse_domain(defn.to_xml(secure=False), hypervisor=defn.hypervisor)
 
 
-__all__ = ["QemuSnapshotOps"]
+__all__ = ["QemuSnapshotOps", "reload_def"]
