@@ -51,6 +51,24 @@ def select(win: Any, uri: str, *names: str) -> None:
     assert sorted(r.name for _u, r in win.selected_domains()) == sorted(names)
 
 
+def test_selecting_from_code_ignores_keys_held_now(qtbot: Any, connected: tuple) -> None:
+    """select_domain makes the same selection while Ctrl is down (a key event whose release never came, e.g. a
+    Ctrl+W that closed its window): the view's setCurrentIndex would toggle the first row off again."""
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QLineEdit
+
+    win, uri = connected
+    other = QLineEdit()
+    qtbot.addWidget(other)
+    QTest.keyPress(other, Qt.Key.Key_Control, Qt.KeyboardModifier.ControlModifier)
+    try:
+        assert QGuiApplication.keyboardModifiers() & Qt.KeyboardModifier.ControlModifier  # the state it is about
+        select(win, uri, "vm-001", "vm-003", "vm-005")
+    finally:
+        QTest.keyRelease(other, Qt.Key.Key_Control)
+
+
 def test_list_tracks_domains_created_removed_and_changing_state(qtbot: Any, connected: tuple) -> None:
     win, uri = connected
     conn = win.manager.conn(uri)

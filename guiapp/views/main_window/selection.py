@@ -95,8 +95,10 @@ class SelectionAndFilter(_Base):
             return False
         flags = QItemSelectionModel.SelectionFlag.Rows | (
             QItemSelectionModel.SelectionFlag.Select if extend else QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        self.view.selectionModel().select(pidx, flags)
-        self.view.setCurrentIndex(pidx) if not extend else None
+        model = self.view.selectionModel()
+        model.select(pidx, flags)
+        if not extend:  # NoUpdate: the view's setCurrentIndex would select again by the keys held now (Ctrl toggles)
+            model.setCurrentIndex(pidx, QItemSelectionModel.SelectionFlag.NoUpdate)
         self.update_actions_now()
         return True
 
