@@ -44,7 +44,9 @@ def read_back(xdg: Path, dom: libvirt.virDomain, name: str, tag: str) -> str:
 
 
 def write(dom: libvirt.virDomain, text: str) -> None:
-    type_on_console(dom, f"printf {text} > /dev/vda; sync")
+    """A durable guest write: ``fsync`` sends the disk a flush, so QEMU writes its qcow2 metadata out (``sync``
+    alone does not flush a raw block device: a later SIGKILL of QEMU could lose the overlay's mapping)."""
+    type_on_console(dom, f"printf {text} | dd of=/dev/vda conv=fsync 2>/dev/null")
 
 
 def disk_source(xml: str, where: str = "devices/disk/source") -> str:
