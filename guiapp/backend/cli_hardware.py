@@ -606,9 +606,9 @@ READ_ONLY = frozenset({"domblklist", "domiflist"})
 
 def cli_commands() -> tuple[Any, ...]:
     """The commands as ``guiapp.backend.cli.Command`` entries, for ``cli.all_commands``."""
-    from . import cli
+    from .cli_command import commands_from_specs
 
-    return cli.commands_from_specs(SPECS, "domain", read_only=READ_ONLY,
+    return commands_from_specs(SPECS, "domain", read_only=READ_ONLY,
                                    groups={"domblklist": "monitor", "domiflist": "monitor"})
 
 

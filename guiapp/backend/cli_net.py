@@ -296,9 +296,9 @@ def register(subparsers: Any) -> None:
 
 def cli_commands() -> tuple[Any, ...]:
     """The commands as ``guiapp.backend.cli.Command`` entries (group 'network'), for ``cli.COMMANDS``."""
-    from . import cli
+    from .cli_command import commands_from_specs
 
-    return cli.commands_from_specs(SPECS, "network")
+    return commands_from_specs(SPECS, "network")
 
 
 
