@@ -7,7 +7,8 @@ libvirt-compatible module to use, so the same front-end also runs over Debian's
 libvirt-python (which is how its layout is checked against the real virsh).
 
 This module holds the command table and the entry points (:func:`run`, :func:`main`); the parts live in
-``cli_command`` (what a command is, the session, shared value parsers), ``cli_parse`` (argv), ``cli_domain`` /
+``cli_command`` (what a command is, the session, shared value parsers), ``cli_parse`` (argv, common forms),
+``cli_argparse`` (argv, all of it: help, errors; imported only then), ``cli_domain`` /
 ``cli_host`` / ``cli_help`` (the core commands) and ``cli_<area>`` (the other groups, imported only when a
 command of theirs, or ``help``, is run: start-up time, see bench/cli.py).
 """
@@ -33,7 +34,7 @@ from .cli_command import (  # noqa: F401 - re-exported: callers and tests use cl
 )
 from .cli_help import command_help
 from .cli_host import format_version
-from .cli_parse import USAGE, build_parser, check_global_options, command_args, command_word
+from .cli_parse import USAGE, command_word, quick_line
 from .cli_table import format_table  # noqa: F401 - re-exported
 
 #: The core commands (domain, host, help): a command line naming one of them imports no other command module.
@@ -88,32 +89,32 @@ def run(argv: list[str], lib: ModuleType, out: TextIO, err: TextIO, conn: Any = 
     so that several commands can work on the same in-memory state.
     """
     commands = command_table(command_word(argv))
-    try:
-        check_global_options(argv)
-        ns, extras = build_parser(commands, command_word(argv, commands)).parse_known_args(argv)
-        if ns.show_help:
-            out.write(USAGE)
-            return 0
-        if ns.show_version:
-            out.write(format_version(lib.getVersion()) + "\n")
-            return 0
-        if ns.command is None:
-            raise UsageError("no command given; run 'guiapp-virsh help' for the list of commands")
-        cmd: Command = ns._cmd
-        if ns._help:
-            out.write(command_help(cmd))
-            return 0
-        args = command_args(cmd, ns, extras)
-    except UsageError as exc:
-        err.write(f"error: {exc}\n")
-        if "no command given" in str(exc):
-            err.write(USAGE)
-        return 1
-
-    uri = ns.uri if ns.uri is not None else os.environ.get("VIRSH_DEFAULT_CONNECT_URI") or None
+    line = quick_line(argv, commands)
+    if line is None:  # help, a bad line or a rare form: argparse decides (imported only now: start-up time)
+        from .cli_argparse import argparse_line
+        try:
+            line = argparse_line(argv, commands)
+        except UsageError as exc:
+            err.write(f"error: {exc}\n")
+            if "no command given" in str(exc):
+                err.write(USAGE)
+            return 1
+    if line.show == "usage":
+        out.write(USAGE)
+        return 0
+    if line.show == "version":
+        out.write(format_version(lib.getVersion()) + "\n")
+        return 0
+    cmd = line.cmd
+    assert cmd is not None
+    if line.show == "command-help":
+        out.write(command_help(cmd))
+        return 0
+    args = line.args
+    uri = line.uri if line.uri is not None else os.environ.get("VIRSH_DEFAULT_CONNECT_URI") or None
     # secrets (dumpxml --security-info) need read-write access; every other read opens read-only
-    readonly = ns.readonly or (cmd.reads_only and not args.get("security-info"))
-    session = Session(lib, uri, readonly, ns.quiet, out, err, conn=conn, commands=commands)
+    readonly = line.readonly or (cmd.reads_only and not args.get("security-info"))
+    session = Session(lib, uri, readonly, line.quiet, out, err, conn=conn, commands=commands)
     try:
         if cmd.needs_conn and conn is None:
             try:

@@ -1,16 +1,19 @@
-"""``guiapp-virsh``'s command line: global options, one command's argparse subparser (built only for the command
-named, start-up time), virsh's messages for bad lines, and the merge of ``--name value`` and positional forms.
+"""``guiapp-virsh``'s command line, the common forms without argparse: global options (``-c URI``, ``-r``,
+``-q``), the command word, then the command's ``--flag``, ``--name value`` and positional words.
+
+:func:`quick_line` reads those forms and returns None for anything else (``--help``, ``--name=value``, words
+starting with ``-`` that are not an option of the command, repeats, missing or extra words, ``argv`` options):
+:mod:`guiapp.backend.cli_argparse` then parses the line and reports virsh's errors.  Importing argparse costs
+command-line start-up (bench/cli.py); ``tests/backend/test_cli_parse.py`` checks that both read every line the
+quick reader accepts the same way.
 """
 
 from __future__ import annotations
 
-import argparse
-import re
-from typing import Any, NoReturn, Optional
+from typing import Any, NamedTuple, Optional
 
 from .cli_command import INT_RE, Command, UsageError
 
-# --------------------------------------------------------------------------- argument parsing
 USAGE = """\
 usage: guiapp-virsh [-c URI] [-r] [-q] COMMAND [ARGS]
 
@@ -28,92 +31,73 @@ usage: guiapp-virsh [-c URI] [-r] [-q] COMMAND [ARGS]
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with virsh's error messages, raising instead of exiting."""
 
-    command: Optional[Command] = None
+class Line(NamedTuple):
+    """A parsed command line: the global options, the command and its option values (by option name)."""
 
-    def error(self, message: str) -> NoReturn:
-        m = re.match(r"argument command: invalid choice: ('[^']*')", message)
-        if m:
-            raise UsageError(f"unknown command: {m.group(1)}")
-        m = re.match(r"argument (--[\w-]+): expected one argument", message)
-        if m and self.command is not None:
-            kind = next((o.kind for o in self.command.opts if f"--{o.name}" == m.group(1)), "string")
-            raise UsageError(f"expected syntax: {m.group(1)} <{kind}>")
-        raise UsageError(message)
+    uri: Optional[str]
+    readonly: bool
+    quiet: bool
+    cmd: Optional[Command]
+    args: dict[str, Any]
+    #: what to print instead of running a command: "usage" (-h), "version" (-v), "command-help" (CMD --help)
+    show: str = ""
 
 
-class _Once(argparse.Action):
-    """Store an option's value, refusing a second occurrence (``option --x already seen``)."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: Any, option_string: Optional[str] = None) -> None:
-        if getattr(namespace, self.dest, None) not in (None, False):
-            raise UsageError(f"option {option_string} already seen")
-        setattr(namespace, self.dest, True if self.nargs == 0 else values)
-
-
-def build_parser(commands: dict[str, Command], only: Optional[str] = None) -> _Parser:
-    """virsh's parser; ``only``: build just that command's subparser (start-up time), when it is one."""
-    parser = _Parser(prog="guiapp-virsh", add_help=False, allow_abbrev=False)
-    parser.add_argument("-c", "--connect", dest="uri")
-    parser.add_argument("-r", "--readonly", action="store_true")
-    parser.add_argument("-q", "--quiet", action="store_true")
-    parser.add_argument("-h", "--help", dest="show_help", action="store_true")
-    parser.add_argument("-v", "--version", dest="show_version", action="store_true")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for cmd in dict.fromkeys(commands.values()):  # each command once (the table also maps aliases)
-        if only is not None and only != cmd.name and only not in cmd.aliases:
+def quick_line(argv: list[str], commands: dict[str, Command]) -> Optional[Line]:
+    """``argv`` read without argparse when it has only the common forms, else None (see the module docstring)."""
+    uri: Optional[str] = None
+    flags = {"readonly": False, "quiet": False}
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("-c", "--connect"):
+            if uri is not None or i + 1 >= len(argv) or argv[i + 1].startswith("-"):
+                return None
+            uri = argv[i + 1]
+            i += 2
             continue
-        p = sub.add_parser(cmd.name, aliases=list(cmd.aliases), add_help=False, allow_abbrev=False)
-        p.command = cmd
-        p.set_defaults(_cmd=cmd)
-        p.add_argument("--help", dest="_help", nargs=0, action=_Once, default=False)
-        for o in cmd.opts:
-            if o.kind == "bool":
-                p.add_argument(f"--{o.name}", dest=f"opt:{o.name}", nargs=0, action=_Once, default=False)
-            else:  # an argv option may repeat, as in virsh (--diskspec vda --diskspec vdb)
-                p.add_argument(f"--{o.name}", dest=f"opt:{o.name}", action="append" if o.kind == "argv" else _Once,
-                               default=None)
-            if o.positional:  # kind "argv" (virsh's VSH_OT_ARGV) takes every remaining word
-                p.add_argument(f"pos:{o.name}", nargs="*" if o.kind == "argv" else "?", default=None)
-    return parser
-
-
-def command_args(cmd: Command, ns: argparse.Namespace, extras: list[str]) -> dict[str, Any]:
-    """Merge ``--name value`` and positional forms, fill slots from leftovers, check required ones."""
-    values: dict[str, Any] = {}
-    loose = list(extras)
-    for o in cmd.opts:
-        opt_val = getattr(ns, f"opt:{o.name}")
-        if o.positional:
-            pos_val = getattr(ns, f"pos:{o.name}")
-            if o.kind == "argv" and pos_val is not None and opt_val is not None:
-                opt_val, pos_val = [*opt_val, *pos_val], None
-            if pos_val is not None and opt_val is not None:
-                raise UsageError(f"option --{o.name} already seen")
-            values[o.name] = opt_val if opt_val is not None else pos_val
-        else:
-            values[o.name] = opt_val
-    for o in cmd.opts:  # argparse leaves positionals that follow an option as extras
-        if o.kind == "argv":
-            words = ([values[o.name]] if isinstance(values[o.name], str) else list(values[o.name] or []))
-            while loose and not looks_like_option(loose[0]):
-                words.append(loose.pop(0))
-            values[o.name] = words or None
-        elif o.positional and values[o.name] is None and loose and not looks_like_option(loose[0]):
-            values[o.name] = loose.pop(0)
-    if loose:
-        word = loose[0]
-        if looks_like_option(word):
-            raise UsageError(f"command '{cmd.name}' doesn't support option {word.split('=', 1)[0]}")
-        raise UsageError(f"unexpected data '{word}'")
-    for o in cmd.opts:
-        if o.required and values[o.name] is None:
-            raise UsageError(f"command '{cmd.name}' requires --{o.name} option" if o.req_opt
-                             else f"command '{cmd.name}' requires <{o.name}> option")
-    return values
+        flag = {"-r": "readonly", "--readonly": "readonly", "-q": "quiet", "--quiet": "quiet"}.get(word)
+        if flag is None:
+            break
+        if flags[flag]:
+            return None
+        flags[flag] = True
+        i += 1
+    cmd = commands.get(argv[i]) if i < len(argv) else None
+    if cmd is None or any(o.kind == "argv" for o in cmd.opts):
+        return None
+    by_name = {o.name: o for o in cmd.opts}
+    values: dict[str, Any] = {o.name: False if o.kind == "bool" else None for o in cmd.opts}
+    given: set[str] = set()
+    words: list[str] = []
+    i += 1
+    while i < len(argv):
+        word = argv[i]
+        if not word.startswith("-"):
+            words.append(word)
+            i += 1
+            continue
+        o = by_name.get(word[2:]) if word.startswith("--") else None
+        if o is None or o.positional or o.name in given:
+            return None
+        given.add(o.name)
+        if o.kind == "bool":
+            values[o.name] = True
+            i += 1
+            continue
+        if i + 1 >= len(argv) or argv[i + 1].startswith("-"):
+            return None
+        values[o.name] = argv[i + 1]
+        i += 2
+    slots = [o for o in cmd.opts if o.positional]
+    if len(words) > len(slots):
+        return None
+    for o, word in zip(slots, words, strict=False):  # fewer words than slots: the rest stay None
+        values[o.name] = word
+    if any(o.required and values[o.name] is None for o in cmd.opts):
+        return None
+    return Line(uri, flags["readonly"], flags["quiet"], cmd, values)
 
 
 _GLOBAL_FLAGS = {"-r", "--readonly", "-q", "--quiet", "-h", "--help", "-v", "--version"}
