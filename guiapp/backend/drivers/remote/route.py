@@ -16,7 +16,6 @@ from urllib.parse import quote, urlencode
 from ... import constants as C
 from ...errors import DriverError
 from ...uri import URI
-from ...validate import host_problem, user_problem
 
 #: URI parameters consumed by the client side (never sent to the daemon), as libvirt's remote driver.
 CLIENT_PARAMS = ("socket", "keyfile", "no_verify", "no_tty", "command", "netcat", "proxy", "mode", "name",
@@ -154,6 +153,8 @@ def _explicit(uri: URI, read_only: bool) -> Target:
         if not sock:
             sock = next((s for s in local_sockets(uri, read_only) if _is_socket(s)), local_sockets(uri, read_only)[0])
         return Target("unix", name, socket=sock, read_only=read_only)
+    from ...validate import host_problem, user_problem  # only for a daemon over tcp/ssh (command-line start-up)
+
     host = uri.host or "localhost"
     if host_problem(host):
         raise _bad("host", host, "a host name or address (letters, digits, '.', ':', '-'), not starting with '-'")
