@@ -81,6 +81,7 @@ def test_network_and_storage_commands_still_load_their_parts() -> None:
     got = _run("-c", "test:///default", "net-list", "--all")
     assert got["rc"] == 0 and "default" in got["out"]
     assert "guiapp.backend.cli_net" in got["modules"] and "guiapp.backend.hostnet.table" in got["modules"]
+    assert "argparse" not in got["modules"]  # the quick reader took the line
     got = _run("-c", "test:///default", "pool-list", "--all")
     assert got["rc"] == 0 and "default" in got["out"]
     assert "guiapp.backend.hoststorage.table" in got["modules"]
