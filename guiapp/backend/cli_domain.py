@@ -248,12 +248,21 @@ def cmd_create(s: Session, a: dict[str, Any]) -> bool:
     return True
 
 
-def cmd_undefine(s: Session, a: dict[str, Any]) -> bool:
-    name = a["domain"]
-    dom = s.domain(name)
-    s.call(dom.undefine, fail=f"Failed to undefine domain '{name}'")
-    s.extra(f"Domain '{name}' has been undefined\n")
-    return True
+def _one_call(method: str, done: str) -> Callable[[Session, dict[str, Any]], bool]:
+    """A handler that finds the domain, calls ``dom.<method>()`` and says ``Domain '<name>' <done>``."""
+    def run(s: Session, a: dict[str, Any]) -> bool:
+        name = a["domain"]
+        dom = s.domain(name)
+        s.call(getattr(dom, method), fail=f"Failed to {method} domain '{name}'")
+        s.extra(f"Domain '{name}' {done}\n")
+        return True
+    run.__name__ = f"cmd_{method}"
+    return run
+
+
+cmd_undefine = _one_call("undefine", "has been undefined")
+cmd_suspend = _one_call("suspend", "suspended")
+cmd_resume = _one_call("resume", "resumed")
 
 
 def cmd_start(s: Session, a: dict[str, Any]) -> bool:
@@ -313,22 +322,6 @@ def cmd_destroy(s: Session, a: dict[str, Any]) -> bool:
     else:
         s.call(dom.destroy, fail=fail)
     s.extra(f"Domain '{name}' destroyed\n")
-    return True
-
-
-def cmd_suspend(s: Session, a: dict[str, Any]) -> bool:
-    name = a["domain"]
-    dom = s.domain(name)
-    s.call(dom.suspend, fail=f"Failed to suspend domain '{name}'")
-    s.extra(f"Domain '{name}' suspended\n")
-    return True
-
-
-def cmd_resume(s: Session, a: dict[str, Any]) -> bool:
-    name = a["domain"]
-    dom = s.domain(name)
-    s.call(dom.resume, fail=f"Failed to resume domain '{name}'")
-    s.extra(f"Domain '{name}' resumed\n")
     return True
 
 
