@@ -69,20 +69,22 @@ def main() -> int:
         "import guiapp.backend": [sys.executable, "-c", "import guiapp.backend"],
     }
     cwds = {k: ROOT for k in cmds}
+    envs = {k: env for k in cmds}
     if args.compare:  # run from that folder: ``-m`` puts the working directory first on sys.path
-        cmds["guiapp-virsh (--compare)"] = ["env", f"PYTHONPATH={args.compare}", sys.executable, "-m",
-                                            "guiapp.backend.cli", *ARGS]
+        cmds["guiapp-virsh (--compare)"] = [sys.executable, "-m", "guiapp.backend.cli", *ARGS]
         cwds["guiapp-virsh (--compare)"] = Path(args.compare)
+        envs["guiapp-virsh (--compare)"] = dict(env, PYTHONPATH=str(Path(args.compare).resolve()))
     if shutil.which("virsh"):
         cmds["virsh list --all (Debian)"] = ["virsh", *ARGS]
         cwds["virsh list --all (Debian)"] = ROOT
+        envs["virsh list --all (Debian)"] = env
     for k, cmd in cmds.items():  # warm the page cache and .pyc files
-        _time(cmd, env, cwds[k])
+        _time(cmd, envs[k], cwds[k])
     wall: dict[str, list[float]] = {k: [] for k in cmds}
     cpu: dict[str, list[float]] = {k: [] for k in cmds}
     for _ in range(runs):
         for k, cmd in cmds.items():
-            w, c = _time(cmd, env, cwds[k])
+            w, c = _time(cmd, envs[k], cwds[k])
             wall[k].append(w)
             cpu[k].append(c)
     mw = {k: statistics.median(v) for k, v in wall.items()}
