@@ -16,7 +16,7 @@ import tty
 from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
-    from .cli import Command, Session
+    from .cli_command import Command, Session
 
 #: virsh's default escape character, Ctrl + ] (0x1d).
 ESCAPE = b"\x1d"
@@ -112,11 +112,11 @@ def cmd_console(s: Session, a: dict[str, Any]) -> bool:
 
 
 def cli_commands() -> list[Command]:
-    from .cli import Command, Opt, _dom_opt
+    from .cli_command import Command, Opt, dom_opt
     return [
         Command("console", "domain", "connect to the guest console",
                 "Connect the virtual serial console for the guest (^] ends the session)",
-                (_dom_opt(), Opt("devname", "string", "character device name"),
+                (dom_opt(), Opt("devname", "string", "character device name"),
                  Opt("force", "bool", "force console connection (disconnect already connected sessions)"),
                  Opt("safe", "bool", "only connect if safe console handling is supported")),
                 cmd_console),

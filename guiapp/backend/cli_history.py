@@ -125,9 +125,9 @@ HANDLERS: dict[str, Callable[..., int]] = {name: spec[0] for name, spec in SPECS
 
 def cli_commands() -> tuple[Any, ...]:
     """The commands as ``guiapp.backend.cli.Command`` entries (group 'history'), for ``cli.all_commands``."""
-    from . import cli
+    from .cli_command import commands_from_specs
 
-    return cli.commands_from_specs(SPECS, "history")
+    return commands_from_specs(SPECS, "history")
 
 
 

@@ -20,12 +20,12 @@ Two ways to wire them in:
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Optional, TextIO
 
+from .cli_command import CommandError, read_xml_file
 from .cli_table import format_table
 
 # VIR_* values used here (the same in libvirt-python and guiapp.backend).
@@ -34,7 +34,6 @@ _LIST_PERSISTENT, _LIST_TRANSIENT = 4, 8
 _LIST_AUTOSTART, _LIST_NO_AUTOSTART = 16, 32
 _XML_INACTIVE = 1
 _IPV4 = 0
-MAX_XML_FILE = 10 * 1024 * 1024
 
 
 class _FailError(Exception):
@@ -91,17 +90,12 @@ def lookup_network(conn: Any, name: str) -> Any:
 
 
 def _read_file(path: str) -> str:
+    """:func:`guiapp.backend.cli_command.read_xml_file` (virsh's limits and messages) failing as this module's
+    handlers do."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_XML_FILE + 1)
-    except OSError as exc:
-        raise _FailError(f"Failed to open file '{path}': {exc.strerror or exc}") from None
-    if len(data) > MAX_XML_FILE:
-        raise _FailError(f"Failed to read file '{path}': larger than the {MAX_XML_FILE // 1048576} MiB limit")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _FailError(f"File '{path}' is not valid UTF-8 (byte {exc.start}): save it as UTF-8") from None
+        return read_xml_file(path)
+    except CommandError as exc:
+        raise _FailError(*exc.lines) from None
 
 
 class _Out:
@@ -296,14 +290,16 @@ def register(subparsers: Any) -> None:
 
 def cli_commands() -> tuple[Any, ...]:
     """The commands as ``guiapp.backend.cli.Command`` entries (group 'network'), for ``cli.COMMANDS``."""
-    from . import cli
+    from .cli_command import commands_from_specs
 
-    return cli.commands_from_specs(SPECS, "network")
+    return commands_from_specs(SPECS, "network")
 
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Standalone entry (``python -m guiapp.backend.cli_net [-c URI] net-list ...``), mainly for trying things."""
+    import argparse
+
     import guiapp.backend as lib
 
     parser = argparse.ArgumentParser(prog="guiapp-virsh")

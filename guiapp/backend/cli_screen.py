@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ..vnc.keycodes import KEYS
 
 if TYPE_CHECKING:
-    from .cli import Command, Session
+    from .cli_command import Command, Session
 
 #: codeset -> column of :data:`KEYS` holding its key codes.
 CODESETS = {"linux": 1, "xt": 2, "usb": 3}
@@ -140,15 +140,15 @@ def cmd_send_key(s: Session, a: dict[str, Any]) -> bool:
 
 
 def cli_commands() -> list[Command]:
-    from .cli import Command, Opt, _dom_opt
+    from .cli_command import Command, Opt, dom_opt
     return [
         Command("screenshot", "domain", "take a screenshot of a current domain console and store it into a file",
                 "Take a screenshot of the domain's VNC display (PNG, through vncdotool)",
-                (_dom_opt(), Opt("file", "string", "where to store the screenshot (.png)", positional=True)),
+                (dom_opt(), Opt("file", "string", "where to store the screenshot (.png)", positional=True)),
                 cmd_screenshot),
         Command("send-key", "domain", "Send keycodes to the guest",
                 "Send keycodes (linux KEY_* names or numbers) to the guest's VNC display, pressed together",
-                (_dom_opt(), Opt("codeset", "string", "the codeset of keycodes, default:linux"),
+                (dom_opt(), Opt("codeset", "string", "the codeset of keycodes, default:linux"),
                  Opt("holdtime", "number", "the time (in milliseconds) how long the keys will be held"),
                  Opt("keycode", "argv", "the key code", positional=True, required=True)),
                 cmd_send_key),

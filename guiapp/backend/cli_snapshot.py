@@ -352,9 +352,9 @@ READ_ONLY = frozenset({"snapshot-list", "snapshot-info", "snapshot-dumpxml", "sn
 
 def cli_commands() -> tuple[Any, ...]:
     """The commands as ``guiapp.backend.cli.Command`` entries (group 'snapshot'), for ``cli.all_commands``."""
-    from . import cli
+    from .cli_command import commands_from_specs
 
-    return cli.commands_from_specs(SPECS, "snapshot", read_only=READ_ONLY)
+    return commands_from_specs(SPECS, "snapshot", read_only=READ_ONLY)
 
 
 

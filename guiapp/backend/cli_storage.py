@@ -405,9 +405,9 @@ HANDLERS: dict[str, Callable[..., int]] = {name: spec[0] for name, spec in SPECS
 
 def cli_commands() -> tuple[Any, ...]:
     """The commands as ``guiapp.backend.cli.Command`` entries (group 'storage'), for ``cli.all_commands``."""
-    from . import cli
+    from .cli_command import commands_from_specs
 
-    return cli.commands_from_specs(SPECS, "storage")
+    return commands_from_specs(SPECS, "storage")
 
 
 

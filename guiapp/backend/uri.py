@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import constants as C
 from .errors import DriverError
 
 
-@dataclass(frozen=True)
-class URI:
-    """A parsed connection URI."""
+class URI(NamedTuple):
+    """A parsed connection URI (a NamedTuple, not a dataclass: ``dataclasses`` costs command-line start-up)."""
 
     text: str
     scheme: str  # the driver part: "test", "qemu", "xen"
@@ -20,7 +19,7 @@ class URI:
     host: str = ""
     port: int | None = None
     path: str = ""
-    query: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = {}  # parse_uri always passes its own dict; never mutated
 
     @property
     def is_local(self) -> bool:

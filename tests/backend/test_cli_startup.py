@@ -29,7 +29,8 @@ NOT_FOR_LIST = (
     "guiapp.backend.hostnet.table", "guiapp.backend.xml.storage", "guiapp.backend.xml.snapshot",
     "guiapp.backend.console", "guiapp.backend.cli_net", "guiapp.backend.cli_storage", "guiapp.backend.cli_snapshot",
     "guiapp.backend.cli_screen", "guiapp.backend.cli_console", "guiapp.vnc", "PySide6", "urllib.request",
-    "http.client", "email.parser", "xml.sax", "logging", "subprocess",
+    "http.client", "email.parser", "xml.sax", "logging", "subprocess", "argparse", "guiapp.backend.cli_argparse",
+    "guiapp.backend.cli_hardware", "guiapp.backend.cli_devices", "shiboken6", "guiapp.views", "guiapp.models",
 )
 
 PROBE = """
@@ -56,10 +57,31 @@ def test_list_on_the_test_driver_loads_only_what_it_needs() -> None:
     assert loaded == []
 
 
+def test_list_loads_no_gui_and_no_driver_but_the_uris() -> None:
+    """Qt and the GUI stay out, and of the drivers only the URI's own is imported (the others are found by
+    scheme, on demand: :data:`guiapp.backend.drivers._MODULES`)."""
+    from guiapp.backend import drivers
+
+    got = _run("-c", "test:///default", "list", "--all")
+    assert got["rc"] == 0
+    assert not [m for m in got["modules"] if m.split(".")[0] in ("PySide6", "shiboken6")
+                or m.startswith(("guiapp.views", "guiapp.models", "guiapp.vnc"))]
+    packages = set(drivers._MODULES.values()) | {"guiapp.backend.drivers.remote.driver"}
+    loaded = {p for p in packages if p in got["modules"]}
+    assert loaded == {"guiapp.backend.drivers.test"}
+
+
+def test_a_bad_line_still_gets_virshs_message() -> None:
+    """A line the quick reader leaves alone goes to argparse (imported then) and its virsh-style error."""
+    got = _run("-c", "test:///default", "list", "--bogus")
+    assert got["rc"] == 1 and "guiapp.backend.cli_argparse" in got["modules"]
+
+
 def test_network_and_storage_commands_still_load_their_parts() -> None:
     got = _run("-c", "test:///default", "net-list", "--all")
     assert got["rc"] == 0 and "default" in got["out"]
     assert "guiapp.backend.cli_net" in got["modules"] and "guiapp.backend.hostnet.table" in got["modules"]
+    assert "argparse" not in got["modules"]  # the quick reader took the line
     got = _run("-c", "test:///default", "pool-list", "--all")
     assert got["rc"] == 0 and "default" in got["out"]
     assert "guiapp.backend.hoststorage.table" in got["modules"]

@@ -8,7 +8,6 @@ see what a user sees.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import subprocess
@@ -151,7 +150,7 @@ def test_unexpected_exception_becomes_an_error_line(monkeypatch: pytest.MonkeyPa
     def boom(*_a: Any) -> bool:
         raise RuntimeError("simulated bug")
     def patched(commands: tuple[cli.Command, ...]) -> tuple[cli.Command, ...]:
-        return tuple(dataclasses.replace(c, run=boom) if c.name == "uri" else c for c in commands)
+        return tuple(c._replace(run=boom) if c.name == "uri" else c for c in commands)
     cmds = patched(cli.all_commands())
     monkeypatch.setattr(cli, "all_commands", lambda: cmds)
     monkeypatch.setattr(cli, "COMMANDS", patched(cli.COMMANDS))  # 'uri' is found without the other modules

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import shutil
 import stat
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 from urllib.parse import quote, urlencode
 
 from ... import constants as C
 from ...errors import DriverError
 from ...uri import URI
-from ...validate import host_problem, user_problem
 
 #: URI parameters consumed by the client side (never sent to the daemon), as libvirt's remote driver.
 CLIENT_PARAMS = ("socket", "keyfile", "no_verify", "no_tty", "command", "netcat", "proxy", "mode", "name",
@@ -39,9 +35,8 @@ GUIAPPD_SCHEMES = ("qemu", "kvm", "xen")
 _PROGRAM = re.compile(r"^[A-Za-z0-9_./+][A-Za-z0-9_./+-]*$")
 
 
-@dataclass(frozen=True)
-class Target:
-    """How to reach the daemon and what to ask it to open."""
+class Target(NamedTuple):
+    """How to reach the daemon and what to ask it to open (a NamedTuple: no ``dataclasses`` at start-up)."""
 
     transport: str  # unix | ssh | tcp
     name: str  # the URI sent in CONNECT_OPEN (transport and client parameters removed)
@@ -158,6 +153,8 @@ def _explicit(uri: URI, read_only: bool) -> Target:
         if not sock:
             sock = next((s for s in local_sockets(uri, read_only) if _is_socket(s)), local_sockets(uri, read_only)[0])
         return Target("unix", name, socket=sock, read_only=read_only)
+    from ...validate import host_problem, user_problem  # only for a daemon over tcp/ssh (command-line start-up)
+
     host = uri.host or "localhost"
     if host_problem(host):
         raise _bad("host", host, "a host name or address (letters, digits, '.', ':', '-'), not starting with '-'")
@@ -190,6 +187,8 @@ def remote_command(t: Target) -> str:
 
     It is one string for the remote login shell; every value in it is quoted.
     """
+    import shlex  # only for ssh (command-line start-up of local URIs)
+
     sock = t.socket or os.path.join(SYSTEM_SOCKET_DIR, "libvirt-sock-ro" if t.read_only else "libvirt-sock")
     nc = shlex.quote(t.netcat or "nc")
     nc_cmd = (f"if {nc} -q 2>&1 | grep 'requires an argument' >/dev/null 2>&1; then ARG=-q0; else ARG=; fi; "
@@ -208,6 +207,8 @@ def ssh_argv(t: Target) -> list[str]:
     """The local ssh command line (run without a shell; the host comes after ``--``)."""
     binary = t.ssh_binary
     if "/" not in binary:
+        import shutil  # only for ssh (command-line start-up of local URIs)
+
         found = shutil.which(binary)
         if found is None:
             raise DriverError(C.VIR_ERR_NO_CONNECT, f"cannot find the ssh program '{binary}' on PATH; "
