@@ -20,7 +20,7 @@ from .. import common
 from ..base import DomainRef
 
 if TYPE_CHECKING:
-    from .driver import Event, _Dom
+    from .dom import Event, _Dom
 
 _FROM_TEST = C.VIR_FROM_TEST
 
@@ -44,7 +44,8 @@ class TestHardwareOps:
         dom.config = d
 
     def _set_live_def(self, dom: _Dom, d: DomainDef) -> None:
-        from .driver import _generate_ifnames, _Profile  # the module that imports this one
+        from .profile import _Profile
+        from .state import _generate_ifnames
 
         _generate_ifnames(d)
         dom.live = d

@@ -11,6 +11,7 @@ from lxml import etree
 from guiapp.backend import constants as C
 from guiapp.backend.drivers import base, contract
 from guiapp.backend.drivers.test import DRIVER, TestDriver, shared
+from guiapp.backend.drivers.test import dom as dom_mod
 from guiapp.backend.drivers.test import driver as driver_mod
 from guiapp.backend.errors import DriverError
 from guiapp.backend.uri import parse_uri
@@ -43,7 +44,7 @@ def clock(monkeypatch):
             self.ns += int(seconds * 1e9)
 
     c = Clock()
-    monkeypatch.setattr(driver_mod, "_now", c)
+    monkeypatch.setattr(dom_mod, "clock", c)
     return c
 
 
