@@ -4,7 +4,7 @@ and the small helpers every part of the driver uses."""
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ... import constants as C
 from ...errors import DriverError
@@ -12,6 +12,9 @@ from ...xml.domain import DomainDef
 from .. import common
 from ..base import DomainRef
 from .profile import _Profile
+
+if TYPE_CHECKING:
+    from ...xml.node import NodeDomain
 
 _FROM_TEST = C.VIR_FROM_TEST
 _FROM_DOMAIN = C.VIR_FROM_DOMAIN
@@ -39,12 +42,21 @@ def _existing(dom: Optional[_Dom]) -> Optional[common.Existing]:
 
 
 class _Dom:
-    __slots__ = ("config", "live", "state", "reason", "id", "autostart", "ref", "run_ns", "since",
+    """A domain: its persistent and running definitions, state, id and running time.
+
+    A domain loaded from a node file starts *pending*: the file's checks ran at open, and its
+    definitions are made on first use of :attr:`config` or :attr:`live` (listing, lookups, state and
+    ``info()`` only need :meth:`sizes` and the reference), so opening thousands of domains builds none.
+    """
+
+    __slots__ = ("_config", "_live", "_pending", "state", "reason", "id", "autostart", "ref", "run_ns", "since",
                  "profile", "uuid", "has_managed_save", "cpu_base", "cpu_t0")
 
-    def __init__(self, config: Optional[DomainDef], live: Optional[DomainDef]) -> None:
-        self.config = config  # persistent definition, None for a transient domain
-        self.live = live  # running definition, None when shut off
+    def __init__(self, config: Optional[DomainDef], live: Optional[DomainDef],
+                 pending: Optional[NodeDomain] = None) -> None:
+        self._config = config  # persistent definition, None for a transient domain
+        self._live = live  # running definition, None when shut off
+        self._pending = pending  # a node file's domain whose definitions are not made yet
         self.state = C.VIR_DOMAIN_SHUTOFF
         self.reason = C.VIR_DOMAIN_SHUTOFF_UNKNOWN
         self.id = -1
@@ -55,14 +67,79 @@ class _Dom:
         self.cpu_base = 0  # cpu time used before the current profile (a vCPU change starts a new one)
         self.cpu_t0 = 0  # running ns when the current profile started
         self.has_managed_save = False
-        d = live or config
-        assert d is not None
-        self.uuid = d.uuid
-        self.ref = DomainRef(d.name, d.uuid, -1)
+        if pending is not None:
+            name, uuid = pending.facts.name, pending.facts.uuid
+        else:
+            d = live or config
+            assert d is not None
+            name, uuid = d.name, d.uuid
+        self.uuid = uuid
+        self.ref = DomainRef(name, uuid, -1)
+
+    def _build(self) -> None:
+        """Make a pending domain's definitions as opening the node file used to: the running one (with the
+        id given at open) and, for a persistent running domain, a copy as its persistent one."""
+        nd = self._pending
+        assert nd is not None
+        self._pending = None
+        d = nd.definition
+        if d.id is not None:
+            d.id = None
+        active = nd.state != C.VIR_DOMAIN_SHUTOFF
+        self._config = None if nd.transient else (d.copy() if active else d)
+        if active:
+            d.id = self.id
+            self._live = d
+
+    @property
+    def config(self) -> Optional[DomainDef]:
+        """The persistent definition, None for a transient domain."""
+        if self._pending is not None:
+            self._build()
+        return self._config
+
+    @config.setter
+    def config(self, d: Optional[DomainDef]) -> None:
+        if self._pending is not None:
+            self._build()
+        self._config = d
+
+    @property
+    def live(self) -> Optional[DomainDef]:
+        """The running definition, None when shut off."""
+        if self._pending is not None:
+            self._build()
+        return self._live
+
+    @live.setter
+    def live(self, d: Optional[DomainDef]) -> None:
+        if self._pending is not None:
+            self._build()
+        self._live = d
+
+    @property
+    def pending(self) -> Optional[NodeDomain]:
+        """The node file's domain while its definitions are not made (see the class docstring)."""
+        return self._pending
+
+    @property
+    def persistent(self) -> bool:
+        nd = self._pending
+        return self._config is not None if nd is None else not nd.transient
+
+    def sizes(self) -> tuple[int, int, int, int]:
+        """(memory KiB, current memory KiB, vCPUs, current vCPUs) of the current definition (made or not)."""
+        nd = self._pending
+        if nd is not None:
+            f = nd.facts
+            return f.memory_kib, f.current_memory_kib, f.vcpus, f.vcpus_current
+        d = self.cur
+        return d.memory_kib, d.current_memory_kib, d.vcpus, d.vcpus_current
 
     @property
     def cur(self) -> DomainDef:
-        return self.live if self.live is not None else self.config  # type: ignore[return-value]
+        live = self.live
+        return live if live is not None else self.config  # type: ignore[return-value]
 
     @property
     def active(self) -> bool:

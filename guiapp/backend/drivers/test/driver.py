@@ -209,9 +209,8 @@ class TestDriver(TestSnapshotOps, TestHardwareOps, StorageOpsMixin, NetworkOpsMi
     def domain_get_info(self, ref: DomainRef) -> list:
         with self._lock:
             dom = self._get(ref)
-            d = dom.cur
-            return [dom.state, d.memory_kib, d.current_memory_kib, d.vcpus_current,
-                    self._cpu_time(dom, _now())]
+            mem, cur_mem, _, vcpus_cur = dom.sizes()
+            return [dom.state, mem, cur_mem, vcpus_cur, self._cpu_time(dom, _now())]
 
     def domain_get_state(self, ref: DomainRef, flags: int = 0) -> list:
         _check_flags(flags, 0, "virDomainGetState")
@@ -254,7 +253,7 @@ class TestDriver(TestSnapshotOps, TestHardwareOps, StorageOpsMixin, NetworkOpsMi
 
     def domain_is_persistent(self, ref: DomainRef) -> bool:
         with self._lock:
-            return self._get(ref).config is not None
+            return self._get(ref).persistent
 
     def domain_get_autostart(self, ref: DomainRef) -> bool:
         with self._lock:

@@ -50,7 +50,7 @@ class TestHardwareOps:
         _generate_ifnames(d)
         dom.live = d
         if dom.profile is not None:
-            dom.profile = _Profile(d)
+            dom.profile = _Profile.of(d)
 
     def _edit(self, ref: DomainRef, xml: str, flags: int, allowed: int, func: str,
               edit: Any) -> None:

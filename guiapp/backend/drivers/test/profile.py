@@ -4,6 +4,7 @@ functions of running time (so a GUI has plausible curves to draw)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Optional
 
 from ...xml.domain import DomainDef
@@ -19,19 +20,25 @@ class _Profile:
 
     __slots__ = ("cpu", "_counters", "templates", "_def")
 
-    def __init__(self, d: DomainDef) -> None:
-        h = _blake2b(d.uuid, digest_size=16).digest()
+    def __init__(self, uuid: bytes, vcpus_current: int, definition: Callable[[], DomainDef]) -> None:
+        """``definition`` gives the running definition when the device counters are first needed."""
+        h = _blake2b(uuid, digest_size=16).digest()
         load = 0.03 + 0.5 * h[5] / 255  # share of each vCPU in use
-        self.cpu = _make_wave(load * d.vcpus_current * 1e9, h, 0)
-        self._def = d
+        self.cpu = _make_wave(load * vcpus_current * 1e9, h, 0)
+        self._def = definition
         self._counters: Optional[tuple[tuple, tuple]] = None
         self.templates: dict[int, tuple[dict[str, Any], tuple[tuple[str, str], ...]]] = {}
+
+    @classmethod
+    def of(cls, d: DomainDef) -> _Profile:
+        """The profile of the running definition ``d``."""
+        return cls(d.uuid, d.vcpus_current, lambda: d)
 
     @property
     def counters(self) -> tuple[tuple, tuple]:
         """((block counters), (net counters)); each (bytes key, count key, wave, bytes per request/packet)."""
         if self._counters is None:
-            d = self._def
+            d = self._def()
             uuid = d.uuid
             block = []
             for i in range(len(d.disks)):

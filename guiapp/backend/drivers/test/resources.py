@@ -52,7 +52,7 @@ class TestResources(TestStats):
 
     def domain_get_max_memory(self, ref: DomainRef) -> int:
         with self._lock:
-            return self._get(ref).cur.memory_kib
+            return self._get(ref).sizes()[0]
 
     def domain_set_vcpus(self, ref: DomainRef, nvcpus: int, flags: int = 0) -> None:
         """virDomainSetVcpusFlags; plain virDomainSetVcpus is ``flags=VIR_DOMAIN_AFFECT_LIVE``."""
@@ -84,7 +84,7 @@ class TestResources(TestStats):
                 dom.cpu_t0 = dom.running_ns(now)
                 live.vcpus_current = nvcpus
                 old = dom.profile
-                dom.profile = _Profile(live)
+                dom.profile = _Profile.of(live)
                 if old is not None:
                     dom.profile._counters = old._counters  # the devices did not change
             if config is not None:

@@ -58,15 +58,13 @@ class TestState:
         self._history: Optional[MemoryStore] = None
         self._snapshots: dict[bytes, SnapshotTree] = {}  # drivers/test/snapshots.py
         now = _now()
-        for nd in node.domains:
-            d = nd.definition
-            if d.name in self._by_name or d.uuid in self._by_uuid:
+        for nd in node.domains:  # each domain's definitions are made on first use (_Dom.pending)
+            name, uuid = nd.facts.name, nd.facts.uuid
+            if name in self._by_name or uuid in self._by_uuid:
                 raise DriverError(C.VIR_ERR_OPERATION_FAILED,
-                                  f"domain '{d.name}' is defined twice in the node file", _FROM_TEST)
+                                  f"domain '{name}' is defined twice in the node file", _FROM_TEST)
             active = nd.state != C.VIR_DOMAIN_SHUTOFF
-            if d.id is not None:
-                d.id = None
-            dom = _Dom(None if nd.transient else (d.copy() if active else d), d if active else None)
+            dom = _Dom(None, None, nd)
             dom.has_managed_save = nd.has_managed_save
             self._add(dom)
             if active:
@@ -164,8 +162,12 @@ class TestState:
         self._refs = None
 
     def _set_ref(self, dom: _Dom) -> None:
-        d = dom.cur
-        dom.ref = DomainRef(d.name, d.uuid, dom.id)
+        nd = dom.pending
+        if nd is None:
+            d = dom.cur
+            dom.ref = DomainRef(d.name, d.uuid, dom.id)
+        else:
+            dom.ref = DomainRef(nd.facts.name, nd.facts.uuid, dom.id)
         self._refs = None
 
     def _get(self, ref: Any) -> _Dom:
@@ -179,18 +181,19 @@ class TestState:
         return dom
 
     def _set_running(self, dom: _Dom, state: int, reason: int, now: Optional[int] = None) -> None:
-        """Give ``dom`` the next id and make it active (its ``live`` definition must be set)."""
-        live = dom.live
-        assert live is not None
+        """Give ``dom`` the next id and make it active (its ``live`` definition must be set, or be pending)."""
         dom.id = self._next_id
         self._next_id += 1
         self._by_id[dom.id] = dom
-        live.id = dom.id
+        if dom.pending is None:
+            live = dom.live
+            assert live is not None
+            live.id = dom.id
         dom.state, dom.reason = state, reason
         dom.run_ns = dom.cpu_base = dom.cpu_t0 = 0
         if now is None:  # a start: built now so that the first stats poll is as cheap as the next
             dom.since = _now()
-            prof = dom.profile = _Profile(live)
+            prof = dom.profile = _Profile.of(dom.live)  # type: ignore[arg-type]
             prof.counters  # noqa: B018 - warm the device counters too
         else:  # opening a node file: thousands of domains, each built on its first stats poll
             dom.since = now
@@ -232,7 +235,7 @@ class TestState:
         if flags & 3 and not flags & (C.VIR_CONNECT_LIST_DOMAINS_ACTIVE if active
                                       else C.VIR_CONNECT_LIST_DOMAINS_INACTIVE):
             return False
-        persistent = dom.config is not None
+        persistent = dom.persistent
         if flags & 12 and not flags & (C.VIR_CONNECT_LIST_DOMAINS_PERSISTENT if persistent
                                        else C.VIR_CONNECT_LIST_DOMAINS_TRANSIENT):
             return False

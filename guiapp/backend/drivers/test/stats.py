@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from ... import constants as C
 from ...errors import DriverError
+from ...xml.domain import DomainDef
 from ..base import DomainRef
 from .dom import _check_flags, _Dom, _not_running, _now
 from .profile import _Profile, _wave
@@ -38,20 +39,30 @@ class TestStats(TestState):
     def _profile(self, dom: _Dom) -> _Profile:
         prof = dom.profile
         if prof is None:
-            prof = dom.profile = _Profile(dom.live)  # type: ignore[arg-type]
+            nd = dom.pending
+            if nd is None:
+                prof = _Profile.of(dom.live)  # type: ignore[arg-type]
+            else:  # CPU time needs only the facts; device counters make the definition when first asked for
+                def live() -> DomainDef:
+                    d = dom.live
+                    assert d is not None
+                    return d
+
+                prof = _Profile(nd.facts.uuid, nd.facts.vcpus_current, live)
+            dom.profile = prof
         return prof
 
     def _template(self, dom: _Dom, stats: int) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
         """The keys of a domain's stats that do not change while it runs (names, paths, counts), and its
         per-vCPU key pairs ``(vcpu.N.state, vcpu.N.time)`` (built once per profile, not per poll)."""
-        d = dom.live
         tpl: dict[str, Any] = {}
         vcpu_keys: tuple[tuple[str, str], ...] = ()
         if stats & C.VIR_DOMAIN_STATS_VCPU:
-            tpl["vcpu.current"] = d.vcpus_current  # type: ignore[union-attr]
-            tpl["vcpu.maximum"] = d.vcpus  # type: ignore[union-attr]
-            vcpu_keys = tuple((f"vcpu.{i}.state", f"vcpu.{i}.time")
-                              for i in range(d.vcpus_current))  # type: ignore[union-attr]
+            _, _, vcpus, vcpus_cur = dom.sizes()
+            tpl["vcpu.current"] = vcpus_cur
+            tpl["vcpu.maximum"] = vcpus
+            vcpu_keys = tuple((f"vcpu.{i}.state", f"vcpu.{i}.time") for i in range(vcpus_cur))
+        d = dom.live if stats & (C.VIR_DOMAIN_STATS_INTERFACE | C.VIR_DOMAIN_STATS_BLOCK) else None
         if stats & C.VIR_DOMAIN_STATS_INTERFACE:
             tpl["net.count"] = len(d.interfaces)  # type: ignore[union-attr]
             for i, nic in enumerate(d.interfaces):  # type: ignore[union-attr]
@@ -71,15 +82,14 @@ class TestStats(TestState):
         if dom.id == -1:  # inactive: what the definition says, no counters
             out: dict[str, Any] = {"state.state": dom.state, "state.reason": dom.reason} \
                 if stats & C.VIR_DOMAIN_STATS_STATE else {}
-            d = dom.config
+            mem, cur_mem, vcpus, vcpus_cur = dom.sizes()
             if stats & C.VIR_DOMAIN_STATS_BALLOON:
-                out["balloon.current"] = d.current_memory_kib  # type: ignore[union-attr]
-                out["balloon.maximum"] = d.memory_kib  # type: ignore[union-attr]
+                out["balloon.current"] = cur_mem
+                out["balloon.maximum"] = mem
             if stats & C.VIR_DOMAIN_STATS_VCPU:
-                out["vcpu.current"] = d.vcpus_current  # type: ignore[union-attr]
-                out["vcpu.maximum"] = d.vcpus  # type: ignore[union-attr]
+                out["vcpu.current"] = vcpus_cur
+                out["vcpu.maximum"] = vcpus
             return out
-        d = dom.live
         prof = dom.profile or self._profile(dom)
         hit = prof.templates.get(stats)
         if hit is None:
@@ -97,8 +107,9 @@ class TestStats(TestState):
             out["cpu.user"] = user
             out["cpu.system"] = cpu - user
         if stats & C.VIR_DOMAIN_STATS_BALLOON:
-            out["balloon.current"] = d.current_memory_kib  # type: ignore[union-attr]
-            out["balloon.maximum"] = d.memory_kib  # type: ignore[union-attr]
+            mem, cur_mem, _, _ = dom.sizes()
+            out["balloon.current"] = cur_mem
+            out["balloon.maximum"] = mem
         if vcpu_keys:
             per = cpu // len(vcpu_keys)
             vstate = C.VIR_VCPU_RUNNING if dom.state == C.VIR_DOMAIN_RUNNING else C.VIR_VCPU_BLOCKED
