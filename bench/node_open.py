@@ -20,12 +20,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.api import table, timer  # noqa: E402
 from bench.nodes import write_node_file  # noqa: E402
 
 ROWS = ("open", "listAllDomains", "state() on all", "info() on all", "open + list + info",
@@ -35,13 +36,7 @@ ROWS = ("open", "listAllDomains", "state() on all", "info() on all", "open + lis
 def one_run(lib: Any, uri: str) -> dict[str, float]:
     """Seconds per operation on a fresh connection."""
     times: dict[str, float] = {}
-
-    def timed(label: str, fn: Callable[[], Any]) -> Any:
-        gc.collect()
-        t0 = time.perf_counter()
-        result = fn()
-        times[label] = time.perf_counter() - t0
-        return result
+    timed = timer(times)
 
     conn = timed("open", lambda: lib.open(uri))
     doms = timed("listAllDomains", conn.listAllDomains)
@@ -102,9 +97,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if ns.libvirt:
         rows.append(["libvirt-python open"] + [f"{ref_open[n] * 1e3:.1f}" if ref_open[n] is not None else "-"
                                                for n in sizes])
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    for r in [head, ["-" * w for w in widths]] + rows:
-        print("  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    print(table([head] + rows))
     return 0
 
 

@@ -35,7 +35,7 @@ def _no_domain(what: str) -> DriverError:
 
 
 def _not_running(name: str) -> DriverError:
-    return DriverError(C.VIR_ERR_OPERATION_INVALID, f"domain '{name}' is not running", C.VIR_FROM_XEN)
+    return common.not_running(name, C.VIR_FROM_XEN)
 
 
 class XenRuntime(XenNetworksMixin):
