@@ -107,6 +107,15 @@ class NodeDomain:
         return d
 
     @property
+    def tree(self) -> etree._Element:
+        """The domain's tree: checked, and completed once :attr:`definition` was made."""
+        d = self._definition
+        if d is not None:
+            return d.root
+        assert self._element is not None
+        return self._element
+
+    @property
     def built(self) -> bool:
         """Whether :attr:`definition` was made already."""
         return self._definition is not None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional
 
 from ... import constants as C
 from ...errors import DriverError
-from ...xml.domain import DomainDef
+from ...xml.domain import Disk, DomainDef, Interface
 from .. import common
 from ..base import DomainRef
 from .profile import _Profile
@@ -135,6 +135,17 @@ class _Dom:
             return f.memory_kib, f.current_memory_kib, f.vcpus, f.vcpus_current
         d = self.cur
         return d.memory_kib, d.current_memory_kib, d.vcpus, d.vcpus_current
+
+    def devices(self) -> tuple[list[tuple[Optional[str], Optional[str]]], list[Optional[str]]]:
+        """(disks as (target, source), interfaces' target devs) of the current definition; a pending
+        domain's are read from its checked tree (libvirt's defaults change neither, nor their order)."""
+        nd = self._pending
+        if nd is None:
+            d = self.cur
+            return [(x.target, x.source) for x in d.disks], [n.target_dev for n in d.interfaces]
+        root = nd.tree
+        return ([(x.target, x.source) for x in map(Disk, root.iterfind("devices/disk"))],
+                [n.target_dev for n in map(Interface, root.iterfind("devices/interface"))])
 
     @property
     def cur(self) -> DomainDef:

@@ -18,30 +18,32 @@ class _Profile:
     ``(1+a+b)*R``.  Device counters are built on first use (info() needs only the CPU).
     """
 
-    __slots__ = ("cpu", "_counters", "templates", "_def")
+    __slots__ = ("cpu", "_counters", "templates", "_device_counts", "_uuid")
 
-    def __init__(self, uuid: bytes, vcpus_current: int, definition: Callable[[], DomainDef]) -> None:
-        """``definition`` gives the running definition when the device counters are first needed."""
+    def __init__(self, uuid: bytes, vcpus_current: int, device_counts: Callable[[], tuple[int, int]]) -> None:
+        """``device_counts`` gives (disks, interfaces) of the running definition when the device counters are
+        first needed."""
         h = _blake2b(uuid, digest_size=16).digest()
         load = 0.03 + 0.5 * h[5] / 255  # share of each vCPU in use
         self.cpu = _make_wave(load * vcpus_current * 1e9, h, 0)
-        self._def = definition
+        self._device_counts = device_counts
+        self._uuid = uuid
         self._counters: Optional[tuple[tuple, tuple]] = None
         self.templates: dict[int, tuple[dict[str, Any], tuple[tuple[str, str], ...]]] = {}
 
     @classmethod
     def of(cls, d: DomainDef) -> _Profile:
         """The profile of the running definition ``d``."""
-        return cls(d.uuid, d.vcpus_current, lambda: d)
+        return cls(d.uuid, d.vcpus_current, lambda: (len(d.disks), len(d.interfaces)))
 
     @property
     def counters(self) -> tuple[tuple, tuple]:
         """((block counters), (net counters)); each (bytes key, count key, wave, bytes per request/packet)."""
         if self._counters is None:
-            d = self._def()
-            uuid = d.uuid
+            n_disks, n_nics = self._device_counts()
+            uuid = self._uuid
             block = []
-            for i in range(len(d.disks)):
+            for i in range(n_disks):
                 h = _blake2b(uuid + b"blk" + i.to_bytes(4, "big"), digest_size=16).digest()
                 p = f"block.{i}."
                 block.append((p + "rd.bytes", p + "rd.reqs", _make_wave(2e4 + 4e6 * (h[10] / 255) ** 2, h, 0),
@@ -49,7 +51,7 @@ class _Profile:
                 block.append((p + "wr.bytes", p + "wr.reqs", _make_wave(1e4 + 2e6 * (h[12] / 255) ** 2, h, 5),
                               4096 * (1 + h[13] % 8)))
             net = []
-            for i in range(len(d.interfaces)):
+            for i in range(n_nics):
                 h = _blake2b(uuid + b"net" + i.to_bytes(4, "big"), digest_size=16).digest()
                 p = f"net.{i}."
                 net.append((p + "rx.bytes", p + "rx.pkts", _make_wave(1e3 + 5e5 * (h[10] / 255) ** 2, h, 0),

@@ -8,7 +8,6 @@ from typing import Any, Optional
 
 from ... import constants as C
 from ...errors import DriverError
-from ...xml.domain import DomainDef
 from ..base import DomainRef
 from .dom import _check_flags, _Dom, _not_running, _now
 from .profile import _Profile, _wave
@@ -42,13 +41,12 @@ class TestStats(TestState):
             nd = dom.pending
             if nd is None:
                 prof = _Profile.of(dom.live)  # type: ignore[arg-type]
-            else:  # CPU time needs only the facts; device counters make the definition when first asked for
-                def live() -> DomainDef:
-                    d = dom.live
-                    assert d is not None
-                    return d
+            else:  # from the facts and the checked tree: no definition made
+                def counts() -> tuple[int, int]:
+                    disks, nics = dom.devices()
+                    return len(disks), len(nics)
 
-                prof = _Profile(nd.facts.uuid, nd.facts.vcpus_current, live)
+                prof = _Profile(nd.facts.uuid, nd.facts.vcpus_current, counts)
             dom.profile = prof
         return prof
 
@@ -62,20 +60,22 @@ class TestStats(TestState):
             tpl["vcpu.current"] = vcpus_cur
             tpl["vcpu.maximum"] = vcpus
             vcpu_keys = tuple((f"vcpu.{i}.state", f"vcpu.{i}.time") for i in range(vcpus_cur))
-        d = dom.live if stats & (C.VIR_DOMAIN_STATS_INTERFACE | C.VIR_DOMAIN_STATS_BLOCK) else None
+        if not stats & (C.VIR_DOMAIN_STATS_INTERFACE | C.VIR_DOMAIN_STATS_BLOCK):
+            return tpl, vcpu_keys
+        disks, nics = dom.devices()
         if stats & C.VIR_DOMAIN_STATS_INTERFACE:
-            tpl["net.count"] = len(d.interfaces)  # type: ignore[union-attr]
-            for i, nic in enumerate(d.interfaces):  # type: ignore[union-attr]
+            tpl["net.count"] = len(nics)
+            for i, target_dev in enumerate(nics):
                 p = f"net.{i}."
-                tpl[p + "name"] = nic.target_dev or f"vnet{i}"
+                tpl[p + "name"] = target_dev or f"vnet{i}"
                 tpl[p + "rx.errs"] = tpl[p + "rx.drop"] = tpl[p + "tx.errs"] = tpl[p + "tx.drop"] = 0
         if stats & C.VIR_DOMAIN_STATS_BLOCK:
-            tpl["block.count"] = len(d.disks)  # type: ignore[union-attr]
-            for i, disk in enumerate(d.disks):  # type: ignore[union-attr]
+            tpl["block.count"] = len(disks)
+            for i, (target, source) in enumerate(disks):
                 p = f"block.{i}."
-                tpl[p + "name"] = disk.target
-                if disk.source is not None:
-                    tpl[p + "path"] = disk.source
+                tpl[p + "name"] = target
+                if source is not None:
+                    tpl[p + "path"] = source
         return tpl, vcpu_keys
 
     def _stats_for(self, dom: _Dom, stats: int, now: int) -> dict[str, Any]:

@@ -17,8 +17,6 @@ from guiapp.backend.xml.node import TEST_NS
 from guiapp.models.demo import domain_xml, node_xml
 
 ALL_STATS = 0  # every group
-CHEAP_STATS = (C.VIR_DOMAIN_STATS_STATE | C.VIR_DOMAIN_STATS_CPU_TOTAL | C.VIR_DOMAIN_STATS_BALLOON
-               | C.VIR_DOMAIN_STATS_VCPU)
 
 
 def _node(tmp_path: Path, count: int = 20, extra: str = "") -> str:
@@ -47,15 +45,23 @@ EXTRA = (f"<domain type='test' xmlns:test='{TEST_NS}'><name>trans</name>"
          "<vcpu current='1'>3</vcpu><os><type>hvm</type></os><test:transient/></domain>"
          f"<domain type='test' xmlns:test='{TEST_NS}'><name>saved</name>"
          "<uuid>0e3bc1a6-4bb4-4d49-9a8e-3e1c7b0d5a02</uuid><memory>2048</memory>"
-         "<os><type>hvm</type></os><test:runstate>5</test:runstate><test:hasmanagedsave/></domain>")
+         "<os><type>hvm</type></os><test:runstate>5</test:runstate><test:hasmanagedsave/></domain>"
+         "<domain type='test'><name>devs</name><uuid>0e3bc1a6-4bb4-4d49-9a8e-3e1c7b0d5a03</uuid>"
+         "<memory>4096</memory><os><type>hvm</type></os><devices>"
+         "<disk type='block' device='disk'><source dev='/dev/sdb'/><target dev='vdb' bus='virtio'/></disk>"
+         "<disk type='file' device='cdrom'><target dev='hdc'/><readonly/></disk>"
+         "<interface type='bridge'><mac address='52:54:00:aa:00:01'/><source bridge='br0'/>"
+         "<target dev='tap7'/></interface>"
+         "<interface type='network'><mac address='52:54:00:aa:00:02'/><source network='default'/></interface>"
+         "</devices></domain>")
 
 
-def test_listing_lookups_state_and_info_build_no_definition(tmp_path, fixed_clock):
+def test_listing_lookups_state_info_and_stats_build_no_definition(tmp_path, fixed_clock):
     drv = _open(_node(tmp_path, extra=EXTRA))
     names = set(drv._by_name)
     assert _pending(drv) == names
     refs = drv.list_all_domains(0)
-    assert len(refs) == 22
+    assert len(refs) == 23
     for flags in (C.VIR_CONNECT_LIST_DOMAINS_ACTIVE, C.VIR_CONNECT_LIST_DOMAINS_TRANSIENT,
                   C.VIR_CONNECT_LIST_DOMAINS_PAUSED, C.VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE):
         drv.list_all_domains(flags)
@@ -72,9 +78,14 @@ def test_listing_lookups_state_and_info_build_no_definition(tmp_path, fixed_cloc
         drv.domain_get_max_memory(ref)
     drv.list_defined_domains()
     drv.list_domain_ids()
-    drv.get_all_domain_stats(CHEAP_STATS, 0)
+    drv.get_all_domain_stats(ALL_STATS, 0)
+    drv.get_all_domain_stats(C.VIR_DOMAIN_STATS_BLOCK | C.VIR_DOMAIN_STATS_INTERFACE, 0)
     assert _pending(drv) == names
     assert drv.domain_get_info(drv.lookup_by_name("trans"))[2:4] == [1024, 1]
+    devs = dict(drv.get_all_domain_stats(ALL_STATS, 0))[drv.lookup_by_name("devs")]
+    assert (devs["block.count"], devs["block.0.path"], devs["block.1.name"], devs["net.count"],
+            devs["net.0.name"], devs["net.1.name"]) == (2, "/dev/sdb", "hdc", 2, "tap7", "vnet1")
+    assert "block.1.path" not in devs
     drv.domain_get_xml_desc(drv.lookup_by_name("vm-003"), 0)
     assert _pending(drv) == names - {"vm-003"}
 
