@@ -392,10 +392,16 @@ def check_domain(root: etree._Element) -> None:
 
     Rules that cannot apply (none of their :data:`TRIGGERS` tags in the tree, collected in one pass) are skipped.
     """
-    from .domain_checks2 import CHECKS2, TRIGGERS2
+    global _rules
+    rules = _rules
+    if rules is None:
+        from .domain_checks2 import CHECKS2, TRIGGERS2
 
+        rules = _rules = tuple((check, TRIGGERS.get(check) or TRIGGERS2.get(check)) for check in CHECKS + CHECKS2)
     tags = {el.tag for el in root.iter()}
-    for check in CHECKS + CHECKS2:
-        need = TRIGGERS.get(check) or TRIGGERS2.get(check)
+    for check, need in rules:
         if need is None or not need.isdisjoint(tags):
             check(root)
+
+
+_rules: Optional[tuple[tuple[Check, Optional[frozenset[str]]], ...]] = None  # (rule, its tags), made on first use

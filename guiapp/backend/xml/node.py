@@ -257,7 +257,7 @@ def parse_node(text: Union[str, bytes], *, base_dir: Optional[str], what: str = 
         if not (t.isascii() and t.isdigit()):
             raise _node_error(f"invalid node memory value '{mem.text or ''}': expected KiB as an integer")
         node.memory_kib = int(t)
-    for el in root.iterfind("domain"):
+    for el in root.findall("domain"):  # a list: inline domains are detached from the node as they are read
         node.domains.append(_node_domain(el, base_dir))
     for el in root.iterfind("network"):
         node.networks.append(_node_network(el, base_dir))
@@ -282,7 +282,8 @@ def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
         path = ref if os.path.isabs(ref) else os.path.join(base_dir, ref)
         dom_root = parse_xml(_read_file(path, "domain file"), path, domain=_FROM)
     else:
-        dom_root = el.__deepcopy__(None)  # a detached copy with its namespace declarations (no copy-module memo)
+        dom_root = el
+        dom_root.getparent().remove(el)  # the domain's own document from now on (lxml keeps its namespaces)
         dom_root.tail = None  # the whitespace after </domain> in the node file is not part of the domain
     state = C.VIR_DOMAIN_RUNNING
     transient = managed = False

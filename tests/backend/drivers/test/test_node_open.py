@@ -164,3 +164,19 @@ def test_a_name_defined_twice_still_fails_the_open(tmp_path):
         _open(_node(tmp_path, count=30, extra=domain_xml(1000).replace("vm-1000", "vm-007")))
     assert info.value.code == C.VIR_ERR_OPERATION_FAILED
     assert "domain 'vm-007' is defined twice in the node file" in str(info.value)
+
+
+def test_namespaces_declared_on_the_node_stay_with_its_domains(tmp_path):
+    path = tmp_path / "node.xml"
+    path.write_text(f"<node xmlns:test='{TEST_NS}' xmlns:app='http://example.org/app'>"
+                    "<domain type='test'><name>a</name><memory>1024</memory>"
+                    "<metadata><app:foo app:x='1'>hi</app:foo></metadata><os><type>hvm</type></os>"
+                    "<test:runstate>5</test:runstate></domain></node>")
+    drv = _open(f"test://{path}")
+    ref = drv.lookup_by_name("a")
+    xml = drv.domain_get_xml_desc(ref, 0)
+    assert TEST_NS not in xml and "runstate" not in xml
+    root = etree.fromstring(xml.encode())
+    assert root.find("metadata/{http://example.org/app}foo").text == "hi"
+    assert drv.domain_get_metadata(ref, C.VIR_DOMAIN_METADATA_ELEMENT, "http://example.org/app", 0) == \
+        '<foo xmlns:app="http://example.org/app" app:x="1">hi</foo>'
