@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Optional
 
+from lxml import etree
+
 from ... import constants as C
 from ...errors import DriverError
 from ...xml.domain import Disk, DomainDef, Interface
@@ -39,6 +41,12 @@ def _not_running() -> DriverError:
 
 def _existing(dom: Optional[_Dom]) -> Optional[common.Existing]:
     return None if dom is None else common.Existing(dom.name, dom.uuid, dom.active)
+
+
+def tree_devices(root: etree._Element) -> tuple[list[tuple[Optional[str], Optional[str]]], list[Optional[str]]]:
+    """(disks as (target, source), interfaces' target devs) read from a domain tree."""
+    return ([(x.target, x.source) for x in map(Disk, root.iterfind("devices/disk"))],
+            [n.target_dev for n in map(Interface, root.iterfind("devices/interface"))])
 
 
 class _Dom:
@@ -143,9 +151,7 @@ class _Dom:
         if nd is None:
             d = self.cur
             return [(x.target, x.source) for x in d.disks], [n.target_dev for n in d.interfaces]
-        root = nd.tree
-        return ([(x.target, x.source) for x in map(Disk, root.iterfind("devices/disk"))],
-                [n.target_dev for n in map(Interface, root.iterfind("devices/interface"))])
+        return tree_devices(nd.tree)
 
     @property
     def cur(self) -> DomainDef:

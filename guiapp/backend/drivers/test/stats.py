@@ -9,7 +9,7 @@ from typing import Any, Optional
 from ... import constants as C
 from ...errors import DriverError
 from ..base import DomainRef
-from .dom import _check_flags, _Dom, _not_running, _now
+from .dom import _check_flags, _Dom, _not_running, _now, tree_devices
 from .profile import _Profile, _wave
 from .state import TestState
 
@@ -41,9 +41,9 @@ class TestStats(TestState):
             nd = dom.pending
             if nd is None:
                 prof = _Profile.of(dom.live)  # type: ignore[arg-type]
-            else:  # from the facts and the checked tree: no definition made
+            else:  # from the facts and the checked tree: no definition made (and no cycle through dom)
                 def counts() -> tuple[int, int]:
-                    disks, nics = dom.devices()
+                    disks, nics = tree_devices(nd.tree)
                     return len(disks), len(nics)
 
                 prof = _Profile(nd.facts.uuid, nd.facts.vcpus_current, counts)
