@@ -61,16 +61,21 @@ def load_libvirt() -> Optional[ModuleType]:
     return libvirt
 
 
-def one_run(lib: ModuleType, uri: str, names: list[str], xmls: list[str]) -> dict[str, float]:
-    """Time every operation once on a fresh connection; seconds per operation."""
-    times: dict[str, float] = {}
-
+def timer(times: dict[str, float]) -> Callable[[str, Callable[[], Any]], Any]:
+    """``timed(label, fn)``: run ``fn`` after a full collection, put its seconds in ``times[label]``."""
     def timed(label: str, fn: Callable[[], Any]) -> Any:
         gc.collect()
         t0 = time.perf_counter()
         result = fn()
         times[label] = time.perf_counter() - t0
         return result
+    return timed
+
+
+def one_run(lib: ModuleType, uri: str, names: list[str], xmls: list[str]) -> dict[str, float]:
+    """Time every operation once on a fresh connection; seconds per operation."""
+    times: dict[str, float] = {}
+    timed = timer(times)
 
     conn = timed("open", lambda: lib.open(uri))
     doms = timed("listAllDomains", conn.listAllDomains)

@@ -17,7 +17,7 @@ from .constants import *  # noqa: F403 - the VIR_* constants are part of the API
 from .constants import VIR_ERR_INTERNAL_ERROR, VIR_ERR_INVALID_ARG, VIR_ERR_NO_CONNECT, VIR_FROM_NONE
 from .domain import virDomain
 from .drivers import driver_for_uri, known_schemes, probe_default_uri
-from .drivers.contract import ContractError, check_driver
+from .drivers.contract_check import ContractError, check_driver
 from .errors import (
     DriverError,
     libvirtError,

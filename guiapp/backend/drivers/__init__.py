@@ -32,7 +32,7 @@ FALLBACK_URI = "test:///default"
 def driver_for_scheme(scheme: str) -> Optional[type[Driver]]:
     """The driver class serving ``scheme``, or None when there is none (or it is not installed).
 
-    Registration checks the class against the typed contract (:func:`.contract.check_driver`)."""
+    Registration checks the class against the typed contract (:func:`.contract_check.check_driver`)."""
     modname = _MODULES.get(scheme)
     if modname is None:
         return None
@@ -44,7 +44,7 @@ def driver_for_scheme(scheme: str) -> Optional[type[Driver]]:
         raise
     cls = getattr(module, "DRIVER", None)
     if cls is not None:
-        from .contract import check_driver
+        from .contract_check import check_driver
 
         check_driver(cls)  # a driver that breaks the contract fails here, not at a user's call
     return cls

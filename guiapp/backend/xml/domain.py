@@ -42,7 +42,7 @@ from .. import constants as C
 from ..errors import DriverError
 from ..uuids import format_uuid
 from .domain_devices import CharDev, Device, Disk, Graphics, Interface, any_device
-from .domain_normalize import normalize_domain, set_mem_el
+from .domain_normalize import complete_domain, normalize_domain, set_mem_el
 from .domain_values import (
     BOOT_DEVS,
     CHAR_TYPES,
@@ -154,6 +154,39 @@ class DomainFields(XMLNode):
     _type = EnumProp("@type", DOMAIN_TYPES)
 
 
+def top_values(root: etree._Element) -> dict[Any, Any]:
+    """The hot top-level fields of a checked ``<domain>`` tree, read in one pass over its children and
+    keyed like :class:`DomainDef`'s store (what the properties would read: the first element of each tag;
+    test_domain_props checks they agree)."""
+    cls = DomainFields
+    rid = root.get("id")
+    store: dict[Any, Any] = {cls._type: root.get("type"), cls._id: None if rid is None else int(rid.strip(), 10)}
+    seen = set()
+    for child in root:
+        tag = child.tag
+        if tag in seen:
+            continue
+        if tag == "name":
+            store[cls._name] = child.text
+        elif tag == "uuid":
+            store[cls._uuid] = child.text
+        elif tag == "memory":
+            store[cls._memory] = parse_memory(child.text, child.get("unit"))
+        elif tag == "currentMemory":
+            store[cls._current_memory] = parse_memory(child.text, child.get("unit"))
+        elif tag == "vcpu":
+            store[cls._vcpus] = int(child.text.strip(), 10)
+            cur = child.get("current")
+            store[cls._vcpus_current] = None if cur is None else int(cur.strip(), 10)
+        elif tag == "os":
+            type_el = next(child.iterchildren("type"), None)
+            store[cls._os_type] = None if type_el is None else type_el.text
+        else:
+            continue
+        seen.add(tag)
+    return store
+
+
 class DomainDef(DomainFields):
     """A parsed, validated domain definition.  See the module docstring."""
 
@@ -178,38 +211,22 @@ class DomainDef(DomainFields):
         self._cache = {}
         self._prime()
 
+    @classmethod
+    def from_checked(cls, root: etree._Element, *, hypervisor: Optional[str] = None) -> DomainDef:
+        """Wrap a tree :func:`~.domain_normalize.check_domain_tree` accepted: completes it (libvirt's
+        defaults, no check again).  For a document loaded in two steps (a node file checks every domain
+        at open and builds each definition on first use)."""
+        complete_domain(root)
+        new = cls.__new__(cls)
+        XMLNode.__init__(new, root)
+        new.hypervisor = hypervisor
+        new._cache = {}
+        new._prime()
+        return new
+
     def _prime(self) -> None:
-        """Keep the hot top-level fields, read in one pass over ``<domain>``'s children (what the
-        properties would read: the first element of each tag; test_domain_props checks they agree)."""
-        root = self.element
-        cls = DomainFields
-        store = self._cache
-        rid = root.get("id")
-        store[cls._type] = root.get("type")
-        store[cls._id] = None if rid is None else int(rid.strip(), 10)
-        seen = set()
-        for child in root:
-            tag = child.tag
-            if tag in seen:
-                continue
-            if tag == "name":
-                store[cls._name] = child.text
-            elif tag == "uuid":
-                store[cls._uuid] = child.text
-            elif tag == "memory":
-                store[cls._memory] = parse_memory(child.text, child.get("unit"))
-            elif tag == "currentMemory":
-                store[cls._current_memory] = parse_memory(child.text, child.get("unit"))
-            elif tag == "vcpu":
-                store[cls._vcpus] = int(child.text.strip(), 10)
-                cur = child.get("current")
-                store[cls._vcpus_current] = None if cur is None else int(cur.strip(), 10)
-            elif tag == "os":
-                type_el = next(child.iterchildren("type"), None)
-                store[cls._os_type] = None if type_el is None else type_el.text
-            else:
-                continue
-            seen.add(tag)
+        """Keep the hot top-level fields, read in one pass over ``<domain>``'s children."""
+        self._cache.update(top_values(self.element))
 
     def _changed(self, top: Optional[str] = None) -> None:
         """Drop the formatted text and what was read under the changed child (everything when unknown)."""
@@ -477,7 +494,7 @@ def domain_from_element(element: etree._Element, *, hypervisor: Optional[str] = 
 
 __all__ = [
     "DomainDef", "DomainFields", "Device", "Disk", "Interface", "Graphics", "CharDev", "parse_domain",
-    "domain_from_element",
+    "domain_from_element", "top_values",
     "parse_memory", "parse_uuid", "format_uuid", "parse_mac", "generate_mac", "mac_prefix_for",
     "MAC_PREFIX_QEMU", "MAC_PREFIX_XEN", "LIFECYCLE_ACTIONS", "LIFECYCLE_DEFAULTS", "CRASH_ACTIONS", "OS_TYPES",
     "DOMAIN_TYPES", "NET_TYPES", "SOCKET_NET_TYPES", "BOOT_DEVS", "DISK_TYPES", "DISK_DEVICES", "GRAPHICS_TYPES",

@@ -5,6 +5,7 @@ Split from :mod:`domain_checks` to keep each module readable; :data:`CHECKS` is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Optional
 
 from lxml import etree
@@ -168,3 +169,12 @@ def _check_misc_devices(root: etree._Element) -> None:
 
 
 CHECKS2 = (_check_numa, _check_cputune, _check_disk_secrets, _check_graphics, _check_misc_devices)
+
+#: The element tags each rule needs to refuse anything (see :data:`.domain_checks.TRIGGERS`).
+TRIGGERS2: dict[Callable[[etree._Element], None], frozenset[str]] = {
+    _check_numa: frozenset({"cell", "numatune", "node"}),
+    _check_cputune: frozenset({"vcpusched", "iothreadsched"}),
+    _check_disk_secrets: frozenset({"disk"}),
+    _check_graphics: frozenset({"listen"}),
+    _check_misc_devices: frozenset({"shmem", "address", "hostdev"}),
+}

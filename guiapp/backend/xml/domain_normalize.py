@@ -57,6 +57,17 @@ def numa_memory(root: etree._Element) -> Optional[int]:
 
 def normalize_domain(root: etree._Element, hypervisor: Optional[str]) -> None:
     """Validate and normalize ``root`` in place (DriverError on the first problem)."""
+    check_domain_tree(root, hypervisor)
+    complete_domain(root)
+
+
+def check_domain_tree(root: etree._Element, hypervisor: Optional[str]) -> None:
+    """The checking half of :func:`normalize_domain`: every parse-time check (DriverError on the first
+    problem) and the normalizations the top-level values depend on (UUID, sizes, vCPUs, lifecycle, MACs).
+
+    After it, name, UUID, memory, vCPUs and OS type read from the tree are final; :func:`complete_domain`
+    (libvirt's defaults, never an error) must run before the tree is used as a definition.
+    """
     check_root(root, "domain", domain=C.VIR_FROM_XML)
     dtype = _check_type(root)
     els = _top_elements(root)
@@ -69,6 +80,11 @@ def normalize_domain(root: etree._Element, hypervisor: Optional[str]) -> None:
     _add_lifecycle_defaults(root, els)
     _check_devices(els.get("devices"), mac_prefix_for(hypervisor or dtype))
     check_domain(root)
+
+
+def complete_domain(root: etree._Element) -> None:
+    """The second half of :func:`normalize_domain` on a tree :func:`check_domain_tree` accepted:
+    libvirt's parse-time defaults, then indentation."""
     fill_defaults(root)
     # one pass re-indents everything, inserted elements included (leaf text is left alone)
     etree.indent(root, space="  ")
@@ -247,4 +263,4 @@ def _check_devices(devices: Optional[etree._Element], mac_prefix: str) -> None:
             CharDev.check(el)
 
 
-__all__ = ["normalize_domain", "set_mem_el", "numa_memory"]
+__all__ = ["normalize_domain", "check_domain_tree", "complete_domain", "set_mem_el", "numa_memory"]

@@ -23,19 +23,25 @@ namespace elements are removed from the domain definition.  ``<network>``
 children (inline or ``file=``) are the node's virtual networks, active at open;
 the default node has libvirt's ``default`` network.  Other children
 (``<pool>``, ...) are ignored.
+
+Loading checks every domain (an invalid one fails the load with its error, as a define would) but
+completes none: a :class:`NodeDomain` makes its :class:`DomainDef` (libvirt's defaults filled in) on
+first use, and has its :class:`DomainFacts` (name, UUID, sizes) from the start, so a node file of
+thousands of domains opens and lists without building thousands of definitions (issue 16).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
 from lxml import etree
 
 from .. import constants as C
 from ..errors import DriverError
-from .domain import DomainDef
+from .domain import DomainDef, DomainFields, top_values
+from .domain_normalize import check_domain_tree
 from .network import TEST_DEFAULT_NETWORK_XML, NetworkDef, network_from_element
 from .safe import check_root, parse_xml
 
@@ -47,12 +53,77 @@ _HASMANAGEDSAVE = f"{{{TEST_NS}}}hasmanagedsave"
 _FROM = C.VIR_FROM_TEST
 
 
-@dataclass
+class DomainFacts(NamedTuple):
+    """What listing and ``info()`` need of a domain, without its full definition."""
+
+    name: str
+    uuid: bytes
+    memory_kib: int
+    current_memory_kib: int
+    vcpus: int
+    vcpus_current: int
+    os_type: str
+
+    @classmethod
+    def of(cls, d: DomainDef) -> DomainFacts:
+        return cls(d.name, d.uuid, d.memory_kib, d.current_memory_kib, d.vcpus, d.vcpus_current, d.os_type)
+
+    @classmethod
+    def of_checked(cls, root: etree._Element) -> DomainFacts:
+        """The facts of a tree :func:`~.domain_normalize.check_domain_tree` accepted (one pass over its top)."""
+        v = top_values(root)
+        f = DomainFields
+        vcpus = v[f._vcpus]
+        cur = v.get(f._vcpus_current)
+        return cls(v[f._name], bytes.fromhex(v[f._uuid].replace("-", "")), v[f._memory], v[f._current_memory],
+                   vcpus, vcpus if cur is None else cur, (v.get(f._os_type) or "").strip())
+
+
 class NodeDomain:
-    definition: DomainDef
-    state: int = C.VIR_DOMAIN_RUNNING  # a VIR_DOMAIN_* state number
-    transient: bool = False
-    has_managed_save: bool = False
+    """One ``<domain>`` of a node: checked when the node is loaded (an invalid domain fails the load), its
+    :class:`DomainDef` made on first use of :attr:`definition`, so listing a node of thousands of domains
+    builds none; :attr:`facts` are there from the start."""
+
+    __slots__ = ("_definition", "_element", "facts", "state", "transient", "has_managed_save")
+
+    def __init__(self, definition: Union[DomainDef, etree._Element], state: int = C.VIR_DOMAIN_RUNNING,
+                 transient: bool = False, has_managed_save: bool = False) -> None:
+        """``definition``: a DomainDef, or a ``<domain>`` tree check_domain_tree accepted."""
+        self._definition: Optional[DomainDef]
+        self._element: Optional[etree._Element]
+        if isinstance(definition, DomainDef):
+            self._definition, self._element = definition, None
+            self.facts = DomainFacts.of(definition)
+        else:
+            self._definition, self._element = None, definition
+            self.facts = DomainFacts.of_checked(definition)
+        self.state = state  # a VIR_DOMAIN_* state number
+        self.transient = transient
+        self.has_managed_save = has_managed_save
+
+    @property
+    def definition(self) -> DomainDef:
+        """The full definition, completed on first use (libvirt's defaults; the checks ran at load)."""
+        d = self._definition
+        if d is None:
+            assert self._element is not None
+            d = self._definition = DomainDef.from_checked(self._element, hypervisor="test")
+            self._element = None
+        return d
+
+    @property
+    def tree(self) -> etree._Element:
+        """The domain's tree: checked, and completed once :attr:`definition` was made."""
+        d = self._definition
+        if d is not None:
+            return d.root
+        assert self._element is not None
+        return self._element
+
+    @property
+    def built(self) -> bool:
+        """Whether :attr:`definition` was made already."""
+        return self._definition is not None
 
 
 @dataclass
@@ -191,7 +262,7 @@ def parse_node(text: Union[str, bytes], *, base_dir: Optional[str], what: str = 
         if not (t.isascii() and t.isdigit()):
             raise _node_error(f"invalid node memory value '{mem.text or ''}': expected KiB as an integer")
         node.memory_kib = int(t)
-    for el in root.iterfind("domain"):
+    for el in root.findall("domain"):  # a list: inline domains are detached from the node as they are read
         node.domains.append(_node_domain(el, base_dir))
     for el in root.iterfind("network"):
         node.networks.append(_node_network(el, base_dir))
@@ -216,7 +287,8 @@ def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
         path = ref if os.path.isabs(ref) else os.path.join(base_dir, ref)
         dom_root = parse_xml(_read_file(path, "domain file"), path, domain=_FROM)
     else:
-        dom_root = el.__deepcopy__(None)  # a detached copy with its namespace declarations (no copy-module memo)
+        dom_root = el
+        dom_root.getparent().remove(el)  # the domain's own document from now on (lxml keeps its namespaces)
         dom_root.tail = None  # the whitespace after </domain> in the node file is not part of the domain
     state = C.VIR_DOMAIN_RUNNING
     transient = managed = False
@@ -241,12 +313,13 @@ def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
             dom_root.text = child.tail
         dom_root.remove(child)
     etree.cleanup_namespaces(dom_root)
-    definition = DomainDef(dom_root, hypervisor="test")
+    check_domain_tree(dom_root, "test")  # every check now; libvirt's defaults when the definition is used
+    nd = NodeDomain(dom_root, state, transient, managed)
     if state == C.VIR_DOMAIN_SHUTOFF and transient:
-        raise _node_error(f"transient domain '{definition.name}' cannot be shut off in a node file "
+        raise _node_error(f"transient domain '{nd.facts.name}' cannot be shut off in a node file "
                           f"(a transient domain only exists while it runs)")
-    return NodeDomain(definition, state, transient, managed)
+    return nd
 
 
-__all__ = ["Node", "NodeDomain", "TEST_NS", "DEFAULT_DOMAIN_XML", "DEFAULT_NODE_XML", "default_node",
+__all__ = ["Node", "NodeDomain", "DomainFacts", "TEST_NS", "DEFAULT_DOMAIN_XML", "DEFAULT_NODE_XML", "default_node",
            "load_node", "parse_node"]

@@ -11,7 +11,7 @@ import pytest
 
 from guiapp.backend import constants as C
 from guiapp.backend.drivers import driver_for_scheme
-from guiapp.backend.drivers.contract import contract_problems
+from guiapp.backend.drivers.contract_check import contract_problems
 
 SHUTOFF, RUNNING, PAUSED = C.VIR_DOMAIN_SHUTOFF, C.VIR_DOMAIN_RUNNING, C.VIR_DOMAIN_PAUSED
 
@@ -158,7 +158,7 @@ def test_driver_classes_match_the_contract(scheme):
 
 
 def test_contract_check_refuses_broken_drivers(monkeypatch):
-    from guiapp.backend.drivers import contract
+    from guiapp.backend.drivers import contract_check as contract
     from guiapp.backend.drivers.test import TestDriver
 
     class Misspelt(TestDriver):

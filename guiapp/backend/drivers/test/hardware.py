@@ -20,7 +20,7 @@ from .. import common
 from ..base import DomainRef
 
 if TYPE_CHECKING:
-    from .driver import Event, _Dom
+    from .dom import Event, _Dom
 
 _FROM_TEST = C.VIR_FROM_TEST
 
@@ -44,12 +44,13 @@ class TestHardwareOps:
         dom.config = d
 
     def _set_live_def(self, dom: _Dom, d: DomainDef) -> None:
-        from .driver import _generate_ifnames, _Profile  # the module that imports this one
+        from .profile import _Profile
+        from .state import _generate_ifnames
 
         _generate_ifnames(d)
         dom.live = d
         if dom.profile is not None:
-            dom.profile = _Profile(d)
+            dom.profile = _Profile.of(d)
 
     def _edit(self, ref: DomainRef, xml: str, flags: int, allowed: int, func: str,
               edit: Any) -> None:

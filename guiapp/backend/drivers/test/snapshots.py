@@ -17,13 +17,12 @@ from ..snaptree import SnapshotTree
 
 if TYPE_CHECKING:
     from ...xml.snapshot import SnapshotDef
-    from .driver import Event, _Dom
+    from .dom import Event, _Dom
 
 _CREATE_FLAGS = (C.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | C.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT
                  | C.VIR_DOMAIN_SNAPSHOT_CREATE_HALT | C.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE
                  | C.VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC | C.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE
                  | C.VIR_DOMAIN_SNAPSHOT_CREATE_VALIDATE)
-
 
 
 def _flags(flags: int, allowed: int, func: str) -> None:

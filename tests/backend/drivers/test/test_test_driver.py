@@ -10,7 +10,9 @@ from lxml import etree
 
 from guiapp.backend import constants as C
 from guiapp.backend.drivers import base, contract
+from guiapp.backend.drivers.contract_check import implemented
 from guiapp.backend.drivers.test import DRIVER, TestDriver, shared
+from guiapp.backend.drivers.test import dom as dom_mod
 from guiapp.backend.drivers.test import driver as driver_mod
 from guiapp.backend.errors import DriverError
 from guiapp.backend.uri import parse_uri
@@ -43,7 +45,7 @@ def clock(monkeypatch):
             self.ns += int(seconds * 1e9)
 
     c = Clock()
-    monkeypatch.setattr(driver_mod, "_now", c)
+    monkeypatch.setattr(dom_mod, "clock", c)
     return c
 
 
@@ -71,7 +73,7 @@ def test_driver_protocol_and_operations(drv):
     assert isinstance(drv, base.Driver)
     assert TestDriver.error_domain == C.VIR_FROM_TEST and TestDriver.schemes == ("test",)
     # everything but native-config conversion, which libvirt's test driver does not have either
-    assert set(contract.implemented(drv)) == set(contract.OPERATIONS) - {
+    assert set(implemented(drv)) == set(contract.OPERATIONS) - {
         "domain_xml_to_native", "domain_xml_from_native",
         # so far only the remote driver answers these (virsh dominfo's security lines)
         "domain_get_security_label", "node_get_security_model",
