@@ -114,7 +114,9 @@ def test_probe_does_not_hang_on_a_stopped_daemon(xen_env):
     try:
         t0 = time.monotonic()
         assert DRIVER.probe() is None
-        assert time.monotonic() - t0 < 0.1
+        # a probe that talked to the stopped daemon would block until its timeout or for ever; a bound far above
+        # a loaded machine's scheduling noise tells the two apart (speed itself is bench/xen.py's)
+        assert time.monotonic() - t0 < 5
     finally:
         xen_env.signal(signal.SIGCONT)
 
