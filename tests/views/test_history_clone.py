@@ -155,6 +155,7 @@ def test_clone_failure_is_shown_in_the_dialog(qtbot: Any, connected: tuple) -> N
     assert win.model.domain_count() == 12
 
 
+@pytest.mark.slow  # a child pytest under xvfb-run (the same tests already ran offscreen)
 @pytest.mark.skipif(UNDER_XVFB, reason="already the child run under Xvfb")
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
 def test_screenshots_under_xvfb() -> None:
