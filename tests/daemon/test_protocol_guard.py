@@ -8,6 +8,7 @@ import shutil
 import struct
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from daemonlib import Guiappd, RawClient
@@ -63,17 +64,25 @@ def test_read_only_socket_and_flag_refused_by_the_daemon(guiappd: Guiappd) -> No
     assert oct(os.stat(guiappd.ro).st_mode & 0o777) == "0o666"
 
 
+@pytest.fixture(scope="module")
+def session_guiappd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guiappd]:
+    """One session guiappd with no configured URI for the cases below (each case is its own client)."""
+    d = Guiappd(tmp_path_factory.mktemp("guiappd-session"), [], session=True).start()
+    yield d
+    d.stop()
+
+
 @pytest.mark.parametrize("name", ["xen:///?xl=/bin/sh", "test+ssh://evil/default", "qemu:///system",
                                   "test:///default?x=1", "lxc:///", "test:///nonexistent/node.xml"])
-def test_client_cannot_name_programs_hosts_or_files(tmp_path: Path, name: str) -> None:
-    d = Guiappd(tmp_path, [], session=True).start()
+def test_client_cannot_name_programs_hosts_or_files(session_guiappd: Guiappd, name: str) -> None:
+    c = RawClient(session_guiappd.rw)
     try:
-        c = RawClient(d.rw)
         status, err = c.call("CONNECT_OPEN", {"name": name, "flags": 0})
         assert status == "error" and err["code"] == gl.VIR_ERR_NO_CONNECT, err
         assert c.call("CONNECT_OPEN", {"name": "test:///default", "flags": 0})[0] == "ok"
     finally:
-        d.stop()
+        c.close()
+    assert session_guiappd.alive()
 
 
 def _as_user(uid: int, fn) -> str:

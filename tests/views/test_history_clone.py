@@ -155,9 +155,10 @@ def test_clone_failure_is_shown_in_the_dialog(qtbot: Any, connected: tuple) -> N
     assert win.model.domain_count() == 12
 
 
+@pytest.mark.slow  # a child pytest under xvfb-run (the same tests already ran offscreen)
 @pytest.mark.skipif(UNDER_XVFB, reason="already the child run under Xvfb")
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
 def test_screenshots_under_xvfb() -> None:
-    shots = [*rerun_under_xvfb(__file__, "test_history_list_diff_and_revert", "GUIAPP_HISTORY_XVFB", "history"),
-             *rerun_under_xvfb(__file__, "test_clone_dialog_checks_and_clones", "GUIAPP_HISTORY_XVFB", "history")]
+    shots = rerun_under_xvfb(__file__, ["test_history_list_diff_and_revert", "test_clone_dialog_checks_and_clones"],
+                             "GUIAPP_HISTORY_XVFB", "history")
     assert {p.name for p in shots} == {"history-tab.png", "clone-dialog.png"}, shots

@@ -85,6 +85,7 @@ def test_without_the_flag_nothing_is_validated(conns: Any) -> None:
     dom.undefine()
 
 
+@pytest.mark.slow  # ~1200 validations; libvirt reloads its RelaxNG schema on each
 def test_schema_verdict_matches_libvirt_on_the_corpus(conns: Any) -> None:
     lib, theirs, mine = conns
     same = total = 0

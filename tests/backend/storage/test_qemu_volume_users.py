@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import tinyguest as _tg  # one copy of the module: one build_tiny_guest cache
 
 import guiapp.backend as libvirt
 
-
-def _tinyguest() -> Any:
-    name = "guiapp_tests_tinyguest"  # the module tests/backend/drivers/qemu loads too: one copy, one cache
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "helpers" / "tinyguest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        sys.modules[name] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[name]
-
-
-_tg = _tinyguest()
 tiny_guest = _tg.tiny_guest  # fixture
 
 

@@ -69,6 +69,7 @@ def test_screenshots(qtbot: Any, nets: tuple[Any, Any]) -> None:
     assert all(p.stat().st_size > 5_000 for p in shots)
 
 
+@pytest.mark.slow  # a child pytest under xvfb-run (the same tests already ran offscreen)
 @pytest.mark.skipif(UNDER_XVFB, reason="already the child run under Xvfb")
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run is not installed (apt-get install xvfb)")
 def test_screenshots_under_xvfb() -> None:

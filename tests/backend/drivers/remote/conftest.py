@@ -4,6 +4,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from helpers import tinyguest as _tg  # the module every tiny_guest user shares (one build cache)
+
 
 def _load(stem: str):  # without putting tests/ on sys.path for everyone
     name = f"guiapp_tests_{stem}"
@@ -19,7 +21,6 @@ def _load(stem: str):  # without putting tests/ on sys.path for everyone
 
 _lv = _load("libvirtd")
 _ssh = _load("sshd")
-_tg = _load("tinyguest")
 libvirtd = _lv.libvirtd
 own_libvirtd = _lv.own_libvirtd
 sshd = _ssh.sshd
