@@ -6,7 +6,8 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex
 
-from guiapp.models.domains import COL_CPU, COL_ID, COL_NET, COL_STATE, DomainFilterProxy, DomainTreeModel
+from guiapp.models.domain_filter import DomainFilterProxy
+from guiapp.models.domains import COL_CPU, COL_ID, COL_NET, COL_STATE, DomainTreeModel
 from guiapp.models.stats import DomainRow, PollResult
 
 

@@ -8,7 +8,8 @@ from PySide6.QtCore import QItemSelectionModel, QTimer
 from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow
 
 from ...models.connections import ConnectionManager
-from ...models.domains import DomainFilterProxy, DomainTreeModel, plural
+from ...models.domain_filter import DomainFilterProxy
+from ...models.domains import DomainTreeModel, plural
 from ...models.stats import DomainRow
 
 if TYPE_CHECKING:
