@@ -52,6 +52,7 @@ _DECORATION = Qt.ItemDataRole.DecorationRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable  # computed once: flags() is asked a lot
+_LEAF_FLAGS = _FLAGS | Qt.ItemFlag.ItemNeverHasChildren
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
@@ -136,7 +137,10 @@ class DomainTreeModel(QAbstractItemModel):
         return parent.internalPointer() is None and parent.column() == 0 and bool(self.connections[parent.row()].rows)
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else _NO_FLAGS
+        if not index.isValid():
+            return _NO_FLAGS
+        # domain rows never have children: the view's layout then skips hasChildren() (a Python call) per row
+        return _FLAGS if index.internalPointer() is None else _LEAF_FLAGS
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
         if orientation == Qt.Orientation.Horizontal:

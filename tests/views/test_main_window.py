@@ -193,9 +193,9 @@ def test_two_connections_at_once(qtbot: Any, connected: tuple, tmp_path: Path) -
 
 def test_filter_matches_name_uuid_and_state(qtbot: Any, connected: tuple) -> None:
     win, uri = connected
-    parent = win.proxy.mapFromSource(win.model.connection_index(uri))
 
     def shown() -> list[str]:
+        parent = win.proxy.mapFromSource(win.model.connection_index(uri))  # proxy indexes die with a re-filter
         return sorted(win.proxy.index(r, 0, parent).data() for r in range(win.proxy.rowCount(parent)))
 
     type_filter(qtbot, win, "VM-00")

@@ -45,7 +45,7 @@ class SelectionAndFilter(_Base):
         if self._selected_keys is None:
             keys: dict[tuple[str, bytes], None] = {}
             proxy = self.proxy
-            identity = not proxy.filterRegularExpression().pattern()
+            identity = not proxy.filter_text
             selection = self.view.selectionModel().selection()
             for k in range(selection.count()):
                 rng = selection.at(k)
