@@ -34,6 +34,7 @@ from ...models.domains import (
     COLUMNS,
     KIND_ROLE,
     ROW_ROLE,
+    SPARK_COLUMNS,
     ConnectionNode,
     DomainTreeModel,
 )
@@ -111,6 +112,7 @@ class MainWindow(DomainOperations, SelectionAndFilter, StatusAndLifecycle, QMain
         self._vnc_probe: Optional[tuple[str, bytes]] = None
         self._has_vnc: dict[tuple[str, bytes], bool] = self.screens.has_vnc  # one cache for both
         self._counted = -1
+        self._resort_after: set[str] = set()  # connections whose next full tick re-sorts the list
         self.manager.removed.connect(lambda _uri: self.screens.update())
         self.screens.changed.connect(self._screens_changed)
         self._restore_window_state()
@@ -137,6 +139,7 @@ class MainWindow(DomainOperations, SelectionAndFilter, StatusAndLifecycle, QMain
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
         header.setToolTip("Click to sort; right-click to show or hide columns")
+        header.sortIndicatorChanged.connect(self._sort_requested)
         widths = {COL_NAME: 220, COL_STATE: 110, COL_ID: 50, COL_CPU: 130, COL_MEM: 90, COL_DISK: 130, COL_NET: 130,
                   COL_SCREEN: LIST_SIZE.width() + 8}
         view.thumbnails = self.model.thumbnails
@@ -390,7 +393,21 @@ class MainWindow(DomainOperations, SelectionAndFilter, StatusAndLifecycle, QMain
     def _on_open_failed(self, uri: str, exc: BaseException) -> None:
         self.show_error(exc, operation="virConnectOpen", uri=uri, title=f"Could not connect to {uri}")
 
+    def _sort_requested(self, column: int, _order: Qt.SortOrder) -> None:
+        """Sorting by a statistic: big lists sample every domain first, then sort again with fresh values."""
+        if column not in SPARK_COLUMNS and column != COL_MEM:
+            self._resort_after.clear()
+            return
+        manager = self.manager
+        self._resort_after = {u for u, e in manager.connections.items() if e.is_open and manager.full_every(e) > 1}
+        for uri in self._resort_after:
+            manager.poll_now(uri)
+
     def _on_polled(self, uri: str, result: Any) -> None:
+        if uri in self._resort_after and not result.partial:
+            self._resort_after.discard(uri)
+            if not self._resort_after:
+                self.model.resort()
         self.screens.update()
         if self.poll_errors.pop(uri, None) is not None:
             self._show_poll_errors()
