@@ -516,6 +516,10 @@ class MainWindow(DomainOperations, SelectionAndFilter, StatusAndLifecycle, QMain
     # ------------------------------------------------------------ window state
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.customizing_windows():  # closing the manager quits: ask about new guests first (quit_app)
+            event.ignore()
+            self.quit_app()
+            return
         self.save_window_state()
         for win in [*self.details_windows.values(), *getattr(self, "vm_windows", {}).values()]:
             win.close()
