@@ -43,6 +43,7 @@ SETTINGS_INTERVAL = "preferences/poll_interval_ms"
 # sorting by a statistics column asks for a full tick first)
 FULL_TICK_DOMAINS = 250
 SWEEP_DOMAINS_PER_TICK = 100
+PREVIEW_ROWS = 100  # a big list's first tick samples the first this many domains by name (its first screen)
 ASKED_SECONDS = 5.0  # a domain whose history a graph read stays sampled on every tick this long
 
 EVENT_BATCH_MS = 30  # events arriving within this window update the list together
@@ -341,9 +342,15 @@ class ConnectionManager(QObject):
             entry.ticks_since_full, entry.force_full = 0, False
         else:
             entry.ticks_since_full += 1
+        # the first tick of a big list shows its first screen of rows at once; the full tick follows it
+        preview = PREVIEW_ROWS if entry.last_poll is None and self.watched is not None else 0
 
         def work() -> PollResult:
             try:
+                if preview:
+                    first = sampler.preview(conn, preview, above=self.full_tick_domains)
+                    if first is not None:
+                        return first
                 return sampler.sample(conn, only=only)
             except Exception as exc:
                 try:
@@ -369,6 +376,8 @@ class ConnectionManager(QObject):
             entry.poll_failures = 0
             self.model.set_connection_status(entry.uri, ConnectionNode.CONNECTED)
         self.model.apply(result)
+        if entry.last_poll is None and result.partial and not result.full:  # the preview: the full tick now
+            entry.repoll = entry.force_full = True
         if not result.partial or entry.last_poll is None:
             entry.last_poll = result
         self.polled.emit(entry.uri, result)

@@ -412,12 +412,9 @@ class DomainTreeModel(QAbstractItemModel):
             new_id = -1 if state in (STATE_SHUTOFF, STATE_NOSTATE) else (old.id if dom_id is None else dom_id)
             if old.state == state and old.id == new_id:
                 continue
-            fields = {f: getattr(old, f) for f in old.__slots__}
-            fields["state"] = state
-            fields["id"] = new_id
-            if state in (STATE_SHUTOFF, STATE_NOSTATE):
-                fields["cpu"] = 0.0
-            node.rows[r] = DomainRow(**fields)
+            cpu = 0.0 if state in (STATE_SHUTOFF, STATE_NOSTATE) else old.cpu
+            node.rows[r] = DomainRow(old.uuid, old.uuid_str, old.name, new_id, state, cpu, old.mem_kib,
+                                     old.maxmem_kib, old.vcpus, old.disk_bps, old.net_bps, old.hist)
             lo, hi = min(lo, r), max(hi, r)
         if hi >= 0:
             self.state_version += 1
