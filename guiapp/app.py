@@ -60,6 +60,7 @@ class _Probe:
 
         self.shown_at: Optional[float] = None
         self.listed_at: Optional[float] = None
+        self.rows_at: Optional[float] = None
         self.on_first_paint = on_first_paint
         self.max_gap_ms = 0.0
         self.max_busy_ms = 0.0
@@ -92,6 +93,10 @@ class _Probe:
             QTimer.singleShot(1500, lambda: self.timer.start(4))  # ignore start-up
 
     def _polled(self, _uri: str, result: Any) -> None:
+        if self.rows_at is None and result.changed:  # the first domain rows (a big list's first screen)
+            self.rows_at = time.monotonic()
+            if os.environ.get("GUIAPP_BENCH"):
+                print(f"rows {self.rows_at:.6f}", flush=True)
         if self.listed_at is None and result.full:
             from PySide6.QtCore import QTimer
             QTimer.singleShot(200, freeze_heap)

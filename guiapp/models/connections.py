@@ -38,8 +38,12 @@ SETTINGS_URIS = "connections/uris"
 SETTINGS_INTERVAL = "preferences/poll_interval_ms"
 
 # above this many domains a tick samples only the watched ones (visible rows, open graphs), and every domain
-# once every ceil(N / FULL_TICK_DOMAINS) ticks: a poll then costs about the same at 5000 domains as at 500
+# once every ceil(N / SWEEP_DOMAINS_PER_TICK) ticks: a poll then costs about the same at 5000 domains as at 500
+# (rows off screen get their statistics that much later; lifecycle events still change their state at once, and
+# sorting by a statistics column asks for a full tick first)
 FULL_TICK_DOMAINS = 250
+SWEEP_DOMAINS_PER_TICK = 100
+PREVIEW_ROWS = 100  # a big list's first tick samples the first this many domains by name (its first screen)
 ASKED_SECONDS = 5.0  # a domain whose history a graph read stays sampled on every tick this long
 
 EVENT_BATCH_MS = 30  # events arriving within this window update the list together
@@ -233,11 +237,17 @@ class ConnectionManager(QObject):
         return entry.sampler.history(uuid)
 
     def full_every(self, entry: Connection) -> int:
-        """Every how many ticks all domains are sampled: 1 up to ``full_tick_domains``, then in proportion."""
+        """Every how many ticks all domains are sampled: 1 up to ``full_tick_domains``, then in proportion
+        (``SWEEP_DOMAINS_PER_TICK`` domains a tick on average, fewer if ``full_tick_domains`` is lower)."""
         total = entry.last_poll.total if entry.last_poll is not None else 0
         if self.watched is None or total <= self.full_tick_domains:
             return 1
-        return -(-total // self.full_tick_domains)
+        return -(-total // min(self.full_tick_domains, SWEEP_DOMAINS_PER_TICK))
+
+    def sweep_all(self) -> None:
+        """Sample every domain of every connection on its next tick (before sorting by a statistic)."""
+        for uri in self.connections:
+            self.poll_now(uri)
 
     def _partial_set(self, entry: Connection) -> Optional[set[bytes]]:
         """The UUIDs a partial tick samples, or None when this tick is a full one."""
@@ -341,9 +351,15 @@ class ConnectionManager(QObject):
             entry.ticks_since_full, entry.force_full = 0, False
         else:
             entry.ticks_since_full += 1
+        # the first tick of a big list shows its first screen of rows at once; the full tick follows it
+        preview = PREVIEW_ROWS if entry.last_poll is None and self.watched is not None else 0
 
         def work() -> PollResult:
             try:
+                if preview:
+                    first = sampler.preview(conn, preview, above=self.full_tick_domains)
+                    if first is not None:
+                        return first
                 return sampler.sample(conn, only=only)
             except Exception as exc:
                 try:
@@ -369,6 +385,8 @@ class ConnectionManager(QObject):
             entry.poll_failures = 0
             self.model.set_connection_status(entry.uri, ConnectionNode.CONNECTED)
         self.model.apply(result)
+        if entry.last_poll is None and result.partial and not result.full:  # the preview: the full tick now
+            entry.repoll = entry.force_full = True
         if not result.partial or entry.last_poll is None:
             entry.last_poll = result
         self.polled.emit(entry.uri, result)

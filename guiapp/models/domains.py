@@ -4,98 +4,57 @@ Top-level rows are connections; their children are domains. A row is found by UU
 in O(1) (a dict per connection). A poll tick is applied with :meth:`DomainTreeModel.apply`,
 which replaces the changed rows and emits one ``dataChanged`` spanning them per connection
 (the statistics columns only). Screen thumbnails (:meth:`DomainTreeModel.set_thumbnail`) change
-one cell at a time, with one ``dataChanged`` for that cell.
+one cell at a time, with one ``dataChanged`` for that cell. What the columns show is in
+``domain_columns`` (re-exported here); the filter proxy is ``domain_filter.DomainFilterProxy``.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from typing import Any, Optional
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QRegularExpression, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtGui import QImage, QPixmap
 
-from .api import ACTIVE_STATES, STATE_NOSTATE, STATE_SHUTOFF, state_name
-from .stats import DomainRow, PollResult
-
-COL_NAME, COL_STATE, COL_ID, COL_CPU, COL_MEM, COL_DISK, COL_NET, COL_SCREEN = range(8)
-COLUMNS = ("Name", "State", "ID", "CPU", "Memory", "Disk I/O", "Network I/O", "Screen")
-COLUMN_TIPS = (
-    "Domain name",
-    "Run state (icon and text)",
-    "Hypervisor domain ID (– when not running)",
-    "CPU usage of the guest's vCPUs",
-    "Current memory (balloon) of the guest",
-    "Disk read + write rate",
-    "Network receive + transmit rate",
-    "A small live screenshot of each running domain with VNC graphics (Preferences: thumbnails)",
+from .api import STATE_NOSTATE, STATE_SHUTOFF, state_name
+from .domain_columns import (
+    COL_CPU,
+    COL_DISK,
+    COL_ID,
+    COL_MEM,
+    COL_NAME,
+    COL_NET,
+    COL_SCREEN,
+    COL_STATE,
+    COLUMN_TIPS,
+    COLUMNS,
+    CONNECTION_MARKER,
+    FILTER_ROLE,
+    KIND_ROLE,
+    LAST_STAT_COL,
+    ROW_ROLE,
+    SORT_KEYS,
+    SORT_ROLE,
+    SPARK_COLUMNS,
+    SPARK_ROLE,
+    STATE_ROLE,
+    THUMB_ROLE,
+    ThumbKey,
+    cell_text,
+    format_bytes,
+    format_rate,
+    plural,
 )
-LAST_STAT_COL = COL_NET  # a poll tick repaints up to here; the screen column changes on its own
-SPARK_COLUMNS = {COL_CPU: "cpu", COL_DISK: "disk", COL_NET: "net"}
-
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-FILTER_ROLE = Qt.ItemDataRole.UserRole + 2
-SPARK_ROLE = Qt.ItemDataRole.UserRole + 3
-ROW_ROLE = Qt.ItemDataRole.UserRole + 4  # the DomainRow, or the ConnectionNode for connection rows
-KIND_ROLE = Qt.ItemDataRole.UserRole + 5  # "connection" | "domain"
-STATE_ROLE = Qt.ItemDataRole.UserRole + 6
-THUMB_ROLE = Qt.ItemDataRole.UserRole + 7  # the screen column's QPixmap, or None
-
-ThumbKey = tuple[str, bytes]  # (connection URI, domain UUID)
-
-CONNECTION_MARKER = "connection-row-7f3a"  # the filter text of connection rows (always shown)
+from .stats import DomainRow, PollResult
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _DECORATION = Qt.ItemDataRole.DecorationRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable  # computed once: flags() is asked a lot
+_LEAF_FLAGS = _FLAGS | Qt.ItemFlag.ItemNeverHasChildren
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-
-
-def format_bytes(n: float) -> str:
-    a = abs(n)
-    if a < 1024:
-        return f"{n:.0f} B"
-    if a < 1 << 20:
-        return f"{n / 1024:.1f} KiB"  # dividing by powers of two is exact: the same as dividing step by step
-    if a < 1 << 30:
-        return f"{n / (1 << 20):.1f} MiB"
-    if a < 1 << 40:
-        return f"{n / (1 << 30):.1f} GiB"
-    return f"{n / (1 << 40):.1f} TiB"
-
-
-def format_rate(bps: Optional[float]) -> str:
-    if bps is None:
-        return "–"
-    return format_bytes(bps) + "/s"
-
-
-def plural(n: int, noun: str) -> str:
-    """'1 domain', '2 domains'."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def cell_text(row: DomainRow, col: int) -> str:
-    """What a domain row shows in a column (the model and the fast delegate share it)."""
-    if col == COL_NAME:
-        return row.name
-    if col == COL_STATE:
-        return state_name(row.state)
-    if col == COL_ID:
-        return str(row.id) if row.id >= 0 else "–"
-    if col == COL_CPU:
-        return "–" if row.cpu is None or row.state not in ACTIVE_STATES else f"{row.cpu:.0f} %"
-    if col == COL_MEM:
-        return format_bytes(row.mem_kib * 1024) if row.mem_kib else "–"
-    if col == COL_DISK:
-        return format_rate(row.disk_bps)
-    if col == COL_NET:
-        return format_rate(row.net_bps)
-    return ""
 
 
 class ConnectionNode:
@@ -178,7 +137,10 @@ class DomainTreeModel(QAbstractItemModel):
         return parent.internalPointer() is None and parent.column() == 0 and bool(self.connections[parent.row()].rows)
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else _NO_FLAGS
+        if not index.isValid():
+            return _NO_FLAGS
+        # domain rows never have children: the view's layout then skips hasChildren() (a Python call) per row
+        return _FLAGS if index.internalPointer() is None else _LEAF_FLAGS
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
         if orientation == Qt.Orientation.Horizontal:
@@ -207,7 +169,7 @@ class DomainTreeModel(QAbstractItemModel):
                 return self._icons(row.state)
             return None
         if role == SORT_ROLE:
-            return _SORT_KEYS[col](row, node)[0]
+            return SORT_KEYS[col](row, node)[0]
         if role == _ALIGN:
             return _RIGHT if col not in (COL_NAME, COL_STATE) else None
         if role == FILTER_ROLE:
@@ -450,12 +412,9 @@ class DomainTreeModel(QAbstractItemModel):
             new_id = -1 if state in (STATE_SHUTOFF, STATE_NOSTATE) else (old.id if dom_id is None else dom_id)
             if old.state == state and old.id == new_id:
                 continue
-            fields = {f: getattr(old, f) for f in old.__slots__}
-            fields["state"] = state
-            fields["id"] = new_id
-            if state in (STATE_SHUTOFF, STATE_NOSTATE):
-                fields["cpu"] = 0.0
-            node.rows[r] = DomainRow(**fields)
+            cpu = 0.0 if state in (STATE_SHUTOFF, STATE_NOSTATE) else old.cpu
+            node.rows[r] = DomainRow(old.uuid, old.uuid_str, old.name, new_id, state, cpu, old.mem_kib,
+                                     old.maxmem_kib, old.vcpus, old.disk_bps, old.net_bps, old.hist)
             lo, hi = min(lo, r), max(hi, r)
         if hi >= 0:
             self.state_version += 1
@@ -476,7 +435,7 @@ class DomainTreeModel(QAbstractItemModel):
         col = self.sort_column
         if col < 0 or not any(len(n.rows) > 1 for n in self.connections):
             return
-        key = _SORT_KEYS.get(col)
+        key = SORT_KEYS.get(col)
         if key is None:  # the screen column: domains showing a thumbnail first
             thumbs = self.thumbnails
 
@@ -501,85 +460,9 @@ def _key_of(key: Any, node: ConnectionNode, row: DomainRow) -> Any:
     return key(row, node)
 
 
-def _opt(v: Optional[float]) -> float:
-    return -1.0 if v is None else v
-
-
-_SORT_KEYS: dict[int, Any] = {
-    COL_NAME: lambda r, _n: (r.name.lower(),),
-    COL_STATE: lambda r, _n: (r.state, r.name.lower()),
-    COL_ID: lambda r, _n: (r.id, r.name.lower()),
-    COL_CPU: lambda r, _n: (_opt(r.cpu) if r.state in ACTIVE_STATES else -1.0, r.name.lower()),
-    COL_MEM: lambda r, _n: (r.mem_kib, r.name.lower()),
-    COL_DISK: lambda r, _n: (_opt(r.disk_bps), r.name.lower()),
-    COL_NET: lambda r, _n: (_opt(r.net_bps), r.name.lower()),
-}
-
-
-class DomainFilterProxy(QSortFilterProxyModel):
-    """Sorting by every column and a substring filter over name, UUID and state."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.setSortRole(SORT_ROLE)
-        self.setFilterRole(FILTER_ROLE)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        # connection rows match on their own (CONNECTION_MARKER), so no recursive filtering: with it the proxy
-        # also reports every tick's domain-row change as a change of the connection row (a full-width repaint)
-        self.setRecursiveFilteringEnabled(False)
-        # the model sorts itself, and the window re-applies the filter after state changes (once per burst):
-        # a dynamic proxy re-checks every changed row on every tick (thousands of Python index() calls)
-        self.setDynamicSortFilter(False)
-        self._last_sort: tuple[int, Any, float] = (-1, None, 0.0)
-        self._needle = ""
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Header clicks sort the source model (Python's sort, once); the proxy itself keeps its order.
-
-        A sorting proxy asks the model for two sort keys per comparison (thousands of Python calls
-        at 2000 domains, and again on every tick under a CPU sort).
-        """
-        src = self.sourceModel()
-        if not isinstance(src, DomainTreeModel):
-            return
-        # QTreeView.sortByColumn sorts twice (the header's signal, then itself): once is enough
-        now = time.monotonic()
-        if self._last_sort[:2] == (column, order) and now - self._last_sort[2] < 0.05:
-            return
-        self._last_sort = (column, order, now)
-        src.sort(column, order)
-
-    def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:  # type: ignore[override]
-        """A connection row's label counts the domains the filter shows ('3 of 12 domains shown')."""
-        if role == _DISPLAY and index.column() == 0 and not index.parent().isValid() \
-                and self.filterRegularExpression().pattern():
-            node = self.mapToSource(index).data(ROW_ROLE)
-            if isinstance(node, ConnectionNode) and node.status == node.CONNECTED:
-                return f"{node.uri}  ({self.rowCount(index)} of {plural(len(node.rows), 'domain')} shown)"
-        return super().data(index, role)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Any) -> bool:
-        """One Python call per row and no data() round trip (the proxy is not dynamic: only on a refilter)."""
-        needle = self._needle
-        if not needle or not source_parent.isValid():
-            return True  # no filter, or a connection row
-        src = self.sourceModel()
-        node = src.connections[source_parent.row()]  # type: ignore[attr-defined]
-        if source_row >= len(node.rows):
-            return False
-        row = node.rows[source_row]
-        return needle in row.name.casefold() or needle in row.uuid_str or needle in state_name(row.state)
-
-    def set_filter_text(self, text: str) -> None:
-        """Substring filter over name, UUID and state; connection rows always show.
-
-        The pattern is kept for what reads it (is a filter on?); :meth:`filterAcceptsRow` does the matching.
-        """
-        text = text.strip()
-        self._needle = text.casefold()
-        if not text:
-            self.setFilterRegularExpression(QRegularExpression())
-            return
-        pattern = f"{QRegularExpression.escape(text)}|^{CONNECTION_MARKER}$"
-        self.setFilterRegularExpression(
-            QRegularExpression(pattern, QRegularExpression.PatternOption.CaseInsensitiveOption))
+__all__ = [
+    "COL_CPU", "COL_DISK", "COL_ID", "COL_MEM", "COL_NAME", "COL_NET", "COL_SCREEN", "COL_STATE", "COLUMN_TIPS",
+    "COLUMNS", "CONNECTION_MARKER", "FILTER_ROLE", "KIND_ROLE", "LAST_STAT_COL", "ROW_ROLE", "SORT_ROLE",
+    "SPARK_COLUMNS", "SPARK_ROLE", "STATE_ROLE", "THUMB_ROLE", "ThumbKey", "ConnectionNode", "DomainTreeModel",
+    "cell_text", "format_bytes", "format_rate", "plural",
+]

@@ -215,6 +215,20 @@ class StatsSampler:
         doms_seen = None if partial else self._doms
         now = time.monotonic() if now is None else now
         result = PollResult(self.uri, full=self._first, partial=partial)
+        seen = self._take(rows, now, result, doms_seen)
+        tracks = self._tracks
+        if not partial and len(seen) != len(tracks):
+            for uuid in [u for u in tracks if u not in seen]:
+                del tracks[uuid]
+                result.removed.append(uuid)
+        result.total = len(self._doms)
+        result.elapsed = time.perf_counter() - t0
+        self._first = False
+        return result
+
+    def _take(self, rows: list[tuple[Any, dict]], now: float, result: PollResult,
+              doms_seen: Optional[dict[bytes, Any]]) -> set[bytes]:
+        """Turn one bulk stats answer into ``result.changed`` rows; returns the UUIDs it listed."""
         tracks = self._tracks
         seen = set()
         seen_add = seen.add
@@ -283,13 +297,24 @@ class StatsSampler:
             changed.append(DomainRow(
                 uuid=uuid, uuid_str=track.uuid_str, name=row_key.name, id=row_key.id, state=state, cpu=cpu,
                 mem_kib=mem, maxmem_kib=row_key.maxmem_kib, vcpus=vcpus, disk_bps=disk_bps, net_bps=net_bps, hist=h))
-        if not partial and len(seen) != len(tracks):
-            for uuid in [u for u in tracks if u not in seen]:
-                del tracks[uuid]
-                result.removed.append(uuid)
-        result.total = len(self._doms)
+        return seen
+
+    def preview(self, conn: Any, count: int, above: int = 0) -> Optional[PollResult]:
+        """The first tick of a big list (more than ``above`` and ``count`` domains), quick: the first ``count``
+        domains by name only (None: not a big list).
+
+        The list shows its first screen of rows from it while the full tick that follows samples the rest
+        (the result is ``partial``, not ``full``; the next :meth:`sample` is the first full tick).
+        """
+        t0 = time.perf_counter()
+        doms = conn.listAllDomains(0)
+        if len(doms) <= max(count, above):
+            return None
+        doms.sort(key=lambda d: d.name().casefold())
+        result = PollResult(self.uri, partial=True)
+        self._take(self._fetch(conn, doms[:count]), time.monotonic(), result, None)
+        result.total = len(doms)
         result.elapsed = time.perf_counter() - t0
-        self._first = False
         return result
 
     def invalidate(self, uuid: bytes) -> None:

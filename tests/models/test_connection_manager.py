@@ -129,3 +129,38 @@ def test_big_lists_poll_the_watched_domains_and_everything_every_few_ticks(qtbot
     manager.poll_now(uri)
     qtbot.waitUntil(lambda: bool(seen), timeout=10000)
     assert seen[0][0] is False
+
+
+def test_off_screen_rows_of_big_lists_are_swept_at_a_bounded_rate(qtbot: Any, manager: Any, tmp_path: Path) -> None:
+    """Above the 'sample every domain up to' preference, a full tick comes every ceil(N / 100) ticks."""
+    from guiapp.models.connections import SWEEP_DOMAINS_PER_TICK
+    from guiapp.models.stats import PollResult
+
+    uri = write_node(tmp_path / "a.xml", 3)
+    manager.add(uri)
+    qtbot.waitUntil(lambda: manager.model.domain_count() == 3, timeout=10000)
+    entry = manager.connections[uri]
+    manager.watched = lambda _u: set()
+    for total, preference, every in ((200, 250, 1), (2000, 250, 2000 // SWEEP_DOMAINS_PER_TICK),
+                                     (5000, 250, 5000 // SWEEP_DOMAINS_PER_TICK), (2000, 40, 50), (12, 4, 3)):
+        entry.last_poll = PollResult(uri, total=total)
+        manager.full_tick_domains = preference
+        assert manager.full_every(entry) == every, (total, preference)
+
+
+def test_a_big_list_shows_its_first_screen_before_the_full_tick(qtbot: Any, manager: Any, tmp_path: Path,
+                                                                monkeypatch: Any) -> None:
+    from guiapp.models import connections
+
+    monkeypatch.setattr(connections, "PREVIEW_ROWS", 3)
+    uri = write_node(tmp_path / "a.xml", 12)
+    manager.full_tick_domains = 4
+    manager.watched = lambda _u: set()
+    seen: list[tuple[bool, bool, int, int]] = []
+    manager.polled.connect(lambda u, res: seen.append((res.partial, res.full, len(res.changed),
+                                                       manager.model.domain_count())))
+    manager.add(uri)
+    qtbot.waitUntil(lambda: manager.model.domain_count() == 12, timeout=10000)
+    assert seen[0] == (True, False, 3, 3)  # the first screen: three rows listed at once
+    assert seen[1][:2] == (False, True) and seen[1][3] == 12  # then at once the full tick with every domain
+    assert [r.name for r in manager.model.connection(uri).rows][:3] == ["vm-000", "vm-001", "vm-002"]

@@ -6,7 +6,8 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex
 
-from guiapp.models.domains import COL_CPU, COL_ID, COL_NET, COL_STATE, DomainFilterProxy, DomainTreeModel
+from guiapp.models.domain_filter import DomainFilterProxy
+from guiapp.models.domains import COL_CPU, COL_ID, COL_NET, COL_STATE, DomainTreeModel
 from guiapp.models.stats import DomainRow, PollResult
 
 
@@ -56,9 +57,9 @@ def test_proxy_filters_by_name_uuid_and_state(qapp: Any) -> None:
     m.apply(PollResult("a", changed=[row(1, name="web"), row(2, state=5, name="db"), row(3, state=3, name="cache")]))
     p = DomainFilterProxy()
     p.setSourceModel(m)
-    parent = p.index(0, 0)
 
     def names() -> list[str]:
+        parent = p.index(0, 0)  # a fresh index: a filter change re-maps the proxy (old indexes are stale)
         return sorted(p.index(r, 0, parent).data() for r in range(p.rowCount(parent)))
 
     p.set_filter_text("shut off")

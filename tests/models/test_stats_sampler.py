@@ -83,3 +83,16 @@ def test_a_partial_tick_on_a_vanished_domain_turns_into_a_full_one(conn: Any, no
     off_ui(lambda: conn.lookupByName("vm-011").undefine())
     res = off_ui(lambda: s.sample(conn, only=[by_name["vm-011"], by_name["vm-000"]]))
     assert not res.partial and res.removed == [by_name["vm-011"]] and res.total == 11
+
+
+def test_preview_of_a_big_list_samples_the_first_screen_by_name_then_the_full_tick_the_rest(
+        conn: Any, node_uri: str) -> None:
+    s = StatsSampler(node_uri)
+    assert off_ui(lambda: s.preview(conn, 20)) is None  # 12 domains: not a big list for 20 rows
+    assert off_ui(lambda: s.preview(conn, 3, above=12)) is None
+    first = off_ui(lambda: s.preview(conn, 3, above=4))
+    assert first.partial and not first.full and first.total == 12 and first.removed == []
+    assert [r.name for r in first.changed] == ["vm-000", "vm-001", "vm-002"]
+    full = off_ui(lambda: s.sample(conn))
+    assert full.full and not full.partial and full.total == 12 and full.removed == []
+    assert {r.name for r in full.changed} >= {f"vm-{i:03d}" for i in range(3, 12)}  # the rest, listed now

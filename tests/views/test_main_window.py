@@ -211,9 +211,9 @@ def test_two_connections_at_once(qtbot: Any, connected: tuple, tmp_path: Path) -
 
 def test_filter_matches_name_uuid_and_state(qtbot: Any, connected: tuple) -> None:
     win, uri = connected
-    parent = win.proxy.mapFromSource(win.model.connection_index(uri))
 
     def shown() -> list[str]:
+        parent = win.proxy.mapFromSource(win.model.connection_index(uri))  # proxy indexes die with a re-filter
         return sorted(win.proxy.index(r, 0, parent).data() for r in range(win.proxy.rowCount(parent)))
 
     type_filter(qtbot, win, "VM-00")
@@ -462,3 +462,21 @@ def test_new_vm_action_opens_the_wizard_on_the_connection(qtbot: Any, connected:
     wizards = [w for w in win.findChildren(NewVMWizard)]
     assert len(wizards) == 1
     wizards[0].close()
+
+
+def test_sorting_a_big_list_by_a_statistic_samples_every_domain_then_sorts_again(qtbot: Any,
+                                                                                connected: tuple) -> None:
+    """Off-screen rows of a big list are sampled rarely: sorting by CPU asks for a full tick, then re-sorts."""
+    win, uri = connected
+    win.manager.full_tick_domains = 4  # 12 domains: a big list (every 3rd tick samples all of them)
+    qtbot.waitUntil(lambda: win.manager.full_every(win.manager.connections[uri]) == 3, timeout=5000)
+    layouts: list[int] = []
+    win.model.layoutChanged.connect(lambda *_: layouts.append(1))
+    full: list[bool] = []
+    win.manager.polled.connect(lambda _u, res: full.append(not res.partial))
+    win.view.sortByColumn(COL_CPU, Qt.SortOrder.DescendingOrder)
+    assert win._resort_after == {uri}
+    qtbot.waitUntil(lambda: not win._resort_after, timeout=10000)
+    assert full and full[-1] is True and len(layouts) >= 2  # sorted at once, and again after the full tick
+    win.view.sortByColumn(COL_NAME, Qt.SortOrder.AscendingOrder)
+    assert not win._resort_after  # names are always current

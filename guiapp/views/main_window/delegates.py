@@ -48,6 +48,7 @@ from ..icons import state_icon
 
 _CACHE_LIMIT = 4096
 _TEXT_W = 82  # the right part of a sparkline cell is its text's
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 class DomainDelegate(QStyledItemDelegate):
@@ -65,6 +66,7 @@ class DomainDelegate(QStyledItemDelegate):
         self.selected_pen.setWidth(1)
         self._polys: dict[tuple[int, int], list] = {}  # [hist, count, x, y, w, h, top, points, polygon]
         self._texts: dict[str, tuple[QStaticText, int]] = {}
+        self._once: set[str] = set()  # texts drawn once (a second time makes them a QStaticText)
         self._scaled: dict[int, tuple[int, int, QPixmap]] = {}  # pixmap cacheKey -> (w, h, scaled copy)
         self.row_height = 0  # minimum row height (taller rows while the screen column shows thumbnails)
 
@@ -164,6 +166,7 @@ class DomainDelegate(QStyledItemDelegate):
         """
         sparks = None
         texts = self._texts
+        once = self._once
         for col, x, w in columns:
             if col == COL_SCREEN:
                 if thumb is not None:
@@ -185,9 +188,16 @@ class DomainDelegate(QStyledItemDelegate):
                 continue
             s = cell_text(row, col)
             hit = texts.get(s)
-            if hit is None:
+            if hit is not None:
+                painter.drawStaticText(x + w - 4 - hit[1], text_y, hit[0])
+            elif s in once:  # seen before: worth a laid-out text
                 hit = self.text(s, fm)
-            painter.drawStaticText(x + w - 4 - hit[1], text_y, hit[0])
+                painter.drawStaticText(x + w - 4 - hit[1], text_y, hit[0])
+            else:  # most rates are new each tick: one text layout, not three (advance, static text, draw)
+                if len(once) >= _CACHE_LIMIT:
+                    once.clear()
+                once.add(s)
+                painter.drawText(x, y, w - 4, h, _RIGHT, s)
             metric = SPARK_COLUMNS.get(col)
             if metric is not None and w - _TEXT_W - 8 >= 10 and h >= 12:
                 if sparks is None:

@@ -8,7 +8,8 @@ from PySide6.QtCore import QItemSelectionModel, QTimer
 from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow
 
 from ...models.connections import ConnectionManager
-from ...models.domains import DomainFilterProxy, DomainTreeModel, plural
+from ...models.domain_filter import DomainFilterProxy
+from ...models.domains import DomainTreeModel, plural
 from ...models.stats import DomainRow
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class SelectionAndFilter(_Base):
         if self._selected_keys is None:
             keys: dict[tuple[str, bytes], None] = {}
             proxy = self.proxy
-            identity = not proxy.filterRegularExpression().pattern()
+            identity = not proxy.filter_text
             selection = self.view.selectionModel().selection()
             for k in range(selection.count()):
                 rng = selection.at(k)

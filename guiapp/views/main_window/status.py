@@ -132,8 +132,25 @@ class StatusAndLifecycle(_Base):
     def running_long_jobs(self) -> list[Job]:
         return [j for j in self.runner.history if j.state in (JobState.QUEUED, JobState.RUNNING)]
 
+    def customizing_windows(self) -> list[Any]:
+        """VM windows customizing a new guest before install (defined, never started), not yet answered."""
+        return [vm for vm in getattr(self, "vm_windows", {}).values()
+                if vm.customizer is not None and vm.customizer.pending()]
+
     def quit_app(self) -> None:
-        """Quit: close every top-level window (consoles, details, networks, wizards), asking first if jobs run."""
+        """Quit: close every top-level window (consoles, details, networks, wizards), asking first if jobs run.
+
+        A VM window customizing a new guest asks first, as its own close does (cancel the installation, keep
+        the VM, or stay: staying calls Quit off); then Quit goes on with the next one.
+        """
+        customizing = self.customizing_windows()
+        if customizing:
+            vm = customizing[0]
+            vm.show()
+            vm.raise_()
+            vm.activateWindow()
+            vm.customizer.ask_close(then=self.quit_app)
+            return
         running = self.running_long_jobs()
         if not running:
             self._quit_now()

@@ -1,29 +1,31 @@
-"""The main window: connections and their domains, actions, filter, jobs panel and status area."""
+"""The main window: connections and their domains, actions, filter, jobs panel and status area.
+
+MainWindow is composed of mixins, one job each: ``menus.MenusAndToolbar`` (actions, menus, tool bar, filter box),
+``domain_ops.DomainOperations`` (what actions do to domains: jobs, bulk jobs, save/restore, delete, consoles),
+``selection.SelectionAndFilter`` and ``status.StatusAndLifecycle`` (status area, jobs dock, Quit); this module
+builds the view and wires the model, the poller and the dialogs together.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from typing import Any, Optional
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLineEdit,
     QMainWindow,
-    QMenu,
     QVBoxLayout,
     QWidget,
 )
 
-from ...jobs import Job, JobRunner
-from ...models.api import ACTIVE_STATES
+from ...jobs import JobRunner
 from ...models.connections import ConnectionManager
+from ...models.domain_filter import DomainFilterProxy
 from ...models.domains import (
     COL_CPU,
     COL_DISK,
@@ -33,33 +35,29 @@ from ...models.domains import (
     COL_NET,
     COL_SCREEN,
     COL_STATE,
-    COLUMNS,
     KIND_ROLE,
     ROW_ROLE,
+    SPARK_COLUMNS,
     ConnectionNode,
-    DomainFilterProxy,
     DomainTreeModel,
 )
 from ...models.preferences import SETTINGS_SWEEP, int_pref
 from ...models.stats import DomainRow
 from ...models.thumbnails import LIST_SIZE, DomainListThumbnails
-from ..confirm import confirm
 from ..errors import ErrorDialog, show_error
-from ..icons import app_icon, icon, state_icon
+from ..icons import app_icon, state_icon
 from ..preferences import PreferencesDialog, poll_interval_ms
-from .actions import OPS, DomainActions, has_vnc_graphics
+from .actions import DomainActions, has_vnc_graphics
 from .add_connection import AddConnectionDialog
-from .clone_dialog import open_clone_dialog
 from .delegates import DomainTreeView
-from .delete_dialog import DeleteDialog
-from .delete_storage import DiskChoice, delete_disks, plan_disks
+from .domain_ops import DomainOperations
+from .menus import MenusAndToolbar
 from .selection import Selected, SelectionAndFilter
 from .status import StatusAndLifecycle
 from .visible import visible_domains
 
 log = logging.getLogger(__name__)
 
-FILTER_DEBOUNCE_MS = 150
 
 
 def _is_local(uri: str) -> bool:
@@ -71,7 +69,7 @@ def _is_local(uri: str) -> bool:
     return not parts.hostname and "+" not in parts.scheme.replace("+unix", "")
 
 
-class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
+class MainWindow(DomainOperations, MenusAndToolbar, SelectionAndFilter, StatusAndLifecycle, QMainWindow):
     """The manager's main window; owns the job runner, the domain model and the connections."""
 
     def __init__(self, settings: Optional[QSettings] = None, runner: Optional[JobRunner] = None,
@@ -117,6 +115,7 @@ class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
         self._vnc_probe: Optional[tuple[str, bytes]] = None
         self._has_vnc: dict[tuple[str, bytes], bool] = self.screens.has_vnc  # one cache for both
         self._counted = -1
+        self._resort_after: set[str] = set()  # connections whose next full tick re-sorts the list
         self.manager.removed.connect(lambda _uri: self.screens.update())
         self.screens.changed.connect(self._screens_changed)
         self._restore_window_state()
@@ -143,6 +142,7 @@ class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
         header.setToolTip("Click to sort; right-click to show or hide columns")
+        header.sortIndicatorChanged.connect(self._sort_requested)
         widths = {COL_NAME: 220, COL_STATE: 110, COL_ID: 50, COL_CPU: 130, COL_MEM: 90, COL_DISK: 130, COL_NET: 130,
                   COL_SCREEN: LIST_SIZE.width() + 8}
         view.thumbnails = self.model.thumbnails
@@ -161,103 +161,6 @@ class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
         box.addWidget(view)
         self.setCentralWidget(central)
 
-    def _build_actions(self) -> None:
-        def act(name: str, text: str, slot: Callable[[], Any], shortcut: str = "", tip: str = "") -> QAction:
-            a = QAction(text, self)
-            a.setObjectName(name)
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-            if tip:
-                a.setToolTip(tip)
-                a.setStatusTip(tip)
-            a.triggered.connect(lambda _checked=False: slot())
-            return a
-
-        self.act_add = act("action_add_connection", "&Add Connection…", self.open_add_connection, "Ctrl+Shift+N",
-                           "Connect to a local or remote hypervisor")
-        self.act_add.setIcon(icon("action-add"))
-        self.act_networks = act("action_networks", "Virtual &Networks…", self.open_networks_window, "Ctrl+Shift+W",
-                                "The virtual networks of every open connection: start, stop, create, XML, leases")
-        self.act_storage = act("action_storage", "&Storage…", self.open_storage_window, "Ctrl+Shift+S",
-                               "Storage pools and volumes of every open connection: create, delete, resize, upload")
-        self.act_retry = act("action_retry", "&Retry Connection", self.retry_selected_connection, "F5",
-                             "Reconnect the selected connection (failed or dropped)")
-        self.act_remove_conn = act("action_remove_connection", "Remove C&onnection", self.remove_selected_connection,
-                                   "", "Close the selected connection and forget it")
-        self.act_new_vm = act("action_new_vm", "&New Virtual Machine…", self.open_new_vm_wizard, "Ctrl+N",
-                              "Create a guest: Xen PV/HVM, KVM or QEMU, with any network mode")
-        self.act_new_vm.setIcon(icon("action-new-vm"))  # not Add Connection's icon
-        self.act_restore = act("action_restore", "R&estore Saved Domain…", self.restore_domain, "Ctrl+Shift+O",
-                               "Restore a domain from a file written by Save")
-        self.act_prefs = act("action_preferences", "&Preferences…", self.open_preferences, "Ctrl+,",
-                             "Polling interval, screen thumbnails, external VNC viewer")
-        self.act_quit = act("action_quit", "&Quit", self.quit_app, "Ctrl+Q",
-                            "Close every guiapp window and quit (asks first while a long job runs)")
-        self.act_filter = act("action_filter", "&Filter", self._focus_filter, "Ctrl+F",
-                              "Filter the list by name, UUID or state")
-        self.act_about = act("action_about", "&About", self._about)
-        self.addAction(self.act_filter)
-
-    def _build_menus_and_toolbar(self) -> None:
-        a = self.domain_actions.actions
-        mb = self.menuBar()
-        file_menu = mb.addMenu("&File")
-        for x in (self.act_new_vm, self.act_add, self.act_restore, None, self.act_prefs, None, self.act_quit):
-            file_menu.addSeparator() if x is None else file_menu.addAction(x)
-        dom_menu = mb.addMenu("&Domain")
-        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "managed_save", "save",
-                    "delete", "clone", None, "details", "console", "external"):
-            dom_menu.addSeparator() if key is None else dom_menu.addAction(a[key])
-        conn_menu = mb.addMenu("&Connection")
-        for x in (self.act_add, self.act_retry, self.act_remove_conn, None, self.act_networks, self.act_storage):
-            conn_menu.addSeparator() if x is None else conn_menu.addAction(x)
-        self.view_menu = mb.addMenu("&View")
-        self.view_menu.addAction(self.act_filter)
-        self.columns_menu = self.view_menu.addMenu("&Columns")
-        self._column_actions: dict[int, QAction] = {}
-        for col in range(1, len(COLUMNS)):
-            ca = QAction(COLUMNS[col], self)
-            ca.setCheckable(True)
-            ca.setChecked(True)
-            if col == COL_SCREEN:  # shown while wanted and thumbnails are on (see _screens_changed)
-                ca.toggled.connect(lambda _on: self._screens_changed(save=True))
-            else:
-                ca.toggled.connect(lambda on, c=col: self.view.setColumnHidden(c, not on))
-            self.columns_menu.addAction(ca)
-            self._column_actions[col] = ca
-        mb.setToolTip("")
-        help_menu = mb.addMenu("&Help")
-        help_menu.addAction(self.act_about)
-        tb = self.toolbar = self.addToolBar("Main")
-        tb.setObjectName("mainToolbar")
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-        tb.addAction(self.act_new_vm)
-        tb.addAction(self.act_add)
-        tb.addSeparator()
-        for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", "managed_save", "delete", "details",
-                    "console"):
-            tb.addAction(a[key])
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setObjectName("filterEdit")
-        self.filter_edit.setPlaceholderText("Filter: name, UUID or state (Ctrl+F)")
-        self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.setToolTip("Show only domains whose name, UUID or state contains this text")
-        self.filter_edit.setMinimumWidth(320)
-        self.filter_edit.setMaximumWidth(480)
-        self._filter_timer = QTimer(self)  # keystrokes typed quickly filter once
-        self._filter_timer.setSingleShot(True)
-        self._filter_timer.setInterval(FILTER_DEBOUNCE_MS)
-        self._filter_timer.timeout.connect(lambda: self.set_filter(self.filter_edit.text()))
-        self.filter_edit.textChanged.connect(self._filter_typed)
-        self.filter_edit.returnPressed.connect(lambda: self.view.setFocus())
-        clear = QAction("Clear Filter", self.filter_edit)
-        clear.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        clear.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        clear.triggered.connect(self.clear_filter)
-        self.filter_edit.addAction(clear)
-        self.filter_bar.addWidget(self.filter_edit)
-        self.filter_bar.addStretch(1)
-        self.setTabOrder(self.filter_edit, self.view)
 
     # ------------------------------------------------------------- selection
 
@@ -314,121 +217,6 @@ class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
         self.runner.submit("Read graphics", lambda: has_vnc_graphics(conn.lookupByUUID(uuid).XMLDesc(0)),
                            on_result=done, on_error=failed)
 
-    # ---------------------------------------------------------------- actions
-    def run_action(self, key: str, sel: Optional[Selected] = None) -> None:
-        """Run action ``key`` on the selected domains (or on ``sel``: the VM window's one domain)."""
-        sel = self.selected_domains() if sel is None else sel
-        if key == "details":
-            for uri, row in sel[:8]:
-                self.open_details(uri, row.uuid)
-            return
-        if key == "save":
-            self.save_domains(sel)
-            return
-        if key == "delete":
-            self.delete_domains(sel)
-            return
-        if key == "clone":
-            self.clone_dialog = open_clone_dialog(self, *sel[0]) if len(sel) == 1 else None
-            return
-        if key == "console":
-            self.open_consoles(sel)
-            return
-        if key == "external":
-            self.open_external_viewers(sel)
-            return
-        op = OPS[key]
-        if op.call is None:
-            return
-        read_only = self._read_only_uuids(sel)
-        targets = [(uri, row) for uri, row in sel if row.state in op.states and row.uuid not in read_only]
-        verb = op.label.replace("&", "").rstrip("…")
-        if targets and key in ("destroy", "reboot"):
-            names = ", ".join(f"'{r.name}'" for _u, r in targets[:5]) + ("…" if len(targets) > 5 else "")
-            what = ("Power off at once, without a guest shutdown (unsaved data in the guests is lost)"
-                    if key == "destroy" else "Ask the guests to reboot")
-            self.confirm_box = confirm(self, self.settings, key, f"{what}: {names}?",
-                                       lambda: self._run_op(targets, verb, op))
-            return
-        self._run_op(targets, verb, op)
-
-    def _run_op(self, targets: Selected, verb: str, op: Any) -> None:
-        if len(targets) == 1:
-            self.domain_job(*targets[0], verb, op.api, op.call, long=op.long)
-        elif targets:
-            self.bulk_job(targets, verb, op.api, op.call)
-
-    def bulk_job(self, targets: Selected, verb: str, api: str, fn: Callable[[Any], Any]) -> Optional[Job]:
-        """One long job calling ``fn(virDomain)`` for every target on the pool, with progress; one error dialog."""
-        conns = {uri: self.manager.conn(uri) for uri, _r in targets}
-        items = [(uri, row.uuid, row.name) for uri, row in targets if conns.get(uri) is not None]
-        if not items:
-            return None
-        total = len(items)
-
-        def work(ctx: Any) -> list[tuple[str, str, BaseException]]:
-            failures: list[tuple[str, str, BaseException]] = []
-            step = max(1, total // 50)
-            for k, (uri, uuid, name) in enumerate(items):
-                try:
-                    fn(conns[uri].lookupByUUID(uuid))
-                except Exception as exc:  # reported together below; the others go on
-                    failures.append((uri, name, exc))
-                if k % step == 0 or k == total - 1:
-                    ctx.progress(100 * (k + 1) // total, f"{k + 1} of {total}")
-            return failures
-
-        def done(failures: list[tuple[str, str, BaseException]]) -> None:
-            for uri in conns:
-                self.manager.poll_now(uri)
-            if failures:
-                uri, name, exc = failures[0]
-                more = "" if len(failures) == 1 else f" (and {len(failures) - 1} more: " + ", ".join(
-                    f"'{n}'" for _u, n, _e in failures[1:6]) + ("…" if len(failures) > 6 else "") + ")"
-                self.show_error(exc, operation=f"{api} ('{name}')", uri=uri,
-                                title=f"{verb} failed for '{name}'{more}")
-            self.statusBar().showMessage(f"{verb}: {total - len(failures)} of {total} done", 5000)
-
-        return self.runner.submit(f"{verb} {total} domains", work, uri=items[0][0], operation=api, long=True,
-                                  takes_context=True, on_result=done,
-                                  on_error=lambda exc: self.show_error(exc, operation=api))
-
-    def open_consoles(self, sel: Selected) -> None:
-        """One console window per selected running domain (at most 4 at a time); lookups run on the pool."""
-        from ..console import open_console
-        for uri, row in [(u, r) for u, r in sel if r.state in OPS["console"].states][:4]:
-            conn = self.manager.conn(uri)
-            if conn is None:
-                continue
-            open_console(lambda c=conn, u=row.uuid: c.lookupByUUID(u), runner=self.runner, settings=self.settings,
-                         key=(uri, row.uuid), title=row.name)
-
-    def open_external_viewers(self, sel: Selected) -> None:
-        """Start the configured VNC viewer for each selected running domain (at most 4); errors in the dialog."""
-        from ...vnc.address import console_target
-        from ..console import external
-
-        for uri, row in [(u, r) for u, r in sel if r.state in OPS["external"].states][:4]:
-            conn = self.manager.conn(uri)
-            if conn is None:
-                continue
-            name = row.name
-
-            def launch(target: Any, uri: str = uri, name: str = name) -> None:
-                try:
-                    pid = external.launch(external.viewer_command(self.settings), target.address, name)
-                except external.ViewerError as exc:
-                    self.show_error(exc, operation="Open in External Viewer", uri=uri,
-                                    title=f"Cannot open the external viewer for '{name}'")
-                    return
-                self.statusBar().showMessage(f"Started the external viewer for '{name}' (pid {pid})", 5000)
-
-            self.runner.submit(f"Find the screen of {name}",
-                               lambda c=conn, u=row.uuid: console_target(c.lookupByUUID(u)), uri=uri,
-                               operation="virDomainGetXMLDesc", on_result=launch,
-                               on_error=lambda exc, uri=uri, name=name: self.show_error(
-                                   exc, operation=f"virDomainGetXMLDesc ('{name}')", uri=uri,
-                                   title=f"Cannot open the external viewer for '{name}'"))
 
     def _screens_changed(self, save: bool = False) -> None:
         """Show the Screen column (taller rows) while it is wanted and thumbnails are on; say why not."""
@@ -476,128 +264,6 @@ class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
         from ..wizard import open_new_vm_wizard
         open_new_vm_wizard(self)
 
-    def domain_job(self, uri: str, row: DomainRow, verb: str, api: str, fn: Callable[[Any], Any],
-                   long: bool = False, on_result: Optional[Callable[[Any], Any]] = None) -> Optional[Job]:
-        """Run ``fn(virDomain)`` on the pool for one domain; errors open the error dialog."""
-        conn = self.manager.conn(uri)
-        if conn is None:
-            return None
-        uuid, name = row.uuid, row.name
-
-        def work() -> Any:
-            return fn(conn.lookupByUUID(uuid))
-
-        def ok(result: Any) -> None:
-            self.manager.poll_now(uri)
-            if on_result is not None:
-                on_result(result)
-
-        def failed(exc: BaseException) -> None:
-            self.manager.poll_now(uri)
-            self.show_error(exc, operation=f"{api} ('{name}')", uri=uri, title=f"{verb} '{name}' failed")
-
-        return self.runner.submit(f"{verb} {name}", work, uri=uri, operation=api, long=long,
-                                  on_result=ok, on_error=failed)
-
-    def save_domains(self, sel: Selected) -> None:
-        read_only = self._read_only_uuids(sel)
-        targets = [(u, r) for u, r in sel if r.state in OPS["save"].states and r.uuid not in read_only]
-        if not targets:
-            return
-        folder = self.ask_save_dir()
-        if not folder:
-            return
-
-        def save_all() -> None:
-            for uri, row in targets:
-                path = os.path.join(folder, f"{row.name}.save")
-                self.domain_job(uri, row, "Save", "virDomainSave", lambda d, p=path: d.save(p), long=True)
-        existing = [f"{r.name}.save" for _u, r in targets if os.path.exists(os.path.join(folder, f"{r.name}.save"))]
-        if existing:
-            self.confirm_box = confirm(self, self.settings, "save_overwrite",
-                                       f"Overwrite {', '.join(existing[:5])}{'…' if len(existing) > 5 else ''} "
-                                       f"in {folder}?", save_all)
-            return
-        save_all()
-
-    def restore_domain(self) -> None:
-        uri = self.selected_connection()
-        conn = self.manager.conn(uri) if uri else None
-        if conn is None:
-            return
-        path = self.ask_restore_file(uri)
-        if not path:
-            return
-        self.runner.submit(f"Restore {os.path.basename(path)}", lambda: conn.restore(path), uri=uri,
-                           operation="virDomainRestore", long=True,
-                           on_result=lambda _r: self.manager.poll_now(uri),
-                           on_error=lambda exc: self.show_error(exc, operation=f"virDomainRestore ('{path}')",
-                                                                uri=uri, title="Restore failed"))
-
-    def delete_domains(self, sel: Selected) -> None:
-        """Read the definitions (for their disks) on the pool, then ask for confirmation."""
-        read_only = self._read_only_uuids(sel)
-        sel = [(u, r) for u, r in sel if r.uuid not in read_only]
-        if not sel:
-            return
-        conns = {uri: self.manager.conn(uri) for uri, _r in sel}
-        items = [(uri, row.uuid, row.name, row.state) for uri, row in sel if conns.get(uri) is not None]
-
-        def work() -> dict[str, list[DiskChoice]]:
-            disks: dict[str, list[DiskChoice]] = {}
-            for uri in dict.fromkeys(u for u, *_ in items):
-                disks.update(plan_disks(conns[uri], [(uuid, n) for u, uuid, n, _s in items if u == uri]))
-            return disks
-
-        def ask(disks: dict[str, list[DiskChoice]]) -> None:
-            names = [n for _u, _id, n, _s in items]
-            active = [n for _u, _id, n, s in items if s in ACTIVE_STATES]
-            local = all(_is_local(u) for u, *_ in items)
-            dialog = DeleteDialog(names, disks, active, self, local=local)
-            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            dialog.confirmed.connect(lambda paths: self._do_delete(items, conns, disks, paths))
-            self.delete_dialog = dialog
-            dialog.open()
-
-        self.runner.submit("Read definitions", work, on_result=ask,
-                           on_error=lambda exc: self.show_error(exc, operation="virDomainGetXMLDesc"))
-
-    def _do_delete(self, items: list[tuple[str, bytes, str, int]], conns: dict[str, Any],
-                   disks: dict[str, list[DiskChoice]], paths: list[str]) -> None:
-        """One long job: force off and undefine each domain, then delete the chosen disks of those deleted."""
-        chosen = set(paths)
-
-        def work() -> tuple[list[tuple[str, str, BaseException]], list[str]]:
-            failures: list[tuple[str, str, BaseException]] = []
-            file_errors: list[str] = []
-            for uri, uuid, name, state in items:
-                try:
-                    dom = conns[uri].lookupByUUID(uuid)
-                    if state in ACTIVE_STATES and dom.isActive():
-                        dom.destroy()
-                    dom.undefine()
-                except Exception as exc:  # reported per domain below; the others go on
-                    failures.append((uri, name, exc))
-                    continue
-                picked = [d for d in disks.get(name, []) if d.path in chosen]
-                file_errors += delete_disks(conns[uri], picked, _is_local(uri))
-                chosen.difference_update(d.path for d in picked)  # a disk listed twice is deleted once
-            return failures, file_errors
-
-        def done(res: tuple[list[tuple[str, str, BaseException]], list[str]]) -> None:
-            failures, file_errors = res
-            for uri in {u for u, *_ in items}:
-                self.manager.poll_now(uri)
-            for uri, name, exc in failures:
-                self.show_error(exc, operation=f"virDomainUndefine ('{name}')", uri=uri,
-                                title=f"Delete '{name}' failed")
-            if file_errors:
-                self.show_error(OSError("Some disks could not be removed:\n" + "\n".join(file_errors)),
-                                operation="virStorageVolDelete")
-
-        title = f"Delete {items[0][2]}" if len(items) == 1 else f"Delete {len(items)} domains"
-        self.runner.submit(title, work, uri=items[0][0] if items else "", operation="virDomainUndefine", long=True,
-                           on_result=done, on_error=lambda exc: self.show_error(exc, operation="virDomainUndefine"))
 
     # ------------------------------------------------------------ connections
     def open_add_connection(self) -> AddConnectionDialog:
@@ -632,7 +298,21 @@ class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
     def _on_open_failed(self, uri: str, exc: BaseException) -> None:
         self.show_error(exc, operation="virConnectOpen", uri=uri, title=f"Could not connect to {uri}")
 
+    def _sort_requested(self, column: int, _order: Qt.SortOrder) -> None:
+        """Sorting by a statistic: big lists sample every domain first, then sort again with fresh values."""
+        if column not in SPARK_COLUMNS and column != COL_MEM:
+            self._resort_after.clear()
+            return
+        manager = self.manager
+        self._resort_after = {u for u, e in manager.connections.items() if e.is_open and manager.full_every(e) > 1}
+        for uri in self._resort_after:
+            manager.poll_now(uri)
+
     def _on_polled(self, uri: str, result: Any) -> None:
+        if uri in self._resort_after and not result.partial:
+            self._resort_after.discard(uri)
+            if not self._resort_after:
+                self.model.resort()
         self.screens.update()
         if self.poll_errors.pop(uri, None) is not None:
             self._show_poll_errors()
@@ -641,24 +321,6 @@ class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
             self._update_count()
 
     # ----------------------------------------------------------------- errors
-    def run_hint_action(self, uri: str, kind: str, name: str) -> None:
-        """The "What you can do" button of an error: start the network or domain it names, as a job."""
-        conn = self.manager.conn(uri)
-        if conn is None:
-            return
-        if kind == "start-network":
-            api, work = "virNetworkCreate", (lambda: conn.networkLookupByName(name).create())
-        elif kind == "start-domain":
-            api, work = "virDomainCreate", (lambda: conn.lookupByName(name).create())
-        else:
-            return
-
-        def done(_result: object) -> None:
-            self.manager.poll_now(uri)
-            self.statusBar().showMessage(f"Started '{name}'", 5000)
-
-        self.runner.submit(f"Start '{name}'", work, uri=uri, operation=api, on_result=done,
-                           on_error=lambda exc: self.show_error(exc, operation=f"{api} ('{name}')", uri=uri))
 
     def show_error(self, exc: BaseException, *, operation: str = "", uri: str = "", title: str = "") -> ErrorDialog:
         """The error dialog for every window of the manager; its hint's safe action (start a network or a
@@ -723,48 +385,14 @@ class MainWindow(SelectionAndFilter, StatusAndLifecycle, QMainWindow):
             if conn_node.status in (conn_node.FAILED, conn_node.DISCONNECTED):
                 self.manager.retry(conn_node.uri)
 
-    def _context_menu(self, pos: QPoint) -> None:
-        pidx = self.view.indexAt(pos)
-        menu = QMenu(self)
-        kind = self.proxy.mapToSource(pidx).data(KIND_ROLE) if pidx.isValid() else None
-        if kind == "connection":
-            for a in (self.act_retry, self.act_restore, self.act_remove_conn):
-                menu.addAction(a)
-        else:
-            a = self.domain_actions.actions
-            for key in ("start", "pause", "resume", "shutdown", "reboot", "destroy", None, "managed_save", "save",
-                        "delete", "clone", None, "details", "console", "external"):
-                menu.addSeparator() if key is None else menu.addAction(a[key])
-            menu.addSeparator()
-            menu.addAction(self.act_restore)
-        menu.addSeparator()
-        menu.addAction(self.act_add)
-        menu.popup(self.view.viewport().mapToGlobal(pos))
-
-    def _header_menu(self, pos: QPoint) -> None:
-        menu = QMenu(self)
-        for a in self._column_actions.values():
-            menu.addAction(a)
-        menu.popup(self.view.header().mapToGlobal(pos))
-
-    def _about(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
-        box = QMessageBox(QMessageBox.Icon.Information, "About guiapp",
-                          "guiapp — a virtual machine manager over the libvirt-style API "
-                          "(test, QEMU/KVM and Xen drivers).", QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-
-    def _ask_save_dir(self) -> Optional[str]:
-        return QFileDialog.getExistingDirectory(self, "Save the domains' state into folder") or None
-
-    def _ask_restore_file(self, uri: str) -> Optional[str]:
-        path, _f = QFileDialog.getOpenFileName(self, f"Restore a saved domain on {uri}")
-        return path or None
 
     # ------------------------------------------------------------ window state
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.customizing_windows():  # closing the manager quits: ask about new guests first (quit_app)
+            event.ignore()
+            self.quit_app()
+            return
         self.save_window_state()
         for win in [*self.details_windows.values(), *getattr(self, "vm_windows", {}).values()]:
             win.close()

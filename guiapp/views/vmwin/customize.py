@@ -4,11 +4,13 @@ As virt-manager's customize dialog: the window opens on the Details › Hardware
 (Begin Installation, Cancel Installation).  Edits go through the same hardware pages (defineXML jobs).  Begin
 starts the domain (as the wizard's install run when it has one: ``netinstall.start_domain``) and shows the console;
 Cancel asks, then undefines the domain and deletes the storage the wizard made (``finish.cancel_install``).
-Closing the window before beginning asks whether to cancel the installation or keep the virtual machine.
+Closing the window before beginning asks whether to cancel the installation or keep the virtual machine;
+so does Quit (``ask_close`` with what to do next), for each window still customizing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Optional
 
 from PySide6.QtCore import QObject, Signal
@@ -38,6 +40,7 @@ class Customizer(QObject):
         self.busy = False
         self.outcome = ""
         self.box: Optional[QMessageBox] = None
+        self._then: Optional[Callable[[], None]] = None  # what waits for the window to close (Quit)
         bar = self.bar = QToolBar("Installation", vm)
         bar.setObjectName("customizeToolbar")
         bar.setMovable(False)
@@ -127,6 +130,12 @@ class Customizer(QObject):
         self._finish(CANCELLED)
         self.vm.main.manager.poll_now(self.vm.uri)
         self.vm.close()
+        self._run_then()
+
+    def _run_then(self) -> None:
+        then, self._then = self._then, None
+        if then is not None:
+            then()
 
     # ------------------------------------------------------------------ close
     def may_close(self, event: QCloseEvent) -> bool:
@@ -134,8 +143,18 @@ class Customizer(QObject):
         if self.outcome:
             return True
         event.ignore()
-        if self.busy:
-            return False
+        if not self.busy:
+            self.ask_close()
+        return False
+
+    def pending(self) -> bool:
+        """Still customizing: neither begun, cancelled nor kept, and no Begin or Cancel running."""
+        return not self.outcome and not self.busy
+
+    def ask_close(self, then: Optional[Callable[[], None]] = None) -> None:
+        """Ask whether to cancel the installation (delete), keep the VM, or stay; ``then`` runs once the window
+        has closed either way (Quit goes on), never when the user stays or deleting fails."""
+        self._then = then
         box = QMessageBox(QMessageBox.Icon.Question, "Close without installing",
                           f"'{self.created.name}' has not been started yet. Cancel the installation (delete it and "
                           f"its new storage) or keep it defined to start later?", QMessageBox.StandardButton.NoButton,
@@ -152,11 +171,13 @@ class Customizer(QObject):
             elif button is keep:
                 self._finish(KEPT)
                 self.vm.close()
+                self._run_then()
+            else:
+                self._then = None  # stay: Quit is called off
 
         box.buttonClicked.connect(answered)
         self.box = box
         box.open()
-        return False
 
     # ----------------------------------------------------------------- helpers
     def _set_busy(self, busy: bool, text: str = "") -> None:
@@ -170,6 +191,7 @@ class Customizer(QObject):
         self.text.setText(f"  {text}  ")
 
     def _failed(self, exc: BaseException) -> None:
+        self._then = None  # a Quit waiting for this is called off: the error is shown
         self._set_busy(False, f"Failed: {exc}".splitlines()[0])
         self.vm.main.show_error(exc, operation="Customize before install", uri=self.vm.uri)
 

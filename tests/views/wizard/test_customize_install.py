@@ -10,6 +10,7 @@ import pytest
 from gui_helpers import off_ui
 from helpers import real_libvirt
 from PySide6.QtWidgets import QMessageBox
+from shiboken6 import isValid
 from wizard_helpers import TITLES, forward
 
 import guiapp.backend as libvirt
@@ -136,6 +137,44 @@ def test_closing_before_begin_asks(qtbot: Any, main: Any) -> None:
     assert volumes(main) == ["custom3.qcow2"]
     vm = main.open_vm_window(URI, off_ui(dom_of(main, "custom3").UUID))
     assert vm.customizer is None  # kept: an ordinary VM window from now on
+
+
+def test_quit_while_customizing_asks_like_closing_the_window(qtbot: Any, main: Any) -> None:
+    """Ctrl+Q with a new guest still being customized asks (cancel installation / keep it / stay) before quitting."""
+    vm = create_customized(qtbot, main, "custom6")
+    keeper = off_ui(lambda: libvirt.open(URI))  # test:///default is shared while a connection holds it open
+    main.act_quit.trigger()
+    box = vm.customizer.box
+    assert isinstance(box, QMessageBox) and box.isVisible() and "custom6" in box.text()
+    assert main.isVisible() and vm.isVisible()  # nothing closed before the answer
+    box.button(QMessageBox.StandardButton.Cancel).click()  # stay: Quit is called off
+    qtbot.wait(50)
+    assert main.isVisible() and vm.isVisible() and vm.customizer is not None
+    main.close()  # closing the manager is a Quit too: it asks the same
+    assert main.isVisible() and vm.customizer.box is not box and vm.customizer.box.isVisible()
+    keep = next(b for b in vm.customizer.box.buttons() if "Keep" in b.text())
+    keep.click()  # kept: the VM window closes and Quit goes on
+    qtbot.waitUntil(lambda: not main.isVisible(), timeout=5000)
+    assert not isValid(vm) or not vm.isVisible()  # closed (and deleted once events ran)
+    try:
+        assert "custom6" in off_ui(lambda: [d.name() for d in keeper.listAllDomains(0)])  # kept, defined
+    finally:
+        off_ui(keeper.close)
+
+
+def test_quit_while_customizing_can_cancel_the_installation_then_quits(qtbot: Any, main: Any) -> None:
+    vm = create_customized(qtbot, main, "custom7")
+    keeper = off_ui(lambda: libvirt.open(URI))
+    assert "custom7" in off_ui(lambda: [d.name() for d in keeper.listAllDomains(0)])
+    main.act_quit.trigger()
+    delete = next(b for b in vm.customizer.box.buttons() if "Cancel Installation" in b.text().replace("&", ""))
+    delete.click()
+    qtbot.waitUntil(lambda: not main.isVisible(), timeout=10000)
+    assert not isValid(vm) or not vm.isVisible()
+    try:
+        assert "custom7" not in off_ui(lambda: [d.name() for d in keeper.listAllDomains(0)])  # deleted
+    finally:
+        off_ui(keeper.close)
 
 
 def test_run_while_customizing_is_begin_installation(qtbot: Any, main: Any) -> None:
