@@ -24,7 +24,6 @@ from .history_api import HistoryConnMethods
 from .history_api import install as _install_history
 from .network import virNetwork
 from .storage import virStoragePool, virStorageVol, virStream
-from .xml import schema as xml_schema
 
 _reset = errors.reset_thread_error
 
@@ -260,6 +259,7 @@ class virConnect(HistoryConnMethods):
             _check_str(xmlDesc, "xmlDesc")
             _check_flags(flags)
             if flags & C.VIR_DOMAIN_START_VALIDATE:
+                from .xml import schema as xml_schema  # lxml and the schema load when a check asks for them
                 xml_schema.validate(xmlDesc)
         self._checked(True, "virDomainCreateXML", check)
         return self._dom(self._invoke("domain_create_xml", True, xmlDesc, flags))
@@ -276,6 +276,7 @@ class virConnect(HistoryConnMethods):
             _check_str(xml, "xml")
             _check_flags(flags)
             if flags & C.VIR_DOMAIN_DEFINE_VALIDATE:  # libvirt's RelaxNG check, before the driver parses
+                from .xml import schema as xml_schema
                 xml_schema.validate(xml)
         self._checked(True, "virDomainDefineXML", check)
         return self._dom(self._invoke("domain_define_xml", True, xml, flags))

@@ -22,8 +22,13 @@ from guiapp.backend.xml.serialize import escape_text, quote_attr
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Modules a plain ``list --all`` on the test driver must not load: other drivers and the wire protocol,
-#: the storage and network tables it does not touch, the other command modules, Qt, heavy stdlib packages.
+#: the storage and network tables it does not touch, the other command modules, Qt, heavy stdlib packages,
+#: and any XML: the default node lists from its domains' facts, so neither lxml nor the XML models load.
 NOT_FOR_LIST = (
+    "lxml", "guiapp.backend.xml.safe", "guiapp.backend.xml.domain", "guiapp.backend.xml.domain_devices",
+    "guiapp.backend.xml.domain_normalize", "guiapp.backend.xml.network", "guiapp.backend.xml.props",
+    "guiapp.backend.xml.devices_edit", "guiapp.backend.xml.metadata", "guiapp.backend.xml.schema",
+    "guiapp.backend.xml.capabilities", "inspect", "dataclasses",
     "guiapp.backend.rpc", "guiapp.backend.drivers.remote.driver", "guiapp.backend.drivers.qemu",
     "guiapp.backend.drivers.xen", "guiapp.backend.hoststorage.table", "guiapp.backend.hoststorage.dirpool",
     "guiapp.backend.hostnet.table", "guiapp.backend.xml.storage", "guiapp.backend.xml.snapshot",
@@ -69,6 +74,24 @@ def test_list_loads_no_gui_and_no_driver_but_the_uris() -> None:
     packages = set(drivers._MODULES.values()) | {"guiapp.backend.drivers.remote.driver"}
     loaded = {p for p in packages if p in got["modules"]}
     assert loaded == {"guiapp.backend.drivers.test"}
+
+
+def test_import_guiapp_backend_loads_no_xml() -> None:
+    """``import guiapp.backend`` (what every script and command starts with) loads neither lxml nor an XML
+    model: they come with the first document parsed or formatted."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    code = "import json, sys, guiapp.backend; print(json.dumps(sorted(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, check=True)
+    loaded = json.loads(proc.stdout)
+    assert [m for m in loaded if m == "lxml" or m.startswith(("lxml.", "guiapp.backend.xml."))] == []
+
+
+def test_the_first_xml_use_still_loads_what_it_needs() -> None:
+    """dumpxml after the lazy open: the default domain is parsed then, and shows libvirt's definition."""
+    got = _run("-c", "test:///default", "dumpxml", "test")
+    assert got["rc"] == 0 and "<uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>" in got["out"]
+    assert "aa:bb:cc:dd:ee:ff" in got["out"] and "guiapp.backend.xml.domain" in got["modules"]
 
 
 def test_a_bad_line_still_gets_virshs_message() -> None:

@@ -10,7 +10,7 @@ from typing import Iterable, NamedTuple, Optional
 
 from .. import constants as C
 from ..errors import DriverError
-from ..xml.domain import format_uuid
+from ..uuids import format_uuid
 
 #: Flags of virDomainModificationImpact (SetMemoryFlags, SetVcpusFlags, ...).
 AFFECT = C.VIR_DOMAIN_AFFECT_LIVE | C.VIR_DOMAIN_AFFECT_CONFIG

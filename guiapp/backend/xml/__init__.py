@@ -11,17 +11,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .safe import MAX_XML_SIZE, check_root, parse_xml
-
 if TYPE_CHECKING:
     from .domain import DomainDef, parse_domain
+    from .safe import MAX_XML_SIZE, check_root, parse_xml
 
 __all__ = ["MAX_XML_SIZE", "DomainDef", "check_root", "parse_domain", "parse_xml"]
 
 
 def __getattr__(name: str) -> Any:
-    """The domain model loads on first use: importing :mod:`.safe` or :mod:`.escape` must not load it."""
+    """Everything loads on first use: importing a submodule (:mod:`.node`, :mod:`.escape`) loads neither the
+    domain model nor lxml (:mod:`.safe`)."""
     if name in ("DomainDef", "parse_domain"):
         from . import domain
         return getattr(domain, name)
+    if name in ("MAX_XML_SIZE", "check_root", "parse_xml"):
+        from . import safe
+        return getattr(safe, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,17 +33,17 @@ thousands of domains opens and lists without building thousands of definitions (
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import NamedTuple, Optional, Union
-
-from lxml import etree
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
 from .. import constants as C
 from ..errors import DriverError
-from .domain import DomainDef, DomainFields, top_values
-from .domain_normalize import check_domain_tree
-from .network import TEST_DEFAULT_NETWORK_XML, NetworkDef, network_from_element
-from .safe import check_root, parse_xml
+
+if TYPE_CHECKING:  # the XML model and lxml load when a document is parsed: test:///default opens without them
+    from lxml import etree
+
+    from .domain import DomainDef
+    from .network import NetworkDef
 
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
 _RUNSTATE = f"{{{TEST_NS}}}runstate"
@@ -71,6 +71,8 @@ class DomainFacts(NamedTuple):
     @classmethod
     def of_checked(cls, root: etree._Element) -> DomainFacts:
         """The facts of a tree :func:`~.domain_normalize.check_domain_tree` accepted (one pass over its top)."""
+        from .domain import DomainFields, top_values
+
         v = top_values(root)
         f = DomainFields
         vcpus = v[f._vcpus]
@@ -82,32 +84,58 @@ class DomainFacts(NamedTuple):
 class NodeDomain:
     """One ``<domain>`` of a node: checked when the node is loaded (an invalid domain fails the load), its
     :class:`DomainDef` made on first use of :attr:`definition`, so listing a node of thousands of domains
-    builds none; :attr:`facts` are there from the start."""
+    builds none; :attr:`facts` are there from the start.  The default node's domain is not even parsed
+    before its tree is used (:meth:`unparsed`)."""
 
-    __slots__ = ("_definition", "_element", "facts", "state", "transient", "has_managed_save")
+    __slots__ = ("_definition", "_element", "_text", "facts", "state", "transient", "has_managed_save")
 
     def __init__(self, definition: Union[DomainDef, etree._Element], state: int = C.VIR_DOMAIN_RUNNING,
                  transient: bool = False, has_managed_save: bool = False) -> None:
         """``definition``: a DomainDef, or a ``<domain>`` tree check_domain_tree accepted."""
+        from lxml import etree  # loaded already: the caller parsed a document
+
         self._definition: Optional[DomainDef]
         self._element: Optional[etree._Element]
-        if isinstance(definition, DomainDef):
-            self._definition, self._element = definition, None
-            self.facts = DomainFacts.of(definition)
-        else:
+        self._text: Optional[str] = None
+        if isinstance(definition, etree._Element):
             self._definition, self._element = None, definition
             self.facts = DomainFacts.of_checked(definition)
+        else:
+            self._definition, self._element = definition, None
+            self.facts = DomainFacts.of(definition)
         self.state = state  # a VIR_DOMAIN_* state number
         self.transient = transient
         self.has_managed_save = has_managed_save
+
+    @classmethod
+    def unparsed(cls, text: str, facts: DomainFacts, state: int = C.VIR_DOMAIN_RUNNING) -> NodeDomain:
+        """A domain known to be valid, with its ``facts`` given: ``text`` is parsed and checked on first use
+        of :attr:`tree` or :attr:`definition` (the default node: opening it needs no XML at all)."""
+        nd = cls.__new__(cls)
+        nd._definition, nd._element, nd._text = None, None, text
+        nd.facts, nd.state, nd.transient, nd.has_managed_save = facts, state, False, False
+        return nd
+
+    def _checked_tree(self) -> etree._Element:
+        el = self._element
+        if el is None:
+            assert self._text is not None
+            from .domain_normalize import check_domain_tree
+            from .safe import parse_xml
+
+            el = self._element = parse_xml(self._text, "default node", domain=_FROM)
+            check_domain_tree(el, "test")
+            self._text = None
+        return el
 
     @property
     def definition(self) -> DomainDef:
         """The full definition, completed on first use (libvirt's defaults; the checks ran at load)."""
         d = self._definition
         if d is None:
-            assert self._element is not None
-            d = self._definition = DomainDef.from_checked(self._element, hypervisor="test")
+            from .domain import DomainDef
+
+            d = self._definition = DomainDef.from_checked(self._checked_tree(), hypervisor="test")
             self._element = None
         return d
 
@@ -117,8 +145,7 @@ class NodeDomain:
         d = self._definition
         if d is not None:
             return d.root
-        assert self._element is not None
-        return self._element
+        return self._checked_tree()
 
     @property
     def built(self) -> bool:
@@ -126,21 +153,29 @@ class NodeDomain:
         return self._definition is not None
 
 
-@dataclass
 class Node:
-    """The host a test connection pretends to be, and its domains in document order."""
+    """The host a test connection pretends to be, and its domains in document order.
 
-    model: str = "i686"
-    memory_kib: int = 3 * 1024 * 1024
-    cpus: int = 16
-    mhz: int = 1400
-    nodes: int = 2
-    sockets: int = 2
-    cores: int = 2
-    threads: int = 2
-    domains: list[NodeDomain] = field(default_factory=list)
-    path: Optional[str] = None
-    networks: list[NetworkDef] = field(default_factory=list)
+    ``networks`` may be given as a function making them (the default node's, parsed on first use)."""
+
+    def __init__(self, model: str = "i686", memory_kib: int = 3 * 1024 * 1024, cpus: int = 16, mhz: int = 1400,
+                 nodes: int = 2, sockets: int = 2, cores: int = 2, threads: int = 2,
+                 domains: Optional[list[NodeDomain]] = None, path: Optional[str] = None,
+                 networks: Union[list[NetworkDef], Callable[[], list[NetworkDef]], None] = None) -> None:
+        self.model, self.memory_kib, self.cpus, self.mhz = model, memory_kib, cpus, mhz
+        self.nodes, self.sockets, self.cores, self.threads = nodes, sockets, cores, threads
+        self.domains: list[NodeDomain] = [] if domains is None else domains
+        self.path = path
+        self._networks: Union[list[NetworkDef], Callable[[], list[NetworkDef]]] = (
+            [] if networks is None else networks)
+
+    @property
+    def networks(self) -> list[NetworkDef]:
+        """The node's virtual networks (a node file's are checked at load, see :func:`parse_node`)."""
+        nets = self._networks
+        if callable(nets):
+            nets = self._networks = nets()
+        return nets
 
     def node_info(self) -> list:
         """``virNodeGetInfo``: [model, memory MiB, cpus, mhz, nodes, sockets, cores, threads]."""
@@ -182,31 +217,39 @@ DEFAULT_DOMAIN_XML = """<domain type='test'>
 </domain>
 """
 
-DEFAULT_NODE_XML = (
-    "<node>\n"
-    "  <cpu><nodes>2</nodes><sockets>2</sockets><cores>2</cores><threads>2</threads>"
-    "<active>16</active><mhz>1400</mhz><model>i686</model></cpu>\n"
-    "  <memory>3145728</memory>\n"
-    + DEFAULT_DOMAIN_XML
-    + TEST_DEFAULT_NETWORK_XML
-    + "</node>\n"
-)
+#: What listing needs of :data:`DEFAULT_DOMAIN_XML` (tests/backend/xml pin that they agree).
+DEFAULT_DOMAIN_FACTS = DomainFacts("test", bytes.fromhex("6695eb01f6a4830479aa97f2502e193f"), 8388608, 2097152,
+                                   2, 2, "hvm")
 
-_default_cache: Optional[tuple[Node, list[bytes]]] = None
+
+def _default_node_xml() -> str:
+    """libvirt's default node as a node file would write it (the host facts are :class:`Node`'s defaults)."""
+    from .network import TEST_DEFAULT_NETWORK_XML
+
+    return ("<node>\n"
+            "  <cpu><nodes>2</nodes><sockets>2</sockets><cores>2</cores><threads>2</threads>"
+            "<active>16</active><mhz>1400</mhz><model>i686</model></cpu>\n"
+            "  <memory>3145728</memory>\n"
+            + DEFAULT_DOMAIN_XML + TEST_DEFAULT_NETWORK_XML + "</node>\n")
+
+
+def __getattr__(name: str) -> Any:
+    """``DEFAULT_NODE_XML`` is made on first use: it needs the network module."""
+    if name == "DEFAULT_NODE_XML":
+        return _default_node_xml()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _default_networks() -> list[NetworkDef]:
+    from .network import TEST_DEFAULT_NETWORK_XML, parse_network
+
+    return [parse_network(TEST_DEFAULT_NETWORK_XML)]
 
 
 def default_node() -> Node:
-    """A fresh copy of the default node (each ``test:///default`` connection owns its own)."""
-    global _default_cache
-    if _default_cache is None:
-        node = parse_node(DEFAULT_NODE_XML, base_dir=None, what="default node")
-        _default_cache = (node, [])
-    base = _default_cache[0]
-    return Node(model=base.model, memory_kib=base.memory_kib, cpus=base.cpus, mhz=base.mhz, nodes=base.nodes,
-                sockets=base.sockets, cores=base.cores, threads=base.threads,
-                domains=[NodeDomain(d.definition.copy(), d.state, d.transient, d.has_managed_save)
-                         for d in base.domains],
-                networks=[n.copy() for n in base.networks])
+    """A fresh default node (each ``test:///default`` node is its own): libvirt's host facts (:class:`Node`'s
+    defaults), its running domain ``test`` and network ``default``, neither parsed before it is used."""
+    return Node(domains=[NodeDomain.unparsed(DEFAULT_DOMAIN_XML, DEFAULT_DOMAIN_FACTS)], networks=_default_networks)
 
 
 def _node_error(detail: str) -> DriverError:
@@ -241,6 +284,8 @@ def _int_child(cpu: etree._Element, tag: str, default: int) -> int:
 
 def parse_node(text: Union[str, bytes], *, base_dir: Optional[str], what: str = "node_definition") -> Node:
     """Parse a ``<node>`` document.  ``base_dir`` resolves ``<domain file=...>`` (None forbids them)."""
+    from .safe import check_root, parse_xml
+
     root = parse_xml(text, what, domain=_FROM)
     check_root(root, "node", domain=_FROM)
     node = Node(path=what if base_dir is not None else None)
@@ -264,12 +309,21 @@ def parse_node(text: Union[str, bytes], *, base_dir: Optional[str], what: str = 
         node.memory_kib = int(t)
     for el in root.findall("domain"):  # a list: inline domains are detached from the node as they are read
         node.domains.append(_node_domain(el, base_dir))
+    seen: set[object] = set()
     for el in root.iterfind("network"):
-        node.networks.append(_node_network(el, base_dir))
+        net = _node_network(el, base_dir)
+        if net.name in seen or net.uuid in seen:
+            raise DriverError(C.VIR_ERR_OPERATION_FAILED,
+                              f"network '{net.name}' is defined twice in the node file", _FROM)
+        seen.update((net.name, net.uuid))
+        node.networks.append(net)
     return node
 
 
 def _node_network(el: etree._Element, base_dir: Optional[str]) -> NetworkDef:
+    from .network import NetworkDef, network_from_element
+    from .safe import parse_xml
+
     ref = el.get("file")
     if ref is None:
         return network_from_element(el)
@@ -280,6 +334,11 @@ def _node_network(el: etree._Element, base_dir: Optional[str]) -> NetworkDef:
 
 
 def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
+    from lxml import etree
+
+    from .domain_normalize import check_domain_tree
+    from .safe import parse_xml
+
     ref = el.get("file")
     if ref is not None:
         if base_dir is None:
@@ -321,5 +380,6 @@ def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
     return nd
 
 
-__all__ = ["Node", "NodeDomain", "DomainFacts", "TEST_NS", "DEFAULT_DOMAIN_XML", "DEFAULT_NODE_XML", "default_node",
+__all__ = ["Node", "NodeDomain", "DomainFacts", "TEST_NS", "DEFAULT_DOMAIN_XML", "DEFAULT_DOMAIN_FACTS",
+           "default_node",
            "load_node", "parse_node"]

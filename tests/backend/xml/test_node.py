@@ -6,7 +6,16 @@ from helpers import real_libvirt
 
 from guiapp.backend import constants as C
 from guiapp.backend.errors import DriverError
-from guiapp.backend.xml.node import DEFAULT_DOMAIN_XML, TEST_NS, default_node, load_node, parse_node
+from guiapp.backend.xml import node as node_module
+from guiapp.backend.xml.node import (
+    DEFAULT_DOMAIN_FACTS,
+    DEFAULT_DOMAIN_XML,
+    TEST_NS,
+    DomainFacts,
+    default_node,
+    load_node,
+    parse_node,
+)
 
 NODE = f"""<node xmlns:test='{TEST_NS}'>
   <cpu>
@@ -98,6 +107,31 @@ def test_default_node_is_libvirts():
     assert (d.definition.memory_kib, d.definition.current_memory_kib, d.definition.vcpus) == (8388608, 2097152, 2)
     assert d.definition.interfaces[0].mac == "aa:bb:cc:dd:ee:ff"
     assert "diskimage1" in DEFAULT_DOMAIN_XML
+
+
+def test_the_default_node_is_the_default_node_file_parsed():
+    """default_node() parses nothing before use: its given facts, host values and network are what parsing
+    DEFAULT_NODE_XML (libvirt's default node as a node file) gives."""
+    lazy, parsed = default_node(), parse_node(node_module.DEFAULT_NODE_XML, base_dir=None, what="default node")
+    assert not lazy.domains[0].built and callable(lazy._networks)
+    assert lazy.node_info() == parsed.node_info() and lazy.path is parsed.path is None
+    [lazy_dom], [parsed_dom] = lazy.domains, parsed.domains
+    assert lazy_dom.facts == DEFAULT_DOMAIN_FACTS == parsed_dom.facts == DomainFacts.of(parsed_dom.definition)
+    assert (lazy_dom.state, lazy_dom.transient, lazy_dom.has_managed_save) == (
+        parsed_dom.state, parsed_dom.transient, parsed_dom.has_managed_save)
+    assert lazy_dom.definition.to_xml() == parsed_dom.definition.to_xml()
+    assert [n.to_xml() for n in lazy.networks] == [n.to_xml() for n in parsed.networks]
+
+
+def test_a_network_twice_in_a_node_file_fails_the_load(tmp_path):
+    net = "<network><name>n{}</name><uuid>dd8fe884-6c02-601e-7551-cca97df1c5d{}</uuid></network>"
+    for second in (net.format(1, "e"), net.format(2, "f")):  # the same name; the same UUID
+        path = tmp_path / "node.xml"
+        path.write_text(f"<node>{net.format(1, 'f')}{second}</node>")
+        with pytest.raises(DriverError) as info:
+            load_node(str(path))
+        assert (info.value.code, info.value.domain) == (C.VIR_ERR_OPERATION_FAILED, C.VIR_FROM_TEST)
+        assert "is defined twice in the node file" in str(info.value)
 
 
 def test_default_node_copies_are_independent():

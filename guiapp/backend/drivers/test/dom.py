@@ -6,16 +6,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Optional
 
-from lxml import etree
-
 from ... import constants as C
 from ...errors import DriverError
-from ...xml.domain import Disk, DomainDef, Interface
 from .. import common
 from ..base import DomainRef
 from .profile import _Profile
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the XML model loads when a definition is made or read (command-line start-up)
+    from lxml import etree
+
+    from ...xml.domain import DomainDef
     from ...xml.node import NodeDomain
 
 _FROM_TEST = C.VIR_FROM_TEST
@@ -45,6 +45,8 @@ def _existing(dom: Optional[_Dom]) -> Optional[common.Existing]:
 
 def tree_devices(root: etree._Element) -> tuple[list[tuple[Optional[str], Optional[str]]], list[Optional[str]]]:
     """(disks as (target, source), interfaces' target devs) read from a domain tree."""
+    from ...xml.domain import Disk, Interface
+
     return ([(x.target, x.source) for x in map(Disk, root.iterfind("devices/disk"))],
             [n.target_dev for n in map(Interface, root.iterfind("devices/interface"))])
 

@@ -36,7 +36,7 @@ from ...errors import DriverError
 from ...hostnet.ops import NetworkOpsMixin
 from ...hoststorage.ops import StorageOpsMixin
 from ...uri import URI
-from ...xml.domain import format_uuid
+from ...uuids import format_uuid
 from ...xml.node import load_node
 from .. import common
 from ..base import DomainRef

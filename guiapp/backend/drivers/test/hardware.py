@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from lxml import etree
-
 from ... import constants as C
-from ...xml import devices_edit as dev
-from ...xml.domain import DomainDef
-from ...xml.metadata import get_metadata, set_metadata
 from .. import common
 from ..base import DomainRef
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the XML model loads when a device or metadata change comes (command-line start-up)
+    from lxml import etree
+
+    from ...xml.domain import DomainDef
     from .dom import Event, _Dom
 
 _FROM_TEST = C.VIR_FROM_TEST
@@ -54,6 +52,8 @@ class TestHardwareOps:
 
     def _edit(self, ref: DomainRef, xml: str, flags: int, allowed: int, func: str,
               edit: Any) -> None:
+        from ...xml import devices_edit as dev
+
         common.check_flags(flags, allowed, func, _FROM_TEST)
         want = dev.parse_device(xml)
         with self._lock:
@@ -73,16 +73,22 @@ class TestHardwareOps:
 
     def domain_attach_device(self, ref: DomainRef, xml: str, flags: int) -> None:
         def attach(d: DomainDef, want: etree._Element) -> tuple[DomainDef, etree._Element]:
+            from ...xml import devices_edit as dev
+
             return dev.attach_device(d, want)
         self._edit(ref, xml, flags, common.DEVICE_FLAGS, "virDomainAttachDeviceFlags", attach)
 
     def domain_detach_device(self, ref: DomainRef, xml: str, flags: int) -> None:
         def detach(d: DomainDef, want: etree._Element) -> tuple[DomainDef, etree._Element]:
+            from ...xml import devices_edit as dev
+
             return dev.detach_device(d, want)[0], want
         self._edit(ref, xml, flags, common.DEVICE_FLAGS, "virDomainDetachDeviceFlags", detach)
 
     def domain_update_device(self, ref: DomainRef, xml: str, flags: int) -> None:
         def update(d: DomainDef, want: etree._Element) -> tuple[DomainDef, etree._Element]:
+            from ...xml import devices_edit as dev
+
             new, _old, el = dev.update_device(d, want)
             return new, el
         self._edit(ref, xml, flags, common.UPDATE_DEVICE_FLAGS, "virDomainUpdateDeviceFlags", update)
@@ -112,6 +118,8 @@ class TestHardwareOps:
 
     def domain_set_metadata(self, ref: DomainRef, type: int, metadata: Optional[str], key: Optional[str],
                             uri: Optional[str], flags: int) -> None:
+        from ...xml.metadata import set_metadata
+
         common.check_flags(flags, common.AFFECT, "virDomainSetMetadata", _FROM_TEST)
         with self._lock:
             dom = self._get(ref)
@@ -124,6 +132,8 @@ class TestHardwareOps:
                 self._set_config(dom, new_config)
 
     def domain_get_metadata(self, ref: DomainRef, type: int, uri: Optional[str], flags: int) -> str:
+        from ...xml.metadata import get_metadata
+
         common.check_flags(flags, common.AFFECT, "virDomainGetMetadata", _FROM_TEST)
         with self._lock:
             dom = self._get(ref)

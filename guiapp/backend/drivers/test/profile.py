@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from ...xml.domain import DomainDef
+if TYPE_CHECKING:
+    from ...xml.domain import DomainDef
 
 
 class _Profile:

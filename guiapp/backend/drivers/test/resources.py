@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ... import constants as C
 from ...errors import DriverError
-from ...xml.domain import DomainDef
 from .. import common
 from ..base import DomainRef
 from .dom import _check_flags, _Dom, _not_running, _now
 from .profile import _Profile
 from .stats import TestStats
+
+if TYPE_CHECKING:
+    from ...xml.domain import DomainDef
 
 _FROM_TEST = C.VIR_FROM_TEST
 _FROM_DOMAIN = C.VIR_FROM_DOMAIN

@@ -13,17 +13,18 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from ... import constants as C
 from ...errors import DriverError
-from ...xml.domain import DomainDef, format_uuid, parse_domain
-from ...xml.node import Node
+from ...uuids import format_uuid
 from .. import common
 from ..base import DomainRef
 from .dom import Event, _Dom, _existing, _now
 from .profile import _Profile
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the XML model loads when a definition is parsed or made (command-line start-up)
     from ...history import MemoryStore
     from ...hostnet.table import NetworkTable
     from ...hoststorage.table import StorageTable
+    from ...xml.domain import DomainDef
+    from ...xml.node import Node
     from ..snaptree import SnapshotTree
 
 _FROM_TEST = C.VIR_FROM_TEST
@@ -73,12 +74,6 @@ class TestState:
                     dom.since = None
             else:
                 dom.reason = C.VIR_DOMAIN_SHUTOFF_UNKNOWN
-        seen: set[object] = set()
-        for net in node.networks:
-            if net.name in seen or net.uuid in seen:
-                raise DriverError(C.VIR_ERR_OPERATION_FAILED,
-                                  f"network '{net.name}' is defined twice in the node file", _FROM_TEST)
-            seen.update((net.name, net.uuid))
         self._network_table: Optional[NetworkTable] = None  # made on first use: see _networks
         self._in_memory_storage = True
         self._storage_table: Optional[StorageTable] = None  # made on first use: see _storage
@@ -260,6 +255,8 @@ class TestState:
         return True
 
     def _parse(self, xml: str | bytes, *, define: bool = False) -> DomainDef:
+        from ...xml.domain import parse_domain
+
         d = parse_domain(xml, hypervisor="test")
         if d.arch is None:
             d.arch = "i686"  # what libvirt's test driver fills in
