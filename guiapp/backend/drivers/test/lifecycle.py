@@ -10,6 +10,9 @@ from ..base import DomainRef
 from .dom import Event, _check_flags, _Dom, _not_running, _now
 from .state import TestState
 
+if TYPE_CHECKING:
+    from ...xml.domain import DomainDef
+
 _FROM_TEST = C.VIR_FROM_TEST
 
 _START_FLAGS = (C.VIR_DOMAIN_START_PAUSED | C.VIR_DOMAIN_START_AUTODESTROY | C.VIR_DOMAIN_START_BYPASS_CACHE
@@ -49,16 +52,22 @@ class TestLifecycle(TestState):
         d = self._parse(xml)
         events: list[Event] = []
         with self._lock:
-            dom = self._check_new(d, check_live=True)
-            if dom is None:
-                dom = _Dom(None, d)
-                self._add(dom)
-            else:
-                dom.live = d  # start a defined, inactive domain with this definition
+            dom = self._to_run(d)
             self._start(dom, flags, events)
             ref = dom.ref
         self._emit(events)
         return ref
+
+    def _to_run(self, d: DomainDef) -> _Dom:
+        """The domain that is to run definition ``d``: a defined, inactive one of that name/UUID, else a new one
+        (call with the lock held; a clash with a running or different domain is refused by ``_check_new``)."""
+        dom = self._check_new(d, check_live=True)
+        if dom is None:
+            dom = _Dom(None, d)
+            self._add(dom)
+        else:
+            dom.live = d
+        return dom
 
     def _start(self, dom: _Dom, flags: int, events: list[Event], *,
                reason: int = C.VIR_DOMAIN_RUNNING_BOOTED, detail: int = C.VIR_DOMAIN_EVENT_STARTED_BOOTED,

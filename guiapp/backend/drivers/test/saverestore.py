@@ -9,7 +9,7 @@ from typing import Optional
 from ... import constants as C
 from ...errors import DriverError
 from ..base import DomainRef
-from .dom import Event, _check_flags, _Dom, _not_running
+from .dom import Event, _check_flags, _not_running
 from .lifecycle import TestLifecycle
 
 _FROM_TEST = C.VIR_FROM_TEST
@@ -134,12 +134,7 @@ class TestSaveRestore(TestLifecycle):
             paused = True
         events: list[Event] = []
         with self._lock:
-            dom = self._check_new(d, check_live=True)
-            if dom is None:
-                dom = _Dom(None, d)
-                self._add(dom)
-            else:
-                dom.live = d
+            dom = self._to_run(d)
             self._start(dom, C.VIR_DOMAIN_START_PAUSED if paused else 0, events,
                         reason=C.VIR_DOMAIN_RUNNING_RESTORED, detail=C.VIR_DOMAIN_EVENT_STARTED_RESTORED,
                         paused_detail=C.VIR_DOMAIN_EVENT_SUSPENDED_RESTORED)
