@@ -57,12 +57,23 @@ class StallProbe:
 
 
 def spin(app: Any, seconds: float, until: Callable[[], bool] = lambda: False) -> bool:
+    """Run the event loop (a real one: it blocks when idle, as the app's does) for ``seconds`` or until ``until``."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if until():
+        return True
+    loop = QEventLoop()
     end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        if until():
-            return True
-        time.sleep(0.002)
+    check = QTimer()
+    check.setInterval(5)
+
+    def look() -> None:
+        if until() or time.monotonic() >= end:
+            loop.quit()
+    check.timeout.connect(look)
+    check.start()
+    loop.exec()
+    check.stop()
     return until()
 
 

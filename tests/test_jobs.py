@@ -142,3 +142,26 @@ def test_a_named_pool_does_not_wait_behind_the_general_pool(qtbot: Any, qapp: An
         release.set()
         assert runner.wait(10_000)
         QCoreApplication.processEvents()
+
+
+def test_a_pacer_waits_while_the_ui_thread_runs_a_marked_stretch() -> None:
+    """Pool loops make way for marked UI work (their GIL competition tripled a paint's time); unmarked: no wait."""
+    import threading
+
+    from guiapp.jobs import PACE_WAIT, UI_WORK, Pacer
+
+    passed = threading.Event()
+
+    def loop() -> None:
+        Pacer()()
+        passed.set()
+    with UI_WORK:
+        with UI_WORK:  # nested stretches: idle only when the outer one ends
+            worker = threading.Thread(target=loop)
+            worker.start()
+        assert not passed.wait(PACE_WAIT / 4)
+    assert passed.wait(10)
+    worker.join()
+    passed.clear()
+    Pacer()()  # nothing marked: returns at once (a wait would block this test's thread for PACE_WAIT)
+    assert UI_WORK.wait_idle(0)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
-from ..jobs import JobRunner, Relay
+from ..jobs import UI_WORK, JobRunner, Pacer, Relay
 from .api import (
     STATE_CRASHED,
     STATE_PAUSED,
@@ -116,6 +116,7 @@ class Connection:
         self.poll_failures = 0
         self.ticks_since_full = 0
         self.force_full = True  # the next tick samples every domain
+        self.touched: set[bytes] = set()  # domains events changed: the next partial tick samples them too
 
     @property
     def is_open(self) -> bool:
@@ -217,12 +218,16 @@ class ConnectionManager(QObject):
             if entry.timer is not None:
                 entry.timer.setInterval(self.interval_ms)
 
-    def poll_now(self, uri: str) -> None:
-        """Poll as soon as possible (coalesced with a poll already running)."""
+    def poll_now(self, uri: str, domains: Optional[Iterable[bytes]] = None) -> None:
+        """Poll as soon as possible (coalesced with a poll already running): every domain, or with ``domains``
+        (known ones whose state events changed) a partial tick that samples them besides the usual ones."""
         entry = self.connections.get(uri)
         if entry is None or not entry.is_open:
             return
-        entry.force_full = True
+        if domains is None:
+            entry.force_full = True
+        else:
+            entry.touched.update(domains)
         if entry.busy:
             entry.repoll = True
         else:
@@ -254,6 +259,7 @@ class ConnectionManager(QObject):
         if entry.force_full or self.watched is None or entry.ticks_since_full + 1 >= self.full_every(entry):
             return None
         wanted = set(self.watched(entry.uri))
+        wanted |= entry.touched
         horizon = time.monotonic() - ASKED_SECONDS
         for key, at in list(self._asked.items()):
             if at < horizon:
@@ -347,6 +353,7 @@ class ConnectionManager(QObject):
             return
         entry.busy = True
         only = self._partial_set(entry)
+        entry.touched = set()
         if only is None:
             entry.ticks_since_full, entry.force_full = 0, False
         else:
@@ -360,7 +367,7 @@ class ConnectionManager(QObject):
                     first = sampler.preview(conn, preview, above=self.full_tick_domains)
                     if first is not None:
                         return first
-                return sampler.sample(conn, only=only)
+                return sampler.sample(conn, only=only, pace=Pacer())
             except Exception as exc:
                 try:
                     alive = bool(conn.isAlive())
@@ -372,7 +379,8 @@ class ConnectionManager(QObject):
         self.runner.start_light(work, self._poll_relay, (entry, gen))
 
     def _poll_result(self, tag: tuple[Connection, int], result: PollResult) -> None:
-        self._polled(*tag, result)
+        with UI_WORK:
+            self._polled(*tag, result)
 
     def _poll_failure(self, tag: tuple[Connection, int], exc: BaseException) -> None:
         self._poll_error(*tag, exc)
@@ -413,8 +421,9 @@ class ConnectionManager(QObject):
 
     # ----------------------------------------------------------------- events
     def _on_burst(self) -> None:
-        for item in self._relay.take():
-            self._on_event(*item)
+        with UI_WORK:
+            for item in self._relay.take():
+                self._on_event(*item)
 
     def _on_event(self, uri: str, uuid: bytes, event: int, detail: int, dom_id: int) -> None:
         """Queue the event's state for the next batch; the batch also triggers one early poll."""
@@ -428,12 +437,22 @@ class ConnectionManager(QObject):
             self._event_flush.start()
 
     def flush_events(self) -> None:
-        """Apply the queued lifecycle events: one model update and one poll per connection."""
+        """Apply the queued lifecycle events: one model update and one early poll per connection.
+
+        The poll samples just the domains these events changed when they are all state changes of listed
+        domains (a bulk action on thousands sends a batch every EVENT_BATCH_MS); a defined, undefined or new
+        domain needs a full one.
+        """
         pending, self._pending_events = self._pending_events, {}
+        with UI_WORK:
+            self._apply_events(pending)
+
+    def _apply_events(self, pending: dict[str, dict[bytes, tuple[int, Optional[int]]]]) -> None:
         for uri, batch in pending.items():
-            self.model.set_domain_states(uri, {u: v for u, v in batch.items() if v[0] >= 0})
+            states = {u: v for u, v in batch.items() if v[0] >= 0}
+            listed = self.model.set_domain_states(uri, states)
             entry = self.connections.get(uri)
             if entry is not None:
                 for uuid in batch:
                     entry.sampler.invalidate(uuid)  # the next tick is authoritative, even if this event was stale
-            self.poll_now(uri)
+            self.poll_now(uri, batch if listed == len(batch) else None)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple, Optional
+from typing import Any, Callable, Iterable, NamedTuple, Optional
 
 from ..backend.uuids import format_uuid
 from .api import ACTIVE_STATES, STATE_NOSTATE, error_code, libvirt
 
+FETCH_CHUNK = 250  # a paced full tick asks for this many domains' stats per call, pacing in between
 HISTORY = 180  # samples kept per metric (3 minutes at the default interval)
 SPARK_POINTS = 20  # samples drawn by the list's sparklines
 
@@ -175,27 +176,53 @@ class StatsSampler:
         t = self._tracks.get(uuid)
         return None if t is None else t.hist
 
-    def _fetch(self, conn: Any, doms: Optional[list[Any]] = None) -> list[tuple[Any, dict]]:
+    def _fetch(self, conn: Any, doms: Optional[list[Any]] = None,
+               pace: Optional[Callable[[], None]] = None) -> list[tuple[Any, dict]]:
         if self._bulk:
             try:
+                if pace is not None:
+                    return self._fetch_paced(conn, doms, pace)
                 return conn.getAllDomainStats() if doms is None else conn.domainListGetStats(doms)
             except libvirt.libvirtError as exc:
                 if error_code(exc) != getattr(libvirt, "VIR_ERR_NO_SUPPORT", 3):
                     raise
                 self._bulk = False
         rows = []
-        for dom in conn.listAllDomains(0) if doms is None else doms:
+        for k, dom in enumerate(conn.listAllDomains(0) if doms is None else doms):
             state, maxmem, mem, vcpus, cputime = dom.info()
             rows.append((dom, {"state.state": state, "balloon.current": mem, "balloon.maximum": maxmem,
                                "vcpu.current": vcpus, "cpu.time": cputime if state in ACTIVE_STATES else None}))
+            if pace is not None and k % 64 == 63:
+                pace()
         return rows
 
-    def sample(self, conn: Any, now: Optional[float] = None, only: Optional[Iterable[bytes]] = None) -> PollResult:
+    @staticmethod
+    def _fetch_paced(conn: Any, doms: Optional[list[Any]], pace: Callable[[], None]) -> list[tuple[Any, dict]]:
+        """The stats of ``doms`` (None: every domain) in calls of FETCH_CHUNK domains, pacing between them."""
+        everyone = doms is None
+        if doms is None:
+            doms = conn.listAllDomains(0)
+        if len(doms) <= FETCH_CHUNK:
+            return conn.domainListGetStats(doms) if doms else []
+        rows: list[tuple[Any, dict]] = []
+        for k in range(0, len(doms), FETCH_CHUNK):
+            pace()
+            try:
+                rows += conn.domainListGetStats(doms[k:k + FETCH_CHUNK])
+            except libvirt.libvirtError as exc:
+                if not everyone or error_code(exc) != getattr(libvirt, "VIR_ERR_NO_DOMAIN", 42):
+                    raise
+                return conn.getAllDomainStats()  # one went away meanwhile: all in one call after all
+        return rows
+
+    def sample(self, conn: Any, now: Optional[float] = None, only: Optional[Iterable[bytes]] = None,
+               pace: Optional[Callable[[], None]] = None) -> PollResult:
         """One tick: one bulk stats call, then the rows whose values changed.
 
         With ``only`` (UUIDs), a partial tick: just those domains known from the last full tick
         (``domainListGetStats``), no removals. Falls back to a full tick when there is none yet,
-        or when a domain is gone meanwhile.
+        or when a domain is gone meanwhile. With ``pace`` (the job runner's :class:`~guiapp.jobs.Pacer`), a
+        big tick asks in chunks and turns the answer into rows in steps, calling it in between.
         """
         t0 = time.perf_counter()
         partial = only is not None and not self._first
@@ -204,18 +231,18 @@ class StatsSampler:
             known = self._doms
             doms = [known[u] for u in only if u in known]  # type: ignore[union-attr]
             try:
-                rows = self._fetch(conn, doms) if doms else []
+                rows = self._fetch(conn, doms, pace) if doms else []
             except libvirt.libvirtError as exc:
                 if error_code(exc) != getattr(libvirt, "VIR_ERR_NO_DOMAIN", 42):
                     raise
                 partial = False  # one went away: the full tick below finds out which
         if not partial:
-            rows = self._fetch(conn)
+            rows = self._fetch(conn, pace=pace)
             self._doms = {}
         doms_seen = None if partial else self._doms
         now = time.monotonic() if now is None else now
         result = PollResult(self.uri, full=self._first, partial=partial)
-        seen = self._take(rows, now, result, doms_seen)
+        seen = self._take(rows, now, result, doms_seen, pace)
         tracks = self._tracks
         if not partial and len(seen) != len(tracks):
             for uuid in [u for u in tracks if u not in seen]:
@@ -227,13 +254,15 @@ class StatsSampler:
         return result
 
     def _take(self, rows: list[tuple[Any, dict]], now: float, result: PollResult,
-              doms_seen: Optional[dict[bytes, Any]]) -> set[bytes]:
+              doms_seen: Optional[dict[bytes, Any]], pace: Optional[Callable[[], None]] = None) -> set[bytes]:
         """Turn one bulk stats answer into ``result.changed`` rows; returns the UUIDs it listed."""
         tracks = self._tracks
         seen = set()
         seen_add = seen.add
         changed = result.changed
-        for dom, st in rows:
+        for k, (dom, st) in enumerate(rows):
+            if pace is not None and k & 127 == 127:
+                pace()
             uuid = dom.UUID()
             seen_add(uuid)
             if doms_seen is not None:

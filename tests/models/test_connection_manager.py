@@ -164,3 +164,29 @@ def test_a_big_list_shows_its_first_screen_before_the_full_tick(qtbot: Any, mana
     assert seen[0] == (True, False, 3, 3)  # the first screen: three rows listed at once
     assert seen[1][:2] == (False, True) and seen[1][3] == 12  # then at once the full tick with every domain
     assert [r.name for r in manager.model.connection(uri).rows][:3] == ["vm-000", "vm-001", "vm-002"]
+
+
+def test_state_events_poll_just_their_domains_and_a_new_or_gone_domain_polls_all(qtbot: Any, manager: Any,
+                                                                               tmp_path: Path) -> None:
+    """A bulk action on thousands sends an event batch every EVENT_BATCH_MS: each early poll samples the changed
+    domains (and the watched ones), not every domain; an undefined domain needs a full tick."""
+    uri = write_node(tmp_path / "a.xml", 12, running=1.0)
+    manager.full_tick_domains = 4
+    manager.add(uri)
+    qtbot.waitUntil(lambda: manager.model.domain_count() == 12, timeout=10000)
+    rows = {r.name: r.uuid for r in manager.model.connection(uri).rows}
+    manager.watched = lambda u: {rows["vm-000"]} if u == uri else set()
+    manager.set_interval(60_000)
+    qtbot.waitUntil(lambda: not manager.connections[uri].busy, timeout=10000)
+    seen: list[tuple[bool, set]] = []
+    manager.polled.connect(lambda u, res: seen.append((res.partial, {r.name for r in res.changed})))
+    conn = manager.conn(uri)
+    off_ui(lambda: [conn.lookupByName(n).suspend() for n in ("vm-004", "vm-007")])
+    qtbot.waitUntil(lambda: bool(seen), timeout=10000)
+    partial, names = seen[0]
+    assert partial and {"vm-004", "vm-007"} <= names <= {"vm-000", "vm-004", "vm-007"}
+    qtbot.waitUntil(lambda: not manager.connections[uri].busy, timeout=10000)
+    seen.clear()
+    off_ui(lambda: (conn.lookupByName("vm-009").destroy(), conn.lookupByName("vm-009").undefine()))
+    qtbot.waitUntil(lambda: manager.model.domain_count() == 11, timeout=10000)
+    assert seen and seen[-1][0] is False

@@ -96,3 +96,48 @@ def test_preview_of_a_big_list_samples_the_first_screen_by_name_then_the_full_ti
     full = off_ui(lambda: s.sample(conn))
     assert full.full and not full.partial and full.total == 12 and full.removed == []
     assert {r.name for r in full.changed} >= {f"vm-{i:03d}" for i in range(3, 12)}  # the rest, listed now
+
+
+def test_a_paced_tick_asks_in_chunks_and_gives_what_one_call_gives(conn: Any, node_uri: str, monkeypatch: Any) -> None:
+    """With a pacer, a big tick asks FETCH_CHUNK domains per call and paces between calls and while turning the
+    answer into rows; the rows are those an unpaced sampler makes from the same node."""
+    from guiapp.models import stats
+
+    monkeypatch.setattr(stats, "FETCH_CHUNK", 5)
+    calls: list[int] = []
+    real = conn.domainListGetStats
+    monkeypatch.setattr(conn, "domainListGetStats", lambda doms, *a: calls.append(len(doms)) or real(doms, *a),
+                        raising=False)
+    paced, plain = StatsSampler(node_uri), StatsSampler(node_uri)
+    paces: list[int] = []
+    first = off_ui(lambda: paced.sample(conn, pace=lambda: paces.append(1)))
+    assert calls == [5, 5, 2] and len(paces) >= 3
+    reference = off_ui(lambda: plain.sample(conn))
+    assert first.full and first.total == 12 and first.removed == []
+    assert sorted((r.name, r.state, r.id, r.mem_kib, r.vcpus) for r in first.changed) == sorted(
+        (r.name, r.state, r.id, r.mem_kib, r.vcpus) for r in reference.changed)
+    calls.clear()
+    by_name = {r.name: r.uuid for r in first.changed}
+    part = off_ui(lambda: paced.sample(conn, only=[by_name[f"vm-{i:03d}"] for i in range(7)], pace=lambda: None))
+    assert part.partial and calls == [5, 2]
+
+
+def test_a_paced_full_tick_when_a_domain_goes_away_between_the_list_and_its_stats(conn: Any, node_uri: str,
+                                                                                  monkeypatch: Any) -> None:
+    """A chunk naming a domain undefined since the list: one call for every domain instead, the domain removed."""
+    from guiapp.models import stats
+
+    monkeypatch.setattr(stats, "FETCH_CHUNK", 5)
+    s = StatsSampler(node_uri)
+    gone = {r.name: r.uuid for r in off_ui(lambda: s.sample(conn)).changed}["vm-011"]
+    whole: list[int] = []
+    real = conn.getAllDomainStats
+    monkeypatch.setattr(conn, "getAllDomainStats", lambda *a: whole.append(1) or real(*a), raising=False)
+    undefined: list[int] = []
+
+    def pace() -> None:  # the first pace comes after the list: listed, then gone
+        if not undefined:
+            conn.lookupByName("vm-011").undefine()
+            undefined.append(1)
+    res = off_ui(lambda: s.sample(conn, pace=pace))
+    assert whole == [1] and not res.partial and res.removed == [gone] and res.total == 11

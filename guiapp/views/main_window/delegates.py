@@ -42,6 +42,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTreeView
 
+from ...jobs import UI_WORK
 from ...models.domains import COL_NAME, COL_SCREEN, COL_STATE, COLUMNS, ROW_ROLE, SPARK_COLUMNS, THUMB_ROLE, cell_text
 from ...models.stats import SPARK_POINTS, DomainRow
 from ..icons import state_icon
@@ -291,7 +292,8 @@ class DomainTreeView(QTreeView):
         proxy = self.model()
         self._to_source = proxy.mapToSource if isinstance(proxy, QSortFilterProxyModel) else None
         self._style = None
-        super().paintEvent(event)
+        with UI_WORK:
+            super().paintEvent(event)
 
     def _row_style(self, option: QStyleOptionViewItem) -> tuple:
         """(highlight, highlighted text, alternate base, text color, font metrics, font height) of this paint."""

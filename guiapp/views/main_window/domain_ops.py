@@ -122,11 +122,12 @@ class DomainOperations(_Base):
                     failures.append((uri, name, exc))
                 if k % step == 0 or k == total - 1:
                     ctx.progress(100 * (k + 1) // total, f"{k + 1} of {total}")
+                ctx.pace()
             return failures
 
         def done(failures: list[tuple[str, str, BaseException]]) -> None:
-            for uri in conns:
-                self.manager.poll_now(uri)
+            for uri in conns:  # their state events came already; this samples just these domains once more
+                self.manager.poll_now(uri, [uuid for u, uuid, _n in items if u == uri])
             if failures:
                 uri, name, exc = failures[0]
                 more = "" if len(failures) == 1 else f" (and {len(failures) - 1} more: " + ", ".join(

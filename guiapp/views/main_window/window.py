@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...jobs import JobRunner
+from ...jobs import UI_WORK, JobRunner
 from ...models.connections import ConnectionManager
 from ...models.domain_filter import DomainFilterProxy
 from ...models.domains import (
@@ -165,6 +165,10 @@ class MainWindow(DomainOperations, MenusAndToolbar, SelectionAndFilter, StatusAn
     # ------------------------------------------------------------- selection
 
     def _update_actions(self) -> None:
+        with UI_WORK:
+            self._update_actions_now()
+
+    def _update_actions_now(self) -> None:
         sel = self.selected_domains()
         rows = [r for _u, r in sel]
         self.domain_actions.has_vnc = None
