@@ -47,3 +47,51 @@ def test_a_poll_tick_repaints_the_statistics_columns_of_domain_rows_only(qtbot: 
         assert r.top() > conn_row.bottom(), (r, conn_row)  # not the connection's own row
     first_domain = view.visualRect(win.proxy.index(0, COL_CPU, conn))
     assert any(r.contains(first_domain.center()) for r in painted)  # the domain rows themselves are repainted
+
+
+def test_the_row_loop_paints_what_qt_per_row_painting_paints(qtbot: Any, window: Any, tmp_path: Any,
+                                                            monkeypatch: Any) -> None:
+    """The view paints domain rows in one loop of its own (Qt's loop cost a converted style option and a
+    proxy mapping per row): pixel for pixel what Qt's drawRow path paints, with selected rows, the focus row,
+    alternating colours, two connections, a scrolled list and a filter."""
+    from guiapp.models.demo import write_node
+    from guiapp.views.main_window.delegates import DomainTreeView
+
+    a = write_node(tmp_path / "a.xml", 40, running=0.5, paused=3)
+    b = write_node(tmp_path / "b.xml", 4, prefix="web")
+    window.resize(1000, 600)
+    window.manager.add(a)
+    window.manager.add(b)
+    qtbot.waitUntil(lambda: window.model.domain_count() == 44, timeout=20000)
+    window.manager.set_interval(600_000)
+    qtbot.wait(300)
+    rows = window.model.connection(a).rows
+    window.select_domain(a, rows[2].uuid)
+    window.select_domain(a, rows[3].uuid, extend=True)
+    window.select_domain(a, rows[9].uuid, extend=True)
+    window.view.setFocus()
+    view = window.view
+    loops: list[int] = []
+    ours = DomainTreeView._paint_domain_rows
+
+    def counted(self: Any, event: Any) -> Any:
+        loops.append(1)
+        return ours(self, event)
+
+    def both() -> tuple[Any, Any]:
+        monkeypatch.setattr(DomainTreeView, "_paint_domain_rows", counted)
+        mine = view.viewport().grab().toImage()
+        monkeypatch.setattr(DomainTreeView, "_paint_domain_rows", lambda self, event: None)
+        theirs = view.viewport().grab().toImage()
+        return mine, theirs
+
+    for step in ("top", "scrolled", "filtered"):
+        if step == "scrolled":
+            view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2 + 7)
+        if step == "filtered":
+            window.set_filter("vm-01")
+        qtbot.wait(50)
+        loops.clear()
+        mine, theirs = both()
+        assert loops, step
+        assert mine == theirs, step
