@@ -308,7 +308,7 @@ class DomainTreeView(QTreeView):
         option, a proxy ``mapToSource`` and a selection query (about half the cost of a repaint).
         """
         proxy = self.model()
-        source = proxy.sourceModel() if self._to_source is not None else proxy
+        source = proxy.sourceModel() if isinstance(proxy, QSortFilterProxyModel) else proxy
         connections = getattr(source, "connections", None)
         if connections is None or not self.uniformRowHeights():
             return None

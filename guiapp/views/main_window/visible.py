@@ -15,7 +15,7 @@ def visible_domains(view: Any, uri: str, margin: int = 5) -> set[bytes]:
     """
     out: set[bytes] = set()
     proxy = view.model()
-    source = proxy.sourceModel() if isinstance(proxy, QSortFilterProxyModel) else proxy
+    source: Any = proxy.sourceModel() if isinstance(proxy, QSortFilterProxyModel) else proxy
     node = source.connection(uri) if source is not None else None
     if node is None or not node.rows:
         return out
