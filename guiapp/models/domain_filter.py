@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Optional
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 
 from .api import state_name
 from .domain_columns import FILTER_ROLE, ROW_ROLE, SORT_ROLE, plural
-from .domains import ConnectionNode, DomainTreeModel
+from .domains import CONNECTION_FLAGS, DOMAIN_FLAGS, NO_FLAGS, ConnectionNode, DomainTreeModel
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
+
+
+def _matches(row: Any, needle: str) -> bool:
+    """The filter's rule: ``needle`` (case-folded) is part of the domain's name, UUID or state."""
+    return needle in row.name.casefold() or needle in row.uuid_str or needle in state_name(row.state)
 
 
 class DomainFilterProxy(QSortFilterProxyModel):
@@ -31,6 +36,11 @@ class DomainFilterProxy(QSortFilterProxyModel):
         self._last_sort: tuple[int, Any, float] = (-1, None, 0.0)
         self._needle = ""
         self._text = ""
+        self._version = 0  # the model's state_version when the filter was last applied
+        self._root_id: Optional[int] = None  # flags(): the top-level rows' internal id, until mappings change
+        for signal in (self.layoutAboutToBeChanged, self.layoutChanged, self.modelAboutToBeReset, self.modelReset,
+                       self.rowsInserted, self.rowsRemoved, self.sourceModelChanged):
+            signal.connect(self._forget_root)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Header clicks sort the source model (Python's sort, once); the proxy itself keeps its order.
@@ -57,6 +67,28 @@ class DomainFilterProxy(QSortFilterProxyModel):
                 return f"{node.uri}  ({self.rowCount(index)} of {plural(len(node.rows), 'domain')} shown)"
         return super().data(index, role)
 
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:  # type: ignore[override]
+        """The model's flags without asking it: a relayout asks twice per row, and Qt's own answer maps the
+        index to the source (a Python ``index()``) and asks the source (a Python ``flags()``).
+
+        Rows under the root share the root's mapping, whose address is every top-level index's internal id:
+        those are connection rows; the others are domain rows, which never have children.
+        """
+        if not index.isValid():
+            return NO_FLAGS
+        root = self._root_id
+        if root is None:
+            root = self._root_id = self.index(0, 0).internalId()
+        return CONNECTION_FLAGS if index.internalId() == root else DOMAIN_FLAGS
+
+    def _forget_root(self, *_args: Any) -> None:
+        """The proxy may have rebuilt its mappings (and the root's address with them)."""
+        self._root_id = None
+
+    def invalidate(self) -> None:
+        self._root_id = None
+        super().invalidate()
+
     def filterAcceptsRow(self, source_row: int, source_parent: Any) -> bool:
         """One Python call per row and no data() round trip (the proxy is not dynamic: only on a refilter)."""
         needle = self._needle
@@ -66,8 +98,7 @@ class DomainFilterProxy(QSortFilterProxyModel):
         node = src.connections[source_parent.row()]  # type: ignore[attr-defined]
         if source_row >= len(node.rows):
             return False
-        row = node.rows[source_row]
-        return needle in row.name.casefold() or needle in row.uuid_str or needle in state_name(row.state)
+        return _matches(node.rows[source_row], needle)
 
     @property
     def filter_text(self) -> str:
@@ -85,6 +116,27 @@ class DomainFilterProxy(QSortFilterProxyModel):
         text = text.strip()
         if not text and not self._text:
             return  # nothing was filtered out
+        needle = text.casefold()
+        src = self.sourceModel()
+        unchanged = self._shows_the_same(needle)
         self._text = text  # the same text again: applied again (the rows' states changed)
-        self._needle = text.casefold()
+        self._needle = needle
+        self._version = getattr(src, "state_version", 0)
+        if unchanged:  # typing on without hiding a row: relabel the connections, no relayout
+            for r in range(self.rowCount()):
+                top = self.index(r, 0)
+                self.dataChanged.emit(top, top, [_DISPLAY])
+            return
         self.invalidate()
+
+    def _shows_the_same(self, needle: str) -> bool:
+        """Whether ``needle`` shows exactly the rows shown now: it contains the text in force (so it shows a
+        subset), no state changed since, and every connection shows as many rows as match it."""
+        src = self.sourceModel()
+        if needle == self._needle or self._needle not in needle or not isinstance(src, DomainTreeModel) \
+                or src.state_version != self._version:
+            return False
+        for r, node in enumerate(src.connections):
+            if self.rowCount(self.index(r, 0)) != sum(1 for row in node.rows if _matches(row, needle)):
+                return False
+        return True

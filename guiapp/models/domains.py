@@ -51,9 +51,9 @@ _DISPLAY = Qt.ItemDataRole.DisplayRole
 _DECORATION = Qt.ItemDataRole.DecorationRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
-_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable  # computed once: flags() is asked a lot
-_LEAF_FLAGS = _FLAGS | Qt.ItemFlag.ItemNeverHasChildren
-_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+CONNECTION_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable  # computed once: flags() is asked a lot
+DOMAIN_FLAGS = CONNECTION_FLAGS | Qt.ItemFlag.ItemNeverHasChildren
+NO_FLAGS = Qt.ItemFlag.NoItemFlags
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
@@ -138,9 +138,9 @@ class DomainTreeModel(QAbstractItemModel):
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
-            return _NO_FLAGS
+            return NO_FLAGS
         # domain rows never have children: the view's layout then skips hasChildren() (a Python call) per row
-        return _FLAGS if index.internalPointer() is None else _LEAF_FLAGS
+        return CONNECTION_FLAGS if index.internalPointer() is None else DOMAIN_FLAGS
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
         if orientation == Qt.Orientation.Horizontal:

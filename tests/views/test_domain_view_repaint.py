@@ -95,3 +95,37 @@ def test_the_row_loop_paints_what_qt_per_row_painting_paints(qtbot: Any, window:
         mine, theirs = both()
         assert loops, step
         assert mine == theirs, step
+
+
+def test_only_a_connection_label_too_long_for_the_name_column_spans_the_row(qtbot: Any, window: Any,
+                                                                            tmp_path: Any) -> None:
+    """A spanned row costs every relayout one more model call per domain row: only labels that need it span,
+    and they follow the Name column's width."""
+    from PySide6.QtCore import QModelIndex
+
+    from guiapp.models.demo import write_node
+    from guiapp.models.domains import COL_NAME
+
+    short = write_node(tmp_path / "a.xml", 3)
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    long = write_node(deep / "b.xml", 2, prefix="b")
+    window.resize(1200, 500)
+    window.manager.add(short)
+    window.manager.add(long)
+    qtbot.waitUntil(lambda: window.model.domain_count() == 5, timeout=20000)
+    view, header = window.view, window.view.header()
+    header.setSectionResizeMode(COL_NAME, header.ResizeMode.Interactive)
+    header.resizeSection(COL_NAME, 800)
+    spans = {}
+
+    def spanned() -> dict:
+        for r in range(window.proxy.rowCount()):
+            label = window.proxy.index(r, 0).data()
+            spans[label.split()[0]] = view.isFirstColumnSpanned(r, QModelIndex())
+        return spans
+    assert spanned() == {short: False, long: True}
+    header.resizeSection(COL_NAME, 100)  # now neither fits
+    assert spanned() == {short: True, long: True}
+    header.resizeSection(COL_NAME, 1600)
+    assert spanned() == {short: False, long: False}

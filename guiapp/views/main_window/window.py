@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QMainWindow,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -67,6 +68,14 @@ def _is_local(uri: str) -> bool:
     except ValueError:
         return False
     return not parts.hostname and "+" not in parts.scheme.replace("+unix", "")
+
+
+_LABEL_MARGINS = 16  # a connection row's cell around its icon and label (the style's margins, with some slack)
+
+
+def _icon_width(view: Any) -> int:
+    size = view.iconSize().width()
+    return size if size > 0 else view.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
 
 
 class MainWindow(DomainOperations, MenusAndToolbar, SelectionAndFilter, StatusAndLifecycle, QMainWindow):
@@ -150,6 +159,7 @@ class MainWindow(DomainOperations, MenusAndToolbar, SelectionAndFilter, StatusAn
             header.resizeSection(col, w)
         self.proxy.rowsInserted.connect(self._rows_inserted)
         self.proxy.layoutChanged.connect(self._respan)
+        self.view.header().sectionResized.connect(self._name_resized)
         self.proxy.rowsRemoved.connect(lambda parent, *_: None if parent.isValid() else self._respan())
         view.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         central = QWidget(self)
@@ -192,6 +202,7 @@ class MainWindow(DomainOperations, MenusAndToolbar, SelectionAndFilter, StatusAn
         # a connection row changed (status), or domain states changed: refresh the actions once, later
         if not top.parent().isValid():
             self._schedule_actions_update()
+            self._respan()  # a connection's label changed (status, count)
         elif self._actions_version != self.model.state_version:
             self._actions_version = self.model.state_version
             if self.view.selectionModel().hasSelection():
@@ -364,19 +375,34 @@ class MainWindow(DomainOperations, MenusAndToolbar, SelectionAndFilter, StatusAn
     def _rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
         if not parent.isValid():
             for r in range(first, last + 1):
-                self.view.setFirstColumnSpanned(r, QModelIndex(), True)  # the connection label uses the row
                 self.view.expand(self.proxy.index(r, 0))
+            self._respan()
             self._selection_changed()
         elif self.view.currentIndex().isValid() is False:
             idx = self.proxy.index(first, 0, parent)
             self.view.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.NoUpdate)
 
     def _respan(self, *_args: Any) -> None:
-        """Connection rows use the whole row (set once: each call lays out the whole tree again)."""
-        root = QModelIndex()
+        """A connection row whose label does not fit the Name column uses the whole row; the others do not.
+
+        Only those: while any row spans, every relayout (each filter keystroke) asks the model for one more
+        index per domain row, a fifth of its cost at 2000 domains. Set only when it changes (each change lays
+        the whole tree out again).
+        """
+        view, root = self.view, QModelIndex()
+        header = view.header()
+        indent = view.indentation() if header.visualIndex(COL_NAME) == 0 else 0
+        room = header.sectionSize(COL_NAME) - indent - _icon_width(view) - _LABEL_MARGINS
+        metrics = view.fontMetrics()
         for r in range(self.proxy.rowCount()):
-            if not self.view.isFirstColumnSpanned(r, root):
-                self.view.setFirstColumnSpanned(r, root, True)
+            label = self.proxy.index(r, COL_NAME).data(Qt.ItemDataRole.DisplayRole)
+            span = metrics.horizontalAdvance(str(label or "")) > room
+            if view.isFirstColumnSpanned(r, root) != span:
+                view.setFirstColumnSpanned(r, root, span)
+
+    def _name_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == COL_NAME:
+            self._respan()
 
     def _activated(self, pidx: QModelIndex) -> None:
         sidx = self.proxy.mapToSource(pidx)
