@@ -63,3 +63,29 @@ def test_sparkline_grown_from_two_samples_matches_a_rebuild(qapp: Any, metric: s
         assert len(grown) == min(n, SPARK_POINTS)
         assert grown[len(grown) - 1].x() == pytest.approx(110.0)  # the newest sample at the right edge
         assert min(p.y() for p in grown) >= 20.0 - 1e-9 and max(p.y() for p in grown) <= 36.0 + 1e-9
+
+
+def test_a_new_text_sits_where_the_same_text_sits_once_it_is_cached(qapp: Any) -> None:
+    """Rates are new each tick and drawn at once; a text seen again is drawn from a cached static text: both
+    must put it on the same pixels (no jitter as a value repeats)."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from guiapp.models.domains import COL_MEM, COL_NET
+
+    delegate = DomainDelegate()
+    row = DomainRow(uuid=b"\1" * 16, uuid_str="x", name="d", id=1, state=1, cpu=12.0, mem_kib=393216,
+                    maxmem_kib=393216, vcpus=1, disk_bps=685977.0, net_bps=368230.0, hist=None)
+
+    def paint() -> QImage:
+        image = QImage(400, 24, QImage.Format.Format_ARGB32)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        painter.setPen(QColor("black"))
+        fm = painter.fontMetrics()
+        delegate.cells(painter, ((COL_MEM, 0, 130), (COL_NET, 130, 130)), 2, 20, row, False, fm,
+                       2 + (20 - fm.height()) // 2)
+        painter.end()
+        return image
+    first, second, third = paint(), paint(), paint()  # drawn, then laid out and cached, then from the cache
+    assert first == second == third
+    assert first != QImage(first.size(), first.format())  # something was drawn

@@ -50,7 +50,6 @@ from ..icons import state_icon
 
 _CACHE_LIMIT = 4096
 _TEXT_W = 82  # the right part of a sparkline cell is its text's
-_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 class DomainDelegate(QStyledItemDelegate):
@@ -195,11 +194,11 @@ class DomainDelegate(QStyledItemDelegate):
             elif s in once:  # seen before: worth a laid-out text
                 hit = self.text(s, fm)
                 painter.drawStaticText(x + w - 4 - hit[1], text_y, hit[0])
-            else:  # most rates are new each tick: one text layout, not three (advance, static text, draw)
+            else:  # most rates are new each tick: drawn at the baseline, no static text (nor a layout in a rect)
                 if len(once) >= _CACHE_LIMIT:
                     once.clear()
                 once.add(s)
-                painter.drawText(x, y, w - 4, h, _RIGHT, s)
+                painter.drawText(x + w - 4 - fm.horizontalAdvance(s), text_y + fm.ascent(), s)
             metric = SPARK_COLUMNS.get(col)
             if metric is not None and w - _TEXT_W - 8 >= 10 and h >= 12:
                 if sparks is None:
@@ -278,7 +277,7 @@ class DomainTreeView(QTreeView):
                 continue
             x = header.sectionViewportPosition(col)
             w = header.sectionSize(col)
-            if x + w < left or x > right:
+            if x + w <= left or x > right:
                 continue  # outside what this paint event repaints
             if col == COL_NAME and header.visualIndex(col) == 0:
                 x, w = x + indent, w - indent
