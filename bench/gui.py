@@ -131,6 +131,37 @@ def one_run(display: str, uri: str, settings: Path, cpu_s: float, stall: bool, s
     return out
 
 
+def virt_manager_run(display: str, uri: str, cpu_s: float, settle: float, home: Path) -> dict:
+    """virt-manager 4.1 (Debian's) on the same node file through libvirt's own test driver: RSS and idle CPU
+    after ``settle`` seconds (it has no 'listed' signal to wait for; it polls every 3 s by default)."""
+    exe = shutil.which("virt-manager")
+    if exe is None:
+        return {}
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, DISPLAY=display, GDK_BACKEND="x11", NO_AT_BRIDGE="1", HOME=str(home),
+               XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"))
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.Popen([exe, "--no-fork", "--connect", uri], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    out: dict = {}
+    try:
+        time.sleep(settle)
+        if proc.poll() is not None:
+            return {}
+        out["rss"] = rss_mib(proc.pid)
+        c0, w0 = cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(cpu_s)
+        out["cpu"] = 100 * (cpu_seconds(proc.pid) - c0) / (time.monotonic() - w0)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return out
+
+
 def scenario_table(display: str, sizes: list[int], runs: int) -> None:
     """Longest UI stall (wall gap and UI-thread CPU) per scenario, medians over ``runs`` processes."""
     env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT))
@@ -169,6 +200,9 @@ def main() -> int:
                     help="also run the CPU/open runs with this 'sample every domain up to' preference (e.g. "
                          "1000000: every tick samples every domain, the behaviour before partial ticks)")
     ap.add_argument("--remote", action="store_true", help="serve the node files from a private libvirtd")
+    ap.add_argument("--virt-manager", type=float, default=0.0, metavar="SETTLE_S",
+                    help="also run virt-manager on the same node files (libvirt's test driver), measuring RSS and "
+                         "idle CPU after this many seconds (its list has no 'listed' signal to wait for)")
     ap.add_argument("--scenario-sizes", default="",
                     help="also run bench/gui_scenarios.py (select-all + Pause, sort by each column, filter "
                          "keystrokes, poll tick with all selected) at these sizes, e.g. 500,2000")
@@ -186,6 +220,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="guiapp-bench-"))
     rows = []
     opens: list[tuple[int, dict[str, float]]] = []
+    others: list[tuple[int, list[dict]]] = []  # virt-manager's runs
     daemon = None
     try:
         if args.remote:
@@ -210,6 +245,13 @@ def main() -> int:
                 rows.append((f"{n} sweep={args.baseline_sweep}", base, []))  # type: ignore[arg-type]
             rows.append((n, runs, stalls))
             print(f"# {n} domains: {runs} {stalls}", file=sys.stderr)
+            if args.virt_manager and daemon is None:
+                vm = [virt_manager_run(display, uri, args.cpu_seconds, args.virt_manager, tmp / "vm-home")
+                      for _ in range(args.runs)]
+                vm = [r for r in vm if r]
+                print(f"# {n} domains, virt-manager: {vm}", file=sys.stderr)
+                if vm:
+                    others.append((n, vm))
     finally:
         if daemon is not None:
             daemon.stop()
@@ -230,6 +272,9 @@ def main() -> int:
               f"{med([s.get('max_stall_ms', float('nan')) for s in stalls]):>13.1f} | "
               f"{med([s.get('max_busy_ms', float('nan')) for s in stalls]):>14.1f} | "
               f"<= {goal[0]} s, <= {goal[1]} MiB, CPU <= 1 % at 500, stall <= 16 ms")
+    for n, vm in others:
+        print(f"{str(n) + ' virt-manager':>7} | {'':>11} | {'':>9} | {'':>11} | {med([r['rss'] for r in vm]):>11.1f} | "
+              f"{med([r['cpu'] for r in vm]):>14.2f} | (libvirt's test driver, the same node file, its 3 s poll)")
     for n, t in opens:
         runs_n = next(r for m, r, _ in rows if m == n)  # type: ignore[comparison-overlap]
         after = med([r["to_listed"] - r["to_window"] for r in runs_n if "to_listed" in r])
