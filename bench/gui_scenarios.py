@@ -3,7 +3,7 @@
 
 Each scenario is triggered from the event loop while a 4 ms precise timer runs; the longest gap between its
 ticks (wall clock) and the UI thread's own CPU time between them are the scenario's stall. Scenarios:
-``select_all_pause`` (select every domain, Pause, wait until all are paused), ``sort_<column>`` (click each
+``select_all_pause`` / ``select_all_resume`` (select every domain, Pause, wait until all are paused; then Resume), ``sort_<column>`` (click each
 column header), ``filter`` (type a name letter by letter, then clear), ``poll_all_selected`` (every domain
 selected, several poll ticks). Prints one JSON line: {scenario: {"gap_ms": .., "busy_ms": ..}}.
 """
@@ -126,10 +126,13 @@ def main() -> int:
             win.view.selectAll()
             QTimer.singleShot(30, win.domain_actions.actions["pause"].trigger)
         run("select_all_pause", select_pause, 120, rows_paused)
-        win.view.selectAll()
-        spin(app, 0.1)
-        win.domain_actions.actions["resume"].trigger()
-        spin(app, 60, lambda: all(r.state == 1 for n in win.model.connections for r in n.rows))
+        spin(app, 1.0)
+
+        def select_resume() -> None:
+            win.view.selectAll()
+            QTimer.singleShot(30, win.domain_actions.actions["resume"].trigger)
+        run("select_all_resume", select_resume, 120,
+            lambda: all(r.state == 1 for n in win.model.connections for r in n.rows))
         spin(app, 1.0)
     if "sort" in wanted:
         win.view.clearSelection()
