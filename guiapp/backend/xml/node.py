@@ -90,8 +90,9 @@ class NodeDomain:
     __slots__ = ("_definition", "_element", "_text", "facts", "state", "transient", "has_managed_save")
 
     def __init__(self, definition: Union[DomainDef, etree._Element], state: int = C.VIR_DOMAIN_RUNNING,
-                 transient: bool = False, has_managed_save: bool = False) -> None:
-        """``definition``: a DomainDef, or a ``<domain>`` tree check_domain_tree accepted."""
+                 transient: bool = False, has_managed_save: bool = False, facts: Optional[DomainFacts] = None) -> None:
+        """``definition``: a DomainDef, or a ``<domain>`` tree check_domain_tree accepted (``facts``: what it
+        returned, else they are read from the tree)."""
         from lxml import etree  # loaded already: the caller parsed a document
 
         self._definition: Optional[DomainDef]
@@ -99,7 +100,7 @@ class NodeDomain:
         self._text: Optional[str] = None
         if isinstance(definition, etree._Element):
             self._definition, self._element = None, definition
-            self.facts = DomainFacts.of_checked(definition)
+            self.facts = DomainFacts.of_checked(definition) if facts is None else facts
         else:
             self._definition, self._element = definition, None
             self.facts = DomainFacts.of(definition)
@@ -372,8 +373,9 @@ def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
             dom_root.text = child.tail
         dom_root.remove(child)
     etree.cleanup_namespaces(dom_root)
-    check_domain_tree(dom_root, "test")  # every check now; libvirt's defaults when the definition is used
-    nd = NodeDomain(dom_root, state, transient, managed)
+    # every check now; libvirt's defaults when the definition is used
+    facts = DomainFacts._make(check_domain_tree(dom_root, "test"))
+    nd = NodeDomain(dom_root, state, transient, managed, facts)
     if state == C.VIR_DOMAIN_SHUTOFF and transient:
         raise _node_error(f"transient domain '{nd.facts.name}' cannot be shut off in a node file "
                           f"(a transient domain only exists while it runs)")
