@@ -414,18 +414,16 @@ def check_domain(root: etree._Element) -> None:
 
     Rules that cannot apply (none of their :data:`TRIGGERS` tags in the tree, collected in one pass) are skipped.
     """
-    global _rules, _trigger_tags
+    global _rules
     rules = _rules
     if rules is None:
         from .domain_checks2 import CHECKS2, TRIGGERS2
 
         rules = _rules = tuple((check, TRIGGERS.get(check) or TRIGGERS2.get(check)) for check in CHECKS + CHECKS2)
-        _trigger_tags = tuple(sorted(frozenset().union(*(need for _c, need in rules if need))))
-    tags = {el.tag for el in root.iter(*_trigger_tags)}  # lxml matches the tags: no object for other elements
+    tags = {el.tag for el in root.iter()}
     for check, need in rules:
         if need is None or not need.isdisjoint(tags):
             check(root)
 
 
 _rules: Optional[tuple[tuple[Check, Optional[frozenset[str]]], ...]] = None  # (rule, its tags), made on first use
-_trigger_tags: tuple[str, ...] = ()  # every tag some rule needs, made with _rules
