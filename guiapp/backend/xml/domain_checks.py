@@ -8,7 +8,7 @@ what libvirt's ``virDomainDefParse``/``virDomainDefValidate`` refuse (libvirt's 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Optional
 
 from lxml import etree
@@ -148,13 +148,24 @@ def _check_usb_none(root: etree._Element) -> None:
 _DRIVE_BUSES = ("ide", "sata", "scsi", "fdc")
 
 
+def disks_of(root: etree._Element) -> Iterator[etree._Element]:
+    """``root.iterfind("devices/disk")`` without the path search (these rules run for every domain at open)."""
+    for devices in root.iterchildren("devices"):
+        yield from devices.iterchildren("disk")
+
+
+def child(el: etree._Element, tag: str) -> Optional[etree._Element]:
+    """``el.find(tag)`` for a plain tag name, without the path search."""
+    return next(el.iterchildren(tag), None)
+
+
 def _check_disks(root: etree._Element) -> None:
     drive_addrs: dict[tuple, str] = {}
-    for disk in root.iterfind("devices/disk"):
-        target = disk.find("target")
+    for disk in disks_of(root):
+        target = child(disk, "target")
         dev = target.get("dev") if target is not None else None
         bus = None if target is None else target.get("bus") or default_disk_bus(disk, dev)  # as libvirt validates
-        addr = disk.find("address")
+        addr = child(disk, "address")
         if bus in _DRIVE_BUSES and addr is not None and addr.get("type") not in (None, "drive"):
             raise _unsupported(f"Invalid address type '{addr.get('type')}' for the disk '{dev}' with the bus "
                                f"type '{bus}'")
@@ -171,9 +182,12 @@ def _check_disks(root: etree._Element) -> None:
 _UNITS_PER_CONTROLLER = {"sata": 6, "scsi": 7}
 
 
+_DISK_NAME = re.compile(r"(?:sd|hd|vd|xvd|fd|ubd)([a-z]+)\d*")
+
+
 def _disk_index(dev: Optional[str]) -> Optional[int]:
     """libvirt's virDiskNameToIndex: 'sda' -> 0, 'sdz' -> 25, 'sdaa' -> 26."""
-    m = re.fullmatch(r"(?:sd|hd|vd|xvd|fd|ubd)([a-z]+)\d*", dev or "")
+    m = _DISK_NAME.fullmatch(dev or "")
     if not m:
         return None
     n = 0
@@ -246,9 +260,15 @@ def _check_tpm(root: etree._Element) -> None:
 
 
 def _check_boot(root: etree._Element) -> None:
-    if root.find("os/boot") is not None and root.find("devices//boot[@order]") is not None:
+    ordered = menu_el = False  # path searches only when a boot element has an order, or a bootmenu exists
+    for b in root.iter("boot", "bootmenu"):
+        if b.tag == "bootmenu":
+            menu_el = True
+        elif b.get("order") is not None:
+            ordered = True
+    if ordered and root.find("os/boot") is not None and root.find("devices//boot[@order]") is not None:
         raise _unsupported("per-device boot elements cannot be used together with os/boot elements")
-    menu = root.find("os/bootmenu")
+    menu = root.find("os/bootmenu") if menu_el else None
     if menu is not None and menu.get("timeout") is not None:
         t = _int(menu.get("timeout"))
         if t is None or not 0 <= t <= 65535:
@@ -347,6 +367,8 @@ def _check_values(root: etree._Element) -> None:
 
 
 def _check_loadparm(root: etree._Element) -> None:
+    if all(b.get("loadparm") is None for b in root.iter("boot")):
+        return  # the common case, found without a path search: no boot element has a loadparm
     ldp = root.find("os/type")
     loadparm = root.find("devices/disk/boot[@loadparm]")
     if loadparm is not None and ldp is not None:

@@ -12,7 +12,7 @@ from lxml import etree
 
 from .. import constants as C
 from ..errors import DriverError
-from .domain_checks import _drive_key, _int, _internal, _unsupported, _xml
+from .domain_checks import _drive_key, _int, _internal, _unsupported, _xml, child, disks_of
 
 _FROM = C.VIR_FROM_DOMAIN
 
@@ -86,10 +86,12 @@ def _check_cputune(root: etree._Element) -> None:
 
 
 def _check_disk_secrets(root: etree._Element) -> None:
-    for disk in root.iterfind("devices/disk"):
-        src = disk.find("source")
+    for disk in disks_of(root):
+        src = child(disk, "source")
         if src is None:
             continue
+        if src.get("fdgroup") is None and next(disk.iter("auth", "encryption"), None) is None:
+            continue  # the common case: nothing below can refuse this disk
         if src.get("fdgroup") is not None:
             target = disk.find("target")
             dev = target.get("dev") if target is not None else ""

@@ -35,6 +35,11 @@ from .domain_values import (
 from .safe import check_root
 
 _FROM = C.VIR_FROM_DOMAIN
+
+
+#: What :func:`check_domain_tree` read and checked, the fields of :class:`~.node.DomainFacts` in its order:
+#: (name, UUID bytes, memory KiB, current memory KiB, vCPUs, current vCPUs, OS type).
+TopValues = tuple[str, bytes, int, int, int, int, str]
 _UNIQUE = ("name", "uuid", "memory", "currentMemory", "vcpu", "features", "os", "devices")
 
 
@@ -61,25 +66,27 @@ def normalize_domain(root: etree._Element, hypervisor: Optional[str]) -> None:
     complete_domain(root)
 
 
-def check_domain_tree(root: etree._Element, hypervisor: Optional[str]) -> None:
+def check_domain_tree(root: etree._Element, hypervisor: Optional[str]) -> TopValues:
     """The checking half of :func:`normalize_domain`: every parse-time check (DriverError on the first
     problem) and the normalizations the top-level values depend on (UUID, sizes, vCPUs, lifecycle, MACs).
 
-    After it, name, UUID, memory, vCPUs and OS type read from the tree are final; :func:`complete_domain`
-    (libvirt's defaults, never an error) must run before the tree is used as a definition.
+    After it, name, UUID, memory, vCPUs and OS type read from the tree are final, and returned (what the checks
+    read anyway: a node file's domains are listed from them without reading the tree again);
+    :func:`complete_domain` (libvirt's defaults, never an error) must run before the tree is used as a definition.
     """
     check_root(root, "domain", domain=C.VIR_FROM_XML)
     dtype = _check_type(root)
     els = _top_elements(root)
     name_el = els.get("name")
     check_domain_name(name_el.text if name_el is not None else None)
-    _normalize_uuid(root, els)
-    cur_el = _normalize_memory(root, els)
-    _normalize_vcpu(els, cur_el)
-    _check_os(els.get("os"))
+    uuid = _normalize_uuid(root, els)
+    cur_el, mem, cur = _normalize_memory(root, els)
+    vcpus, vcpus_current = _normalize_vcpu(els, cur_el)
+    os_type = _check_os(els.get("os"))
     _add_lifecycle_defaults(root, els)
     _check_devices(els.get("devices"), mac_prefix_for(hypervisor or dtype))
     check_domain(root)
+    return els["name"].text or "", uuid, mem, cur, vcpus, vcpus_current, os_type
 
 
 def complete_domain(root: etree._Element) -> None:
@@ -126,21 +133,25 @@ def _top_elements(root: etree._Element) -> dict[str, etree._Element]:
     return els
 
 
-def _normalize_uuid(root: etree._Element, els: dict[str, etree._Element]) -> None:
+def _normalize_uuid(root: etree._Element, els: dict[str, etree._Element]) -> bytes:
     uuid_el = els.get("uuid")
     if uuid_el is None:
+        raw = new_uuid()
         uuid_el = etree.Element("uuid")
-        uuid_el.text = format_uuid(new_uuid())
+        uuid_el.text = format_uuid(raw)
         els["name"].addnext(uuid_el)
         els["uuid"] = uuid_el
     else:
-        text = format_uuid(parse_uuid(uuid_el.text))
+        raw = parse_uuid(uuid_el.text)
+        text = format_uuid(raw)
         if uuid_el.text != text:
             uuid_el.text = text
+    return raw
 
 
-def _normalize_memory(root: etree._Element, els: dict[str, etree._Element]) -> etree._Element:
-    """``<memory>``/``<currentMemory>`` in KiB (added/clamped like libvirt); returns ``<currentMemory>``."""
+def _normalize_memory(root: etree._Element, els: dict[str, etree._Element]) -> tuple[etree._Element, int, int]:
+    """``<memory>``/``<currentMemory>`` in KiB (added/clamped like libvirt); returns ``<currentMemory>`` and the
+    two sizes in KiB."""
     mem_el = els.get("memory")
     if mem_el is None:
         numa = numa_memory(root)
@@ -167,17 +178,18 @@ def _normalize_memory(root: etree._Element, els: dict[str, etree._Element]) -> e
         if cur == 0 or cur > mem:
             cur = mem  # libvirt clamps the balloon to the maximum
     set_mem_el(cur_el, cur)
-    return cur_el
+    return cur_el, mem, cur
 
 
-def _normalize_vcpu(els: dict[str, etree._Element], cur_el: etree._Element) -> None:
+def _normalize_vcpu(els: dict[str, etree._Element], cur_el: etree._Element) -> tuple[int, int]:
+    """The maximum and current vCPU counts (checked; ``<vcpu>1</vcpu>`` added when missing)."""
     vcpu_el = els.get("vcpu")
     if vcpu_el is None:
         vcpu_el = etree.Element("vcpu")
         vcpu_el.text = "1"
         cur_el.addnext(vcpu_el)
         els["vcpu"] = vcpu_el
-        return
+        return 1, 1
     text = (vcpu_el.text or "").strip()
     if not (text.isascii() and text.isdigit()):
         raise xml_error(f"maximum vcpus count must be an integer, not '{vcpu_el.text or ''}' "
@@ -189,7 +201,7 @@ def _normalize_vcpu(els: dict[str, etree._Element], cur_el: etree._Element) -> N
         raise xml_error(f"vcpu count {n} is too large (at most 16384)")
     cur_attr = vcpu_el.get("current")
     if cur_attr is None:
-        return
+        return n, n
     c = cur_attr.strip()
     if not (c.isascii() and c.isdigit()):
         raise xml_error(f"current vcpus count must be an integer, not '{cur_attr}'")
@@ -200,15 +212,19 @@ def _normalize_vcpu(els: dict[str, etree._Element], cur_el: etree._Element) -> N
         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED,
                           f"maximum vCPU count must not be less than current vCPU count "
                           f"({n} < {cur} in <vcpu current='{cur}'>{n}</vcpu>)", _FROM)
+    return n, cur
 
 
-def _check_os(os_el: Optional[etree._Element]) -> None:
-    type_el = None
+def _check_os(os_el: Optional[etree._Element]) -> str:
+    """The OS type (of the first ``<type>``; the last one is checked, as libvirt reads it)."""
+    type_el = first = None
     if os_el is not None:
         for child in os_el:
             tag = child.tag
             if tag == "type":
                 type_el = child
+                if first is None:
+                    first = child
             elif tag == "boot":
                 dev = child.get("dev")
                 if dev not in BOOT_DEVS:
@@ -222,6 +238,8 @@ def _check_os(os_el: Optional[etree._Element]) -> None:
     if ostype not in OS_TYPES:
         raise DriverError(C.VIR_ERR_CONFIG_UNSUPPORTED, f"unknown OS type '{ostype}' in <os><type> "
                           f"(expected hvm, xen, linux or exe)", _FROM)
+    assert first is not None
+    return (first.text or "").strip()
 
 
 def _add_lifecycle_defaults(root: etree._Element, els: dict[str, etree._Element]) -> None:
@@ -263,4 +281,4 @@ def _check_devices(devices: Optional[etree._Element], mac_prefix: str) -> None:
             CharDev.check(el)
 
 
-__all__ = ["normalize_domain", "check_domain_tree", "complete_domain", "set_mem_el", "numa_memory"]
+__all__ = ["normalize_domain", "check_domain_tree", "TopValues", "complete_domain", "set_mem_el", "numa_memory"]

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # the XML model and lxml load when a document is parsed: test
     from lxml import etree
 
     from .domain import DomainDef
+    from .domain_normalize import TopValues
     from .network import NetworkDef
 
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
@@ -90,8 +91,9 @@ class NodeDomain:
     __slots__ = ("_definition", "_element", "_text", "facts", "state", "transient", "has_managed_save")
 
     def __init__(self, definition: Union[DomainDef, etree._Element], state: int = C.VIR_DOMAIN_RUNNING,
-                 transient: bool = False, has_managed_save: bool = False) -> None:
-        """``definition``: a DomainDef, or a ``<domain>`` tree check_domain_tree accepted."""
+                 transient: bool = False, has_managed_save: bool = False, facts: Optional[DomainFacts] = None) -> None:
+        """``definition``: a DomainDef, or a ``<domain>`` tree check_domain_tree accepted (``facts``: what it
+        returned, else they are read from the tree)."""
         from lxml import etree  # loaded already: the caller parsed a document
 
         self._definition: Optional[DomainDef]
@@ -99,7 +101,7 @@ class NodeDomain:
         self._text: Optional[str] = None
         if isinstance(definition, etree._Element):
             self._definition, self._element = None, definition
-            self.facts = DomainFacts.of_checked(definition)
+            self.facts = DomainFacts.of_checked(definition) if facts is None else facts
         else:
             self._definition, self._element = definition, None
             self.facts = DomainFacts.of(definition)
@@ -307,8 +309,10 @@ def parse_node(text: Union[str, bytes], *, base_dir: Optional[str], what: str = 
         if not (t.isascii() and t.isdigit()):
             raise _node_error(f"invalid node memory value '{mem.text or ''}': expected KiB as an integer")
         node.memory_kib = int(t)
+    from .domain_normalize import check_domain_tree
+
     for el in root.findall("domain"):  # a list: inline domains are detached from the node as they are read
-        node.domains.append(_node_domain(el, base_dir))
+        node.domains.append(_node_domain(el, base_dir, check_domain_tree))
     seen: set[object] = set()
     for el in root.iterfind("network"):
         net = _node_network(el, base_dir)
@@ -333,16 +337,17 @@ def _node_network(el: etree._Element, base_dir: Optional[str]) -> NetworkDef:
     return NetworkDef(parse_xml(_read_file(path, "network file"), path, domain=_FROM))
 
 
-def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
+def _node_domain(el: etree._Element, base_dir: Optional[str], check: Callable[..., TopValues]) -> NodeDomain:
+    """One ``<domain>`` of a node file, checked by ``check`` (:func:`~.domain_normalize.check_domain_tree`,
+    imported once per node file by the caller: a node may hold thousands of domains)."""
     from lxml import etree
-
-    from .domain_normalize import check_domain_tree
-    from .safe import parse_xml
 
     ref = el.get("file")
     if ref is not None:
         if base_dir is None:
             raise _node_error(f"<domain file='{ref}'/> is not allowed here")
+        from .safe import parse_xml
+
         path = ref if os.path.isabs(ref) else os.path.join(base_dir, ref)
         dom_root = parse_xml(_read_file(path, "domain file"), path, domain=_FROM)
     else:
@@ -372,8 +377,9 @@ def _node_domain(el: etree._Element, base_dir: Optional[str]) -> NodeDomain:
             dom_root.text = child.tail
         dom_root.remove(child)
     etree.cleanup_namespaces(dom_root)
-    check_domain_tree(dom_root, "test")  # every check now; libvirt's defaults when the definition is used
-    nd = NodeDomain(dom_root, state, transient, managed)
+    # every check now; libvirt's defaults when the definition is used
+    facts = DomainFacts._make(check(dom_root, "test"))
+    nd = NodeDomain(dom_root, state, transient, managed, facts)
     if state == C.VIR_DOMAIN_SHUTOFF and transient:
         raise _node_error(f"transient domain '{nd.facts.name}' cannot be shut off in a node file "
                           f"(a transient domain only exists while it runs)")

@@ -14,7 +14,6 @@ from typing import Any, Iterable, Optional
 
 from ...backend import constants as C
 from ...backend.errors import libvirtError
-from ..storage.rows import disk_users
 from .actions import disk_files
 
 #: errors of storageVolLookupByPath meaning "no pool holds this path" (or no storage API at all)
@@ -54,6 +53,8 @@ def _volume_of(conn: Any, path: str) -> Optional[tuple[str, str]]:
 def plan_disks(conn: Any, doomed: Iterable[tuple[bytes, str]]) -> dict[str, list[DiskChoice]]:
     """domain name -> its disks, for the domains ``doomed`` ((uuid, name) pairs) of one connection."""
     doomed = list(doomed)
+    from ..storage.rows import disk_users  # the storage window's package: loaded when a deletion needs it
+
     names = {n for _u, n in doomed}
     users = disk_users(conn)
     out: dict[str, list[DiskChoice]] = {}

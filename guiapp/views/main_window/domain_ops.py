@@ -17,7 +17,6 @@ from ...models.stats import DomainRow
 from ..confirm import confirm
 from ..errors import ErrorDialog
 from .actions import OPS
-from .clone_dialog import open_clone_dialog
 from .delete_dialog import DeleteDialog
 from .delete_storage import DiskChoice, delete_disks, plan_disks
 from .selection import Selected
@@ -75,6 +74,8 @@ class DomainOperations(_Base):
             self.delete_domains(sel)
             return
         if key == "clone":
+            from .clone_dialog import open_clone_dialog  # the clone model: loaded when first used
+
             self.clone_dialog = open_clone_dialog(self, *sel[0])  # type: ignore[arg-type]  # self is the MainWindow if len(sel) == 1 else None
             return
         if key == "console":
