@@ -131,9 +131,12 @@ def tune_interpreter() -> None:
     """Keep the UI thread responsive next to pool threads running Python.
 
     A pool thread computing a tick holds the GIL until the switch interval forces it to let go;
-    at CPython's default (5 ms) the UI thread waited that long after every ``QThreadPool.start``.
+    at CPython's default (5 ms) the UI thread waited that long after every ``QThreadPool.start``,
+    and it waits again after every Qt call that released the GIL while a pool thread runs Python:
+    at 1 ms a 20 ms paint next to a 2000-domain poll took 80-110 ms (bench/gui_scenarios.py,
+    select-all + Resume), at 0.2 ms 20-30 ms. Only contended stretches switch more often.
     """
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(0.0002)
 
 
 def freeze_heap() -> None:
