@@ -130,19 +130,29 @@ def one_run(display: str, uri: str, settings: Path, cpu_s: float, stall: bool, s
         # RSS and idle CPU from 5 s after the list is filled (on a loaded machine the open can outlast 5 s)
         settled_at = float((listed or shown).split()[1])
         time.sleep(max(0.0, settled_at + 5 - time.monotonic()))
-        out["rss"] = rss_mib(proc.pid)
-        if cpu_s:
-            c0, w0 = cpu_seconds(proc.pid), time.monotonic()
-            time.sleep(cpu_s)
-            out["cpu"] = 100 * (cpu_seconds(proc.pid) - c0) / (time.monotonic() - w0)
+        out.update(rss_and_cpu(proc.pid, cpu_s))
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(proc)
     return out
+
+
+def rss_and_cpu(pid: int, cpu_s: float) -> dict:
+    """RSS now, and the CPU used over the next ``cpu_s`` seconds in % of one core (none when 0)."""
+    out = {"rss": rss_mib(pid)}
+    if cpu_s:
+        c0, w0 = cpu_seconds(pid), time.monotonic()
+        time.sleep(cpu_s)
+        out["cpu"] = 100 * (cpu_seconds(pid) - c0) / (time.monotonic() - w0)
+    return out
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def virt_manager_run(display: str, uri: str, cpu_s: float, settle: float, home: Path) -> dict:
@@ -157,23 +167,11 @@ def virt_manager_run(display: str, uri: str, cpu_s: float, settle: float, home: 
     env.pop("PYTHONPATH", None)
     proc = subprocess.Popen([exe, "--no-fork", "--connect", uri], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    out: dict = {}
     try:
         time.sleep(settle)
-        if proc.poll() is not None:
-            return {}
-        out["rss"] = rss_mib(proc.pid)
-        c0, w0 = cpu_seconds(proc.pid), time.monotonic()
-        time.sleep(cpu_s)
-        out["cpu"] = 100 * (cpu_seconds(proc.pid) - c0) / (time.monotonic() - w0)
+        return rss_and_cpu(proc.pid, cpu_s) if proc.poll() is None else {}
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    return out
+        stop(proc)
 
 
 def scenario_table(display: str, sizes: list[int], runs: int) -> None:
