@@ -3,9 +3,10 @@
 
 Each scenario is triggered from the event loop while a 4 ms precise timer runs; the longest gap between its
 ticks (wall clock) and the UI thread's own CPU time between them are the scenario's stall. Scenarios:
-``select_all_pause`` / ``select_all_resume`` (select every domain, Pause, wait until all are paused; then Resume), ``sort_<column>`` (click each
-column header), ``filter`` (type a name letter by letter, then clear), ``poll_all_selected`` (every domain
-selected, several poll ticks). Prints one JSON line: {scenario: {"gap_ms": .., "busy_ms": ..}}.
+``select_all_pause`` and ``select_all_resume`` (select every domain, Pause, wait until all are paused; then the
+same with Resume), ``sort_<column>`` (click each column header), ``filter`` (type a name letter by letter, then
+clear), ``poll_all_selected`` (every domain selected, several poll ticks). The event loop is a real one (it
+blocks when idle, as the app's does). Prints one JSON line: {scenario: {"gap_ms": .., "busy_ms": ..}}.
 """
 
 from __future__ import annotations
