@@ -133,9 +133,11 @@ class DomainFilterProxy(QSortFilterProxyModel):
         """Whether ``needle`` shows exactly the rows shown now: it contains the text in force (so it shows a
         subset), no state changed since, and every connection shows as many rows as match it."""
         src = self.sourceModel()
-        if needle == self._needle or self._needle not in needle or not isinstance(src, DomainTreeModel) \
-                or src.state_version != self._version:
+        if needle == self._needle or self._needle not in needle or not isinstance(src, DomainTreeModel):
             return False
+        if self._needle and src.state_version != self._version:
+            return False  # a state changed since the filter was applied: what it shows may be stale (none is
+            # without a filter: every row shows)
         for r, node in enumerate(src.connections):
             if self.rowCount(self.index(r, 0)) != sum(1 for row in node.rows if _matches(row, needle)):
                 return False

@@ -339,9 +339,13 @@ class DomainTreeView(QTreeView):
                 continue
             first = self.visualRect(proxy.index(0, 0, cidx))
             step, top = first.height(), first.top()
+            if step <= 0:  # not laid out yet: Qt paints all of it this time
+                if painter is not None:
+                    painter.end()
+                return None
             bottom = top + count * step
             lo, hi = max(0, (exposed.top() - top) // step), min(count - 1, (exposed.bottom() - top) // step)
-            if hi < lo or step <= 0:
+            if hi < lo:
                 continue
             node = connections[r if self._to_source is None else self._to_source(cidx).row()]
             rows, uri = node.rows, node.uri
