@@ -103,8 +103,9 @@ def quick_line(argv: list[str], commands: dict[str, Command]) -> Optional[Line]:
 _GLOBAL_FLAGS = {"-r", "--readonly", "-q", "--quiet", "-h", "--help", "-v", "--version"}
 
 
-def check_global_options(argv: list[str]) -> None:
-    """Refuse unknown options before the command the way virsh does (argparse would pass them on)."""
+def _global_words(argv: list[str]) -> tuple[list[str], Optional[str]]:
+    """The global option words before the command (a ``-c``/``--connect`` value skipped), and the command word."""
+    options: list[str] = []
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -112,27 +113,25 @@ def check_global_options(argv: list[str]) -> None:
             i += 2
             continue
         if not word.startswith("-") or word == "-":
-            return
+            return options, word
+        options.append(word)
+        i += 1
+    return options, None
+
+
+def check_global_options(argv: list[str]) -> None:
+    """Refuse unknown options before the command the way virsh does (argparse would pass them on)."""
+    for word in _global_words(argv)[0]:
         if word not in _GLOBAL_FLAGS and not word.startswith("--connect=") and not (
                 word.startswith("-c") and not word.startswith("--")):
             raise UsageError(f"unsupported option '{word}'. See --help.")
-        i += 1
 
 
 def command_word(argv: list[str], commands: Optional[dict[str, Command]] = None) -> Optional[str]:
     """The command named on the line (after the global options) when it is one of ``commands`` (any word
     when ``commands`` is None), else None."""
-    i = 0
-    while i < len(argv):
-        word = argv[i]
-        if word in ("-c", "--connect"):
-            i += 2
-            continue
-        if word.startswith("-"):
-            i += 1
-            continue
-        return word if commands is None or word in commands else None
-    return None
+    word = _global_words(argv)[1]
+    return word if word is not None and (commands is None or word in commands) else None
 
 
 def looks_like_option(word: str) -> bool:
