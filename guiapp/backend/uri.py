@@ -70,3 +70,11 @@ def parse_uri(text: str) -> URI:
         path=path,
         query=query,
     )
+
+
+def uri_is_local(text: str) -> bool:
+    """True for a URI of this host (no host name; no transport, or a unix socket); False when malformed."""
+    try:
+        return parse_uri(text).is_local
+    except DriverError:
+        return False

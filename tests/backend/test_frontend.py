@@ -221,6 +221,17 @@ def test_uri_parsing() -> None:
     assert parse_uri("test:///default").path == "/default"
 
 
+@pytest.mark.parametrize("uri, local", [
+    ("test:///default", True), ("qemu:///system", True), ("QEMU+UNIX:///system?socket=/run/s", True),
+    ("qemu+ssh://root@host/system", False), ("qemu://host/system", False), ("xen+tcp:///", False),
+    ("qemu+ssh://-oProxyCommand=touch%20x/system", False),  # hostile: a host, hence not local
+    ("qemu://[::1/system", False), ("", False), ("test:///a%00b", False),  # malformed: not local either
+])
+def test_uri_is_local(uri: str, local: bool) -> None:
+    from guiapp.backend.uri import uri_is_local
+    assert uri_is_local(uri) is local
+
+
 def test_default_uri_order(monkeypatch) -> None:
     from guiapp.backend import drivers
     monkeypatch.setenv("LIBVIRT_DEFAULT_URI", "test:///from-env")

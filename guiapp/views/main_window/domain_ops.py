@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Optional
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
+from guiapp.backend.uri import uri_is_local
+
 from ...jobs import Job, JobRunner
 from ...models.api import ACTIVE_STATES
 from ...models.connections import ConnectionManager
@@ -25,15 +27,6 @@ if TYPE_CHECKING:
     _Base = QMainWindow
 else:
     _Base = object
-
-
-def is_local(uri: str) -> bool:
-    from urllib.parse import urlsplit
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return False
-    return not parts.hostname and "+" not in parts.scheme.replace("+unix", "")
 
 
 class DomainOperations(_Base):
@@ -258,7 +251,7 @@ class DomainOperations(_Base):
         def ask(disks: dict[str, list[DiskChoice]]) -> None:
             names = [n for _u, _id, n, _s in items]
             active = [n for _u, _id, n, s in items if s in ACTIVE_STATES]
-            local = all(is_local(u) for u, *_ in items)
+            local = all(uri_is_local(u) for u, *_ in items)
             dialog = DeleteDialog(names, disks, active, self, local=local)
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.confirmed.connect(lambda paths: self._do_delete(items, conns, disks, paths))
@@ -286,7 +279,7 @@ class DomainOperations(_Base):
                     failures.append((uri, name, exc))
                     continue
                 picked = [d for d in disks.get(name, []) if d.path in chosen]
-                file_errors += delete_disks(conns[uri], picked, is_local(uri))
+                file_errors += delete_disks(conns[uri], picked, uri_is_local(uri))
                 chosen.difference_update(d.path for d in picked)  # a disk listed twice is deleted once
             return failures, file_errors
 

@@ -61,15 +61,6 @@ log = logging.getLogger(__name__)
 
 
 
-def _is_local(uri: str) -> bool:
-    from urllib.parse import urlsplit
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return False
-    return not parts.hostname and "+" not in parts.scheme.replace("+unix", "")
-
-
 _LABEL_MARGINS = 16  # a connection row's cell around its icon and label (the style's margins, with some slack)
 
 
