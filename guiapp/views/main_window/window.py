@@ -59,8 +59,6 @@ from .visible import visible_domains
 
 log = logging.getLogger(__name__)
 
-
-
 _LABEL_MARGINS = 16  # a connection row's cell around its icon and label (the style's margins, with some slack)
 
 
