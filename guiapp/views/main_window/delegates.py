@@ -47,6 +47,7 @@ from ...jobs import UI_WORK
 from ...models.domains import COL_NAME, COL_SCREEN, COL_STATE, COLUMNS, ROW_ROLE, SPARK_COLUMNS, THUMB_ROLE, cell_text
 from ...models.stats import SPARK_POINTS, DomainRow
 from ..icons import state_icon
+from .visible import in_model_order, row_geometry
 
 _CACHE_LIMIT = 4096
 _TEXT_W = 82  # the right part of a sparkline cell is its text's
@@ -320,7 +321,7 @@ class DomainTreeView(QTreeView):
         selected_rows = self._selected_rows()
         focus = self._focus_index
         focus_at = (focus.parent().row(), focus.row()) if focus is not None and focus.parent().isValid() else None
-        identity = self._to_source is None or not getattr(proxy, "filter_text", "")
+        identity = in_model_order(proxy)
         painter: Optional[QPainter] = None
         bottom = 0
         for r in range(proxy.rowCount()):
@@ -334,12 +335,10 @@ class DomainTreeView(QTreeView):
             bottom = crect.bottom() + 1
             if bottom > exposed.top():
                 left_for_qt += QRect(0, crect.top(), width, crect.height())
-            count = proxy.rowCount(cidx) if self.isExpanded(cidx) else 0
+            count, top, step = row_geometry(self, cidx)
             if not count:
                 continue
-            first = self.visualRect(proxy.index(0, 0, cidx))
-            step, top = first.height(), first.top()
-            if step <= 0:  # not laid out yet: Qt paints all of it this time
+            if not step:  # not laid out yet: Qt paints all of it this time
                 if painter is not None:
                     painter.end()
                 return None
