@@ -168,7 +168,8 @@ def test_a_state_filter_follows_state_changes(qtbot: Any, connected: tuple) -> N
 
 
 def test_small_items_icons_keyboard_close_and_wide_delete_dialog(qtbot: Any, connected: tuple) -> None:
-    """Issue 16 item 8: New VM has its own icon; Ctrl+W and Escape close the Networks window; long disk paths fit."""
+    """Issue 16 item 8: New VM has its own icon; Ctrl+W and Escape close the Networks and Storage windows (and
+    every other menu-less window, through views/close_keys.py); long disk paths fit."""
     import shiboken6
 
     from guiapp.views.main_window.delete_dialog import DeleteDialog
@@ -176,16 +177,17 @@ def test_small_items_icons_keyboard_close_and_wide_delete_dialog(qtbot: Any, con
     assert win.act_new_vm.icon().cacheKey() != win.act_add.icon().cacheKey()
     assert not win.act_new_vm.icon().isNull()
     from PySide6.QtGui import QKeySequence, QShortcut
-    for keys in ("Ctrl+W", "Esc"):
-        win.open_networks_window()
-        nets = win.networks_window
-        qtbot.waitExposed(nets)
-        shortcut = next(sc for sc in nets.findChildren(QShortcut)
-                        if any(k.matches(QKeySequence(keys)) == QKeySequence.SequenceMatch.ExactMatch
-                               for k in sc.keys()))
-        assert shortcut.context() == Qt.ShortcutContext.WindowShortcut
-        shortcut.activated.emit()  # (offscreen windows never become active, so the key itself cannot be sent)
-        qtbot.waitUntil(lambda n=nets: not shiboken6.isValid(n) or not n.isVisible(), timeout=2000)
+    for opener, attr in ((win.open_networks_window, "networks_window"), (win.open_storage_window, "storage_window")):
+        for keys in ("Ctrl+W", "Esc"):
+            opener()
+            other = getattr(win, attr)
+            qtbot.waitExposed(other)
+            shortcut = next(sc for sc in other.findChildren(QShortcut)
+                            if any(k.matches(QKeySequence(keys)) == QKeySequence.SequenceMatch.ExactMatch
+                                   for k in sc.keys()))
+            assert shortcut.context() == Qt.ShortcutContext.WindowShortcut
+            shortcut.activated.emit()  # (offscreen windows never become active, so the key itself cannot be sent)
+            qtbot.waitUntil(lambda o=other: not shiboken6.isValid(o) or not o.isVisible(), timeout=2000)
     path = "/var/lib/guiapp/images/" + "a-rather-long-folder-name/" * 4 + "disk.qcow2"
     dialog = DeleteDialog(["vm"], {"vm": [path]}, [], win)
     qtbot.addWidget(dialog)

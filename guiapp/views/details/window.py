@@ -7,7 +7,7 @@ import uuid as uuid_mod
 from typing import TYPE_CHECKING, Any, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from ...models.api import ACTIVE_STATES, libvirt, state_name
 from ...models.domains import format_bytes, format_rate
+from ..close_keys import close_on_keys
 from ..icons import app_icon
 from .graphs import GraphWidget
 from .hardware_tab import HardwareTab
@@ -87,8 +88,7 @@ class DetailsWindow(ResourcesPage, QWidget):
         self.history_tab = HistoryTab(self)  # config versions (guiapp extension)
         self.tabs.addTab(self.history_tab, "&History")
         if not embedded:  # a page of the VM window closes with it
-            QShortcut(QKeySequence("Ctrl+W"), self, self.close)
-            QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
+            close_on_keys(self)
         main.manager.polled.connect(self._on_polled)
         self.reload()
 

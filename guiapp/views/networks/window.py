@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import shiboken6
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QPoint, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from ...jobs import JobRunner
 from ...models.api import error_code, libvirt
 from ...models.connections import ConnectionManager
+from ..close_keys import close_on_keys
 from ..errors import ErrorDialog, show_error
 from ..icons import app_icon
 from .actions import OPS, disabled_reason
@@ -46,10 +47,7 @@ class NetworksWindow(QWidget):
         self.runner = runner
         self.setObjectName("networksWindow")
         self.setWindowTitle("Virtual Networks")
-        # every binding of Close (Ctrl+W and Ctrl+F4 here; a QShortcut built from the StandardKey takes only one)
-        for keys in (*QKeySequence.keyBindings(QKeySequence.StandardKey.Close), QKeySequence(Qt.Key.Key_Escape)):
-            close = QShortcut(keys, self)  # Ctrl+W and Escape close the window
-            close.activated.connect(self.close)
+        close_on_keys(self)
         self.setWindowIcon(app_icon())
         self.resize(1050, 620)
         self.model = NetworkTableModel(self)

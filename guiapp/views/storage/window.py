@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ...jobs import JobRunner
 from ...models.connections import ConnectionManager
+from ..close_keys import close_on_keys
 from ..errors import ErrorDialog, show_error
 from ..icons import app_icon
 from .changes import StorageChanges
@@ -61,6 +62,7 @@ class StorageWindow(StorageChanges, QWidget):
         self.setObjectName("storageWindow")
         self.setWindowTitle("Storage")
         self.setWindowIcon(app_icon())
+        close_on_keys(self)
         self.resize(1100, 680)
         self.pools = PoolModel(self)
         self.volumes = VolumeModel(self)
