@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import shiboken6
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -77,11 +77,27 @@ class StorageWindow(StorageChanges, QWidget):
         self._build()
         manager.connected.connect(lambda uri: self.refresh_all())
         manager.removed.connect(lambda uri: self._drop(uri))
-        self.timer = QTimer(self)
+        self.timer = QTimer(self)  # runs while the window is shown (showEvent/hideEvent)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(lambda: self.refresh_all())
-        self.timer.start()
         self._update_actions()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """While an upload or download runs, closing only hides the window: the transfer goes on, and Storage
+        opened again shows its progress and Cancel (closing would drop both with the window)."""
+        if self.transfers.running:
+            event.ignore()
+            self.hide()
+            return
+        super().closeEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.timer.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.timer.stop()  # a hidden window refreshes nothing; open_storage_window refreshes on show
+        super().hideEvent(event)
 
     # ------------------------------------------------------------------- build
     def _build(self) -> None:

@@ -145,6 +145,42 @@ def test_resize_and_upload_download_with_progress_and_cancel(qtbot: Any, storage
     assert not cancelled.exists() and not win.cancel_button.isVisible()
 
 
+def test_closing_during_a_transfer_hides_the_window_and_opening_shows_its_progress(
+        qtbot: Any, storage: tuple[Any, Any], tmp_path: Path, monkeypatch: Any) -> None:
+    """Ctrl+W, Escape or the title bar's close while a download runs: the download goes on, and Storage opened
+    again is the same window with its progress and Cancel; once nothing runs, closing closes (and deletes) it."""
+    import shiboken6
+
+    main, win = storage
+    make_vol(main, "big.img", 2 ** 20)
+    win.load_volumes()
+    wait_vols(qtbot, win, lambda n: n == ["big.img"])
+    assert win.select_volume("big.img")
+    real = transfer_mod.api.download_file
+
+    def until_cancel(vol: Any, path: str, progress: Any, is_cancelled: Any) -> bool:
+        for _ in range(1000):  # the pool thread waits for Cancel (10 s at most), then runs the real download
+            if is_cancelled():
+                break
+            time.sleep(0.01)
+        return real(vol, path, progress, is_cancelled)
+    monkeypatch.setattr(transfer_mod.api, "download_file", until_cancel)
+    out = tmp_path / "out.bin"
+    win.transfer("download", str(out))
+    assert win.transfers.running and win.timer.isActive()
+    assert not win.close()  # refused: hidden instead
+    assert shiboken6.isValid(win) and not win.isVisible() and win.transfers.running
+    assert not win.timer.isActive()  # a hidden window polls nothing
+    main.act_storage.trigger()
+    assert main.storage_window is win and win.isVisible() and win.cancel_button.isVisible()
+    assert win.timer.isActive()
+    win.cancel_button.click()
+    qtbot.waitUntil(lambda: not win.transfers.running, timeout=10000)
+    assert win.last_transfer == "Download of big.img cancelled" and not out.exists()
+    assert win.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(win), timeout=3000)  # WA_DeleteOnClose
+
+
 def test_read_only_connection_disables_changes(qtbot: Any, window: Any) -> None:
     window.manager.add(URI, read_only=True)
     qtbot.waitUntil(lambda: window.manager.conn(URI) is not None, timeout=5000)
