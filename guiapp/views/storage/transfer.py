@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 import shiboken6
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 from ...backend import storage as api
@@ -32,6 +33,11 @@ class TransferBar(QWidget):
         lay.addWidget(self.cancel_button)
         self.cancel_event: Optional[threading.Event] = None
         self.setVisible(False)
+        app = QCoreApplication.instance()
+        if app is not None:
+            # the data flows through this process: quitting cancels, so the transfer removes what it half-wrote
+            # (the entry point waits a few seconds for running jobs) instead of being cut off mid-chunk
+            app.aboutToQuit.connect(self.cancel)
 
     @property
     def running(self) -> bool:
