@@ -127,6 +127,38 @@ class _Probe:
                 "busy_over_16ms": self.busy_over_16, "domains": w.model.domain_count()}
 
 
+class SshPrompts:
+    """ssh password/passphrase prompts as dialogs, started on demand: the askpass server (a socket, a helper
+    script in a private folder, a thread) and its environment come just before the first connection over ssh
+    opens, so a session of local connections starts none of it."""
+
+    def __init__(self, window: Any) -> None:
+        self.window = window
+        self.bridge: Any = None  # views.askpass_dialog.AskpassBridge once started
+        window.manager.opening.connect(self.prepare)
+
+    def prepare(self, uri: str) -> None:
+        """Start the askpass server if ``uri`` runs ssh and it is not running yet (UI thread, before the open)."""
+        if self.bridge is not None:
+            return
+        from .backend.errors import DriverError
+        from .backend.uri import parse_uri
+
+        try:
+            over_ssh = parse_uri(uri).transport == "ssh"
+        except DriverError:
+            return  # the open reports the malformed URI
+        if over_ssh:
+            from .views.askpass_dialog import AskpassBridge
+
+            self.bridge = AskpassBridge(self.window)
+            self.bridge.server.install()
+
+    def close(self) -> None:
+        if self.bridge is not None:
+            self.bridge.close()
+
+
 def tune_interpreter() -> None:
     """Keep the UI thread responsive next to pool threads running Python.
 
@@ -186,10 +218,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         install_ui_thread_guard()
     settings = make_settings(args.settings)
     window = MainWindow(settings)
-    from .views.askpass_dialog import AskpassBridge
-
-    askpass = AskpassBridge(window)  # ssh password/passphrase prompts become dialogs
-    askpass.server.install()
+    prompts = SshPrompts(window)
     if args.poll_interval:
         window.manager.set_interval(int(args.poll_interval * 1000))
     uris, remember = initial_uris(args.connect, window.manager.saved_uris())
@@ -214,7 +243,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             app.quit()
         QTimer.singleShot(int(float(exit_after) * 1000), finish)
     rc = app.exec()
-    askpass.close()
+    prompts.close()
     if not window.runner.wait(3000):
         # a driver call is stuck (an unreachable host): the pool's destructor would wait for it forever
         sys.stdout.flush()

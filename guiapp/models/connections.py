@@ -127,6 +127,7 @@ class Connection:
 class ConnectionManager(QObject):
     """Opens, polls, retries and forgets connections; feeds :class:`DomainTreeModel`."""
 
+    opening = Signal(str)  # uri, on the UI thread just before its open is submitted (e.g. to prepare ssh prompts)
     connected = Signal(str)
     open_failed = Signal(str, object)  # uri, exception
     poll_failed = Signal(str, object)  # uri, exception (goes to the status area, not a dialog)
@@ -282,6 +283,7 @@ class ConnectionManager(QObject):
         gen = entry.generation
         uri, read_only, relay = entry.uri, entry.read_only, self._relay
         self.model.set_connection_status(uri, ConnectionNode.CONNECTING)
+        self.opening.emit(uri)
 
         def work() -> tuple[Any, Optional[int]]:
             conn = libvirt.openReadOnly(uri) if read_only else libvirt.open(uri)
