@@ -16,7 +16,10 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from .views.askpass_dialog import AskpassBridge
 
 DEFAULT_URI = "test:///default"
 
@@ -134,7 +137,7 @@ class SshPrompts:
 
     def __init__(self, window: Any) -> None:
         self.window = window
-        self.bridge: Any = None  # views.askpass_dialog.AskpassBridge once started
+        self.bridge: Optional[AskpassBridge] = None  # once started
         window.manager.opening.connect(self.prepare)
 
     def prepare(self, uri: str) -> None:

@@ -18,7 +18,7 @@ def test_askpass_starts_for_the_first_ssh_connection_only(qtbot: Any, window: An
             monkeypatch.setenv(var, os.environ[var])
         else:
             monkeypatch.delenv(var, raising=False)
-    monkeypatch.delenv("SSH_ASKPASS", raising=False)
+    monkeypatch.delenv("SSH_ASKPASS", raising=False)  # start without one (the loop restores the outer value)
     prompts = SshPrompts(window)
     window.manager.add("test:///default", remember=False)
     qtbot.waitUntil(lambda: window.manager.conn("test:///default") is not None, timeout=5000)
