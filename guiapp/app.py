@@ -142,16 +142,9 @@ class SshPrompts:
 
     def prepare(self, uri: str) -> None:
         """Start the askpass server if ``uri`` runs ssh and it is not running yet (UI thread, before the open)."""
-        if self.bridge is not None:
-            return
-        from .backend.errors import DriverError
-        from .backend.uri import parse_uri
+        from .backend.uri import uri_transport
 
-        try:
-            over_ssh = parse_uri(uri).transport == "ssh"
-        except DriverError:
-            return  # the open reports the malformed URI
-        if over_ssh:
+        if self.bridge is None and uri_transport(uri) == "ssh":
             from .views.askpass_dialog import AskpassBridge
 
             self.bridge = AskpassBridge(self.window)

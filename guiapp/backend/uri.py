@@ -78,3 +78,11 @@ def uri_is_local(text: str) -> bool:
         return parse_uri(text).is_local
     except DriverError:
         return False
+
+
+def uri_transport(text: str) -> str:
+    """The URI's transport ("ssh", "tcp", "unix"; "" for none), "" when malformed (its open reports that)."""
+    try:
+        return parse_uri(text).transport
+    except DriverError:
+        return ""

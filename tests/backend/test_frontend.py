@@ -232,6 +232,16 @@ def test_uri_is_local(uri: str, local: bool) -> None:
     assert uri_is_local(uri) is local
 
 
+@pytest.mark.parametrize("uri, transport", [
+    ("test:///default", ""), ("qemu+ssh://root@host/system", "ssh"), ("QEMU+SSH://host/system", "ssh"),
+    ("xen+tcp://host/", "tcp"), ("qemu+unix:///system", "unix"),
+    ("qemu+ssh://host:notaport/system", ""), ("qemu+ssh://[::1/system", ""), ("", ""),  # malformed
+])
+def test_uri_transport(uri: str, transport: str) -> None:
+    from guiapp.backend.uri import uri_transport
+    assert uri_transport(uri) == transport
+
+
 def test_default_uri_order(monkeypatch) -> None:
     from guiapp.backend import drivers
     monkeypatch.setenv("LIBVIRT_DEFAULT_URI", "test:///from-env")
